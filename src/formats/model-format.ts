@@ -1,0 +1,57 @@
+/**
+ * The contract every model format implements (safetensors, ONNX, TF.js, GGUF): split a model into its
+ * architecture (everything that is not tensor bytes) and its tensors, and join them back.
+ *
+ * Formats are pure: they read through `ModelSource` and write through `ModelSink`, never the file system.
+ * `read` must not load tensor bytes; each `TensorEntry.read()` fetches one tensor when the store asks,
+ * so a model never has to fit in memory whole.
+ */
+import type { ByteSink, ByteSource } from './byte-source.js';
+import type { DType } from './dtype.js';
+
+export type FormatName = 'safetensors' | 'onnx' | 'tfjs' | 'gguf';
+
+/** One tensor of a model. `name` is unique within the model. */
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+  /** The tensor's bytes, little-endian, row-major, exactly `byteLength` of them. */
+  read(): Promise<Uint8Array>;
+}
+
+/** A model split in two. `tensors[i]` is the tensor that the architecture calls number `i`. */
+export interface ModelLayout {
+  readonly format: FormatName;
+  /** Opaque to everyone but the format: with the tensors, enough to rebuild the model's files. */
+  readonly architecture: Uint8Array;
+  readonly tensors: readonly TensorEntry[];
+}
+
+/** The files of one model; a single-file model has one file whose name is the file's base name. */
+export interface ModelSource {
+  readonly files: readonly string[];
+  open(file: string): Promise<ByteSource>;
+}
+
+/** Where a format writes a model's files. */
+export interface ModelSink {
+  create(file: string): Promise<ByteSink & { close(): Promise<void> }>;
+}
+
+/** What `write` needs: the architecture and, by index, each tensor's bytes. */
+export interface StoredModel {
+  readonly architecture: Uint8Array;
+  tensorBytes(index: number): Promise<Uint8Array>;
+}
+
+export interface ModelFormat {
+  readonly name: FormatName;
+  /** True when the source looks like this format, judged by content (magic bytes, JSON shape), not names. */
+  detect(source: ModelSource): Promise<boolean>;
+  /** Throws INVALID_ARGUMENT naming the problem when the model is malformed. */
+  read(source: ModelSource): Promise<ModelLayout>;
+  /** Writes the model back; byte-identical to what `read` saw unless the format's docs say otherwise. */
+  write(model: StoredModel, sink: ModelSink): Promise<void>;
+}
