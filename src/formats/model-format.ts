@@ -29,13 +29,20 @@ export interface ModelLayout {
   readonly tensors: readonly TensorEntry[];
 }
 
-/** The files of one model; a single-file model has one file whose name is the file's base name. */
+/**
+ * The files of one model as the user named them (one `.safetensors`, one `model.json`, one `.onnx`, or every
+ * file of a directory), by base name. `open` also opens files those reference (TF.js shards, ONNX external
+ * data), by their path relative to the directory of the first file; a missing one throws NOT_FOUND.
+ */
 export interface ModelSource {
   readonly files: readonly string[];
   open(file: string): Promise<ByteSource>;
 }
 
-/** Where a format writes a model's files. */
+/**
+ * Where a format writes a model's files, by name. The first file created is the model's main file (it goes
+ * where the user asked); later files land beside it under the names given (shards, external data).
+ */
 export interface ModelSink {
   create(file: string): Promise<ByteSink & { close(): Promise<void> }>;
 }

@@ -1,0 +1,71 @@
+/**
+ * The catalog contract: what the store knows about models (names, formats, tags, tensors and the record each
+ * tensor's bytes live in). The embedded backend is SQLite in the store directory; a PostgreSQL backend plugs in
+ * behind the same interface, so every method is async even where SQLite is not.
+ */
+
+/** How a tensor's bytes were stored when its model was put. */
+export type StoredAs = 'new' | 'duplicate';
+
+export interface TensorRow {
+  /** Position of the tensor in its model's architecture. */
+  readonly index: number;
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+  /** Engine record holding the bytes. */
+  readonly recordKey: bigint;
+  readonly storedAs: StoredAs;
+  /** Bytes this tensor added to the engine (0 for a duplicate). */
+  readonly storedBytes: number;
+}
+
+export interface ModelRow {
+  readonly name: string;
+  readonly format: string;
+  readonly createdMs: number;
+  /** Size of the model's files as they were put. */
+  readonly bytesIn: number;
+  /** Base names of the model's files, main file first. */
+  readonly files: readonly string[];
+  readonly architectureKey: bigint;
+  readonly tensorCount: number;
+  /** Bytes the put added to the engine (records that were new). */
+  readonly storedBytes: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface CatalogTotals {
+  readonly models: number;
+  readonly tensors: number;
+  readonly bytesIn: number;
+  /** Distinct records referenced by tensors (tensors minus this is the number of exact-dedup hits). */
+  readonly distinctTensorRecords: number;
+}
+
+/** Writes, valid only inside `Catalog.write`. */
+export interface CatalogTx {
+  modelExists(name: string): Promise<boolean>;
+  insertModel(model: ModelRow, tensors: readonly TensorRow[]): Promise<void>;
+  /** False when no model has that name. */
+  deleteModel(name: string): Promise<boolean>;
+}
+
+export interface Catalog {
+  /**
+   * Runs `fn` holding the store's writer lock (one writer at a time across processes) inside one transaction,
+   * committed when `fn` resolves and rolled back when it throws. CONFLICT if the lock cannot be had in time.
+   */
+  write<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T>;
+  getModel(name: string): Promise<ModelRow | undefined>;
+  listModels(): Promise<ModelRow[]>;
+  tensors(name: string): Promise<TensorRow[]>;
+  /** Every engine record any model references (tensors and architectures). */
+  liveRecordKeys(): Promise<Set<bigint>>;
+  totals(): Promise<CatalogTotals>;
+  /** Bytes the catalog occupies on disk. */
+  diskBytes(): Promise<number>;
+  close(): Promise<void>;
+}

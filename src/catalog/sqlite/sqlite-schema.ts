@@ -1,0 +1,44 @@
+/**
+ * Schema of the embedded SQLite catalog. 64-bit record keys are stored as signed INTEGERs (their two's
+ * complement), converted at the edge by `toSqlKey`/`fromSqlKey`.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  format TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  files TEXT NOT NULL,
+  architecture_key INTEGER NOT NULL,
+  tensor_count INTEGER NOT NULL,
+  stored_bytes INTEGER NOT NULL,
+  metadata TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_id, key)
+);
+CREATE TABLE IF NOT EXISTS tensors (
+  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  dtype TEXT NOT NULL,
+  shape TEXT NOT NULL,
+  byte_length INTEGER NOT NULL,
+  record_key INTEGER NOT NULL,
+  stored_as TEXT NOT NULL,
+  stored_bytes INTEGER NOT NULL,
+  PRIMARY KEY (model_id, idx)
+);
+CREATE INDEX IF NOT EXISTS tensors_by_record ON tensors(record_key);
+`;
+
+export const toSqlKey = (k: bigint): bigint => BigInt.asIntN(64, k);
+export const fromSqlKey = (k: bigint | number): bigint => BigInt.asUintN(64, BigInt(k));

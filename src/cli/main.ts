@@ -1,0 +1,154 @@
+/**
+ * The `neurstore` command. Each subcommand is a thin call into the library API; errors are printed as one line
+ * (`neurstore: CODE: message`) and mapped to an exit code in one place (exit-codes.ts).
+ */
+import { Command, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { invalidArgument } from '../errors.js';
+import { NeurStore } from '../store/neur-store.js';
+import { formatNames } from '../store/format-registry.js';
+import type { FormatName } from '../formats/model-format.js';
+import { exitCodeOf } from './exit-codes.js';
+import { formatBytes, table, toJson } from './format-output.js';
+import { ProgressBar } from './progress-bar.js';
+
+/** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
+export function storeDir(flag: string | undefined): string {
+  return resolve(flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore'));
+}
+
+function parseTags(values: string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw invalidArgument(`tag '${v}' is not KEY=VALUE`);
+    tags[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return tags;
+}
+
+async function withStore<T>(cmd: Command, f: (s: NeurStore) => Promise<T>): Promise<T> {
+  const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store));
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const out = (s: string): void => void process.stdout.write(s + '\n');
+
+export function buildProgram(): Command {
+  const program = new Command('neurstore')
+    .description('A model store: exact tensor dedup, byte-exact round trips, crash-safe storage')
+    .option('--store <dir>', 'store directory (default: $NEURSTORE_DIR, else ~/.neurstore)')
+    .showHelpAfterError();
+
+  program.command('init [dir]').description('create a store (idempotent)').action(async (dir: string | undefined, _o, cmd: Command) => {
+    const path = dir ? resolve(dir) : storeDir(cmd.optsWithGlobals().store);
+    await (await NeurStore.init(path)).close();
+    out(`initialized NeurStore in ${path}`);
+  });
+
+  program
+    .command('put <file>')
+    .description('store a model file (or a directory of one model)')
+    .requiredOption('--name <name>', 'name of the model in the store')
+    .option('--tag <key=value>', 'tag the model (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--format <format>', 'read the input as this format instead of detecting it').choices(formatNames()))
+    .action(async (file: string, o: { name: string; tag: string[]; format?: FormatName }, cmd: Command) => {
+      const tags = parseTags(o.tag);
+      await withStore(cmd, async (s) => {
+        const bar = new ProgressBar(`put ${o.name}`);
+        const m = await s.put(resolve(file), { name: o.name, tags, format: o.format, onProgress: (p) => bar.update(p.done, p.total) });
+        bar.done();
+        const dup = m.storedBytes === 0 ? ' (all tensors already stored)' : '';
+        out(`stored ${m.name}: ${m.tensorCount} tensors, ${formatBytes(m.bytesIn)} in, ${formatBytes(m.storedBytes)} new on disk${dup}`);
+      });
+    });
+
+  program
+    .command('get <name>')
+    .description('write a model back, byte-identical to the file that was put')
+    .requiredOption('-o, --output <file>', 'output file (a multi-file model puts its other files beside it)')
+    .action(async (name: string, o: { output: string }, cmd: Command) => {
+      await withStore(cmd, async (s) => {
+        const bar = new ProgressBar(`get ${name}`);
+        const files = await s.get(name, resolve(o.output), { onProgress: (p) => bar.update(p.done, p.total) });
+        bar.done();
+        out(`wrote ${files.join(', ')}`);
+      });
+    });
+
+  program
+    .command('ls')
+    .description('list models')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      await withStore(cmd, async (s) => {
+        const models = await s.list();
+        if (o.json) return out(toJson(models));
+        if (models.length === 0) return out('no models');
+        out(table(['NAME', 'FORMAT', 'TENSORS', 'SIZE', 'NEW BYTES', 'TAGS'], models.map((m) => [
+          m.name, m.format, m.tensorCount, formatBytes(m.bytesIn), formatBytes(m.storedBytes),
+          Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(','),
+        ])));
+      });
+    });
+
+  program
+    .command('info <name>')
+    .description('show a model and how each of its tensors is stored')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
+      await withStore(cmd, async (s) => {
+        const m = await s.info(name);
+        if (o.json) return out(toJson(m));
+        out(`${m.name}  format ${m.format}  files ${m.files.join(', ')}  ${formatBytes(m.bytesIn)} in  ${formatBytes(m.storedBytes)} new on disk`);
+        if (Object.keys(m.tags).length) out(`tags: ${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+        out(table(['#', 'TENSOR', 'DTYPE', 'SHAPE', 'BYTES', 'STORED AS'], m.tensors.map((t) => [
+          t.index, t.name, t.dtype, `[${t.shape.join(', ')}]`, t.byteLength, t.storedAs,
+        ])));
+      });
+    });
+
+  program.command('rm <name>').description('remove a model (space returns at the next gc)').action(async (name: string, _o, cmd: Command) => {
+    await withStore(cmd, (s) => s.remove(name));
+    out(`removed ${name}`);
+  });
+
+  program.command('gc').description('reclaim the space of data no model references').action(async (_o, cmd: Command) => {
+    const r = await withStore(cmd, (s) => s.gc());
+    out(`rewrote ${r.segmentsRewritten} segment(s), reclaimed ${formatBytes(r.bytesReclaimed)}`);
+  });
+
+  program
+    .command('stats')
+    .description('models, tensors, bytes in, bytes on disk, ratio, dedup hits')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const st = await withStore(cmd, (s) => s.stats());
+      if (o.json) return out(toJson(st));
+      out(table(['MODELS', 'TENSORS', 'BYTES IN', 'ON DISK', 'RATIO', 'DEDUP HITS'], [[
+        st.models, st.tensors, formatBytes(st.bytesIn), formatBytes(st.bytesOnDisk), `${st.ratio.toFixed(2)}x`, st.dedupHits,
+      ]]));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) return ce.exitCode === 0 ? 0 : 2;
+    const err = e as Error & { code?: string };
+    process.stderr.write(`neurstore: ${err.code ?? 'INTERNAL'}: ${err.message}\n`);
+    return exitCodeOf(e);
+  }
+}

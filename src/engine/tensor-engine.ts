@@ -1,0 +1,326 @@
+/**
+ * The tensor-native storage engine: records (64-bit key -> bytes) appended in pages to segment files, found
+ * through an in-memory KeyIndex, committed by switching the manifest. It knows nothing of models or tensors.
+ *
+ * Writes happen in batches: `beginWrite` (the caller holds the store's writer lock, so one process writes at a
+ * time), `append`..., then `commit` (pages fsynced, then the manifest switched) or `abort`. A crash before the
+ * manifest switch leaves bytes past the committed length, which the next `beginWrite` cuts off. Any number of
+ * readers, in this process or others, read concurrently; a reader that misses a key or a segment catches up
+ * with the manifest and retries.
+ */
+import { NeurStoreError, conflict, corruption, invalidArgument, notFound } from '../errors.js';
+import { joinPath, type Env, type EnvFile } from '../env/env.js';
+import { MapKeyIndex, type KeyIndex } from './key-index.js';
+import { EMPTY_MANIFEST, readManifest, writeManifest, type Manifest, type SegmentEntry } from './manifest.js';
+import {
+  MAX_RECORD_BYTES, PAGE_BYTES, RECORD_HEADER_BYTES, SEGMENT_BYTES, SEGMENT_HEADER_BYTES,
+  checkSegmentHeader, decodeRecordHeader, encodeRecord, encodeSegmentHeader, payloadChecksumOk,
+} from './record-format.js';
+import { scanSegment } from './segment-scanner.js';
+import { SegmentWriter } from './segment-writer.js';
+
+export interface EngineOptions {
+  /** Makes the in-memory index (default: FINEdex once wired; `MapKeyIndex` here). */
+  createIndex?: () => KeyIndex;
+  segmentBytes?: number;
+  pageBytes?: number;
+}
+
+interface Segment {
+  readonly id: number;
+  readonly path: string;
+  readonly file: EnvFile;
+  /** Bytes indexed so far (committed length as of the last manifest read, or more while writing). */
+  length: number;
+}
+
+export interface Damage {
+  readonly file: string;
+  readonly offset: number;
+  readonly message: string;
+}
+
+const OFFSET_BITS = 40n;
+const OFFSET_MASK = (1n << OFFSET_BITS) - 1n;
+const packLocation = (segment: number, offset: number): bigint => (BigInt(segment) << OFFSET_BITS) | BigInt(offset);
+
+export class TensorEngine {
+  private manifest: Manifest = EMPTY_MANIFEST;
+  private segments = new Map<number, Segment>();
+  private index: KeyIndex;
+  private damage: Damage[] = [];
+  private writer: SegmentWriter | null = null;
+  private writing = false;
+  private readonly segmentBytes: number;
+  private readonly pageBytes: number;
+
+  private constructor(
+    private readonly env: Env,
+    readonly dir: string,
+    private readonly options: EngineOptions,
+  ) {
+    this.index = (options.createIndex ?? (() => new MapKeyIndex()))();
+    this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
+    this.pageBytes = options.pageBytes ?? PAGE_BYTES;
+  }
+
+  /** Opens (or creates) the engine in `dir` and indexes every committed record. */
+  static async open(env: Env, dir: string, options: EngineOptions = {}): Promise<TensorEngine> {
+    await env.mkdir(joinPath(dir, 'segments'));
+    const engine = new TensorEngine(env, dir, options);
+    await engine.load(await readManifest(env, dir));
+    return engine;
+  }
+
+  get recordCount(): number {
+    return this.index.size;
+  }
+
+  /** Damaged headers found while indexing (their segments could not be indexed past them). */
+  get damaged(): readonly Damage[] {
+    return this.damage;
+  }
+
+  /** Committed bytes of all segments: what the engine occupies on disk. */
+  get diskBytes(): number {
+    return this.manifest.segments.reduce((n, s) => n + s.length, 0);
+  }
+
+  has(key: bigint): boolean {
+    return this.index.get(key) !== undefined;
+  }
+
+  /** Every indexed key in ascending order. */
+  keys(): bigint[] {
+    return this.index.scan(0n, this.index.size).map(([k]) => k);
+  }
+
+  /** The record's payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming file and offset if damaged. */
+  async get(key: bigint): Promise<Uint8Array> {
+    if (this.index.get(key) === undefined && !this.writing) await this.refresh();
+    const loc = this.index.get(key);
+    if (loc === undefined) throw this.missing(key);
+    try {
+      return await this.readAt(loc, key, -1);
+    } catch (e) {
+      // Another process may have compacted the segment away; catch up once and retry.
+      if (this.writing || !(e instanceof NeurStoreError) || e.code === 'CORRUPTION') throw e;
+      await this.load(await readManifest(this.env, this.dir));
+      const again = this.index.get(key);
+      if (again === undefined) throw this.missing(key);
+      return this.readAt(again, key, -1);
+    }
+  }
+
+  /** Up to `length` leading payload bytes, unverified: only for cheap identity checks before a full read. */
+  async readPrefix(key: bigint, length: number): Promise<Uint8Array> {
+    const loc = this.index.get(key);
+    if (loc === undefined) throw this.missing(key);
+    return this.readAt(loc, key, length);
+  }
+
+  /** Starts a write batch. The caller must hold the store's writer lock until `commit` or `abort`. */
+  async beginWrite(): Promise<void> {
+    if (this.writing) throw conflict('a write batch is already open on this engine');
+    const m = await readManifest(this.env, this.dir);
+    if (m.generation !== this.manifest.generation) await this.load(m);
+    await this.removeUncommitted();
+    this.writing = true;
+  }
+
+  /** Appends a record; the key must be new. Visible to `get` at once, durable after `commit`. */
+  async append(key: bigint, payload: Uint8Array): Promise<void> {
+    if (this.index.get(key) !== undefined) throw conflict(`record ${key.toString(16)} already exists`);
+    await this.put(key, payload);
+  }
+
+  /** Makes the batch durable: pages fsynced first, then the manifest switched. */
+  async commit(): Promise<void> {
+    this.requireWriting();
+    if (this.writer) {
+      await this.writer.sync();
+      this.segments.get(this.writer.segmentId)!.length = this.writer.length;
+    }
+    await this.env.syncDir(joinPath(this.dir, 'segments'));
+    await this.switchManifest([...this.segments.values()].map((s) => ({ id: s.id, length: s.length })));
+    this.writing = false;
+  }
+
+  /** Drops everything appended since `beginWrite`. */
+  async abort(): Promise<void> {
+    if (!this.writing) return;
+    await this.closeWriter();
+    this.writing = false;
+    await this.load(await readManifest(this.env, this.dir));
+  }
+
+  /**
+   * Rewrites every segment holding records that `isLive` rejects, copying live records (verified) into new
+   * segments, and deletes the old files after the manifest no longer names them. Runs inside a write batch
+   * and commits it. A live record that fails its checksum stops compaction with CORRUPTION: nothing is lost.
+   */
+  async compact(isLive: (key: bigint) => boolean): Promise<{ segmentsRewritten: number; bytesReclaimed: number }> {
+    this.requireWriting();
+    const before = this.diskBytes;
+    const bySegment = new Map<number, Array<[bigint, bigint]>>();
+    for (const [key, loc] of this.index.scan(0n, this.index.size)) {
+      const seg = Number(loc >> OFFSET_BITS);
+      let list = bySegment.get(seg);
+      if (!list) bySegment.set(seg, (list = []));
+      list.push([key, loc]);
+    }
+    const victims = [...this.segments.keys()].filter((id) => {
+      const list = bySegment.get(id) ?? [];
+      return list.length === 0 || list.some(([k]) => !isLive(k));
+    });
+    await this.closeWriter(); // new records must not land in a segment being rewritten
+    for (const id of victims) {
+      for (const [key, loc] of bySegment.get(id) ?? []) {
+        if (isLive(key)) await this.put(key, await this.readAt(loc, key, -1));
+        else this.index.delete(key);
+      }
+    }
+    const dropped = new Set(victims);
+    if (this.writer) this.segments.get(this.writer.segmentId)!.length = this.writer.length;
+    if (this.writer) await this.writer.sync();
+    await this.env.syncDir(joinPath(this.dir, 'segments'));
+    const keep = [...this.segments.values()].filter((s) => !dropped.has(s.id));
+    await this.switchManifest(keep.map((s) => ({ id: s.id, length: s.length })));
+    for (const id of victims) {
+      const seg = this.segments.get(id)!;
+      await seg.file.close();
+      this.segments.delete(id);
+      await this.env.remove(seg.path);
+    }
+    await this.env.syncDir(joinPath(this.dir, 'segments'));
+    this.writing = false;
+    return { segmentsRewritten: victims.length, bytesReclaimed: Math.max(0, before - this.diskBytes) };
+  }
+
+  /** Catches up with commits of other processes (cheaply when segments only grew). */
+  async refresh(): Promise<void> {
+    const m = await readManifest(this.env, this.dir);
+    if (m.generation === this.manifest.generation) return;
+    const grewOnly = this.manifest.segments.every((old) => m.segments.some((s) => s.id === old.id && s.length >= old.length));
+    if (!grewOnly) return this.load(m);
+    for (const entry of m.segments) await this.indexSegment(entry, this.segments.get(entry.id)?.length);
+    this.manifest = m;
+  }
+
+  async close(): Promise<void> {
+    await this.closeWriter();
+    for (const s of this.segments.values()) await s.file.close();
+    this.segments.clear();
+  }
+
+  // ---- internals ----
+
+  private requireWriting(): void {
+    if (!this.writing) throw conflict('no write batch is open: call beginWrite first');
+  }
+
+  private missing(key: bigint): NeurStoreError {
+    const d = this.damage[0];
+    if (d) return corruption(d.file, d.offset, `record ${key.toString(16)} not found and this segment is damaged: ${d.message}`);
+    return notFound(`record ${key.toString(16)} is not in the store`);
+  }
+
+  private async put(key: bigint, payload: Uint8Array): Promise<void> {
+    this.requireWriting();
+    if (payload.length > MAX_RECORD_BYTES) throw invalidArgument(`record of ${payload.length} bytes exceeds the 4 GiB record limit`);
+    const record = encodeRecord(key, payload);
+    const writer = await this.writerFor(record.length);
+    const offset = await writer.add(record);
+    this.segments.get(writer.segmentId)!.length = writer.length;
+    this.index.set(key, packLocation(writer.segmentId, offset));
+  }
+
+  private async writerFor(bytes: number): Promise<SegmentWriter> {
+    const w = this.writer;
+    if (w && (w.length + bytes <= this.segmentBytes || w.length === SEGMENT_HEADER_BYTES)) return w;
+    await this.closeWriter();
+    const id = this.manifest.nextSegmentId;
+    this.manifest = { ...this.manifest, nextSegmentId: id + 1 };
+    const path = this.segmentPath(id);
+    const file = await this.env.openAppend(path);
+    await file.append(encodeSegmentHeader(id));
+    this.segments.set(id, { id, path, file: await this.env.openRead(path), length: SEGMENT_HEADER_BYTES });
+    this.writer = new SegmentWriter(id, file, SEGMENT_HEADER_BYTES, this.pageBytes);
+    return this.writer;
+  }
+
+  private async closeWriter(): Promise<void> {
+    if (!this.writer) return;
+    await this.writer.flush();
+    await this.writer.close();
+    this.writer = null;
+  }
+
+  private async readAt(loc: bigint, key: bigint, prefix: number): Promise<Uint8Array> {
+    const seg = this.segments.get(Number(loc >> OFFSET_BITS));
+    if (!seg) throw notFound(`segment ${Number(loc >> OFFSET_BITS)} is gone`);
+    const offset = Number(loc & OFFSET_MASK);
+    if (this.writer?.segmentId === seg.id && this.writer.isBuffered(offset)) await this.writer.flush();
+    const header = decodeRecordHeader(await seg.file.read(offset, RECORD_HEADER_BYTES));
+    if (!header) throw corruption(seg.path, offset, 'record header checksum mismatch');
+    if (header.key !== key) throw corruption(seg.path, offset, `record holds key ${header.key.toString(16)}, expected ${key.toString(16)}`);
+    const length = prefix < 0 ? header.length : Math.min(prefix, header.length);
+    const payload = await seg.file.read(offset + RECORD_HEADER_BYTES, length);
+    if (prefix < 0 && !payloadChecksumOk(header, payload)) throw corruption(seg.path, offset, 'record payload checksum mismatch');
+    return payload;
+  }
+
+  private segmentPath(id: number): string {
+    return joinPath(this.dir, 'segments', `${String(id).padStart(6, '0')}.seg`);
+  }
+
+  /** Full rebuild of segments and index from a manifest. */
+  private async load(m: Manifest): Promise<void> {
+    await this.closeWriter();
+    for (const s of this.segments.values()) await s.file.close();
+    this.segments = new Map();
+    this.damage = [];
+    this.index.bulkLoad([]);
+    for (const entry of m.segments) await this.indexSegment(entry, undefined);
+    this.manifest = m;
+  }
+
+  /** Indexes the records of `entry` from `from` (or the start) to its committed length. */
+  private async indexSegment(entry: SegmentEntry, from: number | undefined): Promise<void> {
+    let seg = this.segments.get(entry.id);
+    if (!seg) {
+      const path = this.segmentPath(entry.id);
+      const file = await this.env.openRead(path);
+      const problem = checkSegmentHeader(await file.read(0, Math.min(SEGMENT_HEADER_BYTES, entry.length)), entry.id);
+      if (problem) throw corruption(path, 0, problem);
+      seg = { id: entry.id, path, file, length: SEGMENT_HEADER_BYTES };
+      this.segments.set(entry.id, seg);
+    }
+    const start = from ?? SEGMENT_HEADER_BYTES;
+    const result = await scanSegment(seg.file, start, entry.length, (r) => {
+      this.index.set(r.key, packLocation(entry.id, r.offset));
+    });
+    if (result.damage) this.damage.push({ file: seg.path, ...result.damage });
+    seg.length = entry.length;
+  }
+
+  /** Cuts bytes past the committed length of each segment and deletes segment files the manifest does not name. */
+  private async removeUncommitted(): Promise<void> {
+    for (const seg of this.segments.values()) {
+      const file = await this.env.openAppend(seg.path);
+      if ((await file.size()) > seg.length) await file.truncate(seg.length);
+      await file.close();
+    }
+    const named = new Set(this.manifest.segments.map((s) => this.segmentPath(s.id)));
+    for (const name of await this.env.list(joinPath(this.dir, 'segments'))) {
+      const path = joinPath(this.dir, 'segments', name);
+      if (!named.has(path)) await this.env.remove(path);
+    }
+  }
+
+  private async switchManifest(segments: SegmentEntry[]): Promise<void> {
+    const next: Manifest = { generation: this.manifest.generation + 1, nextSegmentId: this.manifest.nextSegmentId, segments };
+    await writeManifest(this.env, this.dir, next);
+    this.manifest = next;
+  }
+}

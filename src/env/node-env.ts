@@ -1,0 +1,140 @@
+/**
+ * The real Env: node:fs/promises. Maps ENOENT to NOT_FOUND and every other OS error to IO_ERROR, naming the path.
+ */
+import { promises as fs, constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { NeurStoreError, ioError } from '../errors.js';
+import type { Env, EnvFile } from './env.js';
+
+function wrap(e: unknown, what: string, path: string): NeurStoreError {
+  if (e instanceof NeurStoreError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new NeurStoreError('NOT_FOUND', `${what}: no such file ${path}`, { cause: e });
+  return ioError(`${what} ${path}`, e);
+}
+
+async function guard<T>(what: string, path: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw wrap(e, what, path);
+  }
+}
+
+class NodeFile implements EnvFile {
+  constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+  ) {}
+
+  size(): Promise<number> {
+    return guard('stat', this.path, async () => (await this.fh.stat()).size);
+  }
+
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return guard('read', this.path, async () => {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) throw ioError(`short read of ${this.path}: ${done} of ${length} bytes at offset ${offset}`);
+        done += bytesRead;
+      }
+      return buf;
+    });
+  }
+
+  append(data: Uint8Array): Promise<void> {
+    return guard('append to', this.path, async () => {
+      let done = 0;
+      while (done < data.length) done += (await this.fh.write(data, done, data.length - done)).bytesWritten;
+    });
+  }
+
+  sync(): Promise<void> {
+    return guard('fsync', this.path, () => this.fh.sync());
+  }
+
+  truncate(length: number): Promise<void> {
+    return guard('truncate', this.path, () => this.fh.truncate(length));
+  }
+
+  close(): Promise<void> {
+    return guard('close', this.path, () => this.fh.close());
+  }
+}
+
+export class NodeEnv implements Env {
+  async openRead(path: string): Promise<EnvFile> {
+    return new NodeFile(path, await guard('open', path, () => fs.open(path, 'r')));
+  }
+
+  async openAppend(path: string): Promise<EnvFile> {
+    return new NodeFile(path, await guard('open', path, () => fs.open(path, 'a+')));
+  }
+
+  readFile(path: string): Promise<Uint8Array> {
+    return guard('read', path, () => fs.readFile(path));
+  }
+
+  writeFile(path: string, data: Uint8Array): Promise<void> {
+    return guard('write', path, () => fs.writeFile(path, data));
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await fs.access(path, constants.F_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  fileSize(path: string): Promise<number> {
+    return guard('stat', path, async () => (await fs.stat(path)).size);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      return (await fs.readdir(dir)).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw wrap(e, 'list', dir);
+    }
+  }
+
+  async isDirectory(path: string): Promise<boolean> {
+    return guard('stat', path, async () => (await fs.stat(path)).isDirectory());
+  }
+
+  mkdir(path: string): Promise<void> {
+    return guard('mkdir', path, async () => void (await fs.mkdir(path, { recursive: true })));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return guard('rename', `${from} -> ${to}`, () => fs.rename(from, to));
+  }
+
+  remove(path: string): Promise<void> {
+    return guard('remove', path, () => fs.rm(path, { force: true, recursive: true }));
+  }
+
+  syncFile(path: string): Promise<void> {
+    return guard('fsync', path, async () => {
+      const fh = await fs.open(path, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  syncDir(path: string): Promise<void> {
+    return this.syncFile(path);
+  }
+
+  now(): number {
+    return Date.now();
+  }
+}

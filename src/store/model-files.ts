@@ -1,0 +1,109 @@
+/**
+ * Adapters between the Env and the formats' byte interfaces: a `ModelSource` over a file or directory the user
+ * named, and a `ModelSink` that writes a model's files into temporaries and moves them into place only when
+ * the whole model was written, so a failed `get` leaves no half file behind.
+ */
+import { NeurStoreError, invalidArgument } from '../errors.js';
+import { dirOf, joinPath, type Env, type EnvFile } from '../env/env.js';
+import type { ByteSink, ByteSource } from '../formats/byte-source.js';
+import type { ModelSink, ModelSource } from '../formats/model-format.js';
+
+const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+
+/** A ByteSource reading an open Env file; owns nothing (the caller closes the file). */
+export async function envByteSource(file: EnvFile): Promise<ByteSource> {
+  const size = await file.size();
+  return {
+    size,
+    read: (offset, length) => {
+      if (offset < 0 || length < 0 || offset + length > size) {
+        throw invalidArgument(`${file.path}: read of ${length} bytes at offset ${offset} is past the end (${size} bytes)`);
+      }
+      return file.read(offset, length);
+    },
+  };
+}
+
+/** An open model source; `close` releases its files. */
+export interface OpenedSource extends ModelSource {
+  /** Total bytes of the files opened so far (the model's size once a format has read it). */
+  bytesOpened(): number;
+  close(): Promise<void>;
+}
+
+/** Opens the model at `path`: a single file, or every file of a directory. NOT_FOUND if it does not exist. */
+export async function openModelSource(env: Env, path: string): Promise<OpenedSource> {
+  const clean = path.replace(/\/+$/, '') || '/';
+  if (!(await env.exists(clean))) throw new NeurStoreError('NOT_FOUND', `no such file or directory: ${path}`);
+  const isDir = await env.isDirectory(clean);
+  const dir = isDir ? clean : dirOf(clean);
+  const files = isDir ? await listFiles(env, clean) : [baseName(clean)];
+  if (files.length === 0) throw invalidArgument(`directory ${path} holds no files`);
+  const open = new Map<string, { file: EnvFile; source: ByteSource }>();
+  return {
+    files,
+    async open(name: string): Promise<ByteSource> {
+      if (name.split('/').includes('..') || name.startsWith('/')) throw invalidArgument(`file name '${name}' leaves the model's directory`);
+      const hit = open.get(name);
+      if (hit) return hit.source;
+      const file = await env.openRead(joinPath(dir, name));
+      const source = await envByteSource(file);
+      open.set(name, { file, source });
+      return source;
+    },
+    bytesOpened: () => [...open.values()].reduce((n, f) => n + f.source.size, 0),
+    async close(): Promise<void> {
+      for (const f of open.values()) await f.file.close();
+      open.clear();
+    },
+  };
+}
+
+async function listFiles(env: Env, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await env.list(dir)) {
+    if (name.startsWith('.')) continue;
+    if (!(await env.isDirectory(joinPath(dir, name)))) out.push(name);
+  }
+  return out;
+}
+
+/** A sink whose first file goes to `target` and later ones beside it; `commit` moves them into place. */
+export interface StagedSink extends ModelSink {
+  readonly written: string[];
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export function stagedSink(env: Env, target: string): StagedSink {
+  const staged: Array<{ tmp: string; final: string; file: EnvFile }> = [];
+  const written: string[] = [];
+  return {
+    written,
+    async create(name: string): Promise<ByteSink & { close(): Promise<void> }> {
+      if (name.split('/').includes('..') || name.startsWith('/')) throw invalidArgument(`file name '${name}' leaves the output directory`);
+      const final = staged.length === 0 ? target : joinPath(dirOf(target), name);
+      if (staged.some((s) => s.final === final)) throw invalidArgument(`the model writes ${final} twice`);
+      const tmp = `${final}.neurstore-tmp`;
+      await env.remove(tmp);
+      const file = await env.openAppend(tmp);
+      staged.push({ tmp, final, file });
+      return { write: (chunk) => file.append(chunk), close: async () => {} };
+    },
+    async commit(): Promise<void> {
+      for (const s of staged) {
+        await s.file.sync();
+        await s.file.close();
+        await env.rename(s.tmp, s.final);
+        written.push(s.final);
+      }
+      if (staged.length) await env.syncDir(dirOf(target));
+    },
+    async discard(): Promise<void> {
+      for (const s of staged) {
+        await s.file.close().catch(() => undefined);
+        await env.remove(s.tmp);
+      }
+    },
+  };
+}
