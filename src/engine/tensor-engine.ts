@@ -149,7 +149,7 @@ export class TensorEngine {
   /** Drops everything appended since `beginWrite`. */
   async abort(): Promise<void> {
     if (!this.writing) return;
-    await this.closeWriter();
+    await this.closeWriter(false);
     this.writing = false;
     await this.load(await readManifest(this.env, this.dir));
   }
@@ -173,7 +173,7 @@ export class TensorEngine {
       const list = bySegment.get(id) ?? [];
       return list.length === 0 || list.some(([k]) => !isLive(k));
     });
-    await this.closeWriter(); // new records must not land in a segment being rewritten
+    await this.closeWriter(true); // new records must not land in a segment being rewritten
     for (const id of victims) {
       for (const [key, loc] of bySegment.get(id) ?? []) {
         if (isLive(key)) await this.put(key, await this.readAt(loc, key, -1));
@@ -208,7 +208,7 @@ export class TensorEngine {
   }
 
   async close(): Promise<void> {
-    await this.closeWriter();
+    await this.closeWriter(false);
     for (const s of this.segments.values()) await s.file.close();
     this.segments.clear();
   }
@@ -238,7 +238,7 @@ export class TensorEngine {
   private async writerFor(bytes: number): Promise<SegmentWriter> {
     const w = this.writer;
     if (w && (w.length + bytes <= this.segmentBytes || w.length === SEGMENT_HEADER_BYTES)) return w;
-    await this.closeWriter();
+    await this.closeWriter(true);
     const id = this.manifest.nextSegmentId;
     this.manifest = { ...this.manifest, nextSegmentId: id + 1 };
     const path = this.segmentPath(id);
@@ -249,11 +249,19 @@ export class TensorEngine {
     return this.writer;
   }
 
-  private async closeWriter(): Promise<void> {
-    if (!this.writer) return;
-    await this.writer.flush();
-    await this.writer.close();
+  /**
+   * Stops appending to the current segment. `keep` syncs what was appended (a segment rolled over mid-batch
+   * must be durable before the manifest names its length); otherwise buffered bytes are dropped (abort).
+   */
+  private async closeWriter(keep: boolean): Promise<void> {
+    const w = this.writer;
+    if (!w) return;
     this.writer = null;
+    try {
+      if (keep) await w.sync();
+    } finally {
+      await w.close();
+    }
   }
 
   private async readAt(loc: bigint, key: bigint, prefix: number): Promise<Uint8Array> {
@@ -276,7 +284,7 @@ export class TensorEngine {
 
   /** Full rebuild of segments and index from a manifest. */
   private async load(m: Manifest): Promise<void> {
-    await this.closeWriter();
+    await this.closeWriter(false);
     for (const s of this.segments.values()) await s.file.close();
     this.segments = new Map();
     this.damage = [];
