@@ -37,13 +37,29 @@ async function withStore<T>(cmd: Command, f: (s: NeurStore) => Promise<T>): Prom
   }
 }
 
-const out = (s: string): void => void process.stdout.write(s + '\n');
+/** Where the CLI prints: the process's streams, or a test's buffers. */
+export interface CliIo {
+  out(line: string): void;
+  err(text: string): void;
+  /** True when progress bars should be drawn. */
+  readonly tty: boolean;
+}
 
-export function buildProgram(): Command {
+const processIo: CliIo = {
+  out: (line) => void process.stdout.write(line + '\n'),
+  err: (text) => void process.stderr.write(text),
+  tty: Boolean(process.stderr.isTTY),
+};
+
+export function buildProgram(io: CliIo = processIo): Command {
+  const out = io.out;
+  const bar = (label: string) => new ProgressBar(label, io.tty ? process.stderr : undefined);
   const program = new Command('neurstore')
     .description('A model store: exact tensor dedup, byte-exact round trips, crash-safe storage')
     .option('--store <dir>', 'store directory (default: $NEURSTORE_DIR, else ~/.neurstore)')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride() // subcommands inherit these two only when they are set before the subcommands exist
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) });
 
   program.command('init [dir]').description('create a store (idempotent)').action(async (dir: string | undefined, _o, cmd: Command) => {
     const path = dir ? resolve(dir) : storeDir(cmd.optsWithGlobals().store);
@@ -60,9 +76,9 @@ export function buildProgram(): Command {
     .action(async (file: string, o: { name: string; tag: string[]; format?: FormatName }, cmd: Command) => {
       const tags = parseTags(o.tag);
       await withStore(cmd, async (s) => {
-        const bar = new ProgressBar(`put ${o.name}`);
-        const m = await s.put(resolve(file), { name: o.name, tags, format: o.format, onProgress: (p) => bar.update(p.done, p.total) });
-        bar.done();
+        const progress = bar(`put ${o.name}`);
+        const m = await s.put(resolve(file), { name: o.name, tags, format: o.format, onProgress: (p) => progress.update(p.done, p.total) });
+        progress.done();
         const dup = m.storedBytes === 0 ? ' (all tensors already stored)' : '';
         out(`stored ${m.name}: ${m.tensorCount} tensors, ${formatBytes(m.bytesIn)} in, ${formatBytes(m.storedBytes)} new on disk${dup}`);
       });
@@ -74,9 +90,9 @@ export function buildProgram(): Command {
     .requiredOption('-o, --output <file>', 'output file (a multi-file model puts its other files beside it)')
     .action(async (name: string, o: { output: string }, cmd: Command) => {
       await withStore(cmd, async (s) => {
-        const bar = new ProgressBar(`get ${name}`);
-        const files = await s.get(name, resolve(o.output), { onProgress: (p) => bar.update(p.done, p.total) });
-        bar.done();
+        const progress = bar(`get ${name}`);
+        const files = await s.get(name, resolve(o.output), { onProgress: (p) => progress.update(p.done, p.total) });
+        progress.done();
         out(`wrote ${files.join(', ')}`);
       });
     });
@@ -139,8 +155,8 @@ export function buildProgram(): Command {
 }
 
 /** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -148,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
     const ce = e as { code?: string; exitCode?: number };
     if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) return ce.exitCode === 0 ? 0 : 2;
     const err = e as Error & { code?: string };
-    process.stderr.write(`neurstore: ${err.code ?? 'INTERNAL'}: ${err.message}\n`);
+    io.err(`neurstore: ${err.code ?? 'INTERNAL'}: ${err.message}\n`);
     return exitCodeOf(e);
   }
 }

@@ -14,11 +14,12 @@ export class ProgressBar {
 
   constructor(
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    /** Where to draw; undefined draws nothing (not a terminal). */
+    private readonly stream: NodeJS.WriteStream | undefined,
   ) {}
 
   get enabled(): boolean {
-    return Boolean(this.stream.isTTY);
+    return this.stream !== undefined;
   }
 
   update(done: number, total: number): void {
@@ -32,11 +33,11 @@ export class ProgressBar {
     const line =
       `${this.label} [${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ` +
       `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(done / secs)}/s`;
-    this.stream.write(`\r${line}\x1b[K`);
+    this.stream!.write(`\r${line}\x1b[K`);
     this.drawn = true;
   }
 
   done(): void {
-    if (this.drawn) this.stream.write('\r\x1b[K');
+    if (this.drawn) this.stream!.write('\r\x1b[K');
   }
 }

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from './main.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { tempDir } from '../store/testing/temp-dir.js';
+import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
+
+const MNIST = join(SHARED_MNIST_DIR, 'model_4bc2046.safetensors');
+
+/** Runs the CLI in-process and captures what it prints. */
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { out: (l) => (stdout += l + '\n'), err: (t) => (stderr += t), tty: false });
+  return { code, stdout, stderr };
+}
+
+test('init, put, ls, info, get, stats, rm, gc through the CLI', async () => {
+  const dir = tempDir();
+  const store = join(dir, 'store');
+  assert.equal((await run('init', store)).code, 0);
+  const put = await run('--store', store, 'put', MNIST, '--name', 'digits', '--tag', 'task=mnist', '--tag', 'run=7');
+  assert.equal(put.code, 0, put.stderr);
+  assert.match(put.stdout, /stored digits: 2 tensors/);
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'digits-copy')).code, 0);
+
+  const ls = JSON.parse((await run('--store', store, 'ls', '--json')).stdout) as Array<{ name: string; tags: Record<string, string> }>;
+  assert.deepEqual(ls.map((m) => m.name), ['digits', 'digits-copy']);
+  assert.deepEqual(ls[0]!.tags, { run: '7', task: 'mnist' });
+  assert.match((await run('--store', store, 'ls')).stdout, /digits\s+safetensors\s+2/);
+
+  const info = JSON.parse((await run('--store', store, 'info', 'digits-copy', '--json')).stdout) as { tensors: Array<{ storedAs: string; shape: number[] }> };
+  assert.deepEqual(info.tensors.map((t) => t.storedAs), ['duplicate', 'duplicate']);
+  assert.deepEqual(info.tensors[0]!.shape, [128, 784]);
+
+  const out = join(dir, 'back.safetensors');
+  assert.equal((await run('--store', store, 'get', 'digits', '-o', out)).code, 0);
+  assert.deepEqual(readFileSync(out), readFileSync(MNIST));
+
+  const stats = JSON.parse((await run('--store', store, 'stats', '--json')).stdout) as { models: number; dedupHits: number; bytesIn: number };
+  assert.equal(stats.models, 2);
+  assert.equal(stats.dedupHits, 2);
+  assert.equal(stats.bytesIn, 2 * readFileSync(MNIST).length);
+
+  assert.equal((await run('--store', store, 'rm', 'digits')).code, 0);
+  assert.match((await run('--store', store, 'gc')).stdout, /reclaimed/);
+  assert.equal((await run('--store', store, 'get', 'digits-copy', '-o', out)).code, 0);
+  assert.deepEqual(readFileSync(out), readFileSync(MNIST));
+});
+
+test('errors print one line naming the problem and exit with the code of their kind', async () => {
+  const dir = tempDir();
+  const store = join(dir, 'store');
+  const missingStore = await run('--store', join(dir, 'none'), 'ls');
+  assert.equal(missingStore.code, EXIT_CODES.NOT_FOUND);
+  assert.match(missingStore.stderr, /^neurstore: NOT_FOUND: no NeurStore at .*neurstore init/);
+  await run('init', store);
+  const bad = join(dir, 'bad.bin');
+  writeFileSync(bad, 'definitely not a model');
+  const r = await run('--store', store, 'put', bad, '--name', 'x');
+  assert.equal(r.code, EXIT_CODES.INVALID_ARGUMENT);
+  assert.match(r.stderr, /not a model in any known format/);
+  assert.equal((await run('--store', store, 'info', 'nope')).code, EXIT_CODES.NOT_FOUND);
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'a', '--tag', 'novalue')).code, EXIT_CODES.INVALID_ARGUMENT);
+  await run('--store', store, 'put', MNIST, '--name', 'a');
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'a')).code, EXIT_CODES.CONFLICT);
+  assert.equal((await run('--store', store, 'put', MNIST)).code, 2, 'a missing required option is a usage error');
+});
+
+test('the store directory comes from --store, else $NEURSTORE_DIR', async () => {
+  const dir = tempDir();
+  const prev = process.env.NEURSTORE_DIR;
+  process.env.NEURSTORE_DIR = join(dir, 'env-store');
+  try {
+    assert.equal((await run('init')).code, 0);
+    assert.equal((await run('put', MNIST, '--name', 'via-env')).code, 0);
+    const ls = JSON.parse((await run('--store', join(dir, 'env-store'), 'ls', '--json')).stdout) as Array<{ name: string }>;
+    assert.deepEqual(ls.map((m) => m.name), ['via-env']);
+  } finally {
+    if (prev === undefined) delete process.env.NEURSTORE_DIR;
+    else process.env.NEURSTORE_DIR = prev;
+  }
+});
