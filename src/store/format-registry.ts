@@ -5,8 +5,9 @@
 import { NeurStoreError, invalidArgument } from '../errors.js';
 import type { FormatName, ModelFormat, ModelSource } from '../formats/model-format.js';
 import { safetensorsFormat } from '../formats/safetensors/safetensors-format.js';
+import { tfjsFormat } from '../formats/tfjs/tfjs-format.js';
 
-const FORMATS: readonly ModelFormat[] = [safetensorsFormat];
+const FORMATS: readonly ModelFormat[] = [safetensorsFormat, tfjsFormat];
 
 export function formatNames(): FormatName[] {
   return FORMATS.map((f) => f.name);

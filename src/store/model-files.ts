@@ -85,6 +85,7 @@ export function stagedSink(env: Env, target: string): StagedSink {
       const final = staged.length === 0 ? target : joinPath(dirOf(target), name);
       if (staged.some((s) => s.final === final)) throw invalidArgument(`the model writes ${final} twice`);
       const tmp = `${final}.neurstore-tmp`;
+      await env.mkdir(dirOf(final));
       await env.remove(tmp);
       const file = await env.openAppend(tmp);
       staged.push({ tmp, final, file });

@@ -7,10 +7,11 @@ import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js'
 import { isNeurStoreError } from '../../errors.js';
 import { memorySink, memorySource } from '../byte-source.js';
 import type { ModelSink, ModelSource } from '../model-format.js';
+import { memoryModelSource } from '../memory-model-source.js';
 import { tfjsFormat } from './tfjs-format.js';
 
 function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return { files: Object.keys(files), open: async (f) => memorySource(files[f]) };
+  return memoryModelSource(files);
 }
 
 function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {

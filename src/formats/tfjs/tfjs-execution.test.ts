@@ -8,13 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js';
 import { memorySink, memorySource } from '../byte-source.js';
 import type { ModelSink, ModelSource } from '../model-format.js';
+import { memoryModelSource } from '../memory-model-source.js';
 import { tfjsFormat } from './tfjs-format.js';
 import { writeTfjsWeights } from './tfjs-weights-writer.js';
 
 type Files = Map<string, Uint8Array>;
 
 function sourceOf(files: Files): ModelSource {
-  return { files: [...files.keys()], open: async (f) => memorySource(files.get(f)!) };
+  return memoryModelSource(files);
 }
 
 function sinkOf(): ModelSink & { files: Files } {

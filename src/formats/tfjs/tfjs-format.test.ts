@@ -8,11 +8,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js';
 import { memorySink, memorySource } from '../byte-source.js';
 import type { ModelLayout, ModelSink, ModelSource } from '../model-format.js';
+import { memoryModelSource } from '../memory-model-source.js';
 import { decodeTfjsArchitecture } from './tfjs-architecture.js';
 import { tfjsFormat } from './tfjs-format.js';
 
 function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return { files: Object.keys(files), open: async (f) => memorySource(files[f]) };
+  return memoryModelSource(files);
 }
 
 function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {

@@ -8,12 +8,13 @@ import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js'
 import { isNeurStoreError } from '../../errors.js';
 import { memorySink, memorySource } from '../byte-source.js';
 import type { ModelLayout, ModelSink, ModelSource } from '../model-format.js';
+import { memoryModelSource } from '../memory-model-source.js';
 import { tfjsFormat } from './tfjs-format.js';
 import { tfjsWeightSpecs } from './tfjs-weight-specs.js';
 import { writeTfjsWeights } from './tfjs-weights-writer.js';
 
 function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return { files: Object.keys(files), open: async (f) => memorySource(files[f]) };
+  return memoryModelSource(files);
 }
 
 function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {

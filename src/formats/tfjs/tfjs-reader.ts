@@ -6,7 +6,7 @@
  * shards concatenated, so a tensor may straddle a shard boundary; `GroupBytes` hides that.
  */
 import { posix } from 'node:path';
-import { invalidArgument } from '../../errors.js';
+import { NeurStoreError, invalidArgument } from '../../errors.js';
 import type { ByteSource } from '../byte-source.js';
 import type { ModelLayout, ModelSource, TensorEntry } from '../model-format.js';
 import type { ArchEntry, ShardInfo } from './tfjs-architecture.js';
@@ -56,6 +56,16 @@ function resolveShard(jsonFile: string, path: string): string {
   return joined.startsWith('./') ? joined.slice(2) : joined;
 }
 
+/** Opens a shard; a shard that is not there is bad input (INVALID_ARGUMENT), not a missing store object. */
+async function openShard(source: ModelSource, file: string, where: string): Promise<ByteSource> {
+  try {
+    return await source.open(file);
+  } catch (e) {
+    if (e instanceof NeurStoreError && e.code === 'NOT_FOUND') throw invalidArgument(`${where} is missing from the model's files`, e);
+    throw e;
+  }
+}
+
 /** Opens a group's shards; `used` (the JSON file and earlier shards) catches a file named twice. */
 async function openGroup(
   source: ModelSource,
@@ -68,10 +78,9 @@ async function openGroup(
   for (const [i, path] of group.paths.entries()) {
     const file = resolveShard(jsonFile, path);
     const where = `${jsonFile}: shard '${path}' (weightsManifest[${g}].paths[${i}])`;
-    if (!source.files.includes(file)) throw invalidArgument(`${where} is missing from the model's files`);
     if (used.has(file)) throw invalidArgument(`${where} names a file the model already uses`);
     used.add(file);
-    const src = await source.open(file);
+    const src = await openShard(source, file, where);
     shards.push({ info: { file, size: src.size }, src });
   }
   return new GroupBytes(shards);

@@ -1,0 +1,93 @@
+/**
+ * The store on real models: TF.js models of human-models and face-api are put and got back byte-identical,
+ * exported to safetensors and round-tripped as such, and their known exact duplicates are stored once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureFixtures, fixturePath } from '../../scripts/fetch-fixtures.js';
+import { NeurStore } from './neur-store.js';
+import { openModelSource } from './model-files.js';
+import { NodeEnv } from '../env/node-env.js';
+import { tfjsFormat } from '../formats/tfjs/tfjs-format.js';
+import { writeSafetensorsFile } from './testing/safetensors-files.js';
+import { tempDir } from './testing/temp-dir.js';
+
+ensureFixtures();
+const HUMAN = (name: string) => fixturePath('human-models', `${name}.json`);
+const FACE_API = (name: string) => fixturePath('face-api', `${name}-weights_manifest.json`);
+
+/** Writes the tensors of a TF.js model as a safetensors file (names, dtypes, shapes and bytes kept). */
+async function tfjsToSafetensors(modelJson: string, out: string): Promise<string> {
+  const source = await openModelSource(new NodeEnv(), modelJson);
+  const layout = await tfjsFormat.read(source);
+  const tensors = [];
+  for (const t of layout.tensors) tensors.push({ name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: await t.read() });
+  await source.close();
+  return writeSafetensorsFile(out, tensors);
+}
+
+function sameFile(a: string, b: string): void {
+  assert.ok(readFileSync(a).equals(readFileSync(b)), `${a} equals ${b}`);
+}
+
+test('TF.js models come back byte-identical, model.json and shards', async () => {
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  for (const [name, json, shard] of [
+    ['faceres', HUMAN('faceres'), fixturePath('human-models', 'faceres.bin')],
+    ['face_expression', FACE_API('face_expression_model'), fixturePath('face-api', 'face_expression_model.bin')],
+  ] as const) {
+    const m = await store.put(json, { name });
+    assert.equal(m.format, 'tfjs');
+    const written = await store.get(name, join(dir, name, 'model.json'));
+    assert.equal(written.length, 2);
+    sameFile(written[0]!, json);
+    sameFile(join(dir, name, shard.slice(shard.lastIndexOf('/') + 1)), shard);
+  }
+  await store.close();
+});
+
+test('blazeface and blazeface-back are one copy: every tensor of the second is a dedup hit', async () => {
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  const first = await store.put(HUMAN('blazeface'), { name: 'blazeface' });
+  const second = await store.put(HUMAN('blazeface-back'), { name: 'blazeface-back' });
+  const info = await store.info('blazeface-back');
+  assert.equal(info.tensors.length, first.tensorCount);
+  assert.ok(info.tensors.every((t) => t.storedAs === 'duplicate'));
+  assert.ok(second.storedBytes < 8000, `only the model.json (it names another shard) is new: ${second.storedBytes} bytes`);
+  const out = join(dir, 'back', 'blazeface-back.json');
+  await store.get('blazeface-back', out);
+  sameFile(out, HUMAN('blazeface-back'));
+  await store.close();
+});
+
+test('facemesh-attention and its -pinto copy share their common tensors under other names', async () => {
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  await store.put(HUMAN('facemesh-attention'), { name: 'fm' });
+  await store.put(HUMAN('facemesh-attention-pinto'), { name: 'fm-pinto' });
+  const pinto = await store.info('fm-pinto');
+  const dups = pinto.tensors.filter((t) => t.storedAs === 'duplicate');
+  const original = new Set((await store.info('fm')).tensors.map((t) => t.recordKey));
+  const sharedLarge = new Set(dups.filter((t) => original.has(t.recordKey) && t.byteLength > 64).map((t) => t.recordKey));
+  assert.equal(sharedLarge.size, 228, 'distinct shared tensors over 64 bytes');
+  await store.close();
+});
+
+test('safetensors files made from real TF.js tensors round-trip byte-exactly and dedup against the TF.js copy', async () => {
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  for (const [name, json] of [['faceres-deep', HUMAN('faceres-deep')], ['face_landmark_68', FACE_API('face_landmark_68_model')]] as const) {
+    const st = await tfjsToSafetensors(json, join(dir, `${name}.safetensors`));
+    await store.put(json, { name: `${name}.tfjs` });
+    const m = await store.put(st, { name });
+    assert.equal(m.format, 'safetensors');
+    assert.ok((await store.info(name)).tensors.every((t) => t.storedAs === 'duplicate'), `${name}: the same tensors in another format are stored once`);
+    await store.get(name, join(dir, `${name}.out`));
+    sameFile(join(dir, `${name}.out`), st);
+  }
+  await store.close();
+});
