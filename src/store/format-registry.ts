@@ -6,8 +6,10 @@ import { NeurStoreError, invalidArgument } from '../errors.js';
 import type { FormatName, ModelFormat, ModelSource } from '../formats/model-format.js';
 import { safetensorsFormat } from '../formats/safetensors/safetensors-format.js';
 import { tfjsFormat } from '../formats/tfjs/tfjs-format.js';
+import { onnxFormat } from '../formats/onnx/onnx-format.js';
 
-const FORMATS: readonly ModelFormat[] = [safetensorsFormat, tfjsFormat];
+/** ONNX last: a protobuf has no magic number, so its detection is the weakest. */
+const FORMATS: readonly ModelFormat[] = [safetensorsFormat, tfjsFormat, onnxFormat];
 
 export function formatNames(): FormatName[] {
   return FORMATS.map((f) => f.name);

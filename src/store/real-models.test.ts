@@ -91,3 +91,22 @@ test('safetensors files made from real TF.js tensors round-trip byte-exactly and
   }
   await store.close();
 });
+
+test('the three Silero VAD ONNX models come back byte-identical and share their STFT basis', async () => {
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  const versions = ['silero_vad_legacy', 'silero_vad_v5', 'silero_vad_v6'];
+  for (const v of versions) {
+    const m = await store.put(fixturePath('vad-web', `${v}.onnx`), { name: v });
+    assert.equal(m.format, 'onnx');
+    await store.get(v, join(dir, `${v}.onnx`));
+    sameFile(join(dir, `${v}.onnx`), fixturePath('vad-web', `${v}.onnx`));
+  }
+  // small constants (scalars, shape vectors) also dedup; the weights that matter are the large ones
+  const keysOf = async (v: string) => new Set((await store.info(v)).tensors.filter((t) => t.byteLength > 4096).map((t) => t.recordKey));
+  const [legacy, v5, v6] = await Promise.all(versions.map(keysOf));
+  const inAll = [...legacy!].filter((k) => v5!.has(k) && v6!.has(k));
+  assert.equal(inAll.length, 1, 'the 16 kHz STFT basis is stored once for all three');
+  assert.equal([...v5!].filter((k) => v6!.has(k)).length, 2, 'v5 and v6 share both STFT bases');
+  await store.close();
+});
