@@ -32,7 +32,7 @@ export function memorySink(): ByteSink & { bytes(): Uint8Array } {
   const chunks: Uint8Array[] = [];
   return {
     async write(chunk: Uint8Array): Promise<void> {
-      chunks.push(chunk.slice());
+      chunks.push(Uint8Array.prototype.slice.call(chunk)); // a real copy even for a Node Buffer (its slice is a view)
     },
     bytes(): Uint8Array {
       return Buffer.concat(chunks);

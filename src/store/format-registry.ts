@@ -7,9 +7,10 @@ import type { FormatName, ModelFormat, ModelSource } from '../formats/model-form
 import { safetensorsFormat } from '../formats/safetensors/safetensors-format.js';
 import { tfjsFormat } from '../formats/tfjs/tfjs-format.js';
 import { onnxFormat } from '../formats/onnx/onnx-format.js';
+import { ggufFormat } from '../formats/gguf/gguf-format.js';
 
 /** ONNX last: a protobuf has no magic number, so its detection is the weakest. */
-const FORMATS: readonly ModelFormat[] = [safetensorsFormat, tfjsFormat, onnxFormat];
+const FORMATS: readonly ModelFormat[] = [ggufFormat, safetensorsFormat, tfjsFormat, onnxFormat];
 
 export function formatNames(): FormatName[] {
   return FORMATS.map((f) => f.name);

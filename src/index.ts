@@ -1,0 +1,21 @@
+/**
+ * The NeurStore library API. `NeurStore` is the facade; the rest is what its callers need to name in types,
+ * plug in (Env, Catalog) or use on their own (the format readers and writers).
+ */
+export { NeurStore, validateName, type OpenOptions } from './store/neur-store.js';
+export type { GcResult, GetOptions, ModelDetails, ModelInfo, ProgressFn, PutOptions, StoreStats } from './store/store-types.js';
+export { NeurStoreError, isNeurStoreError, type ErrorCode } from './errors.js';
+export type { Env, EnvFile } from './env/env.js';
+export { NodeEnv } from './env/node-env.js';
+export { MemoryEnv } from './env/memory-env.js';
+export { FaultEnv, type FaultOptions } from './env/fault-env.js';
+export type { Catalog, CatalogTx, ModelRow, TensorRow } from './catalog/catalog.js';
+export { SqliteCatalog } from './catalog/sqlite/sqlite-catalog.js';
+export type { KeyIndex } from './engine/key-index.js';
+export type { FormatName, ModelFormat, ModelLayout, ModelSink, ModelSource, StoredModel, TensorEntry } from './formats/model-format.js';
+export type { DType } from './formats/dtype.js';
+export { safetensorsFormat } from './formats/safetensors/safetensors-format.js';
+export { writeSafetensors } from './formats/safetensors/safetensors-writer.js';
+export { tfjsFormat } from './formats/tfjs/tfjs-format.js';
+export { onnxFormat } from './formats/onnx/onnx-format.js';
+export { ggufFormat } from './formats/gguf/gguf-format.js';
