@@ -86,12 +86,13 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program
     .command('get <name>')
-    .description('write a model back, byte-identical to the file that was put')
+    .description('write a model back, byte-identical to the file that was put (or converted with --format)')
     .requiredOption('-o, --output <file>', 'output file (a multi-file model puts its other files beside it)')
-    .action(async (name: string, o: { output: string }, cmd: Command) => {
+    .addOption(new Option('--format <format>', "write the tensors in this format instead of the model's own").choices(formatNames()))
+    .action(async (name: string, o: { output: string; format?: FormatName }, cmd: Command) => {
       await withStore(cmd, async (s) => {
         const progress = bar(`get ${name}`);
-        const files = await s.get(name, resolve(o.output), { onProgress: (p) => progress.update(p.done, p.total) });
+        const files = await s.get(name, resolve(o.output), { format: o.format, onProgress: (p) => progress.update(p.done, p.total) });
         progress.done();
         out(`wrote ${files.join(', ')}`);
       });

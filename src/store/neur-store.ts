@@ -14,6 +14,7 @@ import { detectFormat, formatByName } from './format-registry.js';
 import type { TensorEntry } from '../formats/model-format.js';
 import { openModelSource, stagedSink } from './model-files.js';
 import { RecordKind } from './record-payload.js';
+import { exportTensors } from './model-export.js';
 import type { GcResult, GetOptions, ModelDetails, ModelInfo, PutOptions, StoreStats } from './store-types.js';
 
 export const STORE_MARKER_FILE = 'NEURSTORE';
@@ -119,7 +120,10 @@ export class NeurStore {
     return rows;
   }
 
-  /** Writes model `name` back to `outPath` in its own format, byte-identical to what was put. */
+  /**
+   * Writes model `name` to `outPath`: in its own format, byte-identical to what was put, or with
+   * `options.format` its tensors in another format. Returns the files written (main file first).
+   */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
     const model = await this.requireModel(name);
     const rows = await this.catalog.tensors(name);
@@ -127,22 +131,22 @@ export class NeurStore {
     const format = formatByName(model.format);
     const total = rows.reduce((n, r) => n + r.byteLength, 0);
     let done = 0;
+    const tensorBytes = async (i: number): Promise<Uint8Array> => {
+      const row = rows[i];
+      if (!row) throw notFound(`model '${name}' has no tensor number ${i}`);
+      const bytes = await this.content.get(RecordKind.Tensor, row.recordKey);
+      done += bytes.length;
+      options.onProgress?.({ phase: 'get', done, total });
+      return bytes;
+    };
     const sink = stagedSink(this.env, outPath);
     try {
-      await format.write(
-        {
-          architecture,
-          tensorBytes: async (i) => {
-            const row = rows[i];
-            if (!row) throw notFound(`model '${name}' has no tensor number ${i}`);
-            const bytes = await this.content.get(RecordKind.Tensor, row.recordKey);
-            done += bytes.length;
-            options.onProgress?.({ phase: 'get', done, total });
-            return bytes;
-          },
-        },
-        sink,
-      );
+      if (!options.format || options.format === format.name) {
+        await format.write({ architecture, tensorBytes }, sink);
+      } else {
+        formatByName(options.format);
+        await exportTensors({ modelName: name, format: format.name, architecture, tensors: rows, tensorBytes }, options.format, sink);
+      }
       await sink.commit();
     } catch (e) {
       await sink.discard();

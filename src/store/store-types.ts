@@ -15,6 +15,8 @@ export interface PutOptions {
 }
 
 export interface GetOptions {
+  /** Write the model's tensors in this format instead of its own (see model-export.ts for what converts). */
+  format?: FormatName;
   onProgress?: ProgressFn;
 }
 
