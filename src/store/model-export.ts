@@ -16,6 +16,7 @@ import { writeSafetensors } from '../formats/safetensors/safetensors-writer.js';
 import { tfjsWeightSpecs, writeTfjsWeights } from '../formats/tfjs/tfjs-format.js';
 import { decodeGgufArchitecture } from '../formats/gguf/gguf-architecture.js';
 import { writeGguf } from '../formats/gguf/gguf-writer.js';
+import { ggmlTypeForDType } from '../formats/gguf/ggml-types.js';
 
 /** A tensor as it means to its users (not necessarily as its format stores it). */
 export interface PlainTensor {
@@ -69,6 +70,15 @@ export async function exportTensors(model: StoredTensors, target: FormatName, si
     throw notSupported(`'${model.modelName}' is a ${model.format} model; only ONNX models export to ONNX (an ONNX file needs a graph)`);
   }
   const tensors = plainTensors(model, target);
+  if (target === 'gguf') {
+    for (const t of tensors) {
+      try {
+        ggmlTypeForDType(t.dtype);
+      } catch {
+        throw notSupported(`tensor '${t.name}' is ${t.dtype}, which GGUF has no type for`);
+      }
+    }
+  }
   if (target === 'tfjs') {
     await writeTfjsWeights(tensors, (i) => tensors[i]!.read(), sink);
     return;
