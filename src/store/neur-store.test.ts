@@ -119,3 +119,24 @@ test('bad input is refused with a clear error and changes nothing', async () => 
 test('opening a directory that holds no store says how to make one', async () => {
   await assert.rejects(NeurStore.open(join(tempDir(), 'nothing')), (e: Error) => isNeurStoreError(e, 'NOT_FOUND') && /neurstore init/.test(e.message));
 });
+
+test('a flipped bit in a segment file is CORRUPTION naming the file, never wrong bytes', async () => {
+  const { openSync, readSync, writeSync, closeSync, statSync } = await import('node:fs');
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  await store.put(MNIST[0]!, { name: 'm' });
+  await store.close();
+  const seg = join(dir, 'store', 'segments', readdirSync(join(dir, 'store', 'segments'))[0]!);
+  const fd = openSync(seg, 'r+');
+  const at = Math.floor(statSync(seg).size / 2); // inside l1.weight's bytes
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, at);
+  b[0]! ^= 0x10;
+  writeSync(fd, b, 0, 1, at);
+  closeSync(fd);
+  const reopened = await NeurStore.open(join(dir, 'store'));
+  await assert.rejects(reopened.get('m', join(dir, 'out.safetensors')), (e: Error) =>
+    isNeurStoreError(e, 'CORRUPTION') && e.message.includes(seg) && /checksum/.test(e.message));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('out')), [], 'no partial output is left');
+  await reopened.close();
+});
