@@ -110,3 +110,27 @@ test('the three Silero VAD ONNX models come back byte-identical and share their 
   assert.equal([...v5!].filter((k) => v6!.has(k)).length, 2, 'v5 and v6 share both STFT bases');
   await store.close();
 });
+
+test('all 41 human-models and 7 face-api models are put and got back byte-identical', async () => {
+  const { readdirSync } = await import('node:fs');
+  const dir = tempDir();
+  const store = await NeurStore.init(join(dir, 'store'));
+  const models: Array<[string, string, string]> = [];
+  for (const [pkg, suffix] of [['human-models', '.json'], ['face-api', '-weights_manifest.json']] as const) {
+    for (const f of readdirSync(fixturePath(pkg, '')).filter((n) => n.endsWith(suffix))) {
+      const json = fixturePath(pkg, f);
+      models.push([`${pkg}/${f.slice(0, -suffix.length)}`, json, fixturePath(pkg, f.replace(suffix === '.json' ? /\.json$/ : /-weights_manifest\.json$/, '.bin'))]);
+    }
+  }
+  assert.equal(models.length, 48);
+  for (const [name, json, shard] of models) {
+    await store.put(json, { name });
+    const [outJson, outShard] = await store.get(name, join(dir, 'out', name, 'model.json'));
+    sameFile(outJson!, json);
+    sameFile(outShard!, shard);
+  }
+  const s = await store.stats();
+  assert.equal(s.models, 48);
+  assert.ok(s.segmentBytes < s.bytesIn, 'exact dedup saves space across the set');
+  await store.close();
+});
