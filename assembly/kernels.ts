@@ -1,0 +1,225 @@
+// NeurStore hot loops in AssemblyScript, compiled to wasm with SIMD by scripts/build-kernels.mjs.
+// Every function must give bit-identical results to src/kernels/kernels-ts.ts (the reference): the same
+// float32/float64 rounding points and the same summation order (4 strided float64 accumulators held in two
+// f64x2 vectors, combined as (acc0 + acc2) + (acc1 + acc3), then the tail in index order).
+// Memory: the host copies inputs to addresses at or above heapBase() and reads outputs back; nothing here
+// allocates.
+
+/** First free byte after static data: the host lays out its buffers from here. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export function xorBytes(a: usize, b: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    v128.store(out + i, v128.xor(v128.load(a + i), v128.load(b + i)));
+  }
+  for (; i < n; i++) store<u8>(out + i, load<u8>(a + i) ^ load<u8>(b + i));
+}
+
+export function splitPlanes(src: usize, width: i32, out: usize, n: i32): void {
+  let i = 0;
+  if (width == 4) {
+    for (; i + 4 <= n; i += 4) {
+      const v = i8x16.shuffle(v128.load(src + (<usize>i << 2)), v128.splat<i32>(0),
+        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      store<i32>(out + i, i32x4.extract_lane(v, 0));
+      store<i32>(out + n + i, i32x4.extract_lane(v, 1));
+      store<i32>(out + 2 * n + i, i32x4.extract_lane(v, 2));
+      store<i32>(out + 3 * n + i, i32x4.extract_lane(v, 3));
+    }
+  } else if (width == 2) {
+    for (; i + 8 <= n; i += 8) {
+      const v = i8x16.shuffle(v128.load(src + (<usize>i << 1)), v128.splat<i32>(0),
+        0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+      store<i64>(out + i, i64x2.extract_lane(v, 0));
+      store<i64>(out + n + i, i64x2.extract_lane(v, 1));
+    }
+  }
+  for (; i < n; i++) {
+    for (let k = 0; k < width; k++) store<u8>(out + k * n + i, load<u8>(src + i * width + k));
+  }
+}
+
+export function mergePlanes(planes: usize, width: i32, out: usize, n: i32): void {
+  let i = 0;
+  if (width == 4) {
+    for (; i + 4 <= n; i += 4) {
+      let v = i32x4.splat(load<i32>(planes + i));
+      v = i32x4.replace_lane(v, 1, load<i32>(planes + n + i));
+      v = i32x4.replace_lane(v, 2, load<i32>(planes + 2 * n + i));
+      v = i32x4.replace_lane(v, 3, load<i32>(planes + 3 * n + i));
+      v128.store(out + (<usize>i << 2), i8x16.shuffle(v, v,
+        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    }
+  } else if (width == 2) {
+    for (; i + 8 <= n; i += 8) {
+      let v = i64x2.splat(load<i64>(planes + i));
+      v = i64x2.replace_lane(v, 1, load<i64>(planes + n + i));
+      v128.store(out + (<usize>i << 1), i8x16.shuffle(v, v,
+        0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+    }
+  }
+  for (; i < n; i++) {
+    for (let k = 0; k < width; k++) store<u8>(out + i * width + k, load<u8>(planes + k * n + i));
+  }
+}
+
+export function dequantize8(codes: usize, min: f64, scale: f64, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    store<f32>(out + (<usize>i << 2), <f32>(min + <f64>load<u8>(codes + i) * scale));
+  }
+}
+
+/** Widens 4 bytes at p to two f64x2 vectors (lanes 0,1 and 2,3). */
+@inline function bytesToF64(p: usize, hi: bool): v128 {
+  const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p)));
+  return f64x2.convert_low_i32x4_u(hi ? i32x4.shuffle(w, w, 2, 3, 0, 1) : w);
+}
+
+export function sqL2Quant8(a: usize, aMin: f64, aScale: f64, b: usize, bMin: f64, bScale: f64, n: i32): f64 {
+  let acc01 = f64x2.splat(0);
+  let acc23 = f64x2.splat(0);
+  const am = f64x2.splat(aMin), as = f64x2.splat(aScale), bm = f64x2.splat(bMin), bs = f64x2.splat(bScale);
+  const body = n - (n % 4);
+  let i = 0;
+  for (; i < body; i += 4) {
+    const d01 = f64x2.sub(f64x2.add(am, f64x2.mul(bytesToF64(a + i, false), as)),
+      f64x2.add(bm, f64x2.mul(bytesToF64(b + i, false), bs)));
+    const d23 = f64x2.sub(f64x2.add(am, f64x2.mul(bytesToF64(a + i, true), as)),
+      f64x2.add(bm, f64x2.mul(bytesToF64(b + i, true), bs)));
+    acc01 = f64x2.add(acc01, f64x2.mul(d01, d01));
+    acc23 = f64x2.add(acc23, f64x2.mul(d23, d23));
+  }
+  const s2 = f64x2.add(acc01, acc23);
+  let s = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  for (; i < n; i++) {
+    const d = (aMin + <f64>load<u8>(a + i) * aScale) - (bMin + <f64>load<u8>(b + i) * bScale);
+    s += d * d;
+  }
+  return s;
+}
+
+export function dotF32(a: usize, b: usize, n: i32): f64 {
+  let acc01 = f64x2.splat(0);
+  let acc23 = f64x2.splat(0);
+  const body = n - (n % 4);
+  let i = 0;
+  for (; i < body; i += 4) {
+    const va = v128.load(a + (<usize>i << 2));
+    const vb = v128.load(b + (<usize>i << 2));
+    const ah = i32x4.shuffle(va, va, 2, 3, 0, 1);
+    const bh = i32x4.shuffle(vb, vb, 2, 3, 0, 1);
+    acc01 = f64x2.add(acc01, f64x2.mul(f64x2.promote_low_f32x4(va), f64x2.promote_low_f32x4(vb)));
+    acc23 = f64x2.add(acc23, f64x2.mul(f64x2.promote_low_f32x4(ah), f64x2.promote_low_f32x4(bh)));
+  }
+  const s2 = f64x2.add(acc01, acc23);
+  let s = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  for (; i < n; i++) s += <f64>load<f32>(a + (<usize>i << 2)) * <f64>load<f32>(b + (<usize>i << 2));
+  return s;
+}
+
+
+export function quantizeGroups(x: usize, base: usize, steps: usize, groupSize: i32, out: usize, n: i32): void {
+  let i = 0;
+  for (let g = 0; i < n; g++) {
+    const step = <f64>load<f32>(steps + (<usize>g << 2));
+    const end = min(n, i + groupSize);
+    if (!(step > 0)) {
+      for (; i < end; i++) store<i32>(out + (<usize>i << 2), 0);
+      continue;
+    }
+    const vs = f64x2.splat(step);
+    const half = f64x2.splat(0.5);
+    for (; i + 2 <= end; i += 2) {
+      let d = f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2)));
+      if (base) d = f64x2.sub(d, f64x2.promote_low_f32x4(v128.load64_zero(base + (<usize>i << 2))));
+      const q = i32x4.trunc_sat_f64x2_s_zero(f64x2.floor(f64x2.add(f64x2.div(d, vs), half)));
+      store<i64>(out + (<usize>i << 2), i64x2.extract_lane(q, 0));
+    }
+    for (; i < end; i++) {
+      let d = <f64>load<f32>(x + (<usize>i << 2));
+      if (base) d -= <f64>load<f32>(base + (<usize>i << 2));
+      const q = i32x4.trunc_sat_f64x2_s_zero(f64x2.splat(Math.floor(d / step + 0.5)));
+      store<i32>(out + (<usize>i << 2), i32x4.extract_lane(q, 0));
+    }
+  }
+}
+
+export function dequantizeGroups(q: usize, base: usize, steps: usize, groupSize: i32, out: usize, n: i32): void {
+  let i = 0;
+  for (let g = 0; i < n; g++) {
+    const step = load<f32>(steps + (<usize>g << 2));
+    const end = min(n, i + groupSize);
+    const vs = f32x4.splat(step);
+    for (; i + 4 <= end; i += 4) {
+      const p = <usize>i << 2;
+      let v = f32x4.mul(f32x4.convert_i32x4_s(v128.load(q + p)), vs);
+      if (base) v = f32x4.add(v128.load(base + p), v);
+      v128.store(out + p, v);
+    }
+    for (; i < end; i++) {
+      const p = <usize>i << 2;
+      let v = <f32>load<i32>(q + p) * step;
+      if (base) v = load<f32>(base + p) + v;
+      store<f32>(out + p, v);
+    }
+  }
+}
+
+// Order-0 rANS decoding with two interleaved states (see src/codecs/rans-coder.ts for the format).
+// `freq` holds 256 u32 frequencies summing to 2^15 (checked by the caller); `scratch` has 9 * 2^15 bytes for
+// the slot tables. Returns the stream bytes consumed, -1 if the stream ends early, -2 on a final-state mismatch.
+const SCALE_BITS: u32 = 15;
+const M: u32 = 1 << 15;
+const L: u32 = 1 << 23;
+
+function buildSlots(freq: usize, scratch: usize): void {
+  let c: u32 = 0;
+  for (let s: u32 = 0; s < 256; s++) {
+    const f = load<u32>(freq + (<usize>s << 2));
+    for (let k: u32 = 0; k < f; k++) {
+      const slot = <usize>(c + k);
+      store<u8>(scratch + slot, <u8>s);
+      store<u32>(scratch + M + (slot << 2), f);
+      store<u32>(scratch + 5 * M + (slot << 2), k);
+    }
+    c += f;
+  }
+}
+
+export function ransDecode(freq: usize, stream: usize, streamLen: i32, x0: u32, x1: u32, out: usize, n: i32, scratch: usize): i32 {
+  buildSlots(freq, scratch);
+  const fr = scratch + M;
+  const bias = scratch + 5 * M;
+  let p: i32 = 0;
+  const pairs = n & ~1;
+  let i = 0;
+  for (; i < pairs; i += 2) {
+    const s0 = <usize>(x0 & (M - 1));
+    const s1 = <usize>(x1 & (M - 1));
+    store<u8>(out + i, load<u8>(scratch + s0));
+    store<u8>(out + i + 1, load<u8>(scratch + s1));
+    x0 = load<u32>(fr + (s0 << 2)) * (x0 >> SCALE_BITS) + load<u32>(bias + (s0 << 2));
+    x1 = load<u32>(fr + (s1 << 2)) * (x1 >> SCALE_BITS) + load<u32>(bias + (s1 << 2));
+    while (x0 < L) {
+      if (p >= streamLen) return -1;
+      x0 = (x0 << 8) | <u32>load<u8>(stream + p++);
+    }
+    while (x1 < L) {
+      if (p >= streamLen) return -1;
+      x1 = (x1 << 8) | <u32>load<u8>(stream + p++);
+    }
+  }
+  if (n & 1) {
+    const s0 = <usize>(x0 & (M - 1));
+    store<u8>(out + i, load<u8>(scratch + s0));
+    x0 = load<u32>(fr + (s0 << 2)) * (x0 >> SCALE_BITS) + load<u32>(bias + (s0 << 2));
+    while (x0 < L) {
+      if (p >= streamLen) return -1;
+      x0 = (x0 << 8) | <u32>load<u8>(stream + p++);
+    }
+  }
+  return x0 == L && x1 == L ? p : -2;
+}

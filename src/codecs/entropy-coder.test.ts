@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RANS_CODER, RAW_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import { ransEncode } from './rans-coder.js';
+import { gaussian, seededRandom } from './seeded-random.js';
+import { isNeurStoreError } from '../errors.js';
+
+const rand = seededRandom(7);
+const normal = gaussian(rand);
+const inputs: Record<string, Uint8Array> = {
+  empty: new Uint8Array(0),
+  one: Uint8Array.of(42),
+  constant: new Uint8Array(1000).fill(9),
+  uniform: new Uint8Array(5000).map(() => Math.floor(rand() * 256)),
+  skewed: new Uint8Array(20000).map(() => Math.min(254, Math.abs(Math.round(normal() * 2)) * 2)),
+  twoSymbols: new Uint8Array(3000).map(() => (rand() < 0.999 ? 0 : 1)),
+};
+
+for (const coder of [RAW_CODER, RANS_CODER, ZSTD_CODER]) {
+  test(`${coder.name} round-trips every input`, () => {
+    for (const [name, input] of Object.entries(inputs)) {
+      const enc = coder.encode(input);
+      assert.deepEqual(entropyCoderById(coder.id).decode(enc, input.length), input, name);
+    }
+  });
+}
+
+test('rANS compresses skewed data near its entropy and never grows incompressible data by more than a few bytes', () => {
+  const s = inputs.skewed!;
+  const counts = new Map<number, number>();
+  for (const b of s) counts.set(b, (counts.get(b) ?? 0) + 1);
+  let bits = 0;
+  for (const c of counts.values()) bits -= c * Math.log2(c / s.length);
+  const got = ransEncode(s).length;
+  assert.ok(got < (bits / 8) * 1.02 + 64, `rANS ${got} bytes vs entropy ${bits / 8}`);
+  assert.ok(ransEncode(inputs.uniform!).length <= inputs.uniform!.length + 8);
+  assert.ok(ransEncode(inputs.twoSymbols!).length < 100);
+});
+
+test('encodeSmallest keeps the smallest coder output', () => {
+  const best = encodeSmallest(inputs.skewed!, [RANS_CODER, ZSTD_CODER]);
+  const sizes = [RANS_CODER, ZSTD_CODER].map((c) => c.encode(inputs.skewed!).length);
+  assert.equal(best.bytes.length, Math.min(...sizes));
+  assert.equal(encodeSmallest(inputs.uniform!, []).coder, RAW_CODER.id);
+});
+
+test('truncated, corrupted or mislabelled blobs throw INVALID_ARGUMENT', () => {
+  const bad = (f: () => unknown) => assert.throws(f, (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
+  const s = inputs.skewed!;
+  for (const coder of [RANS_CODER, ZSTD_CODER]) {
+    const enc = coder.encode(s);
+    bad(() => coder.decode(enc.subarray(0, enc.length - 3), s.length));
+    bad(() => coder.decode(enc, s.length + 1));
+    bad(() => coder.decode(new Uint8Array(0), s.length));
+  }
+  const enc = RANS_CODER.encode(s);
+  let caught = 0;
+  for (let i = 5; i < enc.length; i += 97) {
+    const c = enc.slice();
+    c[i]! ^= 0x5a;
+    try {
+      const out = RANS_CODER.decode(c, s.length);
+      assert.notDeepEqual(out, s); // a flip that still decodes must not go unnoticed as the original
+    } catch (e) {
+      assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'));
+      caught++;
+    }
+  }
+  assert.ok(caught > 0);
+  bad(() => entropyCoderById(99));
+});

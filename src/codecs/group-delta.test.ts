@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeGroupDelta, encodeGroupDelta, groupDeltaEncodedSize } from './group-delta.js';
+import { encodePaperDelta } from './paper-delta.js';
+import { RANS_CODER, ZSTD_CODER } from './entropy-coder.js';
+import { roundTo } from './half-float.js';
+import type { FloatDType } from './float-ulp.js';
+import { gaussian, seededRandom } from './seeded-random.js';
+import { isNeurStoreError } from '../errors.js';
+
+function maxErr(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function fineTunePair(seed: number, n: number, dtype: FloatDType = 'F32'): { x: Float32Array; base: Float32Array } {
+  const normal = gaussian(seededRandom(seed));
+  const base = new Float32Array(n).map(() => roundTo(dtype, normal() * 0.2 + (seed % 2) * 3));
+  const x = base.map((v) => roundTo(dtype, v + normal() * 0.004));
+  return { x, base };
+}
+
+const bad = (f: () => unknown) => assert.throws(f, (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
+
+test('bound holds on the final values for F32, F16 and BF16 outputs, with and without a base', () => {
+  for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+    for (let seed = 1; seed <= 6; seed++) {
+      const { x, base } = fineTunePair(seed, 300 + seed * 211, dtype);
+      for (const tol of [1e-1, 1e-2, 1e-3, 1e-4, 1e-7]) {
+        for (const b of [base, null]) {
+          const groupSize = [1, 7, 64, 256, 100000][seed % 5]!;
+          const dec = decodeGroupDelta(encodeGroupDelta(x, b, tol, { dtype, groupSize }), b);
+          assert.equal(dec.dtype, dtype);
+          assert.ok(maxErr(dec.values, x) <= tol, `${dtype} seed ${seed} tol ${tol}: ${maxErr(dec.values, x)}`);
+          for (const v of dec.values.subarray(0, 50)) assert.equal(roundTo(dtype, v), v);
+        }
+      }
+    }
+  }
+});
+
+test('NaN and infinities are stored exactly, the rest of the tensor stays within tol', () => {
+  const { x, base } = fineTunePair(3, 1000);
+  x[5] = NaN;
+  x[600] = Infinity;
+  x[601] = -Infinity;
+  base[900] = NaN;
+  const out = decodeGroupDelta(encodeGroupDelta(x, base, 1e-3, { groupSize: 64 }), base).values;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isNaN(x[i]!)) assert.ok(Number.isNaN(out[i]!));
+    else if (!Number.isFinite(x[i]!)) assert.equal(out[i], x[i]);
+    else assert.ok(Math.abs(out[i]! - x[i]!) <= 1e-3, `element ${i}`);
+  }
+});
+
+test('empty and constant tensors', () => {
+  const e = decodeGroupDelta(encodeGroupDelta(new Float32Array(0), null, 1e-3), null);
+  assert.equal(e.values.length, 0);
+  const c = new Float32Array(777).fill(-2.5);
+  const blob = encodeGroupDelta(c, null, 1e-3);
+  assert.ok(maxErr(decodeGroupDelta(blob, null).values, c) <= 1e-3);
+  assert.ok(blob.length < 64, `constant tensor takes ${blob.length} bytes`);
+});
+
+test('smaller than the paper codec on a fine-tune delta at the same bound, with either coder', () => {
+  const { x, base } = fineTunePair(8, 50000);
+  for (const tol of [1e-3, 1e-2]) {
+    const paper = encodePaperDelta(x, base, tol).length;
+    for (const coder of [RANS_CODER, ZSTD_CODER]) {
+      const ours = groupDeltaEncodedSize(x, base, tol, { coder });
+      assert.ok(ours < paper, `tol ${tol} ${coder.name}: ${ours} vs paper ${paper}`);
+    }
+  }
+});
+
+test('encoding is deterministic', () => {
+  const { x, base } = fineTunePair(4, 5000);
+  assert.deepEqual(encodeGroupDelta(x, base, 1e-3), encodeGroupDelta(x, base, 1e-3));
+});
+
+test('bad arguments and corrupted or truncated blobs are INVALID_ARGUMENT', () => {
+  const { x, base } = fineTunePair(2, 3000);
+  bad(() => encodeGroupDelta(x, base, 0));
+  bad(() => encodeGroupDelta(x, base, 1e-3, { groupSize: 0 }));
+  bad(() => encodeGroupDelta(x, base.subarray(1), 1e-3));
+  const blob = encodeGroupDelta(x, base, 1e-3);
+  bad(() => decodeGroupDelta(blob, null));
+  bad(() => decodeGroupDelta(blob, base.subarray(1)));
+  for (let cut = 0; cut < blob.length; cut += Math.max(1, Math.floor(blob.length / 40))) {
+    bad(() => decodeGroupDelta(blob.subarray(0, cut), base));
+  }
+  let caught = 0;
+  for (let i = 0; i < blob.length; i += 13) {
+    const c = blob.slice();
+    c[i]! ^= 0xff;
+    try {
+      const out = decodeGroupDelta(c, base).values;
+      assert.equal(out.length, x.length);
+    } catch (e) {
+      assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'), String(e));
+      caught++;
+    }
+  }
+  assert.ok(caught > 0);
+});
+
+test('a tolerance finer than the fp16 grid stores exact 16-bit values, not f32', () => {
+  const { x } = fineTunePair(5, 4096, 'F16');
+  const blob = encodeGroupDelta(x, null, 1e-7, { dtype: 'F16' });
+  assert.ok(blob.length <= x.length * 2 + 64, `${blob.length} bytes for ${x.length} fp16 values`);
+  assert.deepEqual(decodeGroupDelta(blob, null).values, x);
+});

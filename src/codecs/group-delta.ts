@@ -1,0 +1,298 @@
+/**
+ * The `default` mode codec: group-wise uniform quantization of a delta (x - base), or of a tensor alone, with
+ * codes entropy-coded. Each group of `groupSize` elements gets its own step and integer center; the step is
+ * 2 tol minus the rounding budget of the output dtype at the group's magnitude, so every decoded element,
+ * after rounding to F32/F16/BF16, is within tol. The encoder replays the decoder (same kernels), nudges any
+ * element that misses by a code, and stores a group exactly (raw: f32, or 16 bits when the values are exact in
+ * the F16/BF16 output) when that fails or when the group holds NaN/infinity, so the bound holds
+ * unconditionally and non-finite values round-trip. Blobs carry no checksum (the storage engine checksums
+ * every record); decoding does structural checks and throws INVALID_ARGUMENT on any inconsistency.
+ *
+ * Byte layout (little-endian; varint = unsigned LEB128):
+ *   blob     := magic:u8=0xD2 version:u8=1 dtype:u8(0 F32, 1 F16, 2 BF16) hasBase:u8 count:varint
+ *               groupSize:varint stream(meta) stream(codes) stream(overflow) stream(raw)
+ *   stream   := coder:u8 length:varint encoded:varint-length-prefixed bytes   (length = decoded bytes)
+ *   meta     := step:f32[groups] center:zigzag-varint[groups with step > 0]
+ *               (step 0: raw group stored as f32; step -1: raw group stored in the 16-bit dtype)
+ *   codes    := u8 per element of the quantized groups: zigzag(q - center), 255 = see overflow
+ *   overflow := varint(zigzag(q - center) - 255) per 255 in codes
+ *   raw      := per element of the raw groups: f32, or u16 bit pattern (F16/BF16) when its step is -1
+ * Decoding: x'[i] = round_dtype(f32(base[i] + f32(f32(q[i]) * step[g]))), q = center + unzigzag(code).
+ */
+import { invalidArgument } from '../errors.js';
+import { kernels } from '../kernels/kernels.js';
+import { ByteReader, ByteWriter } from './byte-io.js';
+import { type EntropyCoder, RANS_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import { type FloatDType, ulpOf, unzigzag, zigzag } from './float-ulp.js';
+import { fromBf16Bits, fromF16Bits, roundTo, toBf16Bits, toF16Bits } from './half-float.js';
+
+const MAGIC = 0xd2;
+const VERSION = 1;
+const DTYPES: readonly FloatDType[] = ['F32', 'F16', 'BF16'];
+/**
+ * Measured on the faceres -> faceres-deep fine-tune deltas at tol 1e-3: 4.70 bits/element with G=64,
+ * 4.52 with 256, 4.47 with 1024, 4.45 with one group per tensor. 1024 keeps nearly all of the gain while
+ * raw fallbacks and the fp16 rounding budget stay local to a group.
+ */
+export const DEFAULT_GROUP_SIZE = 1024;
+const STEP_SHRINK = 1 - 2 ** -10;
+const RAW_F32 = 0;
+const RAW_HALF = -1;
+/** |q| stays below this so f32(q) is exact. */
+const MAX_CODE = 2 ** 23;
+
+/** Options of `encodeGroupDelta`. */
+export interface GroupDeltaOptions {
+  /** Elements per group (a row length gives per-row scales). Default DEFAULT_GROUP_SIZE. */
+  readonly groupSize?: number;
+  /** Dtype the decoder produces; the bound holds on its values. Default 'F32'. */
+  readonly dtype?: FloatDType;
+  /**
+   * Entropy coder of the streams (each stream falls back to raw if that is smaller). Default rANS: on real
+   * fine-tune codes it is 8-30% smaller than zstd-3 and on par with zstd-19; zstd decodes faster.
+   */
+  readonly coder?: EntropyCoder;
+}
+
+/** Per-group step (0 = raw group) from the tolerance and the dtype's rounding budget at the group's magnitude. */
+function groupSteps(x: Float32Array, base: Float32Array | null, tol: number, g: number, dtype: FloatDType): Float32Array {
+  const steps = new Float32Array(Math.ceil(x.length / g));
+  for (let k = 0; k < steps.length; k++) {
+    let m = 0;
+    let finite = true;
+    for (let i = k * g, end = Math.min(x.length, i + g); i < end; i++) {
+      const xi = x[i]!;
+      const bi = base ? base[i]! : 0;
+      if (!Number.isFinite(xi) || !Number.isFinite(bi)) finite = false;
+      m = Math.max(m, Math.abs(xi), Math.abs(xi - bi));
+    }
+    if (!finite) continue;
+    const budget = ulpOf('F32', m) + (dtype === 'F32' ? 0 : ulpOf(dtype, m));
+    let step = Math.fround((2 * tol - budget) * STEP_SHRINK);
+    // When the dtype's grid is as coarse as the tolerance, rounding to it mostly lands exactly on x, so the
+    // full step is tried; enforceBound makes the group raw if that does not hold.
+    if (step < tol) step = Math.fround(2 * tol * STEP_SHRINK);
+    if (m / step < MAX_CODE / 2) steps[k] = step;
+  }
+  return steps;
+}
+
+function decodeOne(q: number, b: number, step: number, dtype: FloatDType): number {
+  return roundTo(dtype, Math.fround(b + Math.fround(Math.fround(q) * step)));
+}
+
+/** Replays the decoder; moves a missing element by one code, or makes its group raw. */
+function enforceBound(
+  x: Float32Array, base: Float32Array | null, tol: number, g: number, dtype: FloatDType,
+  steps: Float32Array, q: Int32Array,
+): void {
+  const v = new Float32Array(x.length);
+  kernels().dequantizeGroups(q, base, steps, g, v);
+  for (let k = 0; k < steps.length; k++) {
+    const step = steps[k]!;
+    if (step === 0) continue;
+    for (let i = k * g, end = Math.min(x.length, i + g); i < end; i++) {
+      const xi = x[i]!;
+      if (Math.abs(roundTo(dtype, v[i]!) - xi) <= tol) continue;
+      const b = base ? base[i]! : 0;
+      const c = [q[i]! - 1, q[i]! + 1].find((c) => Math.abs(decodeOne(c, b, step, dtype) - xi) <= tol);
+      if (c === undefined) {
+        steps[k] = RAW_F32;
+        break;
+      }
+      q[i] = c;
+    }
+  }
+}
+
+function checkArgs(x: Float32Array, base: Float32Array | null, tol: number, g: number): void {
+  if (!(tol > 0) || !Number.isFinite(tol)) throw invalidArgument(`tolerance must be a finite number > 0, got ${tol}`);
+  if (!Number.isSafeInteger(g) || g < 1) throw invalidArgument(`group size must be a positive integer, got ${g}`);
+  if (base && base.length !== x.length) throw invalidArgument(`base has ${base.length} elements, tensor has ${x.length}`);
+}
+
+/**
+ * Encodes `x` against `base` (null: the tensor alone) so that every decoded value, in `options.dtype`, is
+ * within `tol` of x; NaN/infinity are stored exactly. Inputs are not modified. Throws INVALID_ARGUMENT for
+ * tol <= 0, a bad group size, or a base of another length.
+ */
+export function encodeGroupDelta(
+  x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
+): Uint8Array {
+  const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
+  const dtype = options.dtype ?? 'F32';
+  checkArgs(x, base, tol, g);
+  const steps = groupSteps(x, base, tol, g, dtype);
+  const q = new Int32Array(x.length);
+  kernels().quantizeGroups(x, base, steps, g, q);
+  enforceBound(x, base, tol, g, dtype, steps, q);
+  markHalfRaw(x, steps, g, dtype);
+  const coder = options.coder ?? RANS_CODER;
+  const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(DTYPES.indexOf(dtype)).u8(base ? 1 : 0);
+  w.varint(x.length).varint(g);
+  for (const s of buildStreams(x, q, steps, g, dtype)) {
+    const enc = encodeSmallest(s, [coder]);
+    w.u8(enc.coder).varint(s.length).block(enc.bytes);
+  }
+  return w.finish();
+}
+
+/** Encode-and-measure: the encoded size in bytes, the cost the store compares to pick a base. */
+export function groupDeltaEncodedSize(
+  x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
+): number {
+  return encodeGroupDelta(x, base, tol, options).length;
+}
+
+/** Marks raw groups whose values are all exact in the 16-bit dtype, so they are stored in 2 bytes. */
+function markHalfRaw(x: Float32Array, steps: Float32Array, g: number, dtype: FloatDType): void {
+  if (dtype === 'F32') return;
+  for (let k = 0; k < steps.length; k++) {
+    if (steps[k] !== RAW_F32) continue;
+    let exact = true;
+    for (let i = k * g, end = Math.min(x.length, i + g); i < end && exact; i++) {
+      const v = x[i]!;
+      exact = Number.isNaN(v) || roundTo(dtype, v) === v;
+    }
+    if (exact) steps[k] = RAW_HALF;
+  }
+}
+
+function buildStreams(x: Float32Array, q: Int32Array, steps: Float32Array, g: number, dtype: FloatDType): Uint8Array[] {
+  const meta = new ByteWriter();
+  for (const s of steps) meta.f32(s);
+  const half = dtype === 'F16' ? toF16Bits : toBf16Bits;
+  const codes = new Uint8Array(x.length);
+  let nc = 0;
+  const overflow = new ByteWriter();
+  const raw = new ByteWriter();
+  for (let k = 0; k < steps.length; k++) {
+    const start = k * g;
+    const end = Math.min(x.length, start + g);
+    if (steps[k] === RAW_F32) {
+      for (let i = start; i < end; i++) raw.f32(x[i]!);
+      continue;
+    }
+    if (steps[k] === RAW_HALF) {
+      for (let i = start; i < end; i++) raw.u16(half(x[i]!));
+      continue;
+    }
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += q[i]!;
+    const center = Math.round(sum / (end - start));
+    meta.varint(zigzag(center));
+    for (let i = start; i < end; i++) {
+      const z = zigzag(q[i]! - center);
+      if (z < 255) codes[nc++] = z;
+      else {
+        codes[nc++] = 255;
+        overflow.varint(z - 255);
+      }
+    }
+  }
+  return [meta.finish(), codes.subarray(0, nc), overflow.finish(), raw.finish()];
+}
+
+/** A decoded tensor: float32 values, each exactly representable in `dtype`. */
+export interface DecodedTensor {
+  readonly values: Float32Array;
+  readonly dtype: FloatDType;
+}
+
+function readStream(r: ByteReader): Uint8Array {
+  const coder = entropyCoderById(r.u8());
+  const length = r.varint();
+  return coder.decode(r.block(), length);
+}
+
+/**
+ * Decodes a blob of `encodeGroupDelta`; `base` must be the base given to the encoder (null if none).
+ * Throws INVALID_ARGUMENT when the blob is malformed or truncated, or the base does not match it.
+ */
+export function decodeGroupDelta(blob: Uint8Array, base: Float32Array | null): DecodedTensor {
+  const r = new ByteReader(blob, 'group delta');
+  if (r.u8() !== MAGIC) r.fail('not a group delta blob (bad magic)');
+  if (r.u8() !== VERSION) r.fail('unsupported version');
+  const dtype = DTYPES[r.u8()] ?? r.fail('unknown dtype');
+  const hasBase = r.u8();
+  const count = r.varint();
+  const g = r.varint();
+  if (hasBase > 1 || (hasBase === 1) !== (base !== null)) {
+    throw invalidArgument(`group delta was encoded ${hasBase ? 'with' : 'without'} a base, decoded ${base ? 'with' : 'without'}`);
+  }
+  if (base && base.length !== count) throw invalidArgument(`base has ${base.length} elements, blob has ${count}`);
+  if (g < 1) r.fail(`bad group size ${g}`);
+  const streams = [readStream(r), readStream(r), readStream(r), readStream(r)] as const;
+  r.end();
+  return { values: rebuild(count, g, dtype, base, streams), dtype };
+}
+
+function rebuild(
+  count: number, g: number, dtype: FloatDType, base: Float32Array | null,
+  [meta, codes, overflow, raw]: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array],
+): Float32Array {
+  const m = new ByteReader(meta, 'group delta meta stream');
+  const steps = readSteps(m, count, g, dtype, codes.length, raw.length);
+  const q = readCodes(m, count, g, steps, codes, overflow);
+  m.end();
+  const out = new Float32Array(count);
+  kernels().dequantizeGroups(q, base, steps, g, out);
+  const rr = new ByteReader(raw, 'group delta raw stream');
+  const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
+  for (let k = 0; k < steps.length; k++) {
+    if (steps[k]! > 0) continue;
+    const end = Math.min(count, (k + 1) * g);
+    if (steps[k] === RAW_F32) for (let i = k * g; i < end; i++) out[i] = rr.f32();
+    else for (let i = k * g; i < end; i++) out[i] = half(rr.u16());
+  }
+  rr.end();
+  if (dtype !== 'F32') for (let i = 0; i < count; i++) out[i] = roundTo(dtype, out[i]!);
+  return out;
+}
+
+/** Reads the per-group steps and checks the streams hold exactly `count` elements between them. */
+function readSteps(
+  m: ByteReader, count: number, g: number, dtype: FloatDType, codeBytes: number, rawBytes: number,
+): Float32Array {
+  const groups = Math.ceil(count / g);
+  if (groups * 4 > m.buf.length) m.fail(`${groups} groups need ${groups * 4} bytes of steps`);
+  const steps = new Float32Array(groups);
+  let quantized = 0;
+  let rawNeed = 0;
+  for (let k = 0; k < groups; k++) {
+    const s = m.f32();
+    const size = Math.min(count, (k + 1) * g) - k * g;
+    if (s > 0 && Number.isFinite(s)) quantized += size;
+    else if (s === RAW_F32) rawNeed += 4 * size;
+    else if (s === RAW_HALF && dtype !== 'F32') rawNeed += 2 * size;
+    else m.fail(`bad step ${s} for group ${k}`);
+    steps[k] = s;
+  }
+  // Checked before allocating count-sized arrays, so a corrupted count cannot ask for gigabytes.
+  if (quantized !== codeBytes || rawNeed !== rawBytes) {
+    m.fail(`streams hold ${codeBytes} codes and ${rawBytes} raw bytes, the groups need ${quantized} and ${rawNeed}`);
+  }
+  return steps;
+}
+
+/** Rebuilds the absolute codes q = center + unzigzag(code) of the quantized groups. */
+function readCodes(
+  m: ByteReader, count: number, g: number, steps: Float32Array, codes: Uint8Array, overflow: Uint8Array,
+): Int32Array {
+  const q = new Int32Array(count);
+  const o = new ByteReader(overflow, 'group delta overflow stream');
+  let c = 0;
+  for (let k = 0; k < steps.length; k++) {
+    if (!(steps[k]! > 0)) continue;
+    const center = unzigzag(m.varint());
+    for (let i = k * g, end = Math.min(count, i + g); i < end; i++) {
+      let z = codes[c++]!;
+      if (z === 255) z += o.varint();
+      const v = center + unzigzag(z);
+      if (Math.abs(v) > MAX_CODE) m.fail(`code ${v} out of range in group ${k}`);
+      q[i] = v;
+    }
+  }
+  o.end();
+  return q;
+}

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compress } from 'zstd-napi';
+import { decodeLossless, encodeLossless, losslessInfo } from './lossless.js';
+import { gaussian, seededRandom } from './seeded-random.js';
+import { toBf16Bits, toF16Bits } from './half-float.js';
+import { isNeurStoreError } from '../errors.js';
+
+const normal = gaussian(seededRandom(11));
+const weights = new Float32Array(20000).map(() => normal() * 0.05);
+const tuned = weights.map((v) => v + normal() * 1e-4);
+const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const f16 = asBytes(Uint16Array.from(weights, (v) => toF16Bits(v)));
+const bf16 = asBytes(Uint16Array.from(weights, (v) => toBf16Bits(v)));
+
+/** ZipNN-style baseline: byte planes, each zstd-compressed. */
+function byteGroupedZstd(bytes: Uint8Array, width: number): number {
+  const n = bytes.length / width;
+  let total = 0;
+  for (let k = 0; k < width; k++) {
+    total += compress(Uint8Array.from({ length: n }, (_, i) => bytes[i * width + k]!), { compressionLevel: 3 }).length;
+  }
+  return total;
+}
+
+test('bit-exact round trip for F32, F16, BF16, 8-byte and 1-byte elements, with and without a base', () => {
+  const cases: Array<[Uint8Array, number, Uint8Array | null]> = [
+    [asBytes(tuned), 4, null],
+    [asBytes(tuned), 4, asBytes(weights)],
+    [f16, 2, null],
+    [bf16, 2, bf16.map((b, i) => (i % 5 === 0 ? b ^ 1 : b))],
+    [asBytes(Float64Array.from(weights)), 8, null],
+    [f16.subarray(0, 999), 1, null],
+  ];
+  for (const [bytes, width, base] of cases) {
+    const blob = encodeLossless(bytes, width, base);
+    assert.deepEqual(decodeLossless(blob, base), bytes, `width ${width}`);
+    assert.equal(losslessInfo(blob).length, bytes.length);
+  }
+});
+
+test('NaN payloads, infinities, -0 and subnormals round-trip exactly', () => {
+  const u = Uint32Array.of(0x7fc00001, 0xffa12345, 0x7f800000, 0xff800000, 0x80000000, 0x00000001, 0x3f800000);
+  const blob = encodeLossless(asBytes(u), 4, null);
+  assert.deepEqual(decodeLossless(blob, null), asBytes(u));
+  const base = Uint32Array.of(1, 2, 3, 4, 5, 6, 7);
+  assert.deepEqual(decodeLossless(encodeLossless(asBytes(u), 4, asBytes(base)), asBytes(base)), asBytes(u));
+});
+
+test('empty and constant tensors', () => {
+  assert.equal(decodeLossless(encodeLossless(new Uint8Array(0), 4)).length, 0);
+  const c = asBytes(new Float32Array(10000).fill(0.5));
+  const blob = encodeLossless(c, 4);
+  assert.ok(blob.length < 40, `${blob.length} bytes`);
+  assert.deepEqual(decodeLossless(blob), c);
+});
+
+test('matches or beats byte-grouped zstd, and XOR against a close base beats no base', () => {
+  for (const [bytes, width] of [[asBytes(weights), 4], [f16, 2], [bf16, 2]] as const) {
+    assert.ok(encodeLossless(bytes, width).length <= byteGroupedZstd(bytes, width) + 16);
+  }
+  const alone = encodeLossless(asBytes(tuned), 4).length;
+  const xored = encodeLossless(asBytes(tuned), 4, asBytes(weights)).length;
+  assert.ok(xored < alone, `xor ${xored} vs alone ${alone}`);
+});
+
+test('bad arguments and corrupted or truncated blobs are INVALID_ARGUMENT', () => {
+  const bad = (f: () => unknown) => assert.throws(f, (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
+  bad(() => encodeLossless(new Uint8Array(6), 4));
+  bad(() => encodeLossless(new Uint8Array(8), 3));
+  bad(() => encodeLossless(new Uint8Array(8), 4, new Uint8Array(4)));
+  const bytes = asBytes(tuned.subarray(0, 3000));
+  const blob = encodeLossless(bytes, 4);
+  bad(() => decodeLossless(blob, bytes));
+  for (let cut = 0; cut < blob.length; cut += Math.max(1, Math.floor(blob.length / 40))) {
+    bad(() => decodeLossless(blob.subarray(0, cut)));
+  }
+  let caught = 0;
+  for (let i = 0; i < blob.length; i += 17) {
+    const c = blob.slice();
+    c[i]! ^= 0xff;
+    try {
+      assert.equal(decodeLossless(c).length, bytes.length);
+    } catch (e) {
+      assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'), String(e));
+      caught++;
+    }
+  }
+  assert.ok(caught > 0);
+});

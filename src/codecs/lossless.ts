@@ -1,0 +1,113 @@
+/**
+ * The `lossless` mode codec: bit-exact. The tensor's bytes, optionally XORed with a base tensor's bytes
+ * (similar floats share sign, exponent and high mantissa bits, so the XOR is mostly zero bytes), are split
+ * into byte planes (ZipNN-style: byte k of every element together, so exponent bytes and noisy mantissa
+ * bytes get separate statistics), and each plane is coded with whichever coder makes it smallest.
+ * Works for any element width (1, 2, 4, 8 bytes); NaN payloads, infinities and -0 round-trip exactly.
+ * No checksum here: the storage engine checksums every record; decoding checks structure and plane lengths
+ * (and rANS checks its final state), throwing INVALID_ARGUMENT.
+ *
+ * Byte layout (varint = unsigned LEB128):
+ *   blob  := magic:u8=0xD3 version:u8=1 width:u8 hasBase:u8 length:varint plane[width]
+ *   plane := coder:u8 encoded:varint-length-prefixed bytes      (decodes to length / width bytes)
+ * Decoding: merge the planes, then XOR with the base when hasBase = 1.
+ */
+import { invalidArgument } from '../errors.js';
+import { kernels } from '../kernels/kernels.js';
+import { ByteReader, ByteWriter } from './byte-io.js';
+import { type EntropyCoder, RANS_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+
+const MAGIC = 0xd3;
+const VERSION = 1;
+
+/** Options of `encodeLossless`. */
+export interface LosslessOptions {
+  /** Coders tried on every plane (smallest wins, raw if none helps). Default [rANS, zstd-3]. */
+  readonly coders?: readonly EntropyCoder[];
+}
+
+function checkWidth(width: number): void {
+  if (width !== 1 && width !== 2 && width !== 4 && width !== 8) {
+    throw invalidArgument(`element width must be 1, 2, 4 or 8 bytes, got ${width}`);
+  }
+}
+
+/**
+ * Encodes `bytes` (elements of `width` bytes, little-endian) exactly, against `base` (same length) when given.
+ * Inputs are not modified. Throws INVALID_ARGUMENT for a bad width, a length that is not a multiple of it, or
+ * a base of another length.
+ */
+export function encodeLossless(
+  bytes: Uint8Array, width: number, base: Uint8Array | null = null, options: LosslessOptions = {},
+): Uint8Array {
+  checkWidth(width);
+  if (bytes.length % width !== 0) throw invalidArgument(`${bytes.length} bytes is not a whole number of ${width}-byte elements`);
+  if (base && base.length !== bytes.length) throw invalidArgument(`base has ${base.length} bytes, tensor has ${bytes.length}`);
+  const k = kernels();
+  let data = bytes;
+  if (base) {
+    data = new Uint8Array(bytes.length);
+    k.xorBytes(bytes, base, data);
+  }
+  const planes = new Uint8Array(data.length);
+  k.splitPlanes(data, width, planes);
+  const n = data.length / width;
+  const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(base ? 1 : 0).varint(data.length);
+  const coders = options.coders ?? [RANS_CODER, ZSTD_CODER];
+  for (let p = 0; p < width; p++) {
+    const enc = encodeSmallest(planes.subarray(p * n, (p + 1) * n), coders);
+    w.u8(enc.coder).block(enc.bytes);
+  }
+  return w.finish();
+}
+
+/** Header fields of a lossless blob. */
+export interface LosslessInfo {
+  readonly width: number;
+  readonly hasBase: boolean;
+  readonly length: number;
+}
+
+function readHeader(r: ByteReader): LosslessInfo {
+  if (r.u8() !== MAGIC) r.fail('not a lossless blob (bad magic)');
+  if (r.u8() !== VERSION) r.fail('unsupported version');
+  const width = r.u8();
+  if (width !== 1 && width !== 2 && width !== 4 && width !== 8) r.fail(`bad element width ${width}`);
+  const hasBase = r.u8();
+  if (hasBase > 1) r.fail(`bad base flag ${hasBase}`);
+  const length = r.varint();
+  if (length % width !== 0) r.fail(`length ${length} is not a multiple of width ${width}`);
+  return { width, hasBase: hasBase === 1, length };
+}
+
+/** Reads the header only; throws INVALID_ARGUMENT when malformed. */
+export function losslessInfo(blob: Uint8Array): LosslessInfo {
+  return readHeader(new ByteReader(blob, 'lossless tensor'));
+}
+
+/**
+ * Decodes to the original bytes (a new array). `base` must be the base given to the encoder (null if none).
+ * Throws INVALID_ARGUMENT when the blob is malformed or truncated, or the base does not match it.
+ */
+export function decodeLossless(blob: Uint8Array, base: Uint8Array | null = null): Uint8Array {
+  const r = new ByteReader(blob, 'lossless tensor');
+  const h = readHeader(r);
+  if (h.hasBase !== (base !== null)) {
+    throw invalidArgument(`lossless tensor was encoded ${h.hasBase ? 'with' : 'without'} a base, decoded ${base ? 'with' : 'without'}`);
+  }
+  if (base && base.length !== h.length) throw invalidArgument(`base has ${base.length} bytes, blob has ${h.length}`);
+  const n = h.length / h.width;
+  const encoded: Array<{ coder: EntropyCoder; bytes: Uint8Array }> = [];
+  for (let p = 0; p < h.width; p++) encoded.push({ coder: entropyCoderById(r.u8()), bytes: r.block() });
+  r.end();
+  // Each plane is decoded (and its length checked) before the full-size buffer is allocated, so a corrupted
+  // length cannot ask for gigabytes.
+  const decoded = encoded.map((e) => e.coder.decode(e.bytes, n));
+  const planes = new Uint8Array(h.length);
+  decoded.forEach((d, p) => planes.set(d, p * n));
+  const k = kernels();
+  const out = new Uint8Array(h.length);
+  k.mergePlanes(planes, h.width, out);
+  if (base) k.xorBytes(out, base, out);
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * Order-0 static rANS over bytes (Duda's range variant of asymmetric numeral systems): one frequency table per
+ * blob, normalized to 2^15, a 32-bit state renormalized a byte at a time. It needs no native code, adapts to
+ * the very skewed code distributions of quantized deltas, and its final-state check catches most corruption.
+ *
+ * Byte layout (all integers little-endian, varint = unsigned LEB128):
+ *   blob    := mode:u8 length:varint body
+ *   mode 0  := (empty input; length = 0, no body)
+ *   mode 1  := symbol:u8                          -- every byte equals `symbol`
+ *   mode 2  := raw:u8[length]                     -- stored, when rANS would not shrink the input
+ *   mode 3  := nsym-1:u8 (symbol:u8 freq:varint)[nsym] state0:u32 state1:u32 stream:u8[rest]
+ *              freqs sum to 2^15; two interleaved states (symbol i uses state i % 2, which lets the CPU
+ *              overlap two dependency chains); `stream` is read forward by the decoder.
+ */
+import { kernels } from '../kernels/kernels.js';
+import { ByteReader, ByteWriter } from './byte-io.js';
+
+const SCALE_BITS = 15;
+const M = 1 << SCALE_BITS;
+const L = 1 << 23;
+
+/** Scales byte counts to frequencies summing to 2^15, every present symbol keeping at least 1. */
+function normalize(counts: Uint32Array, n: number): Uint32Array {
+  const freq = new Uint32Array(256);
+  let sum = 0;
+  let top = 0;
+  for (let s = 0; s < 256; s++) {
+    if (counts[s] === 0) continue;
+    freq[s] = Math.max(1, Math.floor((counts[s]! * M) / n));
+    sum += freq[s]!;
+    if (counts[s]! > counts[top]!) top = s;
+  }
+  // The most frequent symbol holds at least M/256 slots, so it can absorb the rounding difference.
+  freq[top] = freq[top]! + M - sum;
+  return freq;
+}
+
+/** Encodes `input` (not modified). Never grows it by more than a few bytes (falls back to mode 2). */
+export function ransEncode(input: Uint8Array): Uint8Array {
+  const n = input.length;
+  const w = new ByteWriter();
+  if (n === 0) return w.u8(0).varint(0).finish();
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < n; i++) counts[input[i]!]++;
+  const distinct = counts.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
+  if (distinct === 1) return w.u8(1).varint(n).u8(input[0]!).finish();
+  const freq = normalize(counts, n);
+  const cum = new Uint32Array(257);
+  for (let s = 0; s < 256; s++) cum[s + 1] = cum[s]! + freq[s]!;
+  const stream = encodeStream(input, freq, cum);
+  const header = 2 + 8 + distinct * 3;
+  if (stream.bytes.length + header >= n) return w.u8(2).varint(n).bytes(input).finish();
+  w.u8(3).varint(n).u8(distinct - 1);
+  for (let s = 0; s < 256; s++) if (freq[s]) w.u8(s).varint(freq[s]!);
+  return w.u32(stream.states[0]!).u32(stream.states[1]!).bytes(stream.bytes).finish();
+}
+
+function encodeStream(input: Uint8Array, freq: Uint32Array, cum: Uint32Array): { states: number[]; bytes: Uint8Array } {
+  const n = input.length;
+  // Output is produced back to front; 2 bytes per symbol bounds the worst case (freq 1 costs 15 bits).
+  const out = new Uint8Array(2 * n + 8);
+  const xMaxOf = new Uint32Array(256);
+  // Reciprocal-free division stays exact: x < 2^31 and f <= 2^15, so (x / f) | 0 is floor(x / f).
+  for (let s = 0; s < 256; s++) xMaxOf[s] = ((L >>> SCALE_BITS) << 8) * freq[s]!;
+  let p = out.length;
+  let x0 = L;
+  let x1 = L;
+  for (let i = n - 1; i >= 0; i--) {
+    const s = input[i]!;
+    const f = freq[s]!;
+    const xMax = xMaxOf[s]!;
+    // Symbol i uses state i % 2 (the decoder alternates the same way).
+    let x = i & 1 ? x1 : x0;
+    while (x >= xMax) {
+      out[--p] = x & 0xff;
+      x >>>= 8;
+    }
+    const q = (x / f) | 0;
+    x = ((q << SCALE_BITS) + (x - q * f) + cum[s]!) | 0;
+    if (i & 1) x1 = x;
+    else x0 = x;
+  }
+  return { states: [x0, x1], bytes: out.subarray(p) };
+}
+
+/** Decodes a blob made by `ransEncode`; throws INVALID_ARGUMENT when it is truncated or corrupted. */
+export function ransDecode(blob: Uint8Array): Uint8Array {
+  const r = new ByteReader(blob, 'rANS block');
+  const mode = r.u8();
+  const n = r.varint();
+  if (n > 2 ** 31) r.fail(`implausible length ${n}`);
+  if (mode === 0) {
+    if (n !== 0) r.fail('empty block with a length');
+    r.end();
+    return new Uint8Array(0);
+  }
+  if (mode === 1) {
+    const out = new Uint8Array(n).fill(r.u8());
+    r.end();
+    return out;
+  }
+  if (mode === 2) {
+    const out = r.bytes(n).slice();
+    r.end();
+    return out;
+  }
+  if (mode !== 3) r.fail(`unknown mode ${mode}`);
+  return decodeStream(r, n, readTable(r));
+}
+
+function readTable(r: ByteReader): Uint32Array {
+  const distinct = r.u8() + 1;
+  const freq = new Uint32Array(256);
+  let sum = 0;
+  for (let k = 0; k < distinct; k++) {
+    const s = r.u8();
+    const f = r.varint();
+    if (f === 0 || freq[s] !== 0) r.fail(`bad frequency entry for symbol ${s}`);
+    freq[s] = f;
+    sum += f;
+  }
+  if (sum !== M) r.fail(`frequencies sum to ${sum}, expected ${M}`);
+  return freq;
+}
+
+function decodeStream(r: ByteReader, n: number, freq: Uint32Array): Uint8Array {
+  const x0 = r.u32();
+  const x1 = r.u32();
+  if (x0 < L || x0 >= 2 ** 31 || x1 < L || x1 >= 2 ** 31) r.fail(`bad initial states ${x0}, ${x1}`);
+  const out = new Uint8Array(n);
+  // The hot loop is a kernel (wasm when built, identical TS otherwise).
+  const used = kernels().ransDecode(freq, r.buf.subarray(r.pos), x0, x1, out);
+  if (used === -1) r.fail('stream ends early');
+  if (used === -2) r.fail('final state mismatch (corrupted stream)');
+  r.pos += used;
+  r.end();
+  return out;
+}

@@ -1,0 +1,24 @@
+/**
+ * A tiny seeded generator (mulberry32) for the codecs' random choices and for tests: the pure layers never
+ * use Math.random, so every run with the same seed makes the same decisions.
+ */
+
+/** Returns a function giving uniform floats in [0, 1), fully determined by `seed` (a 32-bit integer). */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples (Box-Muller) from a uniform generator. */
+export function gaussian(rand: () => number): () => number {
+  return () => {
+    const u = 1 - rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Plain-TypeScript kernels: the reference implementation of every hot loop, and the fallback when the wasm
+ * build is missing. The wasm kernels (assembly/kernels.ts) must give bit-identical results, so each loop's
+ * arithmetic is pinned here: which operations round to float32, and the order of every floating-point sum.
+ *
+ * Pinned rules: float32 arithmetic is emulated with Math.fround after each operation (exact, since a double
+ * holds the exact f32 sum/product before rounding); sums run in float64 over 4 strided accumulators
+ * (acc[k] += term(i) for i % 4 == k, in index order) combined as (acc0 + acc2) + (acc1 + acc3) -- the
+ * order two f64x2 vector accumulators give -- then the tail (n % 4 elements) is added in index order.
+ * Rounding to integer is floor(v + 0.5) in float64, saturated to the int32 range.
+ */
+import type { Kernels } from './kernel-types.js';
+
+const RANS_SCALE_BITS = 15;
+const RANS_M = 1 << RANS_SCALE_BITS;
+const RANS_L = 1 << 23;
+
+/** rANS slot tables: the symbol, its frequency and (slot - cum[symbol]) for each of the 2^15 slots. */
+function ransSlots(freq: Uint32Array): { sym: Uint8Array; fr: Uint32Array; bias: Uint32Array } {
+  const sym = new Uint8Array(RANS_M);
+  const fr = new Uint32Array(RANS_M);
+  const bias = new Uint32Array(RANS_M);
+  for (let s = 0, c = 0; s < 256; s++) {
+    const f = freq[s]!;
+    for (let k = 0; k < f; k++) {
+      sym[c + k] = s;
+      fr[c + k] = f;
+      bias[c + k] = k;
+    }
+    c += f;
+  }
+  return { sym, fr, bias };
+}
+
+function ransDecodeTs(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
+  const { sym, fr, bias } = ransSlots(freq);
+  const n = out.length;
+  const end = stream.length;
+  let p = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    // Symbol i uses state i % 2; x < 2^31 keeps every step in int32 range.
+    let x = i & 1 ? x1 : x0;
+    const slot = x & (RANS_M - 1);
+    out[i] = sym[slot]!;
+    x = (fr[slot]! * (x >>> RANS_SCALE_BITS) + bias[slot]!) | 0;
+    while (x < RANS_L) {
+      if (p >= end) return -1;
+      x = (x << 8) | stream[p++]!;
+    }
+    if (i & 1) x1 = x;
+    else x0 = x;
+  }
+  return x0 === RANS_L && x1 === RANS_L ? p : -2;
+}
+
+function sat32(v: number): number {
+  if (!(v === v)) return 0;
+  return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : v;
+}
+
+export const TS_KERNELS: Kernels = {
+  ransDecode: ransDecodeTs,
+
+  xorBytes(a, b, out) {
+    for (let i = 0; i < out.length; i++) out[i] = a[i]! ^ b[i]!;
+  },
+
+  splitPlanes(src, width, out) {
+    const n = src.length / width;
+    for (let k = 0; k < width; k++) {
+      const base = k * n;
+      for (let i = 0; i < n; i++) out[base + i] = src[i * width + k]!;
+    }
+  },
+
+  mergePlanes(planes, width, out) {
+    const n = planes.length / width;
+    for (let k = 0; k < width; k++) {
+      const base = k * n;
+      for (let i = 0; i < n; i++) out[i * width + k] = planes[base + i]!;
+    }
+  },
+
+  dequantize8(codes, min, scale, out) {
+    for (let i = 0; i < codes.length; i++) out[i] = min + codes[i]! * scale;
+  },
+
+  sqL2Quant8(a, aMin, aScale, b, bMin, bScale) {
+    const n = a.length;
+    const acc = [0, 0, 0, 0];
+    const body = n - (n % 4);
+    for (let i = 0; i < body; i += 4) {
+      for (let k = 0; k < 4; k++) {
+        const d = (aMin + a[i + k]! * aScale) - (bMin + b[i + k]! * bScale);
+        acc[k] += d * d;
+      }
+    }
+    let s = (acc[0]! + acc[2]!) + (acc[1]! + acc[3]!);
+    for (let i = body; i < n; i++) {
+      const d = (aMin + a[i]! * aScale) - (bMin + b[i]! * bScale);
+      s += d * d;
+    }
+    return s;
+  },
+
+  dotF32(a, b) {
+    const n = a.length;
+    const acc = [0, 0, 0, 0];
+    const body = n - (n % 4);
+    for (let i = 0; i < body; i += 4) {
+      for (let k = 0; k < 4; k++) acc[k] += a[i + k]! * b[i + k]!;
+    }
+    let s = (acc[0]! + acc[2]!) + (acc[1]! + acc[3]!);
+    for (let i = body; i < n; i++) s += a[i]! * b[i]!;
+    return s;
+  },
+
+  quantizeGroups(x, base, steps, groupSize, out) {
+    for (let g = 0, i = 0; i < x.length; g++) {
+      const step = steps[g]!;
+      const end = Math.min(x.length, i + groupSize);
+      for (; i < end; i++) {
+        const d = base ? x[i]! - base[i]! : x[i]!;
+        out[i] = step > 0 ? sat32(Math.floor(d / step + 0.5)) : 0;
+      }
+    }
+  },
+
+  dequantizeGroups(q, base, steps, groupSize, out) {
+    for (let g = 0, i = 0; i < q.length; g++) {
+      const step = steps[g]!;
+      const end = Math.min(q.length, i + groupSize);
+      for (; i < end; i++) {
+        const d = Math.fround(Math.fround(q[i]!) * step);
+        out[i] = base ? base[i]! + d : d;
+      }
+    }
+  },
+};

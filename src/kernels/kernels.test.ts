@@ -1,0 +1,175 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TS_KERNELS, kernels, kernelsBackend, loadKernels, wasmKernels, type Kernels } from './kernels.js';
+import { gaussian, seededRandom } from '../codecs/seeded-random.js';
+import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
+import { ransEncode } from '../codecs/rans-coder.js';
+
+/** Every F32 tensor of the shared MNIST safetensors checkpoints (u64 header length, JSON header, data). */
+function mnistTensors(): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const f of readdirSync(SHARED_MNIST_DIR).filter((n) => n.endsWith('.safetensors')).sort()) {
+    const buf = readFileSync(join(SHARED_MNIST_DIR, f));
+    const hlen = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + hlen).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+    for (const [name, t] of Object.entries(header)) {
+      if (name === '__metadata__' || t.dtype !== 'F32') continue;
+      const bytes = buf.subarray(8 + hlen + t.data_offsets[0], 8 + hlen + t.data_offsets[1]);
+      out.push(new Float32Array(Uint8Array.from(bytes).buffer));
+    }
+  }
+  return out;
+}
+
+const normal = gaussian(seededRandom(2024));
+const seeded = [0, 1, 3, 4, 5, 15, 16, 17, 1000, 4099].map((n) => new Float32Array(n).map(() => normal()));
+const real = mnistTensors();
+const vectors = [...seeded, ...real];
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const f64Bytes = (v: number) => bytesOf(Float64Array.of(v));
+
+/** Runs every kernel of `k` on `x` (and a perturbed partner) and returns all outputs as byte arrays. */
+function runAll(k: Kernels, x: Float32Array): Uint8Array[] {
+  const n = x.length;
+  const y = x.map((v, i) => v + Math.sin(i) * 1e-3);
+  const out: Uint8Array[] = [];
+  const xb = bytesOf(x);
+  const yb = bytesOf(y);
+  const xor = new Uint8Array(xb.length);
+  k.xorBytes(xb, yb, xor);
+  out.push(xor);
+  for (const width of [1, 2, 4, 8]) {
+    const src = xb.subarray(0, xb.length - (xb.length % width));
+    const planes = new Uint8Array(src.length);
+    k.splitPlanes(src, width, planes);
+    const back = new Uint8Array(src.length);
+    k.mergePlanes(planes, width, back);
+    out.push(planes, back);
+  }
+  const codes = Uint8Array.from(x, (v) => Math.min(255, Math.max(0, Math.round(v * 40 + 128))));
+  const codes2 = Uint8Array.from(y, (v) => Math.min(255, Math.max(0, Math.round(v * 41 + 127))));
+  const deq = new Float32Array(n);
+  k.dequantize8(codes, -3.2, 0.025, deq);
+  out.push(bytesOf(deq), f64Bytes(k.sqL2Quant8(codes, -3.2, 0.025, codes2, -3.1, 0.0244)), f64Bytes(k.dotF32(x, y)));
+  for (const [g, base] of [[64, y], [7, null], [1 << 20, y]] as const) {
+    const steps = new Float32Array(Math.ceil(n / g)).map((_, i) => (i % 5 === 3 ? 0 : 0.002 * (1 + (i % 3))));
+    const q = new Int32Array(n);
+    k.quantizeGroups(x, base, steps, g, q);
+    const v = new Float32Array(n);
+    k.dequantizeGroups(q, base, steps, g, v);
+    out.push(bytesOf(q), bytesOf(v));
+  }
+  return out;
+}
+
+test('kernelsBackend reports the active backend and why', () => {
+  const b = kernelsBackend();
+  assert.equal(b.backend, wasmKernels() ? 'wasm' : 'ts');
+  assert.equal(kernels(), wasmKernels() ?? TS_KERNELS);
+  assert.ok(b.reason.length > 0);
+});
+
+test('wasm and TS kernels give identical bytes on seeded random and real MNIST tensors', (t) => {
+  const w = wasmKernels();
+  if (!w) {
+    t.skip(`wasm not available: ${kernelsBackend().reason}`);
+    return;
+  }
+  assert.ok(real.length >= 6);
+  for (const x of vectors) {
+    const a = runAll(TS_KERNELS, x);
+    const b = runAll(w, x);
+    assert.equal(a.length, b.length);
+    a.forEach((bytes, i) => assert.deepEqual(b[i], bytes, `output ${i} for n=${x.length}`));
+  }
+});
+
+test('TS kernels agree with straightforward oracles', () => {
+  const k = TS_KERNELS;
+  const x = seeded[8]!;
+  const y = seeded[9]!.subarray(0, x.length);
+  let dot = 0;
+  for (let i = 0; i < x.length; i++) dot += x[i]! * y[i]!;
+  assert.ok(Math.abs(k.dotF32(x, y) - dot) <= 1e-12 * x.length);
+  const a = Uint8Array.from(x, (_, i) => (i * 7) & 255);
+  const b = Uint8Array.from(x, (_, i) => (i * 13) & 255);
+  let l2 = 0;
+  for (let i = 0; i < a.length; i++) l2 += ((0.5 + a[i]! * 0.01) - (-0.25 + b[i]! * 0.02)) ** 2;
+  assert.ok(Math.abs(k.sqL2Quant8(a, 0.5, 0.01, b, -0.25, 0.02) - l2) <= 1e-9 * l2);
+  const planes = new Uint8Array(8);
+  k.splitPlanes(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), 4, planes);
+  assert.deepEqual(planes, Uint8Array.of(1, 5, 2, 6, 3, 7, 4, 8));
+  const q = new Int32Array(4);
+  k.quantizeGroups(Float32Array.of(0.0149, -0.0151, 0.005, 1), Float32Array.of(0, 0, 0, 0), Float32Array.of(0.01, 0.01), 2, q);
+  assert.deepEqual(q, Int32Array.of(1, -2, 1, 100));
+  const v = new Float32Array(4);
+  k.dequantizeGroups(q, null, Float32Array.of(0.01, 0.5), 2, v);
+  assert.deepEqual(v, Float32Array.of(0.01, -0.02, 0.5, 50));
+});
+
+test('a missing or broken wasm build falls back to TS and says so', async () => {
+  const missing = await loadKernels(() => Promise.reject(new Error('ERR_MODULE_NOT_FOUND')));
+  assert.equal(missing.wasm, null);
+  assert.match(missing.reason, /not built/);
+  const broken = await loadKernels(() => Promise.resolve({ KERNELS_WASM_BASE64: 'AGFzbQ==' }));
+  assert.equal(broken.wasm, null);
+  assert.match(broken.reason, /failed to load/);
+});
+
+/** Splits a mode-3 rANS blob (see rans-coder.ts) into the kernel's inputs. */
+function ransParts(blob: Uint8Array): { freq: Uint32Array; stream: Uint8Array; x0: number; x1: number; n: number } {
+  let p = 1;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = blob[p++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  const n = varint();
+  const distinct = blob[p++]! + 1;
+  const freq = new Uint32Array(256);
+  for (let k = 0; k < distinct; k++) {
+    const s = blob[p++]!;
+    freq[s] = varint();
+  }
+  const dv = new DataView(blob.buffer, blob.byteOffset);
+  const x0 = dv.getUint32(p, true);
+  const x1 = dv.getUint32(p + 4, true);
+  return { freq, stream: blob.subarray(p + 8), x0, x1, n };
+}
+
+test('wasm and TS rANS decoders agree on real quantized codes, including corrupted streams', (t) => {
+  const w = wasmKernels();
+  if (!w) {
+    t.skip('wasm not available');
+    return;
+  }
+  let tested = 0;
+  for (const x of real.filter((v) => v.length > 1000)) {
+    for (const step of [1e-3, 1e-2]) {
+      const codes = Uint8Array.from(x, (v) => Math.min(255, Math.abs(Math.round(v / step))));
+      const blob = ransEncode(codes);
+      if (blob[0] !== 3) continue; // stored raw: not compressible enough to be worth coding
+      tested++;
+      const parts = ransParts(blob);
+      const variants = [parts.stream, parts.stream.subarray(0, parts.stream.length - 2), parts.stream.map((b, i) => (i === 40 ? b ^ 0x10 : b))];
+      for (const [k, stream] of variants.entries()) {
+        const a = new Uint8Array(parts.n);
+        const b = new Uint8Array(parts.n);
+        const ra = TS_KERNELS.ransDecode(parts.freq, stream, parts.x0, parts.x1, a);
+        const rb = w.ransDecode(parts.freq, stream, parts.x0, parts.x1, b);
+        assert.equal(rb, ra, `variant ${k}`);
+        if (k === 0) {
+          assert.equal(ra, parts.stream.length);
+          assert.deepEqual(a, codes);
+        }
+        if (ra >= 0) assert.deepEqual(b, a);
+      }
+    }
+  }
+  assert.ok(tested >= 4, `${tested} streams tested`);
+});

@@ -1,0 +1,136 @@
+/**
+ * The wasm SIMD kernels behind the `Kernels` interface. Inputs are copied into the module's linear memory
+ * (laid out from `heapBase()`, 16-byte aligned, growing the memory on demand), the loop runs, outputs are
+ * copied back. Calls whose buffers exceed MAX_WASM_BYTES run the TS kernels instead: results are identical
+ * by contract, and it keeps linear memory bounded.
+ */
+import type { Kernels } from './kernel-types.js';
+import { TS_KERNELS } from './kernels-ts.js';
+
+const MAX_WASM_BYTES = 512 * 1024 * 1024;
+const PAGE_BYTES = 65536;
+
+/** The slice of the WebAssembly API used here (tsconfig's lib has no DOM types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface Exports {
+  memory: WasmMemory;
+  heapBase(): number;
+  xorBytes(a: number, b: number, out: number, n: number): void;
+  splitPlanes(src: number, width: number, out: number, n: number): void;
+  mergePlanes(planes: number, width: number, out: number, n: number): void;
+  dequantize8(codes: number, min: number, scale: number, out: number, n: number): void;
+  sqL2Quant8(a: number, aMin: number, aScale: number, b: number, bMin: number, bScale: number, n: number): number;
+  dotF32(a: number, b: number, n: number): number;
+  quantizeGroups(x: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
+  dequantizeGroups(q: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
+  ransDecode(freq: number, stream: number, len: number, x0: number, x1: number, out: number, n: number, scratch: number): number;
+}
+
+/** Scratch for the rANS decoder's slot tables: 9 bytes per slot of 2^15 (filled by the wasm side). */
+const RANS_SCRATCH_BYTES = 9 * (1 << 15);
+/** Below this many symbols the copy and table setup cost more than the TS loop. */
+const RANS_MIN_WASM = 1 << 16;
+
+type View = ArrayBufferView | null;
+
+/** Lays out `arrays` in linear memory and returns their addresses (0 for null); null when too large. */
+function layout(ex: Exports, arrays: readonly View[], extraBytes: number): number[] | null {
+  let p = (ex.heapBase() + 15) & ~15;
+  const addrs: number[] = [];
+  for (const a of arrays) {
+    addrs.push(a ? p : 0);
+    if (a) p += (a.byteLength + 15) & ~15;
+  }
+  p += extraBytes;
+  if (p > MAX_WASM_BYTES) return null;
+  const have = ex.memory.buffer.byteLength;
+  if (p > have) ex.memory.grow(Math.ceil((p - have) / PAGE_BYTES));
+  return addrs;
+}
+
+function copyIn(ex: Exports, addr: number, a: View): void {
+  if (a) new Uint8Array(ex.memory.buffer, addr, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+}
+
+function copyOut(ex: Exports, addr: number, a: ArrayBufferView): void {
+  new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(ex.memory.buffer, addr, a.byteLength));
+}
+
+/**
+ * Runs `fn` on wasm copies of `inputs` + `output` (+ `scratchBytes` of uninitialized memory, last address);
+ * returns false (nothing done) when the buffers are too large.
+ */
+function run(
+  ex: Exports, inputs: readonly View[], output: ArrayBufferView | null, fn: (addrs: number[]) => void, scratchBytes = 0,
+): boolean {
+  const all: View[] = output ? [...inputs, output] : [...inputs];
+  if (scratchBytes > 0) all.push(new Uint8Array(0)); // placeholder address; sized below
+  const addrs = layout(ex, all, scratchBytes);
+  if (!addrs) return false;
+  inputs.forEach((a, k) => copyIn(ex, addrs[k]!, a));
+  fn(addrs);
+  if (output) copyOut(ex, addrs[inputs.length]!, output);
+  return true;
+}
+
+/** Instantiates the module synchronously from its bytes. Throws if the bytes are not a valid module. */
+export function createWasmKernels(bytes: Uint8Array): Kernels {
+  const instance = new WASM.Instance(new WASM.Module(bytes), {
+    env: { abort: () => { throw new Error('wasm kernel aborted'); } },
+  });
+  const ex = instance.exports as unknown as Exports;
+  const T = TS_KERNELS;
+  return {
+    ransDecode(freq, stream, x0, x1, out) {
+      if (out.length < RANS_MIN_WASM) return T.ransDecode(freq, stream, x0, x1, out);
+      let r = 0;
+      const ok = run(ex, [freq, stream], out, ([pf, ps, po, pscr]) => {
+        r = ex.ransDecode(pf!, ps!, stream.length, x0, x1, po!, out.length, pscr!);
+      }, RANS_SCRATCH_BYTES);
+      return ok ? r : T.ransDecode(freq, stream, x0, x1, out);
+    },
+    xorBytes(a, b, out) {
+      const n = out.length;
+      if (!run(ex, [a.subarray(0, n), b.subarray(0, n)], out, ([pa, pb, po]) => ex.xorBytes(pa!, pb!, po!, n))) T.xorBytes(a, b, out);
+    },
+    splitPlanes(src, width, out) {
+      const n = src.length / width;
+      if (!run(ex, [src], out, ([ps, po]) => ex.splitPlanes(ps!, width, po!, n))) T.splitPlanes(src, width, out);
+    },
+    mergePlanes(planes, width, out) {
+      const n = planes.length / width;
+      if (!run(ex, [planes], out, ([ps, po]) => ex.mergePlanes(ps!, width, po!, n))) T.mergePlanes(planes, width, out);
+    },
+    dequantize8(codes, min, scale, out) {
+      const n = codes.length;
+      if (!run(ex, [codes], out, ([pc, po]) => ex.dequantize8(pc!, min, scale, po!, n))) T.dequantize8(codes, min, scale, out);
+    },
+    sqL2Quant8(a, aMin, aScale, b, bMin, bScale) {
+      let s = 0;
+      const ok = run(ex, [a, b], null, ([pa, pb]) => { s = ex.sqL2Quant8(pa!, aMin, aScale, pb!, bMin, bScale, a.length); });
+      return ok ? s : T.sqL2Quant8(a, aMin, aScale, b, bMin, bScale);
+    },
+    dotF32(a, b) {
+      let s = 0;
+      const ok = run(ex, [a, b], null, ([pa, pb]) => { s = ex.dotF32(pa!, pb!, a.length); });
+      return ok ? s : T.dotF32(a, b);
+    },
+    quantizeGroups(x, base, steps, groupSize, out) {
+      const ok = run(ex, [x, base, steps], out, ([px, pb, ps, po]) => ex.quantizeGroups(px!, pb!, ps!, groupSize, po!, x.length));
+      if (!ok) T.quantizeGroups(x, base, steps, groupSize, out);
+    },
+    dequantizeGroups(q, base, steps, groupSize, out) {
+      const ok = run(ex, [q, base, steps], out, ([pq, pb, ps, po]) => ex.dequantizeGroups(pq!, pb!, ps!, groupSize, po!, q.length));
+      if (!ok) T.dequantizeGroups(q, base, steps, groupSize, out);
+    },
+  };
+}
