@@ -4,8 +4,17 @@
  * behind the same interface, so every method is async even where SQLite is not.
  */
 
-/** How a tensor's bytes were stored when its model was put. */
-export type StoredAs = 'new' | 'duplicate';
+/**
+ * How a tensor's bytes were stored when its model was put: `duplicate` (the record existed: exact dedup),
+ * `raw`, `lossless` (byte planes + entropy coding), `lossless-delta` (XOR against a base first), `standalone`
+ * (default mode, group-quantized alone: it can serve as a base), `delta` (default mode, against a base),
+ * `paper-delta` (paper mode, against an existing 8-bit base), `paper-base` (paper mode, a new 8-bit base + residual).
+ */
+export type StoredAs =
+  | 'duplicate' | 'raw' | 'lossless' | 'lossless-delta' | 'standalone' | 'delta' | 'paper-delta' | 'paper-base';
+
+/** The codec of a tensor record (what `codec` in the payload says), for statistics and base lookups. */
+export type CodecName = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-delta';
 
 export interface TensorRow {
   /** Position of the tensor in its model's architecture. */
@@ -17,9 +26,19 @@ export interface TensorRow {
   /** Engine record holding the bytes. */
   readonly recordKey: bigint;
   readonly storedAs: StoredAs;
+  readonly codec: CodecName;
+  /** The record this one decodes against (a root tensor, or a paper 8-bit base), if any. */
+  readonly baseKey?: bigint;
   /** Bytes this tensor added to the engine (0 for a duplicate). */
   readonly storedBytes: number;
+  /** Bits per element of its record's encoding (8 x record bytes / elements). */
+  readonly bits: number;
+  /** Largest |original - stored| over its elements (0 when exact). */
+  readonly maxError: number;
 }
+
+/** Compression mode a model was put with. */
+export type Mode = 'lossless' | 'default' | 'paper';
 
 export interface ModelRow {
   readonly name: string;
@@ -30,6 +49,9 @@ export interface ModelRow {
   /** Base names of the model's files, main file first. */
   readonly files: readonly string[];
   readonly architectureKey: bigint;
+  readonly mode: Mode;
+  /** The error bound of a lossy mode (0 for lossless). */
+  readonly tolerance: number;
   readonly tensorCount: number;
   /** Bytes the put added to the engine (records that were new). */
   readonly storedBytes: number;
@@ -62,8 +84,14 @@ export interface Catalog {
   getModel(name: string): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
   tensors(name: string): Promise<TensorRow[]>;
-  /** Every engine record any model references (tensors and architectures). */
+  /** Every engine record any model references (tensors, their bases and architectures). */
   liveRecordKeys(): Promise<Set<bigint>>;
+  /** Records of float tensors of `shape` stored without a base: the candidates to encode deltas against. */
+  rootsOfShape(shape: readonly number[]): Promise<Array<{ key: bigint; dtype: string }>>;
+  /** The paper mode's 8-bit base records of tensors of `shape`. */
+  paperBasesOfShape(shape: readonly number[]): Promise<bigint[]>;
+  /** A tensor (model and name) stored in record `key`, to name a base in `info`. */
+  tensorOfRecord(key: bigint): Promise<{ model: string; tensor: string } | undefined>;
   totals(): Promise<CatalogTotals>;
   /** Bytes the catalog occupies on disk. */
   diskBytes(): Promise<number>;

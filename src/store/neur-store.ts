@@ -13,9 +13,16 @@ import { ContentStore, type StoredContent } from './content-store.js';
 import { detectFormat, formatByName } from './format-registry.js';
 import type { TensorEntry } from '../formats/model-format.js';
 import { openModelSource, stagedSink } from './model-files.js';
-import { RecordKind } from './record-payload.js';
+import { Codec, RecordKind, exactIdentity } from './record-payload.js';
+import { TensorDecoder } from './tensor-decoder.js';
+import { TensorEncoder } from './tensor-encoder.js';
+import { BasePool } from './base-pool.js';
+import { compress } from 'zstd-napi';
 import { exportTensors } from './model-export.js';
-import type { GcResult, GetOptions, ModelDetails, ModelInfo, PutOptions, StoreStats } from './store-types.js';
+import {
+  DEFAULT_TOLERANCE, type GcResult, type GetOptions, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
+  type PutResult, type StoreStats,
+} from './store-types.js';
 
 export const STORE_MARKER_FILE = 'NEURSTORE';
 const STORE_MARKER = JSON.stringify({ format: 'neurstore', version: 1 }) + '\n';
@@ -31,6 +38,7 @@ export interface OpenOptions {
 
 export class NeurStore {
   private readonly content: ContentStore;
+  private readonly decoder: TensorDecoder;
 
   private constructor(
     readonly dir: string,
@@ -39,6 +47,7 @@ export class NeurStore {
     private readonly engine: TensorEngine,
   ) {
     this.content = new ContentStore(engine);
+    this.decoder = new TensorDecoder(this.content);
   }
 
   /** Creates a store in `dir` (idempotent) and opens it. */
@@ -60,48 +69,57 @@ export class NeurStore {
     return new NeurStore(dir, env, catalog, engine);
   }
 
-  /** Stores the model at `path` (a file, or a directory of one model's files). */
-  async put(path: string, options: PutOptions): Promise<ModelInfo> {
+  /**
+   * Stores the model at `path` (a file, or a directory of one model's files) in the mode asked (lossless by
+   * default; see `PutOptions`). With `dryRun`, encodes everything and reports, but stores nothing.
+   */
+  async put(path: string, options: PutOptions): Promise<PutResult> {
     validateName(options.name);
+    const { mode, tolerance } = resolveMode(options);
     const source = await openModelSource(this.env, path);
     try {
       const format = options.format ? formatByName(options.format) : await detectFormat(source);
       const layout = await format.read(source); // a malformed model fails here, before anything is written
-      const total = layout.tensors.reduce((n, t) => n + t.byteLength, 0);
       return await this.catalog.write(async (tx) => {
-        if (await tx.modelExists(options.name)) throw conflict(`a model named '${options.name}' already exists`);
+        if (!options.dryRun && (await tx.modelExists(options.name))) throw conflict(`a model named '${options.name}' already exists`);
         await this.engine.beginWrite();
-        let arch: StoredContent;
-        let rows: TensorRow[];
+        let result: PutResult;
         try {
-          arch = await this.content.put(RecordKind.Architecture, layout.architecture);
-          rows = await this.putTensors(layout.tensors, total, options);
-          await this.engine.commit();
+          const arch = await this.putArchitecture(layout.architecture);
+          const encoder = new TensorEncoder(this.content, new BasePool(this.catalog, this.decoder), mode, tolerance, options.seed);
+          const rows = await this.putTensors(layout.tensors, encoder, options);
+          encoder.finish();
+          const model: ModelInfo = {
+            name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: source.bytesOpened(),
+            files: source.files, architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
+            storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
+          };
+          result = { ...model, tensors: rows, maxError: Math.max(0, ...rows.map((r) => r.maxError)), dryRun: Boolean(options.dryRun) };
+          if (options.dryRun) await this.engine.abort();
+          else await this.engine.commit();
         } catch (e) {
           await this.engine.abort();
           throw e;
         }
-        const model: ModelInfo = {
-          name: options.name,
-          format: format.name,
-          createdMs: this.env.now(),
-          bytesIn: source.bytesOpened(),
-          files: source.files,
-          architectureKey: arch.key,
-          tensorCount: rows.length,
-          storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0),
-          metadata: {},
-          tags: { ...options.tags },
-        };
-        await tx.insertModel(model, rows);
-        return model;
+        if (!options.dryRun) await tx.insertModel(result, result.tensors);
+        return result;
       });
     } finally {
       await source.close();
     }
   }
 
-  private async putTensors(tensors: readonly TensorEntry[], total: number, options: PutOptions): Promise<TensorRow[]> {
+  private async putArchitecture(bytes: Uint8Array): Promise<StoredContent & { key: bigint }> {
+    const identity = exactIdentity(RecordKind.Architecture, bytes);
+    const found = await this.content.find(identity);
+    if (found) return { key: found.key, storedBytes: 0 };
+    const z = compress(bytes, { compressionLevel: 3 });
+    const zstd = z.length < bytes.length;
+    return this.content.add({ kind: RecordKind.Architecture, codec: zstd ? Codec.Zstd : Codec.Raw, identity, body: zstd ? z : bytes });
+  }
+
+  private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, options: PutOptions): Promise<TensorRow[]> {
+    const total = tensors.reduce((n, t) => n + t.byteLength, 0);
     const rows: TensorRow[] = [];
     let done = 0;
     for (const [index, t] of tensors.entries()) {
@@ -109,11 +127,8 @@ export class NeurStore {
       if (bytes.length !== t.byteLength) {
         throw invalidArgument(`tensor '${t.name}' has ${bytes.length} bytes, its header says ${t.byteLength}`);
       }
-      const stored = await this.content.put(RecordKind.Tensor, bytes);
-      rows.push({
-        index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength,
-        recordKey: stored.key, storedAs: stored.isNew ? 'new' : 'duplicate', storedBytes: stored.storedBytes,
-      });
+      const e = await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes });
+      rows.push({ index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, recordKey: e.key, ...e });
       done += t.byteLength;
       options.onProgress?.({ phase: 'put', done, total });
     }
@@ -127,14 +142,14 @@ export class NeurStore {
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
     const model = await this.requireModel(name);
     const rows = await this.catalog.tensors(name);
-    const architecture = await this.content.get(RecordKind.Architecture, model.architectureKey);
+    const architecture = await this.decoder.tensorBytes(model.architectureKey, 'U8', RecordKind.Architecture);
     const format = formatByName(model.format);
     const total = rows.reduce((n, r) => n + r.byteLength, 0);
     let done = 0;
     const tensorBytes = async (i: number): Promise<Uint8Array> => {
       const row = rows[i];
       if (!row) throw notFound(`model '${name}' has no tensor number ${i}`);
-      const bytes = await this.content.get(RecordKind.Tensor, row.recordKey);
+      const bytes = await this.decoder.tensorBytes(row.recordKey, row.dtype);
       done += bytes.length;
       options.onProgress?.({ phase: 'get', done, total });
       return bytes;
@@ -161,7 +176,13 @@ export class NeurStore {
 
   async info(name: string): Promise<ModelDetails> {
     const model = await this.requireModel(name);
-    return { ...model, tensors: await this.catalog.tensors(name) };
+    const tensors = await this.catalog.tensors(name);
+    return { ...model, tensors, maxError: Math.max(0, ...tensors.map((t) => t.maxError)) };
+  }
+
+  /** The model and tensor a record (a base) was first stored for, to name bases in `info`. */
+  async tensorOfRecord(key: bigint): Promise<{ model: string; tensor: string } | undefined> {
+    return this.catalog.tensorOfRecord(key);
   }
 
   /** Removes a model from the catalog; its space comes back at the next `gc`. */
@@ -224,6 +245,19 @@ export class NeurStore {
     }
     return n;
   }
+}
+
+/** The mode and tolerance a put runs with: lossless unless asked, `default` when only a tolerance is given. */
+export function resolveMode(o: Pick<PutOptions, 'mode' | 'tolerance'>): { mode: Mode; tolerance: number } {
+  const mode = o.mode ?? (o.tolerance !== undefined ? 'default' : 'lossless');
+  if (!['lossless', 'default', 'paper'].includes(mode)) throw invalidArgument(`unknown mode '${mode}' (lossless, default, paper)`);
+  if (mode === 'lossless') {
+    if (o.tolerance !== undefined && o.tolerance !== 0) throw invalidArgument('lossless mode takes no tolerance');
+    return { mode, tolerance: 0 };
+  }
+  const tolerance = o.tolerance ?? DEFAULT_TOLERANCE;
+  if (!(tolerance > 0) || !Number.isFinite(tolerance)) throw invalidArgument(`tolerance must be a finite number > 0, got ${o.tolerance}`);
+  return { mode, tolerance };
 }
 
 /** Model names: 1-256 characters, no control characters, not starting with '-' (it would read as a flag). */

@@ -1,80 +1,127 @@
 /**
  * How the store frames what it keeps in engine records, and how it derives their keys.
  *
- *   payload := version:u8 (=1) | kind:u8 | codec:u8 | reserved:u8 (=0) | digest[32] | body
- *   kind    := 1 architecture | 2 tensor
- *   codec   := 0 raw | 1 zstd
- *   digest  := SHA-256 of (kind byte || original bytes): the content's identity, checked again after decoding
+ *   payload  := version:u8 (=1) | kind:u8 | codec:u8 | flags:u8 | identity[32] | check[32]? | base? | body
+ *   base     := base-key:u64 | base-view:u8 (how the base's decoded bytes are read: 0 F32, 1 F16, 2 BF16 values,
+ *               3 raw bytes), present when flags has BASE
+ *   kind     := 1 architecture | 2 tensor | 3 base8 (the paper's 8-bit base tensor)
+ *   codec    := 0 raw | 1 zstd | 2 lossless (codecs/lossless) | 3 group delta (default mode)
+ *               | 4 paper delta | 5 quant8 (body: min:f32 | scale:f32 | codes)
+ *   flags    := bit 0 LOSSY: `check` follows | bit 1 BASE: `base-key` follows (the record it decodes against)
+ *   identity := SHA-256 of (kind || bytes) for exact records; of (kind || mode || tolerance || bytes) for lossy
+ *               ones, so the same tensor put again in the same mode dedups, and an exact copy serves any mode
+ *   check    := SHA-256 of (kind || decoded bytes), verified after every lossy decode (exact records verify
+ *               against identity)
  *
- * A record's key is the digest's first 8 bytes (little-endian u64); when two different contents share those
- * bytes (about one pair in 4e18), the later one probes key+1, key+2... (see `ContentStore`).
+ * A record's key is the identity's first 8 bytes (little-endian u64); when two different contents share them
+ * (about one pair in 4e18) the later one probes key+1, key+2... (see `ContentStore`).
  */
 import { createHash } from 'node:crypto';
-import { compress, decompress } from 'zstd-napi';
 import { corruption } from '../errors.js';
 
 export const PAYLOAD_VERSION = 1;
-export const PAYLOAD_HEADER_BYTES = 36;
+/** Bytes of the longest header (identity, check and base key): what a prefix read must fetch. */
+export const MAX_PAYLOAD_HEADER_BYTES = 4 + 32 + 32 + 9;
+
+/** How a delta record reads its base's decoded bytes. */
+export type BaseView = 'F32' | 'F16' | 'BF16' | 'bytes';
+const BASE_VIEWS: readonly BaseView[] = ['F32', 'F16', 'BF16', 'bytes'];
 
 export enum RecordKind {
   Architecture = 1,
   Tensor = 2,
+  Base8 = 3,
 }
 
 export enum Codec {
   Raw = 0,
   Zstd = 1,
+  Lossless = 2,
+  GroupDelta = 3,
+  PaperDelta = 4,
+  Quant8 = 5,
 }
 
-export function contentDigest(kind: RecordKind, bytes: Uint8Array): Uint8Array {
+const FLAG_LOSSY = 1;
+const FLAG_BASE = 2;
+
+export interface PayloadHeader {
+  readonly kind: RecordKind;
+  readonly codec: Codec;
+  readonly identity: Uint8Array;
+  /** Digest of the decoded bytes of a lossy record; undefined for exact records. */
+  readonly check?: Uint8Array;
+  readonly base?: { readonly key: bigint; readonly view: BaseView };
+  /** Bytes before the body. */
+  readonly headerBytes: number;
+}
+
+export interface PayloadParts {
+  readonly kind: RecordKind;
+  readonly codec: Codec;
+  readonly identity: Uint8Array;
+  readonly check?: Uint8Array;
+  readonly base?: { readonly key: bigint; readonly view: BaseView };
+  readonly body: Uint8Array;
+}
+
+/** The identity of exact content. */
+export function exactIdentity(kind: RecordKind, bytes: Uint8Array): Uint8Array {
   return createHash('sha256').update(Uint8Array.of(kind)).update(bytes).digest();
+}
+
+/** The identity of a lossy encoding of `bytes`: depends on the mode and tolerance that made it. */
+export function lossyIdentity(kind: RecordKind, mode: string, tolerance: number, bytes: Uint8Array): Uint8Array {
+  return createHash('sha256').update(Uint8Array.of(kind)).update(`${mode}:${tolerance}`).update(bytes).digest();
 }
 
 export function keyOfDigest(digest: Uint8Array): bigint {
   return Buffer.from(digest.buffer, digest.byteOffset, 8).readBigUInt64LE(0);
 }
 
-/** Frames `bytes`; compresses with zstd when asked and when that is smaller. */
-export function encodePayload(kind: RecordKind, digest: Uint8Array, bytes: Uint8Array, tryZstd: boolean): Uint8Array {
-  let codec = Codec.Raw;
-  let body = bytes;
-  if (tryZstd && bytes.length > 64) {
-    const z = compress(bytes, { compressionLevel: 3 });
-    if (z.length < bytes.length) {
-      codec = Codec.Zstd;
-      body = z;
-    }
-  }
-  const out = Buffer.allocUnsafe(PAYLOAD_HEADER_BYTES + body.length);
+export function encodePayload(p: PayloadParts): Uint8Array {
+  const flags = (p.check ? FLAG_LOSSY : 0) | (p.base ? FLAG_BASE : 0);
+  const head = 4 + 32 + (p.check ? 32 : 0) + (p.base ? 9 : 0);
+  const out = Buffer.allocUnsafe(head + p.body.length);
   out[0] = PAYLOAD_VERSION;
-  out[1] = kind;
-  out[2] = codec;
-  out[3] = 0;
-  out.set(digest, 4);
-  out.set(body, PAYLOAD_HEADER_BYTES);
+  out[1] = p.kind;
+  out[2] = p.codec;
+  out[3] = flags;
+  out.set(p.identity, 4);
+  let at = 36;
+  if (p.check) {
+    out.set(p.check, at);
+    at += 32;
+  }
+  if (p.base) {
+    out.writeBigUInt64LE(p.base.key, at);
+    out[at + 8] = BASE_VIEWS.indexOf(p.base.view);
+    at += 9;
+  }
+  out.set(p.body, at);
   return out;
 }
 
-/** True when a payload prefix carries `digest` (a cheap identity check before dedup). */
-export function payloadHasDigest(prefix: Uint8Array, digest: Uint8Array): boolean {
-  if (prefix.length < PAYLOAD_HEADER_BYTES) return false;
-  return Buffer.compare(Buffer.from(prefix.subarray(4, 36)), Buffer.from(digest)) === 0;
-}
-
-/** Decodes a payload and checks the result against its digest; CORRUPTION (naming `where`) on any mismatch. */
-export function decodePayload(payload: Uint8Array, expectKind: RecordKind, where: string): Uint8Array {
-  if (payload.length < PAYLOAD_HEADER_BYTES || payload[0] !== PAYLOAD_VERSION) {
+/** Parses a payload header (from a prefix or a whole payload); CORRUPTION naming `where` when malformed. */
+export function decodePayloadHeader(payload: Uint8Array, where: string): PayloadHeader {
+  if (payload.length < 36 || payload[0] !== PAYLOAD_VERSION) {
     throw corruption(where, 0, `record payload has version ${payload[0]}, expected ${PAYLOAD_VERSION}`);
   }
-  if (payload[1] !== expectKind) throw corruption(where, 1, `record holds kind ${payload[1]}, expected ${expectKind}`);
-  const digest = payload.subarray(4, 36);
-  const body = payload.subarray(PAYLOAD_HEADER_BYTES);
-  let bytes: Uint8Array;
-  if (payload[2] === Codec.Raw) bytes = body;
-  else if (payload[2] === Codec.Zstd) bytes = decompress(body);
-  else throw corruption(where, 2, `unknown codec ${payload[2]}`);
-  if (!payloadHasDigest(payload, contentDigest(expectKind, bytes))) {
-    throw corruption(where, 4, 'decoded bytes do not match their SHA-256 digest');
+  const flags = payload[3]!;
+  let at = 36;
+  const check = flags & FLAG_LOSSY ? payload.subarray(at, (at += 32)) : undefined;
+  let base: PayloadHeader['base'];
+  if (flags & FLAG_BASE) {
+    if (payload.length < at + 9) throw corruption(where, at, 'record payload is cut inside its header');
+    const view = BASE_VIEWS[payload[at + 8]!];
+    if (!view) throw corruption(where, at + 8, `unknown base view ${payload[at + 8]}`);
+    base = { key: Buffer.from(payload.buffer, payload.byteOffset, payload.length).readBigUInt64LE(at), view };
+    at += 9;
   }
-  return bytes;
+  if (payload.length < at) throw corruption(where, 36, 'record payload is cut inside its header');
+  return { kind: payload[1] as RecordKind, codec: payload[2] as Codec, identity: payload.subarray(4, 36), check, base, headerBytes: at };
+}
+
+export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }

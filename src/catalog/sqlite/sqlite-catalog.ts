@@ -71,19 +71,20 @@ export class SqliteCatalog implements Catalog {
   private insert(m: ModelRow, tensors: readonly TensorRow[]): void {
     const id = this.db
       .prepare(
-        `INSERT INTO models (name, format, created_ms, bytes_in, files, architecture_key, tensor_count, stored_bytes, metadata)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO models (name, format, created_ms, bytes_in, files, architecture_key, mode, tolerance, tensor_count, stored_bytes, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(m.name, m.format, m.createdMs, m.bytesIn, JSON.stringify(m.files), toSqlKey(m.architectureKey), m.tensorCount, m.storedBytes, JSON.stringify(m.metadata))
+      .run(m.name, m.format, m.createdMs, m.bytesIn, JSON.stringify(m.files), toSqlKey(m.architectureKey), m.mode, m.tolerance, m.tensorCount, m.storedBytes, JSON.stringify(m.metadata))
       .lastInsertRowid;
     const tag = this.db.prepare('INSERT INTO tags (model_id, key, value) VALUES (?, ?, ?)');
     for (const [k, v] of Object.entries(m.tags)) tag.run(id, k, v);
     const t = this.db.prepare(
-      `INSERT INTO tensors (model_id, idx, name, dtype, shape, byte_length, record_key, stored_as, stored_bytes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tensors (model_id, idx, name, dtype, shape, byte_length, record_key, stored_as, codec, base_key, stored_bytes, bits, max_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const r of tensors) {
-      t.run(id, r.index, r.name, r.dtype, JSON.stringify(r.shape), r.byteLength, toSqlKey(r.recordKey), r.storedAs, r.storedBytes);
+      const base = r.baseKey === undefined ? null : toSqlKey(r.baseKey);
+      t.run(id, r.index, r.name, r.dtype, JSON.stringify(r.shape), r.byteLength, toSqlKey(r.recordKey), r.storedAs, r.codec, base, r.storedBytes, r.bits, r.maxError);
     }
   }
 
@@ -109,6 +110,8 @@ export class SqliteCatalog implements Catalog {
       bytesIn: Number(r.bytes_in),
       files: JSON.parse(r.files as string) as string[],
       architectureKey: fromSqlKey(r.architecture_key as bigint),
+      mode: r.mode as ModelRow['mode'],
+      tolerance: Number(r.tolerance),
       tensorCount: Number(r.tensor_count),
       storedBytes: Number(r.stored_bytes),
       metadata: JSON.parse(r.metadata as string) as Record<string, string>,
@@ -129,15 +132,45 @@ export class SqliteCatalog implements Catalog {
       byteLength: Number(r.byte_length),
       recordKey: fromSqlKey(r.record_key as bigint),
       storedAs: r.stored_as as TensorRow['storedAs'],
+      codec: r.codec as TensorRow['codec'],
+      ...(r.base_key === null ? {} : { baseKey: fromSqlKey(r.base_key as bigint) }),
       storedBytes: Number(r.stored_bytes),
+      bits: Number(r.bits),
+      maxError: Number(r.max_error),
     }));
   }
 
   async liveRecordKeys(): Promise<Set<bigint>> {
     const keys = new Set<bigint>();
-    const sql = 'SELECT DISTINCT record_key AS k FROM tensors UNION SELECT architecture_key FROM models';
+    const sql = `SELECT DISTINCT record_key AS k FROM tensors UNION SELECT base_key FROM tensors WHERE base_key IS NOT NULL
+                 UNION SELECT architecture_key FROM models`;
     for (const r of this.db.prepare(sql).safeIntegers(true).all() as Row[]) keys.add(fromSqlKey(r.k as bigint));
     return keys;
+  }
+
+  async rootsOfShape(shape: readonly number[]): Promise<Array<{ key: bigint; dtype: string }>> {
+    const rows = this.db
+      .prepare(`SELECT DISTINCT record_key AS k, dtype FROM tensors WHERE shape = ? AND base_key IS NULL
+                AND dtype IN ('F32', 'F16', 'BF16') AND codec != 'paper-delta' ORDER BY rowid`)
+      .safeIntegers(true)
+      .all(JSON.stringify(shape)) as Row[];
+    return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string }));
+  }
+
+  async paperBasesOfShape(shape: readonly number[]): Promise<bigint[]> {
+    const rows = this.db
+      .prepare("SELECT DISTINCT base_key AS k FROM tensors WHERE shape = ? AND codec = 'paper-delta' ORDER BY rowid")
+      .safeIntegers(true)
+      .all(JSON.stringify(shape)) as Row[];
+    return rows.map((r) => fromSqlKey(r.k as bigint));
+  }
+
+  async tensorOfRecord(key: bigint): Promise<{ model: string; tensor: string } | undefined> {
+    const r = this.db
+      .prepare(`SELECT m.name AS model, t.name AS tensor FROM tensors t JOIN models m ON m.id = t.model_id
+                WHERE t.record_key = ?1 OR (t.base_key = ?1 AND t.stored_as = 'paper-base') ORDER BY m.id, t.idx LIMIT 1`)
+      .get(toSqlKey(key)) as Row | undefined;
+    return r && { model: r.model as string, tensor: r.tensor as string };
   }
 
   async totals(): Promise<CatalogTotals> {

@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS models (
   bytes_in INTEGER NOT NULL,
   files TEXT NOT NULL,
   architecture_key INTEGER NOT NULL,
+  mode TEXT NOT NULL,
+  tolerance REAL NOT NULL,
   tensor_count INTEGER NOT NULL,
   stored_bytes INTEGER NOT NULL,
   metadata TEXT NOT NULL
@@ -34,10 +36,15 @@ CREATE TABLE IF NOT EXISTS tensors (
   byte_length INTEGER NOT NULL,
   record_key INTEGER NOT NULL,
   stored_as TEXT NOT NULL,
+  codec TEXT NOT NULL,
+  base_key INTEGER,
   stored_bytes INTEGER NOT NULL,
+  bits REAL NOT NULL,
+  max_error REAL NOT NULL,
   PRIMARY KEY (model_id, idx)
 );
 CREATE INDEX IF NOT EXISTS tensors_by_record ON tensors(record_key);
+CREATE INDEX IF NOT EXISTS tensors_by_shape ON tensors(shape);
 `;
 
 export const toSqlKey = (k: bigint): bigint => BigInt.asIntN(64, k);

@@ -1,0 +1,110 @@
+/**
+ * Slot seqlocks and epoch-based reclamation over an arena.
+ *
+ * A slot lock word is a seqlock: even = free (version), odd = a writer holds it. Writers take it with a CAS
+ * from even to odd and release by storing the next even number, so readers that read the version, copy the
+ * data and read the version again know whether they saw a stable state; they never block a writer.
+ *
+ * Epochs: each thread that uses the index claims one of MAX_THREADS announce words. An operation stores the
+ * global epoch there on entry and 0 on exit. A retired block is freed only when every active announce is
+ * newer than the epoch at which it was unlinked, so no reader can still hold a pointer to it.
+ */
+import { conflict } from '../errors.js';
+import { Arena, H, MAX_THREADS } from './arena.js';
+
+/** Takes the seqlock at word `w`; spins (with short waits) while another writer holds it. Returns the version. */
+export function lockSlot(i32: Int32Array, w: number): number {
+  for (let spins = 0; ; spins++) {
+    const v = Atomics.load(i32, w);
+    if ((v & 1) === 0 && Atomics.compareExchange(i32, w, v, v + 1) === v) return v;
+    if (spins > 64) Atomics.wait(i32, w, v | 1, 0.05);
+  }
+}
+
+/** Releases the seqlock at `w`, publishing a new even version. */
+export function unlockSlot(i32: Int32Array, w: number): void {
+  Atomics.add(i32, w, 1);
+  Atomics.notify(i32, w);
+}
+
+/** Reads a stable (even) version, spinning while a writer holds the slot. */
+export function readBegin(i32: Int32Array, w: number): number {
+  for (let spins = 0; ; spins++) {
+    const v = Atomics.load(i32, w);
+    if ((v & 1) === 0) return v;
+    if (spins > 256) Atomics.wait(i32, w, v, 0.05);
+  }
+}
+
+interface Retired {
+  ptr: number;
+  words: number;
+  epoch: number;
+}
+
+/** One thread's membership in the epoch scheme: enter/exit around operations, retire unlinked blocks. */
+export class EpochMember {
+  readonly slot: number;
+  private readonly retired: Retired[] = [];
+  private depth = 0;
+  /** Reclaim when the retired list reaches this length (doubles with what could not be freed: amortized O(1)). */
+  private reclaimAt = 64;
+
+  constructor(private readonly arena: Arena) {
+    this.slot = claimSlot(arena);
+  }
+
+  /** Announces the current epoch; nests (only the outermost enter/exit pair counts). */
+  enter(): void {
+    if (this.depth++ > 0) return;
+    const i32 = this.arena.i32;
+    Atomics.store(i32, H.EPOCH_SLOTS + this.slot, Atomics.load(i32, H.EPOCH));
+  }
+
+  exit(): void {
+    if (--this.depth > 0) return;
+    Atomics.store(this.arena.i32, H.EPOCH_SLOTS + this.slot, 0);
+  }
+
+  /** Queues block `ptr` of `words` words (already unlinked) to be freed once no reader can hold it. */
+  retire(ptr: number, words: number): void {
+    const e = Atomics.add(this.arena.i32, H.EPOCH, 1);
+    this.retired.push({ ptr, words, epoch: e });
+    if (this.retired.length >= this.reclaimAt) this.reclaim();
+  }
+
+  /** Frees every retired block older than the oldest active announce. Returns how many were freed. */
+  reclaim(): number {
+    const i32 = this.arena.i32;
+    let min = Infinity;
+    for (let t = 0; t < MAX_THREADS; t++) {
+      const e = Atomics.load(i32, H.EPOCH_SLOTS + t);
+      if (e !== 0 && e < min) min = e;
+    }
+    let kept = 0;
+    let freed = 0;
+    for (const r of this.retired) {
+      if (r.epoch < min) {
+        this.arena.free(r.ptr, r.words);
+        freed++;
+      } else this.retired[kept++] = r;
+    }
+    this.retired.length = kept;
+    this.reclaimAt = Math.max(64, 2 * kept);
+    return freed;
+  }
+
+  /** Gives the announce slot back (after freeing what can be freed; the rest is leaked to the arena). */
+  release(): void {
+    this.reclaim();
+    Atomics.store(this.arena.i32, H.EPOCH_SLOTS + this.slot, 0);
+    Atomics.store(this.arena.i32, H.SLOT_OWNERS + this.slot, 0);
+  }
+}
+
+function claimSlot(arena: Arena): number {
+  for (let t = 0; t < MAX_THREADS; t++) {
+    if (Atomics.compareExchange(arena.i32, H.SLOT_OWNERS + t, 0, 1) === 0) return t;
+  }
+  throw conflict(`more than ${MAX_THREADS} threads attached to one FINEdex index; close() unused handles`);
+}

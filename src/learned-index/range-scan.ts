@@ -1,0 +1,116 @@
+/**
+ * Ascending range scans over one directory snapshot. Models of a directory cover disjoint key ranges in
+ * order, and inside a model the order is slot 0, key 0, slot 1, key 1, ..., slot n, so walking a snapshot
+ * gives keys in order without repeats; a scan moves on to the next model (and up out of sub-directories)
+ * until it has `limit` keys or passes the end key. Each slot is copied under its seqlock and re-read when a
+ * writer interfered. Retraining only freezes and replaces models, so a snapshot stays readable (its blocks
+ * are reclaimed only after the scan leaves its epoch).
+ */
+import { Arena, H } from './arena.js';
+import { binCollect } from './level-bin.js';
+import { EpochMember, readBegin } from './epochs.js';
+import { dirFind, dirModel, lockAt, lowerBound, M_KEYS, M_N, slotAt, validAt, valAt } from './model.js';
+import { cmp64, PairRun } from './u64.js';
+
+interface ScanState {
+  a: Arena;
+  eps: number;
+  out: PairRun;
+  /** Index in `out` where this scan's results start. */
+  base: number;
+  limit: number;
+  fromHi: number;
+  fromLo: number;
+  endHi: number;
+  endLo: number;
+  done: boolean;
+}
+
+/**
+ * Appends to `out` the pairs with from <= key <= end in ascending order, at most `limit` of them.
+ * Returns how many were appended.
+ */
+export function scanRange(
+  a: Arena, epochs: EpochMember, eps: number, out: PairRun, limit: number,
+  fromHi: number, fromLo: number, endHi = 0xffffffff, endLo = 0xffffffff,
+): number {
+  if (limit <= 0 || cmp64(fromHi, fromLo, endHi, endLo) > 0) return 0;
+  epochs.enter();
+  try {
+    const st: ScanState = { a, eps, out, base: out.length, limit, fromHi, fromLo, endHi, endLo, done: false };
+    scanDir(st, Atomics.load(a.i32, H.ROOT));
+    return out.length - st.base;
+  } finally {
+    epochs.exit();
+  }
+}
+
+function scanDir(st: ScanState, d: number): void {
+  st.a.ensure(d);
+  const u = st.a.u32; // a directory's blocks are immutable: this view stays valid for it
+  const c = u[d];
+  for (let j = dirFind(u, d, st.fromHi, st.fromLo); j < c && !st.done; j++) scanModel(st, dirModel(u, d, j));
+}
+
+function scanModel(st: ScanState, m: number): void {
+  const a = st.a;
+  a.ensure(m);
+  const n = a.u32[m + M_N];
+  for (let i = lowerBound(a, m, st.fromHi, st.fromLo, st.eps); i <= n && !st.done; i++) {
+    const w = lockAt(m, n) + i;
+    for (;;) {
+      const v = readBegin(a.i32, w);
+      const mark = st.out.length;
+      const s = a.u32[slotAt(m, n) + i];
+      if ((s & 1) === 1) {
+        scanDir(st, s ^ 1); // installed sub-directories never change: no version to check
+        if (st.done) return;
+        while (!readKey(st, m, n, i, w, readBegin(a.i32, w)));
+        break;
+      }
+      if (s !== 0) {
+        a.ensure(s);
+        binCollect(a, s, st.out, st.fromHi, st.fromLo);
+      }
+      if (readKey(st, m, n, i, w, v)) break;
+      st.out.length = mark;
+    }
+    trim(st);
+  }
+}
+
+/** Appends trained key i if valid and in range; false (nothing appended) when the version moved. */
+function readKey(st: ScanState, m: number, n: number, i: number, w: number, v: number): boolean {
+  if (v & 1) return false;
+  const u = st.a.u32;
+  let ok = false;
+  let h = 0;
+  let l = 0;
+  let vh = 0;
+  let vl = 0;
+  if (i < n) {
+    h = u[m + M_KEYS + 2 * i];
+    l = u[m + M_KEYS + 2 * i + 1];
+    ok = u[validAt(m, n) + i] === 1 && cmp64(h, l, st.fromHi, st.fromLo) >= 0;
+    vh = u[valAt(m, n) + 2 * i];
+    vl = u[valAt(m, n) + 2 * i + 1];
+  }
+  if (Atomics.load(st.a.i32, w) !== v) return false;
+  if (ok) st.out.push(h, l, vh, vl);
+  return true;
+}
+
+/** Drops what lies past the end key or the limit, and marks the scan done when either was reached. */
+function trim(st: ScanState): void {
+  const o = st.out;
+  let k = o.length;
+  while (k > st.base && cmp64(o.khi[k - 1], o.klo[k - 1], st.endHi, st.endLo) > 0) {
+    k--;
+    st.done = true;
+  }
+  if (k - st.base >= st.limit) {
+    k = st.base + st.limit;
+    st.done = true;
+  }
+  o.length = k;
+}

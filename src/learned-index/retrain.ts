@@ -1,0 +1,141 @@
+/**
+ * Model retraining and bulk load: the two operations that replace top-level models.
+ *
+ * Retraining takes the index-wide retrain lock (one retraining at a time; readers and writers elsewhere go
+ * on), freezes the model and any small neighbours it merges with, walks them slot by slot under each slot's
+ * lock to collect their live pairs (trained keys without tombstones, level bins, child models), fits new
+ * models on the collected run and publishes a new directory with one atomic store (RCU): readers holding the
+ * old directory keep reading the frozen models, writers that reach a frozen model wait for the new
+ * directory. The old blocks are retired through the epoch scheme.
+ */
+import { Arena, H } from './arena.js';
+import { binBlocks, binCollect } from './level-bin.js';
+import { EpochMember, lockSlot, unlockSlot } from './epochs.js';
+import {
+  buildDirectory, buildModels, dirFind, dirModels, dirWords, lockAt, M_CHANGES, M_FROZEN, M_KEYS, M_N,
+  modelWords, slotAt, validAt, valAt,
+} from './model.js';
+import { PairRun } from './u64.js';
+
+type Retire = (p: number, w: number) => void;
+
+/** Appends the live pairs of model `m` (in order) to `run` (when given) and passes its blocks to `retire`. */
+function collectModel(a: Arena, m: number, run: PairRun | null, retire: Retire): void {
+  a.ensure(m);
+  const u = a.u32;
+  const n = u[m + M_N];
+  for (let i = 0; i <= n; i++) {
+    const w = lockAt(m, n) + i;
+    lockSlot(a.i32, w);
+    a.refresh();
+    const s = a.u32[slotAt(m, n) + i];
+    if ((s & 1) === 1) collectDir(a, s ^ 1, run, retire);
+    else if (s !== 0) {
+      if (run) binCollect(a, s, run);
+      binBlocks(a.u32, s, retire);
+    }
+    if (run && i < n && u[validAt(m, n) + i] === 1) {
+      run.push(u[m + M_KEYS + 2 * i], u[m + M_KEYS + 2 * i + 1], u[valAt(m, n) + 2 * i], u[valAt(m, n) + 2 * i + 1]);
+    }
+    unlockSlot(a.i32, w);
+  }
+  retire(m, modelWords(n));
+}
+
+function collectDir(a: Arena, d: number, run: PairRun | null, retire: Retire): void {
+  for (const m of dirModels(a.u32, d)) collectModel(a, m, run, retire);
+  retire(d, dirWords(a.u32[d]));
+}
+
+/** The [first, last] directory indexes to retrain around model index j: j plus small neighbours. */
+function mergeRange(u: Uint32Array, models: number[], j: number, maxKeys: number): [number, number] {
+  const small = Math.max(16, maxKeys >>> 4);
+  const size = (k: number): number => u[models[k] + M_N] + u[models[k] + M_CHANGES];
+  let total = size(j);
+  let first = j;
+  let last = j;
+  while (first > 0 && size(first - 1) < small && total + size(first - 1) <= maxKeys) total += size(--first);
+  while (last + 1 < models.length && size(last + 1) < small && total + size(last + 1) <= maxKeys) {
+    total += size(++last);
+  }
+  return [first, last];
+}
+
+/**
+ * Retrains top-level model `top` (merging small neighbours). Returns false without waiting when another
+ * retraining runs or `top` is no longer in the directory.
+ */
+export function retrainModel(a: Arena, epochs: EpochMember, top: number): boolean {
+  if (!a.tryLock(H.RETRAIN_LOCK)) return false;
+  epochs.enter();
+  try {
+    a.refresh();
+    const u = a.u32;
+    const d = Atomics.load(a.i32, H.ROOT);
+    const models = dirModels(u, d);
+    const n = u[top + M_N];
+    const j = n > 0 ? dirFind(u, d, u[top + M_KEYS + 2 * n - 2], u[top + M_KEYS + 2 * n - 1]) : 0;
+    if (models[j] !== top) return false;
+    const eps = a.i32[H.EPSILON];
+    const maxKeys = a.i32[H.MAX_MODEL_KEYS];
+    const [first, last] = mergeRange(u, models, j, maxKeys);
+    const run = new PairRun(1024);
+    const retired: number[] = [d, dirWords(models.length)];
+    const retire: Retire = (p, w) => void retired.push(p, w);
+    for (let k = first; k <= last; k++) Atomics.store(a.i32, models[k] + M_FROZEN, 1);
+    for (let k = first; k <= last; k++) collectModel(a, models[k], run, retire);
+    const whole = first === 0 && last === models.length - 1;
+    const fresh = run.length > 0 || whole ? buildModels(a, run, eps, maxKeys) : [];
+    publish(a, [...models.slice(0, first), ...fresh, ...models.slice(last + 1)]);
+    for (let k = 0; k < retired.length; k += 2) epochs.retire(retired[k], retired[k + 1]);
+    Atomics.add(a.i32, H.RETRAINS, 1);
+    return true;
+  } finally {
+    epochs.exit();
+    a.unlock(H.RETRAIN_LOCK);
+  }
+}
+
+function publish(a: Arena, models: number[]): void {
+  const nd = buildDirectory(a, models);
+  Atomics.store(a.i32, H.ROOT, nd);
+  Atomics.notify(a.i32, H.ROOT);
+}
+
+/** Replaces the whole contents with `run` (strictly ascending; the caller checked). Waits for the retrain lock. */
+export function bulkLoadRun(a: Arena, epochs: EpochMember, run: PairRun): void {
+  a.lock(H.RETRAIN_LOCK);
+  epochs.enter();
+  try {
+    a.refresh();
+    const old = Atomics.load(a.i32, H.ROOT);
+    const retired: number[] = [];
+    const retire: Retire = (p, w) => void retired.push(p, w);
+    const models = old === 0 ? [] : dirModels(a.u32, old);
+    for (const m of models) Atomics.store(a.i32, m + M_FROZEN, 1);
+    if (old !== 0) collectDir(a, old, null, retire);
+    publish(a, buildModels(a, run, a.i32[H.EPSILON], a.i32[H.MAX_MODEL_KEYS]));
+    Atomics.store(a.i32, H.SIZE, run.length);
+    for (let k = 0; k < retired.length; k += 2) epochs.retire(retired[k], retired[k + 1]);
+  } finally {
+    epochs.exit();
+    a.unlock(H.RETRAIN_LOCK);
+  }
+}
+
+/** Retrains every top-level model whose changes since training reached its due count. Returns how many. */
+export function retrainDue(a: Arena, epochs: EpochMember): number {
+  let done = 0;
+  epochs.enter(); // keeps the listed models from being reclaimed while we look at them
+  try {
+    a.refresh();
+    const models = dirModels(a.u32, Atomics.load(a.i32, H.ROOT));
+    for (const m of models) {
+      const due = Math.max(256, a.u32[m + M_N]);
+      if (a.u32[m + M_CHANGES] >= due && retrainModel(a, epochs, m)) done++;
+    }
+  } finally {
+    epochs.exit();
+  }
+  return done;
+}

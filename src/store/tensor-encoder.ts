@@ -1,0 +1,203 @@
+/**
+ * The per-tensor decision of the ingest pipeline (DESIGN steps 2-4): exact dedup by content, then, by mode,
+ *   lossless: byte planes + entropy coding, XOR against the most similar root when that is smaller;
+ *   default:  group-wise quantization within the tolerance, against the root that encodes smallest or alone
+ *             (deterministic, cost-based), decoded in the source dtype;
+ *   paper:    the published algorithm, kept faithful: top-1 8-bit base by L2, the bit rule std/nb, a new base
+ *             with probability 1 - exp(-(nb - std)) (seeded), b-bit min/max deltas, bases indexed after the model.
+ * Every lossy result is decoded here once and checked against the bound before it is stored.
+ */
+import { NeurStoreError } from '../errors.js';
+import type { CodecName, Mode, StoredAs } from '../catalog/catalog.js';
+import { encodeLossless } from '../codecs/lossless.js';
+import { decodeGroupDelta, encodeGroupDelta } from '../codecs/group-delta.js';
+import { decodePaperDelta, encodePaperDelta, paperNeededBits, paperStdBits } from '../codecs/paper-delta.js';
+import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
+import { roundTo } from '../codecs/half-float.js';
+import { ulpOf, type FloatDType } from '../codecs/float-ulp.js';
+import { dtypeBytes } from '../formats/dtype.js';
+import { SeededRandom } from '../env/seeded-random.js';
+import type { ContentStore } from './content-store.js';
+import type { BasePool } from './base-pool.js';
+import { encodeQuant8 } from './tensor-decoder.js';
+import { Codec, RecordKind, exactIdentity, lossyIdentity, type PayloadParts } from './record-payload.js';
+import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js';
+
+/** Tensors smaller than this are stored exactly (lossless) in every mode: a base would cost more than it saves. */
+export const MIN_LOSSY_ELEMENTS = 64;
+/** Roots tried as bases per tensor in the default and lossless modes. */
+const ROOT_CANDIDATES = 3;
+
+export interface TensorInput {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+export interface EncodedTensor {
+  readonly key: bigint;
+  readonly storedAs: StoredAs;
+  readonly codec: CodecName;
+  readonly baseKey?: bigint;
+  readonly storedBytes: number;
+  readonly bits: number;
+  readonly maxError: number;
+}
+
+interface Choice {
+  readonly storedAs: StoredAs;
+  readonly parts: PayloadParts;
+  readonly maxError: number;
+  /** Set for a float tensor stored without a base: it becomes a root for later tensors. */
+  readonly root?: { dtype: FloatDType; values: Float32Array };
+  readonly newBase8?: { key: bigint; base: Quant8; storedBytes: number };
+}
+
+const CODEC_NAMES: Record<number, CodecName> = {
+  [Codec.Raw]: 'raw', [Codec.Zstd]: 'zstd', [Codec.Lossless]: 'lossless', [Codec.GroupDelta]: 'group-delta', [Codec.PaperDelta]: 'paper-delta',
+};
+
+export class TensorEncoder {
+  private readonly rng: SeededRandom;
+  private readonly pendingBases: Array<{ shape: readonly number[]; key: bigint; base: Quant8 }> = [];
+
+  constructor(
+    private readonly content: ContentStore,
+    private readonly pool: BasePool,
+    readonly mode: Mode,
+    readonly tolerance: number,
+    seed = 42,
+  ) {
+    this.rng = new SeededRandom(seed);
+  }
+
+  /** Stores one tensor (inside an engine write batch) and says how. */
+  async put(t: TensorInput): Promise<EncodedTensor> {
+    const exact = exactIdentity(RecordKind.Tensor, t.bytes);
+    const lossy = this.mode === 'lossless' ? undefined : lossyIdentity(RecordKind.Tensor, this.mode, this.tolerance, t.bytes);
+    for (const identity of lossy ? [exact, lossy] : [exact]) {
+      const found = await this.content.find(identity);
+      if (found) {
+        const { codec, base } = found.header;
+        return { key: found.key, storedAs: 'duplicate', codec: CODEC_NAMES[codec] ?? 'raw', baseKey: base?.key, storedBytes: 0, bits: 0, maxError: 0 };
+      }
+    }
+    const elements = t.bytes.length / dtypeBytes(t.dtype);
+    const lossyOk = lossy && isFloatDType(t.dtype) && elements >= MIN_LOSSY_ELEMENTS;
+    const choice = !lossyOk
+      ? await this.lossless(t, exact)
+      : this.mode === 'paper'
+        ? await this.paper(t, t.dtype as FloatDType, lossy)
+        : await this.grouped(t, t.dtype as FloatDType, lossy);
+    const stored = await this.content.add(choice.parts);
+    if (choice.root) this.pool.addRoot(t.shape, stored.key, choice.root.dtype, choice.root.values);
+    if (choice.newBase8) this.pendingBases.push({ shape: t.shape, ...choice.newBase8 });
+    return {
+      key: stored.key, storedAs: choice.storedAs, codec: CODEC_NAMES[choice.parts.codec]!, baseKey: choice.parts.base?.key,
+      storedBytes: stored.storedBytes + (choice.newBase8?.storedBytes ?? 0), bits: (8 * choice.parts.body.length) / Math.max(1, elements), maxError: choice.maxError,
+    };
+  }
+
+  /** Paper mode: new bases join the index only after the whole model is processed (as the published code does). */
+  finish(): void {
+    for (const b of this.pendingBases) this.pool.addPaperBase(b.shape, b.key, b.base);
+    this.pendingBases.length = 0;
+  }
+
+  private async lossless(t: TensorInput, identity: Uint8Array): Promise<Choice> {
+    const width = dtypeBytes(t.dtype);
+    const raw: Choice = { storedAs: 'raw', parts: { kind: RecordKind.Tensor, codec: Codec.Raw, identity, body: t.bytes }, maxError: 0 };
+    if (t.bytes.length < 64) return raw;
+    let best = raw;
+    const plain = encodeLossless(t.bytes, width);
+    if (plain.length < best.parts.body.length) best = { ...raw, storedAs: 'lossless', parts: { ...raw.parts, codec: Codec.Lossless, body: plain } };
+    if (!isFloatDType(t.dtype)) return best;
+    const values = valuesOf(t.bytes, t.dtype);
+    for (const root of await this.pool.rootCandidates(t.shape, values, 1)) {
+      if (root.dtype !== t.dtype) continue;
+      const xor = encodeLossless(t.bytes, width, bytesOf(root.values, root.dtype));
+      if (xor.length < best.parts.body.length) {
+        return { storedAs: 'lossless-delta', parts: { ...raw.parts, codec: Codec.Lossless, body: xor, base: { key: root.key, view: 'bytes' } }, maxError: 0 };
+      }
+    }
+    return { ...best, root: { dtype: t.dtype, values } };
+  }
+
+  private async grouped(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
+    const x = valuesOf(t.bytes, dtype);
+    const tol = this.tolerance;
+    let blob = encodeGroupDelta(x, null, tol, { dtype });
+    let base: { key: bigint; values: Float32Array; dtype: FloatDType } | undefined;
+    for (const root of await this.pool.rootCandidates(t.shape, x, ROOT_CANDIDATES)) {
+      const candidate = encodeGroupDelta(x, root.values, tol, { dtype });
+      if (candidate.length < blob.length) {
+        blob = candidate;
+        base = root;
+      }
+    }
+    if (blob.length >= t.bytes.length) return this.lossless(t, exactIdentity(RecordKind.Tensor, t.bytes));
+    const decoded = decodeGroupDelta(blob, base?.values ?? null).values;
+    const maxError = this.checkBound(t, x, decoded);
+    const parts: PayloadParts = {
+      kind: RecordKind.Tensor, codec: Codec.GroupDelta, identity, check: exactIdentity(RecordKind.Tensor, bytesOf(decoded, dtype)),
+      body: blob, ...(base ? { base: { key: base.key, view: base.dtype } } : {}),
+    };
+    return base ? { storedAs: 'delta', parts, maxError } : { storedAs: 'standalone', parts, maxError, root: { dtype, values: decoded } };
+  }
+
+  private async paper(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
+    const x = valuesOf(t.bytes, dtype);
+    let maxAbs = 0;
+    for (const v of x) maxAbs = Math.max(maxAbs, Math.abs(v));
+    // A 16-bit source is rounded back to its dtype after decoding: keep half an ulp of the bound for that.
+    const tol = dtype === 'F32' ? this.tolerance : this.tolerance - ulpOf(dtype, maxAbs) / 2;
+    if (!Number.isFinite(maxAbs) || !(tol > 0)) return this.lossless(t, exactIdentity(RecordKind.Tensor, t.bytes));
+    const hit = await this.pool.paperNearest(t.shape, x);
+    let base = hit;
+    let storedAs: StoredAs = 'paper-delta';
+    if (hit) {
+      const baseValues = dequantize8(hit.base);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = 0; i < x.length; i++) {
+        const d = x[i]! - baseValues[i]!;
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
+      }
+      const nb = paperNeededBits(hi - lo, tol);
+      const std = paperStdBits(tol);
+      if (nb > std && this.rng.next() < 1 - Math.exp(-(nb - std))) base = undefined;
+    }
+    let newBase8: Choice['newBase8'];
+    if (!base) {
+      const q = quantize8(x);
+      const body = encodeQuant8(q);
+      const id = exactIdentity(RecordKind.Base8, body);
+      const found = await this.content.find(id);
+      const added = found ? undefined : await this.content.add({ kind: RecordKind.Base8, codec: Codec.Quant8, identity: id, body });
+      const key = found?.key ?? added!.key;
+      base = { key, base: q };
+      newBase8 = { key, base: q, storedBytes: added?.storedBytes ?? 0 };
+      storedAs = 'paper-base';
+    }
+    const baseValues = dequantize8(base.base);
+    const blob = encodePaperDelta(x, baseValues, tol);
+    const decoded = decodePaperDelta(blob, baseValues);
+    if (dtype !== 'F32') for (let i = 0; i < decoded.length; i++) decoded[i] = roundTo(dtype, decoded[i]!);
+    const maxError = this.checkBound(t, x, decoded);
+    const parts: PayloadParts = {
+      kind: RecordKind.Tensor, codec: Codec.PaperDelta, identity, check: exactIdentity(RecordKind.Tensor, bytesOf(decoded, dtype)),
+      base: { key: base.key, view: 'F32' }, body: blob,
+    };
+    return { storedAs, parts, maxError, newBase8 };
+  }
+
+  private checkBound(t: TensorInput, x: Float32Array, decoded: Float32Array): number {
+    const err = maxAbsError(x, decoded);
+    if (!(err <= this.tolerance)) {
+      throw new NeurStoreError('INVALID_ARGUMENT', `tensor '${t.name}': the ${this.mode} codec missed the bound (${err} > ${this.tolerance})`);
+    }
+    return err;
+  }
+}
