@@ -9,6 +9,7 @@ import { invalidArgument } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
 import { formatNames } from '../store/format-registry.js';
 import type { FormatName } from '../formats/model-format.js';
+import { DEFAULT_TOLERANCE, type Mode } from '../store/store-types.js';
 import { exitCodeOf } from './exit-codes.js';
 import { formatBytes, table, toJson } from './format-output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -16,6 +17,22 @@ import { ProgressBar } from './progress-bar.js';
 /** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
 export function storeDir(flag: string | undefined): string {
   return resolve(flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore'));
+}
+
+interface PutFlags {
+  name: string;
+  tag: string[];
+  format?: FormatName;
+  mode?: Mode;
+  tolerance?: number;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function parseTolerance(v: string): number {
+  const t = Number(v);
+  if (!(t > 0) || !Number.isFinite(t)) throw invalidArgument(`--tolerance must be a number > 0, got '${v}'`);
+  return t;
 }
 
 function parseTags(values: string[]): Record<string, string> {
@@ -73,14 +90,24 @@ export function buildProgram(io: CliIo = processIo): Command {
     .requiredOption('--name <name>', 'name of the model in the store')
     .option('--tag <key=value>', 'tag the model (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--format <format>', 'read the input as this format instead of detecting it').choices(formatNames()))
-    .action(async (file: string, o: { name: string; tag: string[]; format?: FormatName }, cmd: Command) => {
+    .addOption(new Option('--mode <mode>', 'lossless (default), default (error-bounded, ours) or paper (the published baseline)').choices(['lossless', 'default', 'paper']))
+    .option('--tolerance <t>', `max |x - x'| per element in the lossy modes (implies --mode default; default ${DEFAULT_TOLERANCE})`, parseTolerance)
+    .option('--dry-run', 'encode and report the ratio and max error, store nothing')
+    .option('--json', 'machine-readable output (the model and every tensor)')
+    .action(async (file: string, o: PutFlags, cmd: Command) => {
       const tags = parseTags(o.tag);
       await withStore(cmd, async (s) => {
         const progress = bar(`put ${o.name}`);
-        const m = await s.put(resolve(file), { name: o.name, tags, format: o.format, onProgress: (p) => progress.update(p.done, p.total) });
+        const m = await s.put(resolve(file), {
+          name: o.name, tags, format: o.format, mode: o.mode, tolerance: o.tolerance, dryRun: o.dryRun,
+          onProgress: (p) => progress.update(p.done, p.total),
+        });
         progress.done();
-        const dup = m.storedBytes === 0 ? ' (all tensors already stored)' : '';
-        out(`stored ${m.name}: ${m.tensorCount} tensors, ${formatBytes(m.bytesIn)} in, ${formatBytes(m.storedBytes)} new on disk${dup}`);
+        if (o.json) return out(toJson(m));
+        const verb = m.dryRun ? 'would store' : 'stored';
+        const ratio = m.storedBytes > 0 ? `${(m.bytesIn / m.storedBytes).toFixed(2)}x` : 'all duplicates';
+        out(`${verb} ${m.name} (${m.mode}${m.mode === 'lossless' ? '' : `, tolerance ${m.tolerance}`}): ${m.tensorCount} tensors, ` +
+          `${formatBytes(m.bytesIn)} in, ${formatBytes(m.storedBytes)} new on disk (${ratio}), max error ${m.maxError.toExponential(2)}`);
       });
     });
 
@@ -121,11 +148,20 @@ export function buildProgram(io: CliIo = processIo): Command {
     .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
       await withStore(cmd, async (s) => {
         const m = await s.info(name);
-        if (o.json) return out(toJson(m));
-        out(`${m.name}  format ${m.format}  files ${m.files.join(', ')}  ${formatBytes(m.bytesIn)} in  ${formatBytes(m.storedBytes)} new on disk`);
+        const bases = new Map<bigint, string>();
+        for (const t of m.tensors) {
+          if (t.baseKey !== undefined && !bases.has(t.baseKey)) {
+            const b = await s.tensorOfRecord(t.baseKey);
+            bases.set(t.baseKey, b ? `${b.model}/${b.tensor}` : t.baseKey.toString(16));
+          }
+        }
+        const tensors = m.tensors.map((t) => ({ ...t, base: t.baseKey === undefined ? undefined : bases.get(t.baseKey) }));
+        if (o.json) return out(toJson({ ...m, tensors }));
+        out(`${m.name}  format ${m.format}  mode ${m.mode}${m.mode === 'lossless' ? '' : ` (tolerance ${m.tolerance})`}  files ${m.files.join(', ')}`);
+        out(`${formatBytes(m.bytesIn)} in, ${formatBytes(m.storedBytes)} new on disk, max error ${m.maxError.toExponential(2)}`);
         if (Object.keys(m.tags).length) out(`tags: ${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-        out(table(['#', 'TENSOR', 'DTYPE', 'SHAPE', 'BYTES', 'STORED AS'], m.tensors.map((t) => [
-          t.index, t.name, t.dtype, `[${t.shape.join(', ')}]`, t.byteLength, t.storedAs,
+        out(table(['#', 'TENSOR', 'DTYPE', 'SHAPE', 'BYTES', 'STORED AS', 'BITS', 'BASE'], tensors.map((t) => [
+          t.index, t.name, t.dtype, `[${t.shape.join(', ')}]`, t.byteLength, t.storedAs, t.bits.toFixed(2), t.base ?? '',
         ])));
       });
     });

@@ -12,27 +12,33 @@
 import { invalidArgument, notSupported } from '../errors.js';
 
 export const MAGIC = 0x46494e45; // 'FINE'
-/** Header word indexes. */
+/**
+ * Header word indexes. Words every operation reads (root, epoch, settings) share the first cache line;
+ * words that writers change often (size, retrain request, locks) and each thread's epoch announcement sit
+ * on cache lines of their own, so threads do not invalidate each other's lines on every operation.
+ */
 export const H = {
   MAGIC: 0,
   ROOT: 1,
-  SIZE: 2,
-  EPOCH: 3,
-  ALLOC_LOCK: 4,
-  RETRAIN_LOCK: 5,
-  BUMP: 6,
-  RETRAIN_REQ: 7,
-  BACKGROUND: 8,
-  EPSILON: 9,
-  MAX_MODEL_KEYS: 10,
-  CAP_WORDS: 11,
-  RETRAINS: 12,
-  BIN_RETRAINS: 13,
-  EPOCH_SLOTS: 64, // MAX_THREADS announced epochs (0 = idle)
+  EPOCH: 2,
+  EPSILON: 3,
+  MAX_MODEL_KEYS: 4,
+  CAP_WORDS: 5,
+  BACKGROUND: 6,
+  SIZE: 16,
+  RETRAIN_REQ: 32,
+  RETRAINS: 33,
+  BIN_RETRAINS: 34,
+  ALLOC_LOCK: 48,
+  BUMP: 49,
+  RETRAIN_LOCK: 64,
   SLOT_OWNERS: 128, // MAX_THREADS claim flags
   FREE_HEADS: 192, // 64 size classes
-  END: 256,
+  EPOCH_SLOTS: 256, // MAX_THREADS announced epochs (0 = idle), EPOCH_STRIDE words apart
+  END: 256 + 64 * 16,
 } as const;
+/** Words between two threads' epoch announcements (one 64-byte cache line). */
+export const EPOCH_STRIDE = 16;
 export const MAX_THREADS = 64;
 
 /** What a worker needs to attach: the buffer itself (transferable by structured clone as shared memory). */
@@ -157,7 +163,7 @@ export class Arena {
   /** Spin lock on a header word (short critical sections only). */
   lock(word: number): void {
     while (Atomics.compareExchange(this.i32, word, 0, 1) !== 0) {
-      Atomics.wait(this.i32, word, 1, 1);
+      Atomics.wait(this.i32, word, 1, 0.05);
     }
   }
 
@@ -166,8 +172,7 @@ export class Arena {
   }
 
   unlock(word: number): void {
-    Atomics.store(this.i32, word, 0);
-    Atomics.notify(this.i32, word, 1);
+    Atomics.store(this.i32, word, 0); // no notify: lock() waits at most 50 us at a time
   }
 }
 

@@ -164,7 +164,11 @@ export class IndexCore {
           d = s ^ 1;
           continue;
         }
-        Object.assign(sp, { top, model: m, n, i, lock: w });
+        sp.top = top;
+        sp.model = m;
+        sp.n = n;
+        sp.i = i;
+        sp.lock = w;
         return sp;
       }
     }

@@ -168,8 +168,8 @@ export class SqliteCatalog implements Catalog {
   async tensorOfRecord(key: bigint): Promise<{ model: string; tensor: string } | undefined> {
     const r = this.db
       .prepare(`SELECT m.name AS model, t.name AS tensor FROM tensors t JOIN models m ON m.id = t.model_id
-                WHERE t.record_key = ?1 OR (t.base_key = ?1 AND t.stored_as = 'paper-base') ORDER BY m.id, t.idx LIMIT 1`)
-      .get(toSqlKey(key)) as Row | undefined;
+                WHERE t.record_key = @k OR (t.base_key = @k AND t.stored_as = 'paper-base') ORDER BY m.id, t.idx LIMIT 1`)
+      .get({ k: toSqlKey(key) }) as Row | undefined;
     return r && { model: r.model as string, tensor: r.tensor as string };
   }
 
