@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/, test/ and scripts/ with Node's test runner through tsx.
+// Runs every *.test.ts under src/, test/, scripts/ and bench/ with Node's test runner through tsx.
 // Node 20 does not expand globs in `--test`, so the file list is built here.
 // Extra arguments are passed through (e.g. a file filter: `npm test -- engine`).
 import { readdirSync, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ function walk(dir, out) {
 
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
-let files = ['src', 'test', 'scripts'].flatMap((d) => walk(d, [])).sort();
+let files = ['src', 'test', 'scripts', 'bench'].flatMap((d) => walk(d, [])).sort();
 if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (!files.length) { console.error('no test files matched'); process.exit(1); }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], { stdio: 'inherit' });

@@ -27,8 +27,10 @@ export interface TensorRow {
   readonly recordKey: bigint;
   readonly storedAs: StoredAs;
   readonly codec: CodecName;
-  /** The record this one decodes against (a root tensor, or a paper 8-bit base), if any. */
+  /** The record this one decodes against (another tensor, or a paper 8-bit base), if any. */
   readonly baseKey?: bigint;
+  /** Length of the delta chain to decode it (0 when stored without a base). */
+  readonly depth: number;
   /** Bytes this tensor added to the engine (0 for a duplicate). */
   readonly storedBytes: number;
   /** Bits per element of its record's encoding (8 x record bytes / elements). */
@@ -86,8 +88,8 @@ export interface Catalog {
   tensors(name: string): Promise<TensorRow[]>;
   /** Every engine record any model references (tensors, their bases and architectures). */
   liveRecordKeys(): Promise<Set<bigint>>;
-  /** Records of float tensors of `shape` stored without a base: the candidates to encode deltas against. */
-  rootsOfShape(shape: readonly number[]): Promise<Array<{ key: bigint; dtype: string }>>;
+  /** Records of float tensors of `shape` whose delta chain is shorter than `maxDepth`: the bases a delta may use. */
+  baseCandidates(shape: readonly number[], maxDepth: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
   /** The paper mode's 8-bit base records of tensors of `shape`. */
   paperBasesOfShape(shape: readonly number[]): Promise<bigint[]>;
   /** A tensor (model and name) stored in record `key`, to name a base in `info`. */

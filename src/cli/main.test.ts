@@ -23,7 +23,7 @@ test('init, put, ls, info, get, stats, rm, gc through the CLI', async () => {
   assert.equal((await run('init', store)).code, 0);
   const put = await run('--store', store, 'put', MNIST, '--name', 'digits', '--tag', 'task=mnist', '--tag', 'run=7');
   assert.equal(put.code, 0, put.stderr);
-  assert.match(put.stdout, /stored digits: 2 tensors/);
+  assert.match(put.stdout, /stored digits \(lossless\): 2 tensors/);
   assert.equal((await run('--store', store, 'put', MNIST, '--name', 'digits-copy')).code, 0);
 
   const ls = JSON.parse((await run('--store', store, 'ls', '--json')).stdout) as Array<{ name: string; tags: Record<string, string> }>;
@@ -82,4 +82,25 @@ test('the store directory comes from --store, else $NEURSTORE_DIR', async () => 
     if (prev === undefined) delete process.env.NEURSTORE_DIR;
     else process.env.NEURSTORE_DIR = prev;
   }
+});
+
+test('put --mode/--tolerance/--dry-run report ratio and max error; bad values are usage errors', async () => {
+  const dir = tempDir();
+  const store = join(dir, 'store');
+  await run('init', store);
+  const dry = await run('--store', store, 'put', MNIST, '--name', 'd', '--tolerance', '0.01', '--dry-run');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /would store d \(default, tolerance 0\.01\)/);
+  assert.equal(JSON.parse((await run('--store', store, 'ls', '--json')).stdout).length, 0, 'a dry run stores nothing');
+  const paper = JSON.parse((await run('--store', store, 'put', MNIST, '--name', 'p', '--mode', 'paper', '--tolerance', '0.01', '--json')).stdout) as {
+    mode: string; maxError: number; tensors: Array<{ storedAs: string; bits: number }>;
+  };
+  assert.equal(paper.mode, 'paper');
+  assert.ok(paper.maxError > 0 && paper.maxError <= 0.01);
+  assert.ok(paper.tensors.every((t) => t.storedAs === 'paper-base' && t.bits > 0));
+  const info = JSON.parse((await run('--store', store, 'info', 'p', '--json')).stdout) as { tensors: Array<{ base?: string }> };
+  assert.deepEqual(info.tensors.map((t) => t.base), ['p/l1.weight', 'p/l2.weight'], 'info names each base');
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'x', '--tolerance', '-1')).code, 2);
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'x', '--mode', 'zip')).code, 2);
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'x', '--mode', 'lossless', '--tolerance', '0.1')).code, 2);
 });

@@ -152,6 +152,7 @@ export class TensorEngine {
     await this.closeWriter(false);
     this.writing = false;
     await this.load(await readManifest(this.env, this.dir));
+    await this.removeUncommitted(); // still under the writer lock: give the space back now
   }
 
   /**

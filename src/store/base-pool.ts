@@ -1,6 +1,7 @@
 /**
  * The bases a put can encode against, found by similarity per shape (DESIGN "ingest pipeline", step 3):
- *   - roots (default and lossless modes): float tensors stored without a base, searched through 8-bit sketches
+ *   - tensors (default and lossless modes): float tensors whose delta chain is short enough (MAX_DELTA_DEPTH),
+ *     searched through 8-bit sketches
  *     (`SketchRouter`), so the index never holds whole tensors; candidates are then tried by encoded size;
  *   - 8-bit bases (paper mode): searched by squared L2 on dequantized values (`ShapeRouter`, HNSW per shape).
  * Each shape's index is filled lazily from the catalog the first time a tensor of that shape arrives, and
@@ -15,20 +16,39 @@ import { TensorSketcher } from '../vector-index/tensor-sketcher.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import type { TensorDecoder } from './tensor-decoder.js';
 
+/** Sketch candidates re-ranked by exact distance per query. */
+const SKETCH_CANDIDATES = 16;
+/** Up to this many roots of a shape are all ranked by exact distance (no sketch step). */
+const EXACT_SCAN_ROOTS = 32;
+
+function squaredL2(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    s += d * d;
+  }
+  return s;
+}
+
 /** Seed of the sketches: fixed, so sketches are comparable across puts. */
 const SKETCH_SEED = 0x5eed;
 
-export interface RootBase {
+/** Longest delta chain a decode may have to walk: bases are tensors of depth below it. */
+export const MAX_DELTA_DEPTH = 3;
+
+export interface BaseCandidate {
   readonly key: bigint;
   readonly dtype: FloatDType;
   readonly values: Float32Array;
+  readonly depth: number;
 }
 
 export class BasePool {
   private readonly ids = new Map<bigint, number>();
   private readonly keys: bigint[] = [];
   private readonly roots = new SketchRouter(new TensorSketcher(SKETCH_SEED), { considerTransposed: false });
-  private readonly rootInfo = new Map<number, { dtype: FloatDType }>();
+  private readonly rootInfo = new Map<number, { dtype: FloatDType; depth: number }>();
+  private readonly rootsByShape = new Map<string, number[]>();
   private readonly base8 = new Map<number, Quant8>();
   private readonly paper = new ShapeRouter(new Quant8L2Space(), (id) => this.base8.get(id)!, { considerTransposed: false });
   private readonly loadedRoots = new Set<string>();
@@ -49,32 +69,38 @@ export class BasePool {
     return id;
   }
 
-  /** Up to `count` roots of `shape`, most similar first by sketch, with their decoded values. */
-  async rootCandidates(shape: readonly number[], x: Float32Array, count: number): Promise<RootBase[]> {
+  /** Up to `count` bases for a tensor of `shape`, nearest first, with their decoded values. */
+  async candidates(shape: readonly number[], x: Float32Array, count: number): Promise<BaseCandidate[]> {
     const skey = shapeKey(shape);
     if (!this.loadedRoots.has(skey)) {
       this.loadedRoots.add(skey);
-      for (const r of await this.catalog.rootsOfShape(shape)) {
+      for (const r of await this.catalog.baseCandidates(shape, MAX_DELTA_DEPTH)) {
         const values = (await this.decoder.base(r.key, r.dtype as FloatDType)) as Float32Array;
-        this.addRoot(shape, r.key, r.dtype as FloatDType, values);
+        this.addCandidate(shape, r.key, r.dtype as FloatDType, values, r.depth);
       }
     }
-    const hits = this.roots.candidates(shape, x, count);
-    const out: RootBase[] = [];
-    for (const h of hits.slice(0, count)) {
-      const key = this.keys[h.id]!;
-      const dtype = this.rootInfo.get(h.id)!.dtype;
-      out.push({ key, dtype, values: (await this.decoder.base(key, dtype)) as Float32Array });
+    // Sketch distance only approximates (an 8-bit sketch can blur a fine-tune's small changes): a shape with
+    // few roots is ranked exactly, a crowded one by sketch first, then exactly over a wider candidate set.
+    const all = this.rootsByShape.get(skey) ?? [];
+    const ids = all.length <= EXACT_SCAN_ROOTS ? all : this.roots.candidates(shape, x, Math.max(count, SKETCH_CANDIDATES)).map((h) => h.id);
+    const ranked: Array<BaseCandidate & { distance: number }> = [];
+    for (const id of ids) {
+      const key = this.keys[id]!;
+      const { dtype, depth } = this.rootInfo.get(id)!;
+      const values = (await this.decoder.base(key, dtype)) as Float32Array;
+      ranked.push({ key, dtype, values, depth, distance: squaredL2(x, values) });
     }
-    return out;
+    return ranked.sort((a, b) => a.distance - b.distance).slice(0, count);
   }
 
-  /** Makes a just-stored root a candidate for the rest of the put (matches inside one model count too). */
-  addRoot(shape: readonly number[], key: bigint, dtype: FloatDType, values: Float32Array): void {
+  /** Makes a just-stored tensor a base for the rest of the put (matches inside one model count too). */
+  addCandidate(shape: readonly number[], key: bigint, dtype: FloatDType, values: Float32Array, depth: number): void {
     const id = this.idOf(key);
-    if (this.roots.has(id) || values.some((v) => !Number.isFinite(v))) return;
-    this.rootInfo.set(id, { dtype });
+    if (depth >= MAX_DELTA_DEPTH || this.roots.has(id) || values.some((v) => !Number.isFinite(v))) return;
+    this.rootInfo.set(id, { dtype, depth });
     this.roots.insert(id, shape, values);
+    const skey = shapeKey(shape);
+    this.rootsByShape.set(skey, [...(this.rootsByShape.get(skey) ?? []), id]);
   }
 
   /** The paper mode's nearest 8-bit base of `shape` (top-1 by squared L2 on dequantized values). */

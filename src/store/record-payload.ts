@@ -3,7 +3,7 @@
  *
  *   payload  := version:u8 (=1) | kind:u8 | codec:u8 | flags:u8 | identity[32] | check[32]? | base? | body
  *   base     := base-key:u64 | base-view:u8 (how the base's decoded bytes are read: 0 F32, 1 F16, 2 BF16 values,
- *               3 raw bytes), present when flags has BASE
+ *               3 raw bytes) | depth:u8 (this record's delta-chain length, >= 1), present when flags has BASE
  *   kind     := 1 architecture | 2 tensor | 3 base8 (the paper's 8-bit base tensor)
  *   codec    := 0 raw | 1 zstd | 2 lossless (codecs/lossless) | 3 group delta (default mode)
  *               | 4 paper delta | 5 quant8 (body: min:f32 | scale:f32 | codes)
@@ -21,7 +21,7 @@ import { corruption } from '../errors.js';
 
 export const PAYLOAD_VERSION = 1;
 /** Bytes of the longest header (identity, check and base key): what a prefix read must fetch. */
-export const MAX_PAYLOAD_HEADER_BYTES = 4 + 32 + 32 + 9;
+export const MAX_PAYLOAD_HEADER_BYTES = 4 + 32 + 32 + 10;
 
 /** How a delta record reads its base's decoded bytes. */
 export type BaseView = 'F32' | 'F16' | 'BF16' | 'bytes';
@@ -45,13 +45,20 @@ export enum Codec {
 const FLAG_LOSSY = 1;
 const FLAG_BASE = 2;
 
+/** The record a delta decodes against, how it reads it, and the delta chain's length up to this record. */
+export interface BaseRef {
+  readonly key: bigint;
+  readonly view: BaseView;
+  readonly depth: number;
+}
+
 export interface PayloadHeader {
   readonly kind: RecordKind;
   readonly codec: Codec;
   readonly identity: Uint8Array;
   /** Digest of the decoded bytes of a lossy record; undefined for exact records. */
   readonly check?: Uint8Array;
-  readonly base?: { readonly key: bigint; readonly view: BaseView };
+  readonly base?: BaseRef;
   /** Bytes before the body. */
   readonly headerBytes: number;
 }
@@ -61,7 +68,7 @@ export interface PayloadParts {
   readonly codec: Codec;
   readonly identity: Uint8Array;
   readonly check?: Uint8Array;
-  readonly base?: { readonly key: bigint; readonly view: BaseView };
+  readonly base?: BaseRef;
   readonly body: Uint8Array;
 }
 
@@ -81,7 +88,7 @@ export function keyOfDigest(digest: Uint8Array): bigint {
 
 export function encodePayload(p: PayloadParts): Uint8Array {
   const flags = (p.check ? FLAG_LOSSY : 0) | (p.base ? FLAG_BASE : 0);
-  const head = 4 + 32 + (p.check ? 32 : 0) + (p.base ? 9 : 0);
+  const head = 4 + 32 + (p.check ? 32 : 0) + (p.base ? 10 : 0);
   const out = Buffer.allocUnsafe(head + p.body.length);
   out[0] = PAYLOAD_VERSION;
   out[1] = p.kind;
@@ -96,7 +103,8 @@ export function encodePayload(p: PayloadParts): Uint8Array {
   if (p.base) {
     out.writeBigUInt64LE(p.base.key, at);
     out[at + 8] = BASE_VIEWS.indexOf(p.base.view);
-    at += 9;
+    out[at + 9] = p.base.depth;
+    at += 10;
   }
   out.set(p.body, at);
   return out;
@@ -112,11 +120,11 @@ export function decodePayloadHeader(payload: Uint8Array, where: string): Payload
   const check = flags & FLAG_LOSSY ? payload.subarray(at, (at += 32)) : undefined;
   let base: PayloadHeader['base'];
   if (flags & FLAG_BASE) {
-    if (payload.length < at + 9) throw corruption(where, at, 'record payload is cut inside its header');
+    if (payload.length < at + 10) throw corruption(where, at, 'record payload is cut inside its header');
     const view = BASE_VIEWS[payload[at + 8]!];
     if (!view) throw corruption(where, at + 8, `unknown base view ${payload[at + 8]}`);
-    base = { key: Buffer.from(payload.buffer, payload.byteOffset, payload.length).readBigUInt64LE(at), view };
-    at += 9;
+    base = { key: Buffer.from(payload.buffer, payload.byteOffset, payload.length).readBigUInt64LE(at), view, depth: payload[at + 9]! };
+    at += 10;
   }
   if (payload.length < at) throw corruption(where, 36, 'record payload is cut inside its header');
   return { kind: payload[1] as RecordKind, codec: payload[2] as Codec, identity: payload.subarray(4, 36), check, base, headerBytes: at };

@@ -1,7 +1,7 @@
 /**
  * The per-tensor decision of the ingest pipeline (DESIGN steps 2-4): exact dedup by content, then, by mode,
- *   lossless: byte planes + entropy coding, XOR against the most similar root when that is smaller;
- *   default:  group-wise quantization within the tolerance, against the root that encodes smallest or alone
+ *   lossless: byte planes + entropy coding, XOR against the most similar tensor when that is smaller;
+ *   default:  group-wise quantization within the tolerance, against the near tensor that encodes smallest or alone
  *             (deterministic, cost-based), decoded in the source dtype;
  *   paper:    the published algorithm, kept faithful: top-1 8-bit base by L2, the bit rule std/nb, a new base
  *             with probability 1 - exp(-(nb - std)) (seeded), b-bit min/max deltas, bases indexed after the model.
@@ -18,15 +18,15 @@ import { ulpOf, type FloatDType } from '../codecs/float-ulp.js';
 import { dtypeBytes } from '../formats/dtype.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import type { ContentStore } from './content-store.js';
-import type { BasePool } from './base-pool.js';
+import type { BaseCandidate, BasePool } from './base-pool.js';
 import { encodeQuant8 } from './tensor-decoder.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentity, type PayloadParts } from './record-payload.js';
 import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js';
 
 /** Tensors smaller than this are stored exactly (lossless) in every mode: a base would cost more than it saves. */
 export const MIN_LOSSY_ELEMENTS = 64;
-/** Roots tried as bases per tensor in the default and lossless modes. */
-const ROOT_CANDIDATES = 3;
+/** Bases (the nearest by exact distance) tried per tensor in the default mode; the smallest encoding wins. */
+const BASE_TRIES = 2;
 
 export interface TensorInput {
   readonly name: string;
@@ -40,6 +40,7 @@ export interface EncodedTensor {
   readonly storedAs: StoredAs;
   readonly codec: CodecName;
   readonly baseKey?: bigint;
+  readonly depth: number;
   readonly storedBytes: number;
   readonly bits: number;
   readonly maxError: number;
@@ -49,8 +50,8 @@ interface Choice {
   readonly storedAs: StoredAs;
   readonly parts: PayloadParts;
   readonly maxError: number;
-  /** Set for a float tensor stored without a base: it becomes a root for later tensors. */
-  readonly root?: { dtype: FloatDType; values: Float32Array };
+  /** Set for a float tensor that later tensors may use as a base (its decoded values). */
+  readonly candidate?: { dtype: FloatDType; values: Float32Array };
   readonly newBase8?: { key: bigint; base: Quant8; storedBytes: number };
 }
 
@@ -80,7 +81,7 @@ export class TensorEncoder {
       const found = await this.content.find(identity);
       if (found) {
         const { codec, base } = found.header;
-        return { key: found.key, storedAs: 'duplicate', codec: CODEC_NAMES[codec] ?? 'raw', baseKey: base?.key, storedBytes: 0, bits: 0, maxError: 0 };
+        return { key: found.key, storedAs: 'duplicate', codec: CODEC_NAMES[codec] ?? 'raw', baseKey: base?.key, depth: base?.depth ?? 0, storedBytes: 0, bits: 0, maxError: 0 };
       }
     }
     const elements = t.bytes.length / dtypeBytes(t.dtype);
@@ -91,10 +92,11 @@ export class TensorEncoder {
         ? await this.paper(t, t.dtype as FloatDType, lossy)
         : await this.grouped(t, t.dtype as FloatDType, lossy);
     const stored = await this.content.add(choice.parts);
-    if (choice.root) this.pool.addRoot(t.shape, stored.key, choice.root.dtype, choice.root.values);
+    const depth = choice.parts.base?.depth ?? 0;
+    if (choice.candidate) this.pool.addCandidate(t.shape, stored.key, choice.candidate.dtype, choice.candidate.values, depth);
     if (choice.newBase8) this.pendingBases.push({ shape: t.shape, ...choice.newBase8 });
     return {
-      key: stored.key, storedAs: choice.storedAs, codec: CODEC_NAMES[choice.parts.codec]!, baseKey: choice.parts.base?.key,
+      key: stored.key, storedAs: choice.storedAs, codec: CODEC_NAMES[choice.parts.codec]!, baseKey: choice.parts.base?.key, depth,
       storedBytes: stored.storedBytes + (choice.newBase8?.storedBytes ?? 0), bits: (8 * choice.parts.body.length) / Math.max(1, elements), maxError: choice.maxError,
     };
   }
@@ -114,26 +116,27 @@ export class TensorEncoder {
     if (plain.length < best.parts.body.length) best = { ...raw, storedAs: 'lossless', parts: { ...raw.parts, codec: Codec.Lossless, body: plain } };
     if (!isFloatDType(t.dtype)) return best;
     const values = valuesOf(t.bytes, t.dtype);
-    for (const root of await this.pool.rootCandidates(t.shape, values, 1)) {
-      if (root.dtype !== t.dtype) continue;
-      const xor = encodeLossless(t.bytes, width, bytesOf(root.values, root.dtype));
+    for (const c of await this.pool.candidates(t.shape, values, 1)) {
+      if (c.dtype !== t.dtype) continue;
+      const xor = encodeLossless(t.bytes, width, bytesOf(c.values, c.dtype));
       if (xor.length < best.parts.body.length) {
-        return { storedAs: 'lossless-delta', parts: { ...raw.parts, codec: Codec.Lossless, body: xor, base: { key: root.key, view: 'bytes' } }, maxError: 0 };
+        const base = { key: c.key, view: 'bytes' as const, depth: c.depth + 1 };
+        return { storedAs: 'lossless-delta', parts: { ...raw.parts, codec: Codec.Lossless, body: xor, base }, maxError: 0, candidate: { dtype: t.dtype, values } };
       }
     }
-    return { ...best, root: { dtype: t.dtype, values } };
+    return { ...best, candidate: { dtype: t.dtype, values } };
   }
 
   private async grouped(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
     const x = valuesOf(t.bytes, dtype);
     const tol = this.tolerance;
     let blob = encodeGroupDelta(x, null, tol, { dtype });
-    let base: { key: bigint; values: Float32Array; dtype: FloatDType } | undefined;
-    for (const root of await this.pool.rootCandidates(t.shape, x, ROOT_CANDIDATES)) {
-      const candidate = encodeGroupDelta(x, root.values, tol, { dtype });
+    let base: BaseCandidate | undefined;
+    for (const c of await this.pool.candidates(t.shape, x, BASE_TRIES)) {
+      const candidate = encodeGroupDelta(x, c.values, tol, { dtype });
       if (candidate.length < blob.length) {
         blob = candidate;
-        base = root;
+        base = c;
       }
     }
     if (blob.length >= t.bytes.length) return this.lossless(t, exactIdentity(RecordKind.Tensor, t.bytes));
@@ -141,9 +144,9 @@ export class TensorEncoder {
     const maxError = this.checkBound(t, x, decoded);
     const parts: PayloadParts = {
       kind: RecordKind.Tensor, codec: Codec.GroupDelta, identity, check: exactIdentity(RecordKind.Tensor, bytesOf(decoded, dtype)),
-      body: blob, ...(base ? { base: { key: base.key, view: base.dtype } } : {}),
+      body: blob, ...(base ? { base: { key: base.key, view: base.dtype, depth: base.depth + 1 } } : {}),
     };
-    return base ? { storedAs: 'delta', parts, maxError } : { storedAs: 'standalone', parts, maxError, root: { dtype, values: decoded } };
+    return { storedAs: base ? 'delta' : 'standalone', parts, maxError, candidate: { dtype, values: decoded } };
   }
 
   private async paper(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
@@ -188,7 +191,7 @@ export class TensorEncoder {
     const maxError = this.checkBound(t, x, decoded);
     const parts: PayloadParts = {
       kind: RecordKind.Tensor, codec: Codec.PaperDelta, identity, check: exactIdentity(RecordKind.Tensor, bytesOf(decoded, dtype)),
-      base: { key: base.key, view: 'F32' }, body: blob,
+      base: { key: base.key, view: 'F32', depth: 1 }, body: blob,
     };
     return { storedAs, parts, maxError, newBase8 };
   }

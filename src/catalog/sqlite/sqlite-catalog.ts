@@ -79,12 +79,12 @@ export class SqliteCatalog implements Catalog {
     const tag = this.db.prepare('INSERT INTO tags (model_id, key, value) VALUES (?, ?, ?)');
     for (const [k, v] of Object.entries(m.tags)) tag.run(id, k, v);
     const t = this.db.prepare(
-      `INSERT INTO tensors (model_id, idx, name, dtype, shape, byte_length, record_key, stored_as, codec, base_key, stored_bytes, bits, max_error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO tensors (model_id, idx, name, dtype, shape, byte_length, record_key, stored_as, codec, base_key, depth, stored_bytes, bits, max_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const r of tensors) {
       const base = r.baseKey === undefined ? null : toSqlKey(r.baseKey);
-      t.run(id, r.index, r.name, r.dtype, JSON.stringify(r.shape), r.byteLength, toSqlKey(r.recordKey), r.storedAs, r.codec, base, r.storedBytes, r.bits, r.maxError);
+      t.run(id, r.index, r.name, r.dtype, JSON.stringify(r.shape), r.byteLength, toSqlKey(r.recordKey), r.storedAs, r.codec, base, r.depth, r.storedBytes, r.bits, r.maxError);
     }
   }
 
@@ -134,6 +134,7 @@ export class SqliteCatalog implements Catalog {
       storedAs: r.stored_as as TensorRow['storedAs'],
       codec: r.codec as TensorRow['codec'],
       ...(r.base_key === null ? {} : { baseKey: fromSqlKey(r.base_key as bigint) }),
+      depth: Number(r.depth),
       storedBytes: Number(r.stored_bytes),
       bits: Number(r.bits),
       maxError: Number(r.max_error),
@@ -148,13 +149,13 @@ export class SqliteCatalog implements Catalog {
     return keys;
   }
 
-  async rootsOfShape(shape: readonly number[]): Promise<Array<{ key: bigint; dtype: string }>> {
+  async baseCandidates(shape: readonly number[], maxDepth: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
     const rows = this.db
-      .prepare(`SELECT DISTINCT record_key AS k, dtype FROM tensors WHERE shape = ? AND base_key IS NULL
-                AND dtype IN ('F32', 'F16', 'BF16') AND codec != 'paper-delta' ORDER BY rowid`)
+      .prepare(`SELECT record_key AS k, MIN(dtype) AS dtype, MIN(depth) AS depth FROM tensors WHERE shape = ? AND depth < ?
+                AND dtype IN ('F32', 'F16', 'BF16') AND codec IN ('raw', 'lossless', 'group-delta') GROUP BY record_key ORDER BY MIN(rowid)`)
       .safeIntegers(true)
-      .all(JSON.stringify(shape)) as Row[];
-    return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string }));
+      .all(JSON.stringify(shape), maxDepth) as Row[];
+    return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string, depth: Number(r.depth) }));
   }
 
   async paperBasesOfShape(shape: readonly number[]): Promise<bigint[]> {

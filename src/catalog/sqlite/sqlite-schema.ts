@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS tensors (
   stored_as TEXT NOT NULL,
   codec TEXT NOT NULL,
   base_key INTEGER,
+  depth INTEGER NOT NULL,
   stored_bytes INTEGER NOT NULL,
   bits REAL NOT NULL,
   max_error REAL NOT NULL,

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ensureFixtures, fixturePath, SHARED_MNIST_DIR } from '../../../scripts/fetch-fixtures.js';
+import { cachedMnistFamily, MNIST_RECIPES } from '../../../scripts/mnist-family.js';
 import { gaussian, seededRandom } from '../../codecs/seeded-random.js';
 import { isNeurStoreError } from '../../errors.js';
 import {
@@ -191,4 +192,23 @@ test('shiftDigits translates each image by 1-2 pixels; noisyDigits stays in [0, 
   const low = selectDigits(train, (d) => d <= 4);
   assert.equal(low.count, histogram(train).slice(0, 5).reduce((a, b) => a + b, 0));
   assert.ok(low.labels.every((l) => l <= 4));
+});
+
+const family = cachedMnistFamily();
+test('the cached MNIST family (when trained) is a base and close fine-tunes', { skip: family ? false : 'run `tsx scripts/mnist-family.ts` first' }, () => {
+  const paths = family!;
+  assert.deepEqual(paths.map((p) => basename(p, '.safetensors')), MNIST_RECIPES.map((r) => r.variant));
+  const base = readMnistSafetensors(paths[0]!);
+  assert.ok(mnistAccuracy(base.l1, base.l2, heldBack) > 0.88);
+  for (const [i, p] of paths.entries()) {
+    const w = readMnistSafetensors(p);
+    const header = JSON.parse(readFileSync(p).subarray(8, 8 + readFileSync(p).readUInt32LE(0)).toString('utf8'));
+    assert.equal(header.__metadata__.variant, MNIST_RECIPES[i]!.variant);
+    assert.equal(header.__metadata__.parent, MNIST_RECIPES[i]!.parent);
+    assert.ok(mnistAccuracy(w.l1, w.l2, heldBack) > 0.75, p);
+    let sum = 0;
+    for (let k = 0; k < w.l1.length; k++) sum += Math.abs(w.l1[k]! - base.l1[k]!);
+    assert.ok(sum / w.l1.length < 0.02, `${p}: mean |l1 - base| ${sum / w.l1.length}`);
+    if (MNIST_RECIPES[i]!.trainL1 === false) assert.deepEqual(w.l1, base.l1);
+  }
 });
