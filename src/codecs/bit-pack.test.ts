@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packBits, packedBytes, unpackBits } from './bit-pack.js';
-import { seededRandom } from './seeded-random.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
 
 /** Oracle: a bit-by-bit reference packer (LSB-first). */
@@ -15,10 +15,10 @@ function naivePack(codes: Uint32Array, bits: number): Uint8Array {
 }
 
 test('pack/unpack round-trips every width 1..32 and matches a bit-by-bit oracle', () => {
-  const rand = seededRandom(1);
+  const rand = new SeededRandom(1);
   for (let bits = 1; bits <= 32; bits++) {
     for (const n of [0, 1, 7, 8, 9, 33, 257]) {
-      const codes = new Uint32Array(n).map(() => Math.floor(rand() * 2 ** bits));
+      const codes = new Uint32Array(n).map(() => Math.floor(rand.next() * 2 ** bits));
       if (n > 2) codes[1] = 2 ** bits - 1; // the largest code
       const packed = packBits(codes, bits);
       assert.equal(packed.length, packedBytes(n, bits));

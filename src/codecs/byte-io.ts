@@ -1,46 +1,71 @@
 /**
- * Tiny little-endian byte writer/reader with unsigned LEB128 varints, shared by the codec byte layouts.
- * The reader checks every read against the end of the blob and throws INVALID_ARGUMENT naming the blob and
- * the offset, so a truncated or corrupted encoding fails loudly instead of decoding garbage.
+ * The one little-endian byte writer/reader of the pure layers (codec blobs, vector-index blobs), with unsigned
+ * LEB128 varints. The reader checks every read against the end of its window and throws a NeurStoreError
+ * naming the blob and the absolute offset, so a truncated or corrupted encoding fails loudly instead of
+ * decoding garbage or raising a RangeError.
  */
-import { invalidArgument } from '../errors.js';
+import { corruption, invalidArgument } from '../errors.js';
 
-/** Growable output buffer. */
+/** Growable output buffer; every writer method returns `this` so calls can chain. */
 export class ByteWriter {
   private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
   private len = 0;
 
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  /**
+   * Makes room for `n` more bytes and returns the offset they start at. It may swap `buf` and `view`, so
+   * callers take the offset first and only then touch the buffer.
+   */
+  private grow(n: number): number {
+    if (this.len + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+      next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    const at = this.len;
+    this.len += n;
+    return at;
   }
 
   u8(v: number): this {
-    this.reserve(1);
-    this.buf[this.len++] = v;
+    const at = this.grow(1);
+    this.view.setUint8(at, v);
     return this;
   }
 
   u16(v: number): this {
-    this.reserve(2);
-    this.buf[this.len++] = v & 0xff;
-    this.buf[this.len++] = (v >>> 8) & 0xff;
+    const at = this.grow(2);
+    this.view.setUint16(at, v, true);
     return this;
   }
 
   u32(v: number): this {
-    this.reserve(4);
-    new DataView(this.buf.buffer).setUint32(this.len, v >>> 0, true);
-    this.len += 4;
+    const at = this.grow(4);
+    this.view.setUint32(at, v >>> 0, true);
+    return this;
+  }
+
+  i32(v: number): this {
+    const at = this.grow(4);
+    this.view.setInt32(at, v, true);
     return this;
   }
 
   f32(v: number): this {
-    this.reserve(4);
-    new DataView(this.buf.buffer).setFloat32(this.len, v, true);
-    this.len += 4;
+    const at = this.grow(4);
+    this.view.setFloat32(at, v, true);
+    return this;
+  }
+
+  f64(v: number): this {
+    const at = this.grow(8);
+    this.view.setFloat64(at, v, true);
     return this;
   }
 
@@ -53,10 +78,10 @@ export class ByteWriter {
     return this.u8(v);
   }
 
+  /** Copies `b` verbatim. */
   bytes(b: Uint8Array): this {
-    this.reserve(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+    const at = this.grow(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
@@ -71,77 +96,115 @@ export class ByteWriter {
   }
 }
 
-/** Bounds-checked reader over an encoded blob. */
+/** Which NeurStoreError a reader throws: caller-supplied blobs are bad input, stored blobs are corruption. */
+export type ByteReaderErrors = 'invalid-argument' | 'corruption';
+
+/** Options of a ByteReader; by default it reads the whole buffer and throws INVALID_ARGUMENT. */
+export interface ByteReaderOptions {
+  /** First byte to read (default 0). */
+  start?: number;
+  /** One past the last readable byte (default the buffer's length). */
+  end?: number;
+  /** Error kind on a short or malformed blob (default 'invalid-argument'). */
+  errors?: ByteReaderErrors;
+}
+
+/**
+ * Bounds-checked reader over `buf[start, end)`; offsets in errors are absolute. Each read takes an optional
+ * field name that a truncation error cites.
+ */
 export class ByteReader {
-  pos = 0;
+  pos: number;
   private readonly view: DataView;
+  private readonly limit: number;
+  private readonly errors: ByteReaderErrors;
 
   constructor(
     readonly buf: Uint8Array,
+    /** The blob's name, used in errors. */
     readonly what: string,
+    options: ByteReaderOptions = {},
   ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = options.start ?? 0;
+    this.limit = options.end ?? buf.length;
+    this.errors = options.errors ?? 'invalid-argument';
   }
 
-  /** Throws INVALID_ARGUMENT naming the blob and the current offset. */
+  /** Bytes left before the end of the window. */
+  get remaining(): number {
+    return this.limit - this.pos;
+  }
+
+  /** Throws the reader's error kind naming the blob and the current offset. */
   fail(msg: string): never {
+    if (this.errors === 'corruption') throw corruption(this.what, this.pos, msg);
     throw invalidArgument(`${this.what} is malformed at byte ${this.pos}: ${msg}`);
   }
 
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) this.fail(`needs ${n} more bytes, ${this.buf.length - this.pos} left`);
+  /** Fails with `msg` at the current offset when `ok` is false. */
+  check(ok: boolean, msg: string): void {
+    if (!ok) this.fail(msg);
   }
 
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
+  /** Advances past `n` bytes and returns where they start; fails when fewer are left. */
+  private take(n: number, field: string | undefined): number {
+    if (this.pos + n > this.limit) {
+      const left = this.limit - this.pos;
+      this.fail(field === undefined ? `needs ${n} more bytes, ${left} left` : `truncated: ${field} needs ${n} bytes, ${left} left`);
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
   }
 
-  u16(): number {
-    this.need(2);
-    const v = this.buf[this.pos]! | (this.buf[this.pos + 1]! << 8);
-    this.pos += 2;
-    return v;
+  u8(field?: string): number {
+    return this.view.getUint8(this.take(1, field));
   }
 
-  u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+  u16(field?: string): number {
+    return this.view.getUint16(this.take(2, field), true);
   }
 
-  f32(): number {
-    this.need(4);
-    const v = this.view.getFloat32(this.pos, true);
-    this.pos += 4;
-    return v;
+  u32(field?: string): number {
+    return this.view.getUint32(this.take(4, field), true);
   }
 
-  varint(): number {
+  i32(field?: string): number {
+    return this.view.getInt32(this.take(4, field), true);
+  }
+
+  f32(field?: string): number {
+    return this.view.getFloat32(this.take(4, field), true);
+  }
+
+  f64(field?: string): number {
+    return this.view.getFloat64(this.take(8, field), true);
+  }
+
+  varint(field?: string): number {
     let v = 0;
     for (let shift = 0; ; shift += 7) {
       if (shift > 49) this.fail('varint is too long');
-      const b = this.u8();
+      const b = this.u8(field);
       v += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) return v;
     }
   }
 
   /** A view (not a copy) of the next `n` bytes. */
-  bytes(n: number): Uint8Array {
-    this.need(n);
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+  bytes(n: number, field?: string): Uint8Array {
+    const at = this.take(n, field);
+    return this.buf.subarray(at, at + n);
   }
 
-  block(): Uint8Array {
-    return this.bytes(this.varint());
+  /** A varint-length-prefixed block (a view). */
+  block(field?: string): Uint8Array {
+    return this.bytes(this.varint(field), field);
   }
 
-  /** Throws unless every byte was consumed (trailing bytes mean a corrupted or mismatched blob). */
+  /** Fails unless every byte was consumed (trailing bytes mean a corrupted or mismatched blob). */
   end(): void {
-    if (this.pos !== this.buf.length) this.fail(`${this.buf.length - this.pos} unexpected trailing bytes`);
+    if (this.pos !== this.limit) this.fail(`${this.limit - this.pos} unexpected trailing bytes`);
   }
 }

@@ -2,18 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RANS_CODER, RAW_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 import { ransEncode } from './rans-coder.js';
-import { gaussian, seededRandom } from './seeded-random.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
 
-const rand = seededRandom(7);
-const normal = gaussian(rand);
+const rand = new SeededRandom(7);
+
 const inputs: Record<string, Uint8Array> = {
   empty: new Uint8Array(0),
   one: Uint8Array.of(42),
   constant: new Uint8Array(1000).fill(9),
-  uniform: new Uint8Array(5000).map(() => Math.floor(rand() * 256)),
-  skewed: new Uint8Array(20000).map(() => Math.min(254, Math.abs(Math.round(normal() * 2)) * 2)),
-  twoSymbols: new Uint8Array(3000).map(() => (rand() < 0.999 ? 0 : 1)),
+  uniform: new Uint8Array(5000).map(() => Math.floor(rand.next() * 256)),
+  skewed: new Uint8Array(20000).map(() => Math.min(254, Math.abs(Math.round(rand.gaussian() * 2)) * 2)),
+  twoSymbols: new Uint8Array(3000).map(() => (rand.next() < 0.999 ? 0 : 1)),
 };
 
 for (const coder of [RAW_CODER, RANS_CODER, ZSTD_CODER]) {

@@ -5,7 +5,7 @@ import { encodePaperDelta } from './paper-delta.js';
 import { RANS_CODER, ZSTD_CODER } from './entropy-coder.js';
 import { roundTo } from './half-float.js';
 import type { FloatDType } from './float-ulp.js';
-import { gaussian, seededRandom } from './seeded-random.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
 
 function maxErr(a: Float32Array, b: Float32Array): number {
@@ -15,9 +15,9 @@ function maxErr(a: Float32Array, b: Float32Array): number {
 }
 
 function fineTunePair(seed: number, n: number, dtype: FloatDType = 'F32'): { x: Float32Array; base: Float32Array } {
-  const normal = gaussian(seededRandom(seed));
-  const base = new Float32Array(n).map(() => roundTo(dtype, normal() * 0.2 + (seed % 2) * 3));
-  const x = base.map((v) => roundTo(dtype, v + normal() * 0.004));
+  const rng = new SeededRandom(seed);
+  const base = new Float32Array(n).map(() => roundTo(dtype, rng.gaussian() * 0.2 + (seed % 2) * 3));
+  const x = base.map((v) => roundTo(dtype, v + rng.gaussian() * 0.004));
   return { x, base };
 }
 

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compress } from 'zstd-napi';
 import { decodeLossless, encodeLossless, losslessInfo } from './lossless.js';
-import { gaussian, seededRandom } from './seeded-random.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { toBf16Bits, toF16Bits } from './half-float.js';
 import { isNeurStoreError } from '../errors.js';
 
-const normal = gaussian(seededRandom(11));
-const weights = new Float32Array(20000).map(() => normal() * 0.05);
-const tuned = weights.map((v) => v + normal() * 1e-4);
+const rng = new SeededRandom(11);
+const weights = new Float32Array(20000).map(() => rng.gaussian() * 0.05);
+const tuned = weights.map((v) => v + rng.gaussian() * 1e-4);
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const f16 = asBytes(Uint16Array.from(weights, (v) => toF16Bits(v)));
 const bf16 = asBytes(Uint16Array.from(weights, (v) => toBf16Bits(v)));

@@ -4,7 +4,7 @@ import {
   decodePaperDelta, encodePaperDelta, paperDeltaBits, paperDeltaInfo, paperNeededBits, paperStdBits,
 } from './paper-delta.js';
 import { dequantize8, quantize8 } from './quant8.js';
-import { gaussian, seededRandom } from './seeded-random.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
 
 function maxErr(a: Float32Array, b: Float32Array): number {
@@ -14,8 +14,8 @@ function maxErr(a: Float32Array, b: Float32Array): number {
 }
 
 function randomTensor(seed: number, n: number, sigma: number): Float32Array {
-  const normal = gaussian(seededRandom(seed));
-  return new Float32Array(n).map(() => normal() * sigma);
+  const rng = new SeededRandom(seed);
+  return new Float32Array(n).map(() => rng.gaussian() * sigma);
 }
 
 test('bit rules follow the paper', () => {

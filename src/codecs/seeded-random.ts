@@ -1,9 +1,11 @@
 /**
- * A tiny seeded generator (mulberry32) for the codecs' random choices and for tests: the pure layers never
- * use Math.random, so every run with the same seed makes the same decisions.
+ * @deprecated Use `SeededRandom` from `src/env/seeded-random.ts` (`next()`, `gaussian()`), the project's one
+ * seeded generator. This mulberry32 copy stays only because files outside codecs/ still import it
+ * (store/testing/mnist-digits.ts, store/testing/mnist-eval.test.ts, scripts/mnist-family.ts) and their
+ * outputs depend on its exact sequence; delete it once they have moved. Nothing in codecs/ uses it.
  */
 
-/** Returns a function giving uniform floats in [0, 1), fully determined by `seed` (a 32-bit integer). */
+/** @deprecated Use `new SeededRandom(seed).next()`. Returns a function giving uniform floats in [0, 1), fully determined by `seed` (a 32-bit integer). */
 export function seededRandom(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
@@ -15,7 +17,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Standard normal samples (Box-Muller) from a uniform generator. */
+/** @deprecated Use `SeededRandom#gaussian()`. Standard normal samples (Box-Muller) from a uniform generator. */
 export function gaussian(rand: () => number): () => number {
   return () => {
     const u = 1 - rand();

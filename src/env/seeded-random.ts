@@ -1,19 +1,27 @@
 /**
- * A seeded pseudo-random generator (SplitMix32-style mixing over a 32-bit state) for tests, benchmarks and the
- * engine's few random choices. Randomness lives in env/ (DESIGN.md): pure layers take a generator as an argument.
+ * The project's one seeded pseudo-random generator (SplitMix32-style mixing over a 32-bit state) for tests,
+ * benchmarks, the engine's few random choices and the pure layers' seeded decisions (HNSW levels). It lives in
+ * env/, the bottom layer, so every layer may import it; pure layers take an instance (or a seed) as an argument
+ * and never call Math.random. The whole state is one uint32, so a user can persist it and resume the sequence.
  */
 
 export class SeededRandom {
-  private state: number;
+  private s: number;
 
+  /** `seed` is any number; only its low 32 bits are used. */
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.s = seed >>> 0;
+  }
+
+  /** The current state; `new SeededRandom(rng.state)` continues the same sequence. */
+  get state(): number {
+    return this.s;
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    this.state = (this.state + 0x9e3779b9) >>> 0;
-    let z = this.state;
+    this.s = (this.s + 0x9e3779b9) >>> 0;
+    let z = this.s;
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
@@ -29,6 +37,14 @@ export class SeededRandom {
     return Math.floor(this.next() * n);
   }
 
+  /** Standard normal draw (Box-Muller over two uniform draws). */
+  gaussian(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** `n` uniform random bytes (a new array the caller owns). */
   bytes(n: number): Uint8Array {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = this.nextU32() & 0xff;

@@ -1,7 +1,7 @@
-/** A `ModelSource` over files held in memory (tests, and models built on the fly). */
+/** A `ModelSource` and a `ModelSink` over files held in memory (tests, and models built on the fly). */
 import { notFound } from '../errors.js';
-import { memorySource, type ByteSource } from './byte-source.js';
-import type { ModelSource } from './model-format.js';
+import { memorySink, memorySource, type ByteSource } from './byte-source.js';
+import type { ModelSink, ModelSource } from './model-format.js';
 
 /** `files` maps file names to bytes; the first entry is the main file. Other names throw NOT_FOUND. */
 export function memoryModelSource(files: Record<string, Uint8Array> | Map<string, Uint8Array>, listed?: string[]): ModelSource {
@@ -12,6 +12,21 @@ export function memoryModelSource(files: Record<string, Uint8Array> | Map<string
       const bytes = map.get(file);
       if (!bytes) throw notFound(`no such file ${file}`);
       return memorySource(bytes);
+    },
+  };
+}
+
+/**
+ * A `ModelSink` that keeps each written file in memory: `files` maps a file name to its bytes once that file
+ * is closed (tests, and writers whose output is consumed in memory). Writing a name again replaces it.
+ */
+export function memoryModelSink(): ModelSink & { files: Map<string, Uint8Array> } {
+  const files = new Map<string, Uint8Array>();
+  return {
+    files,
+    async create(file: string) {
+      const s = memorySink();
+      return { write: (c: Uint8Array) => s.write(c), close: async () => void files.set(file, s.bytes()) };
     },
   };
 }

@@ -7,21 +7,21 @@ import { BruteForceIndex } from './brute-force-index.js';
 import { HnswIndex } from './hnsw-index.js';
 import { hnswParamsFor } from './hnsw-params.js';
 import { Quant8L2Space, type Quant8Query } from './quant8-l2-space.js';
-import { SeededRng } from './seeded-rng.js';
+import { SeededRandom } from '../env/seeded-random.js';
 
 /** Clustered synthetic tensors: `clusters` centres, each with `perCluster` noisy members. */
 function syntheticFamily(seed: number, clusters: number, perCluster: number, dim: number): Float32Array[] {
-  const rng = new SeededRng(seed);
+  const rng = new SeededRandom(seed);
   const out: Float32Array[] = [];
   for (let c = 0; c < clusters; c++) {
-    const centre = Float32Array.from({ length: dim }, () => rng.normal());
-    for (let m = 0; m < perCluster; m++) out.push(centre.map((v) => v + 0.3 * rng.normal()));
+    const centre = Float32Array.from({ length: dim }, () => rng.gaussian());
+    for (let m = 0; m < perCluster; m++) out.push(centre.map((v) => v + 0.3 * rng.gaussian()));
   }
   return out;
 }
 
-function perturb(x: Float32Array, rng: SeededRng, amount: number): Float32Array {
-  return x.map((v) => v + amount * rng.normal());
+function perturb(x: Float32Array, rng: SeededRandom, amount: number): Float32Array {
+  return x.map((v) => v + amount * rng.gaussian());
 }
 
 function build(vectors: Quant8[], seed = 7, M?: number) {
@@ -47,12 +47,12 @@ function recall(hnsw: HnswIndex<Quant8, Quant8Query>, brute: BruteForceIndex<Qua
 }
 
 test('Quant8L2Space matches squared L2 of dequantized arrays', () => {
-  const rng = new SeededRng(3);
+  const rng = new SeededRandom(3);
   const space = new Quant8L2Space();
   for (let t = 0; t < 20; t++) {
     const n = 1 + Math.floor(rng.next() * 300);
-    const a = Float32Array.from({ length: n }, () => rng.normal() * 2);
-    const b = Float32Array.from({ length: n }, () => rng.normal() + 0.5);
+    const a = Float32Array.from({ length: n }, () => rng.gaussian() * 2);
+    const b = Float32Array.from({ length: n }, () => rng.gaussian() + 0.5);
     const qa = quantize8(a);
     const qb = quantize8(b);
     const da = dequantize8(qa);
@@ -75,7 +75,7 @@ test('HNSW recall@1 and @10 against brute force on seeded clustered tensors', ()
   const raw = syntheticFamily(11, 30, 8, 128);
   const vectors = raw.map((x) => quantize8(x));
   const { hnsw, brute } = build(vectors);
-  const rng = new SeededRng(99);
+  const rng = new SeededRandom(99);
   const queries = raw.filter((_, i) => i % 4 === 0).map((x) => quantize8(perturb(x, rng, 0.05)));
   const r1 = recall(hnsw, brute, queries, 1);
   const r10 = recall(hnsw, brute, queries, 10);
@@ -90,7 +90,7 @@ test('HNSW with a tiny M (large-tensor schedule) still finds the noisy copy top-
   const raw = syntheticFamily(5, 60, 3, 128);
   const vectors = raw.map((x) => quantize8(x));
   const { hnsw, brute } = build(vectors, 3, 4);
-  const rng = new SeededRng(1);
+  const rng = new SeededRandom(1);
   const queries = raw.map((x) => quantize8(perturb(x, rng, 0.01)));
   const r1 = recall(hnsw, brute, queries, 1);
   assert.ok(r1 >= 0.95, `recall@1 with M=4: ${r1}`);
@@ -117,7 +117,7 @@ test('removal: removed ids never returned, remaining ids still found, accessor n
   const hnsw = new HnswIndex<Quant8, Quant8Query>(space, get, hnswParamsFor(96, { seed: 5, M: 6 }));
   const brute = new BruteForceIndex<Quant8, Quant8Query>(space, get);
   vectors.forEach((v, id) => (hnsw.insert(id, v), brute.insert(id, v)));
-  const rng = new SeededRng(17);
+  const rng = new SeededRandom(17);
   const doomed = vectors.map((_, id) => id).filter(() => rng.next() < 0.4);
   for (const id of doomed) {
     assert.equal(hnsw.remove(id), true);

@@ -19,7 +19,7 @@ import { denseGraph, reachableSlots, type HnswNode, type HnswState } from './hns
 import { selectNeighbours } from './hnsw-heuristic.js';
 import { PairHeap } from './min-heap.js';
 import { checkId, checkSearchArgs, validateParams, type HnswParams } from './hnsw-params.js';
-import { SeededRng } from './seeded-rng.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { VisitedMarks } from './visited-marks.js';
 import type { SearchHit, VectorAccessor, VectorIndex, VectorSpace } from './vector-space.js';
 
@@ -29,7 +29,7 @@ type Dist = (slot: number) => number;
 
 export class HnswIndex<V, Q = V> implements VectorIndex<V, Q> {
   private readonly params: HnswParams;
-  private rng: SeededRng;
+  private rng: SeededRandom;
   private readonly mL: number;
   private nodes: (HnswNode | undefined)[] = [];
   private readonly free: number[] = [];
@@ -48,14 +48,14 @@ export class HnswIndex<V, Q = V> implements VectorIndex<V, Q> {
     params: HnswParams,
   ) {
     this.params = validateParams(params);
-    this.rng = new SeededRng(params.seed);
+    this.rng = new SeededRandom(params.seed);
     this.mL = 1 / Math.log(params.M);
   }
 
   /** Rebuilds an index from `exportState()` output (used by the codec). */
   static fromState<V, Q>(space: VectorSpace<V, Q>, accessor: VectorAccessor<V>, s: HnswState): HnswIndex<V, Q> {
     const ix = new HnswIndex(space, accessor, s.params);
-    ix.rng = new SeededRng(s.rngState);
+    ix.rng = new SeededRandom(s.rngState);
     ix.nodes = s.nodes.map((n) => ({ id: n.id, links: n.links.map((l) => l.slice()) }));
     ix.nodes.forEach((n, slot) => ix.slotOf.set(n!.id, slot));
     ix.entry = s.entry;

@@ -16,15 +16,15 @@ import {
   serializeRouter,
 } from './index-codec.js';
 import { Quant8L2Space, type Quant8Query } from './quant8-l2-space.js';
-import { SeededRng } from './seeded-rng.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { ShapeRouter } from './shape-router.js';
 import type { VectorSpace } from './vector-space.js';
 
 const space = new Quant8L2Space();
 
 function vectors(seed: number, count: number, dim: number): Quant8[] {
-  const rng = new SeededRng(seed);
-  return Array.from({ length: count }, () => quantize8(Float32Array.from({ length: dim }, () => rng.normal())));
+  const rng = new SeededRandom(seed);
+  return Array.from({ length: count }, () => quantize8(Float32Array.from({ length: dim }, () => rng.gaussian())));
 }
 
 const data = vectors(1, 120, 48);
@@ -87,13 +87,13 @@ test('brute-force round trip', () => {
 });
 
 test('router round trip keeps shapes, transposed routing and results', () => {
-  const rng = new SeededRng(4);
+  const rng = new SeededRandom(4);
   const shapes = [[6, 8], [8, 6], [48], [2, 3, 8]];
   const vs: Quant8[] = [];
   const router = new ShapeRouter(space, (id) => vs[id]!, { hnsw: { seed: 1 } });
   for (let id = 0; id < 80; id++) {
     const shape = shapes[id % shapes.length]!;
-    vs.push(quantize8(Float32Array.from({ length: 48 }, () => rng.normal())));
+    vs.push(quantize8(Float32Array.from({ length: 48 }, () => rng.gaussian())));
     router.insert(id, shape, vs[id]!);
   }
   router.remove(5);
@@ -104,7 +104,7 @@ test('router round trip keeps shapes, transposed routing and results', () => {
   assert.equal(back.has(5), false);
   for (let i = 0; i < 20; i++) {
     const shape = shapes[i % shapes.length]!;
-    const q = Float32Array.from({ length: 48 }, () => rng.normal());
+    const q = Float32Array.from({ length: 48 }, () => rng.gaussian());
     assert.deepEqual(back.search(shape, q, 4), router.search(shape, q, 4));
   }
   assert.deepEqual(serializeRouter(back), blob);

@@ -24,9 +24,10 @@ import { BruteForceIndex } from './brute-force-index.js';
 import { crc32c } from './crc32c.js';
 import { HnswIndex, type HnswNode } from './hnsw-index.js';
 import type { HnswParams } from './hnsw-params.js';
-import { ByteReader, ByteWriter } from './index-bytes.js';
+import { ByteReader, ByteWriter } from '../codecs/byte-io.js';
 import type { Quant8Query } from './quant8-l2-space.js';
-import { parseShapeKey, ShapeRouter, type ShapeRouterOptions } from './shape-router.js';
+import { ShapeRouter, type ShapeRouterOptions } from './shape-router.js';
+import { parseShapeKey } from './shape-table.js';
 import type { VectorAccessor, VectorSpace } from './vector-space.js';
 
 const MAGIC = 0x5856534e; // "NSVX" read as a little-endian u32
@@ -44,16 +45,16 @@ const utf8 = new TextEncoder();
 export function str(w: ByteWriter, s: string): void {
   const b = utf8.encode(s);
   w.u16(b.length);
-  w.raw(b);
+  w.bytes(b);
 }
 
 /** Reads a `str`; CORRUPTION if it is not UTF-8. */
 export function readStr(r: ByteReader, what: string): string {
-  const b = r.raw(r.u16(`${what} length`), what);
+  const b = r.bytes(r.u16(`${what} length`), what);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(b);
   } catch {
-    throw corruption(r.name, r.pos, `${what} is not UTF-8`);
+    r.fail(`${what} is not UTF-8`);
   }
 }
 
@@ -65,15 +66,15 @@ export function frame(kind: number, body: Uint8Array): Uint8Array {
   w.u8(kind);
   w.u8(0);
   w.u32(body.length);
-  w.raw(body);
-  w.u32(crc32c(w.bytes()));
-  return w.bytes();
+  w.bytes(body);
+  w.u32(crc32c(w.finish()));
+  return w.finish();
 }
 
 /** Checks the frame of `bytes` and returns a reader positioned on the body. */
 export function unframe(bytes: Uint8Array, kind: number, name: string): ByteReader {
   if (!(bytes instanceof Uint8Array)) throw invalidArgument(`${name}: expected a Uint8Array`);
-  const r = new ByteReader(bytes, name);
+  const r = new ByteReader(bytes, name, { errors: 'corruption' });
   r.check(r.u32('magic') === MAGIC, 'bad magic: not a NeurStore vector index');
   const version = r.u16('version');
   r.check(version === VERSION, `unsupported format version ${version} (this build reads ${VERSION})`);
@@ -87,7 +88,7 @@ export function unframe(bytes: Uint8Array, kind: number, name: string): ByteRead
   if (crc32c(bytes.subarray(0, bytes.length - 4)) !== stored) {
     throw corruption(name, bytes.length - 4, 'checksum mismatch');
   }
-  return new ByteReader(bytes, name, HEADER_BYTES, bytes.length - 4);
+  return new ByteReader(bytes, name, { start: HEADER_BYTES, end: bytes.length - 4, errors: 'corruption' });
 }
 
 function checkSpace(r: ByteReader, space: { name: string }, name: string): void {
@@ -123,7 +124,7 @@ export function serializeHnsw<V, Q>(index: HnswIndex<V, Q>, space: VectorSpace<V
       for (const slot of l) w.u32(slot);
     }
   }
-  return frame(KIND_HNSW, w.bytes());
+  return frame(KIND_HNSW, w.finish());
 }
 
 function readParams(r: ByteReader): HnswParams {
@@ -193,7 +194,7 @@ export function serializeBruteForce<V, Q>(index: BruteForceIndex<V, Q>, space: V
   const ids = index.ids();
   w.u32(ids.length);
   for (const id of ids) w.f64(id);
-  return frame(KIND_BRUTE, w.bytes());
+  return frame(KIND_BRUTE, w.finish());
 }
 
 /** Decodes `serializeBruteForce` output; vectors are read through `accessor` (only on search). */
@@ -225,9 +226,9 @@ export function serializeRouter(router: ShapeRouter): Uint8Array {
     str(w, key);
     const blob = serializeHnsw(router.indexFor(key)!, router.space);
     w.u32(blob.length);
-    w.raw(blob);
+    w.bytes(blob);
   }
-  return frame(KIND_ROUTER, w.bytes());
+  return frame(KIND_ROUTER, w.finish());
 }
 
 /** Decodes `serializeRouter` output; `options.hnsw` applies to shapes created after reopening. */
@@ -247,7 +248,7 @@ export function deserializeRouter(
   for (let i = 0; i < count; i++) {
     const at = r.pos;
     const key = readStr(r, 'shape key');
-    const blob = r.raw(r.u32('index length'), `index of shape ${key}`);
+    const blob = r.bytes(r.u32('index length'), `index of shape ${key}`);
     try {
       parseShapeKey(key);
       router.adopt(key, deserializeHnsw(blob, space, accessor, `${name} shape ${key}`));

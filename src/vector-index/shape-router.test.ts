@@ -5,12 +5,12 @@ import { quantize8, type Quant8 } from '../codecs/quant8.js';
 import { isNeurStoreError } from '../errors.js';
 import { Quant8L2Space } from './quant8-l2-space.js';
 import { transposeFloat32, transposeQuant8 } from './quant8-transpose.js';
-import { SeededRng } from './seeded-rng.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { parseShapeKey, shapeKey, ShapeRouter } from './shape-router.js';
 
-const rng = new SeededRng(21);
-const randn = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
-const noisy = (x: Float32Array, a: number) => x.map((v) => v + a * rng.normal());
+const rng = new SeededRandom(21);
+const randn = (n: number) => Float32Array.from({ length: n }, () => rng.gaussian());
+const noisy = (x: Float32Array, a: number) => x.map((v) => v + a * rng.gaussian());
 
 function setup(considerTransposed = true) {
   const vs: Quant8[] = [];

@@ -12,7 +12,7 @@
  */
 import type { Quant8 } from '../codecs/quant8.js';
 import { corruption, isNeurStoreError } from '../errors.js';
-import { ByteWriter } from './index-bytes.js';
+import { ByteWriter } from '../codecs/byte-io.js';
 import {
   deserializeHnsw,
   frame,
@@ -23,7 +23,7 @@ import {
   str,
   unframe,
 } from './index-codec.js';
-import { parseShapeKey } from './shape-router.js';
+import { parseShapeKey } from './shape-table.js';
 import { SketchRouter, type SketchRouterOptions } from './sketch-router.js';
 import { Quant8L2Space } from './quant8-l2-space.js';
 import { SketchIndex } from './sketch-index.js';
@@ -39,7 +39,7 @@ export function serializeSketchIndex(index: SketchIndex): Uint8Array {
   w.i32(index.tensorElements ?? -1);
   const graph = serializeHnsw(index.sketchGraph, space);
   w.u32(graph.length);
-  w.raw(graph);
+  w.bytes(graph);
   const ids = index.sketchGraph.ids();
   w.u32(ids.length);
   for (const id of ids) {
@@ -47,9 +47,9 @@ export function serializeSketchIndex(index: SketchIndex): Uint8Array {
     w.f64(id);
     w.f32(s.min);
     w.f32(s.scale);
-    w.raw(s.codes);
+    w.bytes(s.codes);
   }
-  return frame(KIND_SKETCH, w.bytes());
+  return frame(KIND_SKETCH, w.finish());
 }
 
 /** Decodes `serializeSketchIndex` output; CORRUPTION on any damage. */
@@ -60,7 +60,7 @@ export function deserializeSketchIndex(bytes: Uint8Array, name = 'sketch index')
   r.check(dims >= 1 && dims <= MAX_SKETCH_DIMS, `bad sketch dims ${dims}`);
   const elements = r.i32('elements');
   r.check(elements >= -1, `bad element count ${elements}`);
-  const graphBlob = r.raw(r.u32('graph length'), 'graph');
+  const graphBlob = r.bytes(r.u32('graph length'), 'graph');
   const count = r.u32('count');
   r.check((count === 0) === (elements === -1), `${count} sketches for element count ${elements}`);
   const len = Math.min(Math.max(elements, 0), dims);
@@ -72,7 +72,7 @@ export function deserializeSketchIndex(bytes: Uint8Array, name = 'sketch index')
     const min = r.f32('min');
     const scale = r.f32('scale');
     r.check(Number.isFinite(min) && Number.isFinite(scale) && scale >= 0, `bad quantization of sketch ${id}`);
-    sketches.set(id, { min, scale, codes: r.raw(len, 'codes').slice() });
+    sketches.set(id, { min, scale, codes: r.bytes(len, 'codes').slice() });
   }
   r.check(r.remaining === 0, `${r.remaining} unexpected bytes after the last sketch`);
   const sketcher = new TensorSketcher(seed, dims);
@@ -99,9 +99,9 @@ export function serializeSketchRouter(router: SketchRouter): Uint8Array {
     str(w, key);
     const blob = serializeSketchIndex(router.indexFor(key)!);
     w.u32(blob.length);
-    w.raw(blob);
+    w.bytes(blob);
   }
-  return frame(KIND_SKETCH_ROUTER, w.bytes());
+  return frame(KIND_SKETCH_ROUTER, w.finish());
 }
 
 /** Decodes `serializeSketchRouter` output; `options.hnsw` applies to shapes created after reopening. */
@@ -121,7 +121,7 @@ export function deserializeSketchRouter(
   for (let i = 0; i < count; i++) {
     const at = r.pos;
     const key = readStr(r, 'shape key');
-    const blob = r.raw(r.u32('index length'), `index of shape ${key}`);
+    const blob = r.bytes(r.u32('index length'), `index of shape ${key}`);
     const ix = deserializeSketchIndex(blob, `${name} shape ${key}`);
     r.check(ix.sketcher.seed === seed && ix.sketcher.dims === dims, `shape ${key} was sketched differently`);
     try {

@@ -6,7 +6,7 @@ import { isNeurStoreError } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import { BruteForceIndex } from './brute-force-index.js';
 import { Quant8L2Space, type Quant8Query } from './quant8-l2-space.js';
-import { SeededRng } from './seeded-rng.js';
+import { SeededRandom } from '../env/seeded-random.js';
 import { deserializeSketchIndex, deserializeSketchRouter, serializeSketchIndex, serializeSketchRouter } from './sketch-index-codec.js';
 import { SketchRouter } from './sketch-router.js';
 import { transposeFloat32 } from './quant8-transpose.js';
@@ -17,11 +17,11 @@ const DIM = 6000;
 
 /** 25 families of 3 fine-tunes each (relative noise 5-20%), as big tensors. */
 function family(seed: number): Float32Array[] {
-  const rng = new SeededRng(seed);
+  const rng = new SeededRandom(seed);
   const out: Float32Array[] = [];
   for (let c = 0; c < 25; c++) {
-    const base = Float32Array.from({ length: DIM }, () => rng.normal());
-    for (let m = 0; m < 3; m++) out.push(base.map((v) => v + (0.05 + 0.05 * m) * rng.normal()));
+    const base = Float32Array.from({ length: DIM }, () => rng.gaussian());
+    for (let m = 0; m < 3; m++) out.push(base.map((v) => v + (0.05 + 0.05 * m) * rng.gaussian()));
   }
   return out;
 }
@@ -38,9 +38,9 @@ function build(dims = 256): SketchIndex {
 
 test('sketcher: deterministic, <= dims long, small tensors kept, roughly preserves distance', () => {
   const s = new TensorSketcher(1, 512);
-  const rng = new SeededRng(2);
-  const x = Float32Array.from({ length: 50000 }, () => rng.normal());
-  const y = x.map((v) => v + 0.1 * rng.normal());
+  const rng = new SeededRandom(2);
+  const x = Float32Array.from({ length: 50000 }, () => rng.gaussian());
+  const y = x.map((v) => v + 0.1 * rng.gaussian());
   assert.deepEqual(s.sketch(x), new TensorSketcher(1, 512).sketch(x));
   assert.notDeepEqual(s.sketch(x), new TensorSketcher(2, 512).sketch(x));
   assert.equal(s.sketch(x).length, 512);
@@ -62,12 +62,12 @@ test('sketch recall vs exact top-1 on seeded families; re-ranking closes the gap
   const ix = build();
   const oracle = new BruteForceIndex<Quant8, Quant8Query>(space, (id) => quant[id]!);
   quant.forEach((q, id) => oracle.insert(id, q));
-  const rng = new SeededRng(77);
+  const rng = new SeededRandom(77);
   let top1 = 0;
   let reranked = 0;
   const n = tensors.length;
   for (const t of tensors) {
-    const q = t.map((v) => v + 0.1 * rng.normal());
+    const q = t.map((v) => v + 0.1 * rng.gaussian());
     const truth = oracle.search(q, 1)[0]!.id;
     if (ix.candidates(q, 1)[0]!.id === truth) top1++;
     if (ix.search(q, 1, 5, (id) => space.queryDistance(q, quant[id]!))[0]!.id === truth) reranked++;
@@ -111,11 +111,11 @@ test('sketch router: per-shape sketches, transposed matches flagged, exact re-ra
   const router = new SketchRouter(new TensorSketcher(9, 256), { hnsw: { seed: 4 } });
   tensors.forEach((t, id) => router.insert(id, id % 2 ? [40, 150] : [6000], t));
   assert.deepEqual(router.shapeKeys(), ['40x150', '6000']);
-  const rng = new SeededRng(5);
+  const rng = new SeededRandom(5);
   const exactFor = (q: Float32Array) => (id: number, transposed: boolean) =>
     space.queryDistance(transposed ? transposeFloat32(q, 150, 40) : q, quant[id]!);
   for (let id = 1; id < tensors.length; id += 2) {
-    const q = transposeFloat32(tensors[id]!.map((v) => v + 0.05 * rng.normal()), 40, 150);
+    const q = transposeFloat32(tensors[id]!.map((v) => v + 0.05 * rng.gaussian()), 40, 150);
     const hits = router.search([150, 40], q, 2, 4, exactFor(q));
     assert.deepEqual([hits[0]!.id, hits[0]!.transposed, hits[0]!.shapeKey], [id, true, '40x150']);
   }

@@ -7,7 +7,7 @@
 import { invalidArgument } from '../errors.js';
 import { checkSearchArgs, type HnswOptions } from './hnsw-params.js';
 import { transposeFloat32 } from './quant8-transpose.js';
-import { bestPerId, shapeKey, type RoutedHit } from './shape-router.js';
+import { bestPerId, checkedShapeKey, shapeKey, ShapeTable, type RoutedHit } from './shape-table.js';
 import { SketchIndex } from './sketch-index.js';
 import type { TensorSketcher } from './tensor-sketcher.js';
 
@@ -22,8 +22,7 @@ export interface SketchRouterOptions {
 export type ExactDistance = (id: number, transposed: boolean) => number;
 
 export class SketchRouter {
-  private readonly indexes = new Map<string, SketchIndex>();
-  private readonly shapeOfId = new Map<number, string>();
+  private readonly table = new ShapeTable<SketchIndex>();
   readonly considerTransposed: boolean;
 
   /** `sketcher` is shared by every shape, so one seed describes the whole router. */
@@ -35,69 +34,46 @@ export class SketchRouter {
   }
 
   get size(): number {
-    return this.shapeOfId.size;
+    return this.table.size;
   }
 
   shapeKeys(): string[] {
-    return [...this.indexes.keys()].sort();
+    return this.table.shapeKeys();
   }
 
   indexFor(key: string): SketchIndex | undefined {
-    return this.indexes.get(key);
+    return this.table.get(key);
   }
 
   /** Installs a decoded index for `key` (used by the codec). */
   adopt(key: string, index: SketchIndex): void {
-    if (this.indexes.has(key)) throw invalidArgument(`shape ${key} already has an index`);
-    for (const id of index.sketchGraph.ids()) {
-      if (this.shapeOfId.has(id)) throw invalidArgument(`id ${id} is in two shape indexes`);
-      this.shapeOfId.set(id, key);
-    }
-    this.indexes.set(key, index);
+    this.table.adopt(key, index, index.sketchGraph.ids());
   }
 
   has(id: number): boolean {
-    return this.shapeOfId.has(id);
+    return this.table.has(id);
   }
 
   /** Sketches and indexes `tensor` under its shape; INVALID_ARGUMENT on a shape/length mismatch or duplicate. */
   insert(id: number, shape: readonly number[], tensor: Float32Array): void {
     const key = this.checkShape(shape, tensor);
-    if (this.shapeOfId.has(id)) throw invalidArgument(`id ${id} is already in the index`);
-    let ix = this.indexes.get(key);
-    if (!ix) {
-      ix = new SketchIndex(this.sketcher, this.options.hnsw);
-      this.indexes.set(key, ix);
-    }
-    ix.insert(id, tensor);
-    this.shapeOfId.set(id, key);
+    this.table.insert(id, key, () => new SketchIndex(this.sketcher, this.options.hnsw), (ix) => ix.insert(id, tensor));
   }
 
   remove(id: number): boolean {
-    const key = this.shapeOfId.get(id);
-    if (key === undefined) return false;
-    const ix = this.indexes.get(key)!;
-    ix.remove(id);
-    this.shapeOfId.delete(id);
-    if (ix.size === 0) this.indexes.delete(key);
-    return true;
+    return this.table.remove(id);
   }
 
   /** Up to `count` candidates per layout by sketch distance, best per id first. */
   candidates(shape: readonly number[], tensor: Float32Array, count: number, ef?: number): RoutedHit[] {
     checkSearchArgs(count, ef);
-    const key = this.checkShape(shape, tensor);
-    const hits: RoutedHit[] = [];
-    const direct = this.indexes.get(key)?.candidates(tensor, count, ef) ?? [];
-    for (const h of direct) hits.push({ ...h, shapeKey: key, transposed: false });
-    if (this.considerTransposed && shape.length === 2) {
-      const [r, c] = shape as [number, number];
-      const tKey = shapeKey([c, r]);
-      const tIndex = this.indexes.get(tKey);
-      const found = tIndex?.candidates(transposeFloat32(tensor, r, c), count, ef) ?? [];
-      for (const h of found) hits.push({ ...h, shapeKey: tKey, transposed: true });
-    }
-    return bestPerId(hits);
+    this.checkShape(shape, tensor);
+    return this.table.route(
+      shape,
+      this.considerTransposed,
+      (ix) => ix.candidates(tensor, count, ef),
+      (ix, r, c) => ix.candidates(transposeFloat32(tensor, r, c), count, ef),
+    );
   }
 
   /** Sketch candidates re-ranked by `exactDistance` (called once per candidate); best `k` by exact distance. */
@@ -117,12 +93,8 @@ export class SketchRouter {
   }
 
   private checkShape(shape: readonly number[], tensor: Float32Array): string {
-    const key = shapeKey(shape);
+    shapeKey(shape); // a malformed shape is reported before the tensor is looked at
     if (!(tensor instanceof Float32Array)) throw invalidArgument('tensor must be a Float32Array');
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (n !== tensor.length) {
-      throw invalidArgument(`shape [${shape.join(', ')}] does not hold ${tensor.length} elements`);
-    }
-    return key;
+    return checkedShapeKey(shape, tensor.length);
   }
 }

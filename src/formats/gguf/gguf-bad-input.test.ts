@@ -8,7 +8,8 @@ import { memorySink, memorySource, type ByteSource } from '../byte-source.js';
 import type { ModelSink } from '../model-format.js';
 import { ggufFormat } from './gguf-format.js';
 import { readGgufHeader } from './gguf-header-reader.js';
-import { encodeKvs, quantizedSpec, randomBytes, rawGgufHeader, sampleMetadata, seededRandom, bytesSpec, type RawTensorInfo } from './gguf-samples.js';
+import { encodeKvs, quantizedSpec, rawGgufHeader, sampleMetadata, bytesSpec, type RawTensorInfo } from './gguf-samples.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 import { ByteBuilder, type GgufValue } from './gguf-values.js';
 import { writeGguf } from './gguf-writer.js';
 
@@ -56,7 +57,7 @@ test('not GGUF, truncated preamble, unsupported versions and endianness', async 
 
 test('every truncation of a valid file is INVALID_ARGUMENT', async () => {
   const s = memorySink();
-  await writeGguf(sampleMetadata(), [bytesSpec('w', 'F32', [3], new Uint8Array(12)), quantizedSpec('q', 'Q8_0', 1, 32, seededRandom(1))], s);
+  await writeGguf(sampleMetadata(), [bytesSpec('w', 'F32', [3], new Uint8Array(12)), quantizedSpec('q', 'Q8_0', 1, 32, new SeededRandom(1))], s);
   const whole = s.bytes();
   const h = await readGgufHeader(memorySource(whole));
   const dataEnd = h.dataStart + h.tensors[1]!.offset + h.tensors[1]!.byteLength; // after it only padding
@@ -137,12 +138,12 @@ test('a huge sparse region is refused; a multi-GB tensor is described without re
 });
 
 test('seeded fuzz: truncations, byte flips and u64 splats read cleanly or fail with INVALID_ARGUMENT', async () => {
-  const rand = seededRandom(2026);
+  const rand = new SeededRandom(2026);
   const s = memorySink();
   await writeGguf(sampleMetadata(), [
-    bytesSpec('w', 'F32', [2, 3], randomBytes(rand, 24)),
+    bytesSpec('w', 'F32', [2, 3], rand.bytes(24)),
     quantizedSpec('q', 'Q4_K', 1, 256, rand),
-    bytesSpec('h', 'F16', [5], randomBytes(rand, 10)),
+    bytesSpec('h', 'F16', [5], rand.bytes(10)),
   ], s);
   const base = s.bytes();
   let ok = 0;
@@ -159,15 +160,15 @@ test('seeded fuzz: truncations, byte flips and u64 splats read cleanly or fail w
   assert.ok(ok > 0, 'some mutations (in tensor data or padding) must still read');
 });
 
-function mutate(base: Uint8Array, rand: () => number): Uint8Array {
-  const kind = Math.floor(rand() * 3);
-  if (kind === 0) return base.subarray(0, Math.floor(rand() * base.length));
+function mutate(base: Uint8Array, rand: SeededRandom): Uint8Array {
+  const kind = rand.int(3);
+  if (kind === 0) return base.subarray(0, rand.int(base.length));
   const out = new Uint8Array(base); // a copy: Buffer#slice would share memory with base
   if (kind === 1) {
-    for (let k = 1 + Math.floor(rand() * 4); k > 0; k--) out[Math.floor(rand() * out.length)] ^= 1 << Math.floor(rand() * 8);
+    for (let k = 1 + rand.int(4); k > 0; k--) out[rand.int(out.length)] ^= 1 << rand.int(8);
   } else {
-    const at = Math.floor(rand() * (out.length - 8));
-    new DataView(out.buffer).setBigUint64(at, BigInt(Math.floor(rand() * 2 ** 53)) << BigInt(Math.floor(rand() * 11)), true);
+    const at = rand.int(out.length - 8);
+    new DataView(out.buffer).setBigUint64(at, BigInt(rand.int(2 ** 53)) << BigInt(rand.int(11)), true);
   }
   return out;
 }

@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import { ensureFixtures, SHARED_MNIST_DIR } from '../../../scripts/fetch-fixtures.js';
 import { isNeurStoreError } from '../../errors.js';
 import { memorySink, memorySource, type ByteSource } from '../byte-source.js';
-import type { ModelLayout, ModelSink, ModelSource } from '../model-format.js';
+import type { ModelLayout, ModelSource } from '../model-format.js';
 import { GGML_TYPES } from './ggml-types.js';
 import { decodeGgufArchitecture } from './gguf-architecture.js';
 import { ggufFormat } from './gguf-format.js';
 import { readGgufHeader } from './gguf-header-reader.js';
-import { bytesSpec, encodeKvs, quantizedSpec, randomBytes, rawGgufHeader, safetensorsSpecs, sampleMetadata, seededRandom } from './gguf-samples.js';
+import { bytesSpec, encodeKvs, quantizedSpec, rawGgufHeader, safetensorsSpecs, sampleMetadata } from './gguf-samples.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 import { writeGguf, type GgufTensorSpec, type GgufWriteOptions } from './gguf-writer.js';
 import type { GgufArray, GgufValue } from './gguf-values.js';
+import { memoryModelSink } from '../memory-model-source.js';
 
 ensureFixtures();
 const MNIST = readFileSync(join(SHARED_MNIST_DIR, 'model_4bc2046.safetensors'));
@@ -31,17 +33,6 @@ function single(bytes: Uint8Array, name = 'model.gguf'): ModelSource & { bytesRe
   return { files: [name], open: async () => src, bytesRead: () => n };
 }
 
-function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {
-  const files = new Map<string, Uint8Array>();
-  return {
-    files,
-    async create(file) {
-      const s = memorySink();
-      return { write: (c) => s.write(c), close: async () => { files.set(file, s.bytes()); } };
-    },
-  };
-}
-
 async function build(meta: [string, GgufValue][], specs: GgufTensorSpec[], options?: GgufWriteOptions): Promise<Uint8Array> {
   const s = memorySink();
   await writeGguf(meta, specs, s, options);
@@ -49,14 +40,14 @@ async function build(meta: [string, GgufValue][], specs: GgufTensorSpec[], optio
 }
 
 async function rewrite(layout: ModelLayout): Promise<Uint8Array> {
-  const sink = sinkOf();
+  const sink = memoryModelSink();
   await ggufFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i]!.read() }, sink);
   assert.equal(sink.files.size, 1);
   return [...sink.files.values()][0]!;
 }
 
 function sampleSpecs(): GgufTensorSpec[] {
-  const rand = seededRandom(7);
+  const rand = new SeededRandom(7);
   return [
     ...safetensorsSpecs(MNIST),
     quantizedSpec('blk.0.attn_q.weight', 'Q4_0', 3, 64, rand),
@@ -64,12 +55,12 @@ function sampleSpecs(): GgufTensorSpec[] {
     quantizedSpec('blk.0.ffn_up.weight', 'Q4_K', 2, 512, rand),
     quantizedSpec('blk.0.ffn_down.weight', 'Q6_K', 1, 256, rand),
     quantizedSpec('blk.0.iq', 'IQ2_XXS', 2, 256, rand),
-    bytesSpec('half', 'F16', [3, 5], randomBytes(rand, 30)),
-    bytesSpec('brain', 'BF16', [7], randomBytes(rand, 14)),
-    bytesSpec('ids', 'I32', [2, 2], randomBytes(rand, 16)),
-    bytesSpec('big', 'I64', [3], randomBytes(rand, 24)),
-    bytesSpec('wide', 'F64', [2, 1, 1, 2], randomBytes(rand, 32)),
-    bytesSpec('bytes', 'I8', [5], randomBytes(rand, 5)),
+    bytesSpec('half', 'F16', [3, 5], rand.bytes(30)),
+    bytesSpec('brain', 'BF16', [7], rand.bytes(14)),
+    bytesSpec('ids', 'I32', [2, 2], rand.bytes(16)),
+    bytesSpec('big', 'I64', [3], rand.bytes(24)),
+    bytesSpec('wide', 'F64', [2, 1, 1, 2], rand.bytes(32)),
+    bytesSpec('bytes', 'I8', [5], rand.bytes(5)),
     bytesSpec('empty', 'F32', [0, 4], new Uint8Array(0)),
   ];
 }
@@ -95,9 +86,9 @@ test('MNIST + synthetic blocks: metadata, tensors and bytes come back as written
 });
 
 test('every ggml type: exact block byte size, element dtypes kept, others U8; byte-identical rewrite', async () => {
-  const rand = seededRandom(11);
+  const rand = new SeededRandom(11);
   const specs = GGML_TYPES.map((t) => t.dtype
-    ? bytesSpec(`t.${t.name}`, t.dtype, [3, 2], randomBytes(rand, 6 * t.typeSize))
+    ? bytesSpec(`t.${t.name}`, t.dtype, [3, 2], rand.bytes(6 * t.typeSize))
     : quantizedSpec(`t.${t.name}`, t.name, 3, 2 * t.blockSize, rand));
   const file = await build([], specs, { version: 2 });
   const layout = await ggufFormat.read(single(file));
@@ -111,7 +102,7 @@ test('every ggml type: exact block byte size, element dtypes kept, others U8; by
 });
 
 test('odd but valid layout: data out of header order, non-zero gaps, tail bytes, alignment 64 -> identical', async () => {
-  const rand = seededRandom(3);
+  const rand = new SeededRandom(3);
   const kvs = encodeKvs([['general.alignment', { type: 'UINT32', value: 64 }]]);
   const header = rawGgufHeader({
     kvCount: 1, kvs, alignment: 64,
@@ -122,7 +113,7 @@ test('odd but valid layout: data out of header order, non-zero gaps, tail bytes,
       { name: 'mid', ne: [8], type: 1, offset: 64 },
     ],
   });
-  const data = randomBytes(rand, 128 + 40 + 13);
+  const data = rand.bytes(128 + 40 + 13);
   const file = Buffer.concat([header, data]);
   const layout = await ggufFormat.read(single(file));
   assert.deepEqual(layout.tensors.map((t) => [t.name, t.byteLength]), [['late', 40], ['early', 36], ['nothing', 0], ['mid', 16]]);
@@ -133,7 +124,7 @@ test('odd but valid layout: data out of header order, non-zero gaps, tail bytes,
 });
 
 test('read loads the header region only, never tensor data', async () => {
-  const big = bytesSpec('big', 'F32', [1024, 1024], randomBytes(seededRandom(5), 4 << 20));
+  const big = bytesSpec('big', 'F32', [1024, 1024], new SeededRandom(5).bytes(4 << 20));
   const file = await build(sampleMetadata(), [big, ...safetensorsSpecs(MNIST)]);
   const src = single(file);
   const layout = await ggufFormat.read(src);
@@ -155,19 +146,19 @@ test('detect: GGUF by magic; safetensors, short files and multi-file models are 
 test('write: the architecture keeps the file name; wrong tensor sizes are INVALID_ARGUMENT', async () => {
   const file = await build([], safetensorsSpecs(MNIST));
   const layout = await ggufFormat.read(single(file, 'mnist-q.gguf'));
-  const sink = sinkOf();
+  const sink = memoryModelSink();
   await ggufFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i]!.read() }, sink);
   assert.deepEqual([...sink.files.keys()], ['mnist-q.gguf']);
   await assert.rejects(
-    ggufFormat.write({ architecture: layout.architecture, tensorBytes: async () => new Uint8Array(3) }, sinkOf()),
+    ggufFormat.write({ architecture: layout.architecture, tensorBytes: async () => new Uint8Array(3) }, memoryModelSink()),
     (e) => isNeurStoreError(e, 'INVALID_ARGUMENT') && /bytes/.test(e.message),
   );
-  await assert.rejects(ggufFormat.write({ architecture: layout.architecture.subarray(0, 40), tensorBytes: async () => new Uint8Array(0) }, sinkOf()),
+  await assert.rejects(ggufFormat.write({ architecture: layout.architecture.subarray(0, 40), tensorBytes: async () => new Uint8Array(0) }, memoryModelSink()),
     (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
 });
 
 test('writer options: alignment is added to the metadata and honoured; version 2 header', async () => {
-  const specs = [bytesSpec('a', 'F32', [3], randomBytes(seededRandom(1), 12)), bytesSpec('b', 'F16', [5], randomBytes(seededRandom(2), 10))];
+  const specs = [bytesSpec('a', 'F32', [3], new SeededRandom(1).bytes(12)), bytesSpec('b', 'F16', [5], new SeededRandom(2).bytes(10))];
   const file = await build([['general.name', { type: 'STRING', value: 'x' }]], specs, { alignment: 128, version: 2 });
   const h = await readGgufHeader(memorySource(file));
   assert.equal(h.version, 2);

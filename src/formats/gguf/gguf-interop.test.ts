@@ -10,7 +10,8 @@ import { memorySink, memorySource } from '../byte-source.js';
 import { GGML_TYPES } from './ggml-types.js';
 import { ggufFormat } from './gguf-format.js';
 import { readGgufHeader } from './gguf-header-reader.js';
-import { bytesSpec, quantizedSpec, randomBytes, safetensorsSpecs, sampleMetadata, seededRandom } from './gguf-samples.js';
+import { bytesSpec, quantizedSpec, safetensorsSpecs, sampleMetadata } from './gguf-samples.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 import type { GgufValue } from './gguf-values.js';
 import { writeGguf, type GgufTensorSpec, type GgufWriteOptions } from './gguf-writer.js';
 
@@ -60,13 +61,13 @@ async function compareWithHf(file: Uint8Array, meta: [string, GgufValue][]): Pro
 }
 
 test('our MNIST + quantized file parses identically with @huggingface/gguf', async () => {
-  const rand = seededRandom(21);
+  const rand = new SeededRandom(21);
   const specs = [
     ...safetensorsSpecs(MNIST),
     quantizedSpec('q4_0', 'Q4_0', 4, 64, rand),
     quantizedSpec('q8_0', 'Q8_0', 2, 32, rand),
     quantizedSpec('q4_k', 'Q4_K', 3, 256, rand),
-    bytesSpec('f16', 'F16', [2, 3], randomBytes(rand, 12)),
+    bytesSpec('f16', 'F16', [2, 3], rand.bytes(12)),
   ];
   const meta = sampleMetadata();
   const file = await build(meta, specs);
@@ -74,9 +75,9 @@ test('our MNIST + quantized file parses identically with @huggingface/gguf', asy
 });
 
 test('every ggml type and a v2 file with alignment 64 parse identically with @huggingface/gguf', async () => {
-  const rand = seededRandom(22);
+  const rand = new SeededRandom(22);
   const specs = GGML_TYPES.map((t) => t.dtype
-    ? bytesSpec(t.name, t.dtype, [2], randomBytes(rand, 2 * t.typeSize))
+    ? bytesSpec(t.name, t.dtype, [2], rand.bytes(2 * t.typeSize))
     : quantizedSpec(t.name, t.name, 1, t.blockSize, rand));
   const meta: [string, GgufValue][] = [['general.alignment', { type: 'UINT32', value: 64 }]];
   await compareWithHf(await build(meta, specs, { version: 2 }), meta);

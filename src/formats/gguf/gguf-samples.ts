@@ -3,31 +3,13 @@
  * the tensors of a safetensors file turned into GGUF tensor specs. No real GGUF ships in our fixtures, so the
  * tests build files from real tensors with `writeGguf`. Pure: bytes in, specs out; randomness is seeded.
  */
+import type { SeededRandom } from '../../env/seeded-random.js';
 import { invalidArgument } from '../../errors.js';
 import type { DType } from '../dtype.js';
 import { isDType } from '../dtype.js';
 import { ggmlTypeByName } from './ggml-types.js';
 import { ByteBuilder, valueTypeId, writeValue, type GgufArray, type GgufValue } from './gguf-values.js';
 import type { GgufTensorSpec } from './gguf-writer.js';
-
-/** mulberry32: a seeded uint32 generator, so samples are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `n` seeded random bytes. */
-export function randomBytes(rand: () => number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * 256);
-  return out;
-}
 
 /** Metadata holding every value type, including empty and nested arrays and 64-bit extremes. */
 export function sampleMetadata(): [string, GgufValue][] {
@@ -64,10 +46,10 @@ export function bytesSpec(name: string, dtype: DType, shape: number[], bytes: Ui
 }
 
 /** A block-quantized tensor of `rows` x `cols` elements filled with seeded random blocks. */
-export function quantizedSpec(name: string, ggmlType: string, rows: number, cols: number, rand: () => number): GgufTensorSpec {
+export function quantizedSpec(name: string, ggmlType: string, rows: number, cols: number, rand: SeededRandom): GgufTensorSpec {
   const t = ggmlTypeByName(ggmlType);
   const rowBytes = (cols / t.blockSize) * t.typeSize;
-  return bytesSpec(name, 'U8', [rows, rowBytes], randomBytes(rand, rows * rowBytes), ggmlType);
+  return bytesSpec(name, 'U8', [rows, rowBytes], rand.bytes(rows * rowBytes), ggmlType);
 }
 
 /** The tensors of a safetensors file (u64 header length, JSON header, data), as GGUF specs in header order. */

@@ -13,6 +13,7 @@ import { decodeOnnxArchitecture } from './onnx-architecture.js';
 import { onnxFormat } from './onnx-format.js';
 import { encodeOnnxModel } from './onnx-proto.js';
 import { scanOnnxModel } from './onnx-scan.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 
 ensureFixtures();
 
@@ -104,16 +105,6 @@ test('write rejects tensors of the wrong size and malformed architectures', asyn
   await rejects(onnxFormat.write({ architecture: bad, tensorBytes: async () => new Uint8Array(4) }, sink), /not valid JSON|malformed/);
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fuzz: truncated and bit-flipped Silero v5 is read exactly or rejected with INVALID_ARGUMENT', async () => {
   const original = new Uint8Array(readFileSync(fixturePath('vad-web', 'silero_vad_v5.onnx')));
   const { cuts } = decodeOnnxArchitecture((await onnxFormat.read(one(original))).architecture);
@@ -121,18 +112,18 @@ test('fuzz: truncated and bit-flipped Silero v5 is read exactly or rejected with
   let at = 0;
   for (const [s, e] of cuts) { if (s > at) structural.push([at, s]); at = e; }
   structural.push([at, original.length]);
-  const rand = mulberry32(2024);
+  const rand = new SeededRandom(2024);
   const pick = (): number => {
-    if (rand() < 0.15) return Math.floor(rand() * original.length);
-    const [s, e] = structural[Math.floor(rand() * structural.length)]!;
-    return s + Math.floor(rand() * (e - s));
+    if (rand.next() < 0.15) return rand.int(original.length);
+    const [s, e] = structural[rand.int(structural.length)]!;
+    return s + rand.int(e - s);
   };
   let accepted = 0;
   let rejected = 0;
   for (let i = 0; i < 100; i++) {
     const pos = pick();
-    const bytes = rand() < 0.25 ? original.slice(0, pos) : original.slice();
-    if (bytes.length === original.length) bytes[pos] ^= 1 + Math.floor(rand() * 255);
+    const bytes = rand.next() < 0.25 ? original.slice(0, pos) : original.slice();
+    if (bytes.length === original.length) bytes[pos] ^= 1 + rand.int(255);
     assert.equal(typeof (await onnxFormat.detect(one(bytes))), 'boolean');
     let layout: ModelLayout;
     try {

@@ -9,24 +9,14 @@ import { memorySink, memorySource } from '../byte-source.js';
 import type { ModelLayout, StoredModel } from '../model-format.js';
 import { onnxFormat } from './onnx-format.js';
 import { decodeOnnxModel, encodeOnnxModel } from './onnx-proto.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 
 ensureFixtures();
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Feeds by input name: audio frame, sample rate, and the recurrent state (v5/v6 `state`, legacy `h`/`c`). */
 function feeds(names: readonly string[], sr: number, seed: number): Record<string, ort.Tensor> {
-  const rand = mulberry32(seed);
-  const floats = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
+  const rand = new SeededRandom(seed);
+  const floats = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rand.next() * 2 - 1) * scale);
   const frame = sr === 16000 ? 512 : 256;
   const out: Record<string, ort.Tensor> = {};
   for (const name of names) {

@@ -3,21 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { memorySink, memorySource } from '../byte-source.js';
-import type { ModelLayout, ModelSink, ModelSource } from '../model-format.js';
-import { memoryModelSource } from '../memory-model-source.js';
+import { memorySink } from '../byte-source.js';
+import type { ModelLayout, ModelSource } from '../model-format.js';
+import { memoryModelSink, memoryModelSource } from '../memory-model-source.js';
 import { onnxFormat } from './onnx-format.js';
 import { decodeOnnxModel, encodeOnnxModel, tensorMessages } from './onnx-proto.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
-    a ^= a >>> 13;
-    return a / 4294967296;
-  };
-}
-const bytesOf = (n: number, rand: () => number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
 const f32 = (xs: number[]): Uint8Array => new Uint8Array(new Float32Array(xs).buffer);
 const i64 = (xs: number[]): Uint8Array => new Uint8Array(new BigInt64Array(xs.map(BigInt)).buffer);
 const read = async (t: { read(): Promise<Uint8Array> }): Promise<Uint8Array> => new Uint8Array(await t.read());
@@ -26,24 +18,14 @@ function model(graph: Record<string, unknown>, extra: Record<string, unknown> = 
   return encodeOnnxModel({ ir_version: 9, opset_import: [{ domain: '', version: 17 }], graph, ...extra });
 }
 
-function filesSource(files: Record<string, Uint8Array>): ModelSource {
-  return memoryModelSource(files);
-}
-
 async function writeAll(layout: ModelLayout): Promise<Record<string, Uint8Array>> {
-  const out: Record<string, Uint8Array> = {};
-  const sink: ModelSink = {
-    create: async (file) => {
-      const s = memorySink();
-      return { write: (c) => s.write(c), close: async () => { out[file] = s.bytes(); } };
-    },
-  };
+  const sink = memoryModelSink();
   await onnxFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i]!.read() }, sink);
-  return out;
+  return Object.fromEntries(sink.files);
 }
 
 async function roundTrip(files: Record<string, Uint8Array>): Promise<ModelLayout> {
-  const layout = await onnxFormat.read(filesSource(files));
+  const layout = await onnxFormat.read(memoryModelSource(files));
   const back = await writeAll(layout);
   assert.deepEqual(Object.keys(back).sort(), Object.keys(files).sort());
   for (const [f, b] of Object.entries(files)) assert.ok(Buffer.from(back[f]!).equals(b), `${f} is byte-identical`);
@@ -59,9 +41,9 @@ const EXPECTED: Record<number, [string, number]> = {
 };
 
 test('every ONNX element type maps to a store dtype and round-trips', async () => {
-  const rand = rng(1);
+  const rand = new SeededRandom(1);
   const codes = Object.keys(EXPECTED).map(Number);
-  const payloads = codes.map((c) => bytesOf(Math.ceil((6 * EXPECTED[c]![1]) / 8), rand));
+  const payloads = codes.map((c) => rand.bytes(Math.ceil((6 * EXPECTED[c]![1]) / 8)));
   const initializer = codes.map((c, i) => ({ name: `t${c}`, data_type: c, dims: [2, 3], raw_data: payloads[i] }));
   const layout = await roundTrip({ 'm.onnx': model({ name: 'g', initializer }) });
   assert.equal(layout.tensors.length, codes.length);
@@ -98,8 +80,8 @@ test('typed fields: packed float/double data are tensors, varint and string data
 });
 
 test('Constant nodes, tensor attributes, nested subgraphs, sparse, functions and training graphs are found', async () => {
-  const rand = rng(2);
-  const raw = (name: string, n: number): Record<string, unknown> => ({ name, data_type: 2, dims: [n], raw_data: bytesOf(n, rand) });
+  const rand = new SeededRandom(2);
+  const raw = (name: string, n: number): Record<string, unknown> => ({ name, data_type: 2, dims: [n], raw_data: rand.bytes(n) });
   const constant = (output: string, t: Record<string, unknown>): Record<string, unknown> =>
     ({ op_type: 'Constant', output: [output], attribute: [{ name: 'value', type: 4, t }] });
   const body = { initializer: [raw('w', 3)], node: [constant('k', raw('', 2))] };
@@ -152,7 +134,7 @@ function externalModel(): Record<string, Uint8Array> {
 
 test('external data: tensors come from the data files, which are rebuilt byte for byte', async () => {
   const files = externalModel();
-  assert.equal(await onnxFormat.detect(filesSource(files)), true);
+  assert.equal(await onnxFormat.detect(memoryModelSource(files)), true);
   const layout = await roundTrip(files);
   assert.deepEqual(layout.tensors.map((t) => t.name), ['W', 'B']);
   assert.deepEqual(await read(layout.tensors[0]!), f32([10, 20]));
@@ -166,9 +148,9 @@ test('external data: tensors come from the data files, which are rebuilt byte fo
 });
 
 test('detection is by content: models yes, other bytes no', async () => {
-  const one = (b: Uint8Array): ModelSource => filesSource({ 'x.bin': b });
+  const one = (b: Uint8Array): ModelSource => memoryModelSource({ 'x.bin': b });
   assert.equal(await onnxFormat.detect(one(model({ name: 'g' }))), true);
-  for (const b of [new Uint8Array(0), new TextEncoder().encode('{"format":"graph-model"}'), bytesOf(4096, rng(3)),
+  for (const b of [new Uint8Array(0), new TextEncoder().encode('{"format":"graph-model"}'), new SeededRandom(3).bytes(4096),
     encodeOnnxModel({ ir_version: 9 }), new Uint8Array([0x08, 0x09, 0x38, 0x01])]) {
     assert.equal(await onnxFormat.detect(one(b)), false);
   }
@@ -179,7 +161,7 @@ test('changed tensor bytes of the same length (lossy store) are spliced in place
   const inlineModel = model({ initializer: [{ name: 'a', data_type: 1, dims: [2], raw_data: f32([1, 2]) },
     { name: 'b', data_type: 1, dims: [1], float_data: [5] }] });
   for (const input of [{ 'm.onnx': inlineModel }, files]) {
-    const layout = await onnxFormat.read(filesSource(input));
+    const layout = await onnxFormat.read(memoryModelSource(input));
     const changed = (i: number): Uint8Array => f32(Array.from({ length: layout.tensors[i]!.byteLength / 4 }, (_, k) => 100 * i + k));
     const out: Record<string, Uint8Array> = {};
     await onnxFormat.write({ architecture: layout.architecture, tensorBytes: async (i) => changed(i) }, {
@@ -188,7 +170,7 @@ test('changed tensor bytes of the same length (lossy store) are spliced in place
         return { write: (c) => s.write(c), close: async () => { out[file] = s.bytes(); } };
       },
     });
-    const again = await onnxFormat.read(filesSource(out));
+    const again = await onnxFormat.read(memoryModelSource(out));
     assert.deepEqual(again.tensors.map((t) => t.name), layout.tensors.map((t) => t.name));
     for (const [i, t] of again.tensors.entries()) assert.deepEqual(await read(t), changed(i));
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ensureFixtures, fixturePath, SHARED_MNIST_DIR } from '../../../scripts/fetch-fixtures.js';
 import { isNeurStoreError } from '../../errors.js';
 import { memorySink, memorySource } from '../byte-source.js';
-import type { ModelSink, ModelSource } from '../model-format.js';
+import { memoryModelSink, memoryModelSource } from '../memory-model-source.js';
 import { safetensorsFormat } from './safetensors-format.js';
 import { readSafetensors } from './safetensors-reader.js';
 import type { SafetensorsTensorSpec } from './safetensors-writer.js';
@@ -19,26 +19,11 @@ function sameBytes(actual: Uint8Array, expected: Uint8Array, message?: string): 
   assert.ok(view(actual).equals(view(expected)), message ?? `bytes differ (${actual.length} vs ${expected.length})`);
 }
 
-function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return { files: Object.keys(files), open: async (f) => memorySource(files[f]) };
-}
-
-function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {
-  const files = new Map<string, Uint8Array>();
-  return {
-    files,
-    async create(file: string) {
-      const s = memorySink();
-      return { write: (c: Uint8Array) => s.write(c), close: async () => void files.set(file, s.bytes()) };
-    },
-  };
-}
-
 /** read then write through the ModelFormat contract; returns the single file written and its name. */
 async function throughFormat(name: string, bytes: Uint8Array): Promise<[string, Uint8Array]> {
-  const layout = await safetensorsFormat.read(sourceOf({ [name]: bytes }));
+  const layout = await safetensorsFormat.read(memoryModelSource({ [name]: bytes }));
   assert.equal(layout.format, 'safetensors');
-  const sink = sinkOf();
+  const sink = memoryModelSink();
   await safetensorsFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i].read() }, sink);
   assert.equal(sink.files.size, 1);
   return [...sink.files][0];
@@ -51,8 +36,8 @@ test('MNIST checkpoints: detected, read, and re-emitted byte-identically under t
   assert.equal(mnist.length, 3);
   for (const name of mnist) {
     const bytes = new Uint8Array(readFileSync(join(SHARED_MNIST_DIR, name)));
-    assert.equal(await safetensorsFormat.detect(sourceOf({ [name]: bytes })), true);
-    const layout = await safetensorsFormat.read(sourceOf({ [name]: bytes }));
+    assert.equal(await safetensorsFormat.detect(memoryModelSource({ [name]: bytes })), true);
+    const layout = await safetensorsFormat.read(memoryModelSource({ [name]: bytes }));
     assert.deepEqual(
       layout.tensors.map((t) => [t.name, t.dtype, t.shape, t.byteLength]),
       [['l1.weight', 'F32', [128, 784], 401408], ['l2.weight', 'F32', [10, 128], 5120]],
@@ -79,16 +64,16 @@ test('detect says no to other content and to several files', async () => {
   const mnistBytes = new Uint8Array(readFileSync(join(SHARED_MNIST_DIR, mnist[0])));
   const fakeLength = Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]);
   for (const bytes of [onnx, json, new Uint8Array(0), new Uint8Array(9), fakeLength]) {
-    assert.equal(await safetensorsFormat.detect(sourceOf({ f: bytes })), false);
+    assert.equal(await safetensorsFormat.detect(memoryModelSource({ f: bytes })), false);
   }
-  assert.equal(await safetensorsFormat.detect(sourceOf({ a: mnistBytes, b: mnistBytes })), false);
-  await assert.rejects(safetensorsFormat.read(sourceOf({ a: mnistBytes, b: mnistBytes })), (e) => isNeurStoreError(e, 'NOT_SUPPORTED'));
+  assert.equal(await safetensorsFormat.detect(memoryModelSource({ a: mnistBytes, b: mnistBytes })), false);
+  await assert.rejects(safetensorsFormat.read(memoryModelSource({ a: mnistBytes, b: mnistBytes })), (e) => isNeurStoreError(e, 'NOT_SUPPORTED'));
 });
 
 test('write rejects a tensor of the wrong size before anything past it is written', async () => {
   const bytes = new Uint8Array(readFileSync(join(SHARED_MNIST_DIR, mnist[0])));
-  const layout = await safetensorsFormat.read(sourceOf({ m: bytes }));
-  const sink = sinkOf();
+  const layout = await safetensorsFormat.read(memoryModelSource({ m: bytes }));
+  const sink = memoryModelSink();
   const model = { architecture: layout.architecture, tensorBytes: async (i: number) => new Uint8Array(i === 0 ? 401408 : 5119) };
   await assert.rejects(safetensorsFormat.write(model, sink), (e: unknown) => {
     assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'));

@@ -10,24 +10,12 @@ import { SAFETENSORS_DTYPES, safetensorsByteLength } from './safetensors-dtype.j
 import { safetensorsFormat } from './safetensors-format.js';
 import { readSafetensors } from './safetensors-reader.js';
 import { writeSafetensors, writeSafetensorsVerbatim } from './safetensors-writer.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 
-/** mulberry32: tiny seeded generator, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rand = () => number;
-const int = (r: Rand, n: number) => Math.floor(r() * n);
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)];
-function shuffle<T>(r: Rand, xs: T[]): T[] {
+const pick = <T>(r: SeededRandom, xs: readonly T[]): T => xs[r.int(xs.length)];
+function shuffle<T>(r: SeededRandom, xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
-    const j = int(r, i + 1);
+    const j = r.int(i + 1);
     [xs[i], xs[j]] = [xs[j], xs[i]];
   }
   return xs;
@@ -48,16 +36,16 @@ interface Oracle {
 
 const NAME_PARTS = ['w', 'layer.0.bias', '0', '17', 'é', '𝛼', 'a"b', 'c\\d', 'x/y', ' ', 'tab\t', '__meta'];
 
-function randomName(r: Rand, used: Set<string>): string {
+function randomName(r: SeededRandom, used: Set<string>): string {
   for (;;) {
-    const name = Array.from({ length: 1 + int(r, 3) }, () => pick(r, NAME_PARTS)).join('');
+    const name = Array.from({ length: 1 + r.int(3) }, () => pick(r, NAME_PARTS)).join('');
     if (!used.has(name) && name !== '__metadata__') return used.add(name), name;
   }
 }
 
-function randomShape(r: Rand, dtype: string): [number[], number] {
+function randomShape(r: SeededRandom, dtype: string): [number[], number] {
   for (;;) {
-    const shape = Array.from({ length: int(r, 4) }, () => (r() < 0.15 ? 0 : 1 + int(r, 5)));
+    const shape = Array.from({ length: r.int(4) }, () => (r.next() < 0.15 ? 0 : 1 + r.int(5)));
     try {
       return [shape, safetensorsByteLength(dtype, shape.reduce((a, d) => a * d, 1))];
     } catch {
@@ -66,33 +54,33 @@ function randomShape(r: Rand, dtype: string): [number[], number] {
   }
 }
 
-const ws = (r: Rand) => pick(r, ['', '', '', ' ', '\n', '\t', '  ']);
+const ws = (r: SeededRandom) => pick(r, ['', '', '', ' ', '\n', '\t', '  ']);
 
-function entryJson(r: Rand, t: Oracle): string {
+function entryJson(r: SeededRandom, t: Oracle): string {
   const fields = shuffle(r, [
     `"dtype":${ws(r)}"${t.dtype}"`,
     `"shape":${ws(r)}[${t.shape.join(`,${ws(r)}`)}]`,
     `"data_offsets":[${t.begin},${ws(r)}${t.end}]`,
   ]);
-  if (r() < 0.1) fields.push('"extra":{"ignored":[1,2]}');
+  if (r.next() < 0.1) fields.push('"extra":{"ignored":[1,2]}');
   return `{${ws(r)}${fields.join(`,${ws(r)}`)}${ws(r)}}`;
 }
 
 /** A random valid file and the oracle of its tensors (in data order) and data buffer. */
-function randomFile(r: Rand): { bytes: Uint8Array; tensors: Oracle[]; data: Uint8Array } {
+function randomFile(r: SeededRandom): { bytes: Uint8Array; tensors: Oracle[]; data: Uint8Array } {
   const used = new Set<string>();
   const tensors: Oracle[] = [];
   let offset = 0;
-  for (let i = int(r, 9); i > 0; i--) {
+  for (let i = r.int(9); i > 0; i--) {
     const dtype = pick(r, SAFETENSORS_DTYPES);
     const [shape, size] = randomShape(r, dtype);
     tensors.push({ name: randomName(r, used), dtype, shape, begin: offset, end: offset + size });
     offset += size;
   }
   const entries = shuffle(r, tensors.map((t) => `${JSON.stringify(t.name)}:${ws(r)}${entryJson(r, t)}`));
-  if (r() < 0.4) entries.splice(int(r, entries.length + 1), 0, `"__metadata__":{"k":"v","format":${JSON.stringify(pick(r, NAME_PARTS))}}`);
-  const header = Buffer.from(`{${ws(r)}${entries.join(`,${ws(r)}`)}${ws(r)}}${' '.repeat(int(r, 8))}`, 'utf8');
-  const data = Uint8Array.from({ length: offset }, () => int(r, 256));
+  if (r.next() < 0.4) entries.splice(r.int(entries.length + 1), 0, `"__metadata__":{"k":"v","format":${JSON.stringify(pick(r, NAME_PARTS))}}`);
+  const header = Buffer.from(`{${ws(r)}${entries.join(`,${ws(r)}`)}${ws(r)}}${' '.repeat(r.int(8))}`, 'utf8');
+  const data = Uint8Array.from({ length: offset }, () => r.int(256));
   const bytes = new Uint8Array(8 + header.length + offset);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
   bytes.set(header, 8);
@@ -102,7 +90,7 @@ function randomFile(r: Rand): { bytes: Uint8Array; tensors: Oracle[]; data: Uint
 }
 
 test('random valid files read to their oracle and round-trip byte-exactly (seeded)', async () => {
-  const r = rng(20261122);
+  const r = new SeededRandom(20261122);
   const seen = { empty: 0, scalar: 0, subByte: 0, metadata: 0, numericName: 0, noTensors: 0 };
   for (let iter = 0; iter < 300; iter++) {
     const { bytes, tensors, data } = randomFile(r);
@@ -134,7 +122,7 @@ test('random valid files read to their oracle and round-trip byte-exactly (seede
 });
 
 test('random valid files round-trip through safetensorsFormat (seeded)', async () => {
-  const r = rng(7);
+  const r = new SeededRandom(7);
   for (let iter = 0; iter < 50; iter++) {
     const { bytes } = randomFile(r);
     const source = { files: ['m.safetensors'], open: async () => memorySource(bytes) };
@@ -154,13 +142,13 @@ test('random valid files round-trip through safetensorsFormat (seeded)', async (
 });
 
 test('random corruptions are read or rejected with INVALID_ARGUMENT, nothing else (seeded)', async () => {
-  const r = rng(99);
+  const r = new SeededRandom(99);
   let rejected = 0;
   for (let iter = 0; iter < 400; iter++) {
     const { bytes } = randomFile(r);
-    const bad = bytes.slice(0, r() < 0.2 ? int(r, bytes.length + 1) : bytes.length);
+    const bad = bytes.slice(0, r.next() < 0.2 ? r.int(bytes.length + 1) : bytes.length);
     const headerEnd = Math.min(bad.length, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)));
-    for (let k = 1 + int(r, 3); k > 0 && headerEnd > 0; k--) bad[int(r, headerEnd)] = pick(r, [0x22, 0x7b, 0x7d, 0x2c, 0x5b, 0x31, 0xff, int(r, 256)]);
+    for (let k = 1 + r.int(3); k > 0 && headerEnd > 0; k--) bad[r.int(headerEnd)] = pick(r, [0x22, 0x7b, 0x7d, 0x2c, 0x5b, 0x31, 0xff, r.int(256)]);
     try {
       const file = await readSafetensors(memorySource(bad));
       for (const t of file.tensors) assert.equal((await t.read()).length, t.byteLength);

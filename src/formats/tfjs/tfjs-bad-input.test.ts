@@ -5,25 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js';
 import { isNeurStoreError } from '../../errors.js';
-import { memorySink, memorySource } from '../byte-source.js';
-import type { ModelSink, ModelSource } from '../model-format.js';
-import { memoryModelSource } from '../memory-model-source.js';
+import { memoryModelSink, memoryModelSource } from '../memory-model-source.js';
 import { tfjsFormat } from './tfjs-format.js';
-
-function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return memoryModelSource(files);
-}
-
-function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {
-  const files = new Map<string, Uint8Array>();
-  return {
-    files,
-    async create(file: string) {
-      const s = memorySink();
-      return { write: (c: Uint8Array) => s.write(c), close: async () => void files.set(file, s.bytes()) };
-    },
-  };
-}
+import { SeededRandom } from '../../env/seeded-random.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -36,7 +20,7 @@ function model(weights: unknown[], shardBytes: number, paths: unknown = ['w.bin'
 }
 
 async function rejectsWith(files: Record<string, Uint8Array>, pattern: RegExp): Promise<void> {
-  await assert.rejects(tfjsFormat.read(sourceOf(files)), (e: unknown) => {
+  await assert.rejects(tfjsFormat.read(memoryModelSource(files)), (e: unknown) => {
     assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'), `expected INVALID_ARGUMENT, got ${e}`);
     assert.match(e.message, pattern);
     return true;
@@ -92,9 +76,9 @@ test('malformed manifest structure and string weights past the end', async () =>
 });
 
 test('write rejects foreign or damaged architectures and tensors of the wrong size', async () => {
-  const layout = await tfjsFormat.read(sourceOf(model([f32('a', [2])], 8)));
+  const layout = await tfjsFormat.read(memoryModelSource(model([f32('a', [2])], 8)));
   const write = (architecture: Uint8Array, bytes = new Uint8Array(8)) =>
-    tfjsFormat.write({ architecture, tensorBytes: async () => bytes }, sinkOf());
+    tfjsFormat.write({ architecture, tensorBytes: async () => bytes }, memoryModelSink());
   const invalid = (pattern: RegExp) => (e: unknown) => isNeurStoreError(e, 'INVALID_ARGUMENT') && pattern.test(e.message);
   await assert.rejects(write(text('GGUF....')), invalid(/not a TF\.js architecture: (bad magic|truncated)/));
   await assert.rejects(write(layout.architecture.subarray(0, layout.architecture.length - 3)), invalid(/truncated/));
@@ -108,14 +92,13 @@ test('seeded mutations of a real manifest never crash: read succeeds or is INVAL
   ensureFixtures();
   const manifest = new Uint8Array(readFileSync(fixturePath('face-api', 'tiny_face_detector_model-weights_manifest.json')));
   const bin = new Uint8Array(readFileSync(fixturePath('face-api', 'tiny_face_detector_model.bin')));
-  let seed = 42;
-  const next = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = new SeededRandom(42);
   const outcomes = { ok: 0, invalid: 0 };
   for (let round = 0; round < 150; round++) {
-    const bytes = manifest.slice(0, round % 5 === 0 ? Math.floor(next() * manifest.length) : manifest.length);
-    for (let k = 0; k < 3; k++) bytes[Math.floor(next() * bytes.length)] = '0123456789[]{}",:-.e '.charCodeAt(Math.floor(next() * 21));
+    const bytes = manifest.slice(0, round % 5 === 0 ? rand.int(manifest.length) : manifest.length);
+    for (let k = 0; k < 3; k++) bytes[rand.int(bytes.length)] = '0123456789[]{}",:-.e '.charCodeAt(rand.int(21));
     try {
-      await tfjsFormat.read(sourceOf({ 'm.json': bytes, 'tiny_face_detector_model.bin': bin }));
+      await tfjsFormat.read(memoryModelSource({ 'm.json': bytes, 'tiny_face_detector_model.bin': bin }));
       outcomes.ok++;
     } catch (e) {
       assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'), `round ${round}: ${e}`);

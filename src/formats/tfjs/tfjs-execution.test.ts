@@ -6,28 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js';
-import { memorySink, memorySource } from '../byte-source.js';
-import type { ModelSink, ModelSource } from '../model-format.js';
-import { memoryModelSource } from '../memory-model-source.js';
+import { memoryModelSink, memoryModelSource } from '../memory-model-source.js';
 import { tfjsFormat } from './tfjs-format.js';
 import { writeTfjsWeights } from './tfjs-weights-writer.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 
 type Files = Map<string, Uint8Array>;
-
-function sourceOf(files: Files): ModelSource {
-  return memoryModelSource(files);
-}
-
-function sinkOf(): ModelSink & { files: Files } {
-  const files: Files = new Map();
-  return {
-    files,
-    async create(file: string) {
-      const s = memorySink();
-      return { write: (c: Uint8Array) => s.write(c), close: async () => void files.set(file, s.bytes()) };
-    },
-  };
-}
 
 /** model.json + shards (in manifest order) as the artifacts tf.io.fromMemory takes. */
 function artifactsOf(jsonFile: string, files: Files): tf.io.ModelArtifacts {
@@ -39,13 +23,8 @@ function artifactsOf(jsonFile: string, files: Files): tf.io.ModelArtifacts {
 }
 
 function seededInput(shape: number[], seed: number): tf.Tensor {
-  let s = seed >>> 0;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    values[i] = s / 2 ** 32;
-  }
+  const rand = new SeededRandom(seed);
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => rand.next());
   return tf.tensor(values, shape);
 }
 
@@ -75,11 +54,11 @@ test('written-back and re-sharded models run in TF.js with outputs identical to 
     const files: Files = new Map(
       [`${name}.json`, `${name}.bin`].map((f) => [f, new Uint8Array(readFileSync(fixturePath('human-models', f)))]),
     );
-    const layout = await tfjsFormat.read(sourceOf(files));
-    const back = sinkOf();
+    const layout = await tfjsFormat.read(memoryModelSource(files));
+    const back = memoryModelSink();
     await tfjsFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i].read() }, back);
     const { weightsManifest: _unused, ...modelJson } = JSON.parse(Buffer.from(files.get(`${name}.json`)!).toString());
-    const rebuilt = sinkOf();
+    const rebuilt = memoryModelSink();
     await writeTfjsWeights(layout.tensors, (i) => layout.tensors[i].read(), rebuilt, { modelJson, shardBytes: 100_000 });
     assert.ok(rebuilt.files.size > 2, `${name}: rebuilt in several shards`);
 

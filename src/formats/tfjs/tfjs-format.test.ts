@@ -6,33 +6,18 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js';
-import { memorySink, memorySource } from '../byte-source.js';
-import type { ModelLayout, ModelSink, ModelSource } from '../model-format.js';
-import { memoryModelSource } from '../memory-model-source.js';
+import { memorySource } from '../byte-source.js';
+import type { ModelLayout, ModelSource } from '../model-format.js';
+import { memoryModelSink, memoryModelSource } from '../memory-model-source.js';
 import { decodeTfjsArchitecture } from './tfjs-architecture.js';
 import { tfjsFormat } from './tfjs-format.js';
-
-function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return memoryModelSource(files);
-}
-
-function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {
-  const files = new Map<string, Uint8Array>();
-  return {
-    files,
-    async create(file: string) {
-      const s = memorySink();
-      return { write: (c: Uint8Array) => s.write(c), close: async () => void files.set(file, s.bytes()) };
-    },
-  };
-}
 
 function fixtureFiles(dir: string, names: readonly string[]): Record<string, Uint8Array> {
   return Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(fixturePath(dir, n)))]));
 }
 
 async function writeBack(layout: ModelLayout): Promise<Map<string, Uint8Array>> {
-  const sink = sinkOf();
+  const sink = memoryModelSink();
   await tfjsFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i].read() }, sink);
   return sink.files;
 }
@@ -45,7 +30,7 @@ async function hashes(layout: ModelLayout): Promise<string[]> {
 
 /** Detects, reads and writes a fixture model; asserts the files come back identical. */
 async function roundTrip(dir: string, files: Record<string, Uint8Array>): Promise<ModelLayout> {
-  const source = sourceOf(files);
+  const source = memoryModelSource(files);
   assert.equal(await tfjsFormat.detect(source), true);
   const layout = await tfjsFormat.read(source);
   assert.equal(layout.format, 'tfjs');
@@ -63,11 +48,11 @@ const humanNames = readdirSync(fixturePath('human-models', '.')).filter((f) => f
 const faceApiNames = readdirSync(fixturePath('face-api', '.')).filter((f) => f.endsWith('-weights_manifest.json')).map((f) => f.replace('-weights_manifest.json', '')).sort();
 
 async function readHuman(name: string): Promise<ModelLayout> {
-  return tfjsFormat.read(sourceOf(fixtureFiles('human-models', [`${name}.json`, `${name}.bin`])));
+  return tfjsFormat.read(memoryModelSource(fixtureFiles('human-models', [`${name}.json`, `${name}.bin`])));
 }
 
 async function readFaceApi(name: string): Promise<ModelLayout> {
-  return tfjsFormat.read(sourceOf(fixtureFiles('face-api', [`${name}-weights_manifest.json`, `${name}.bin`])));
+  return tfjsFormat.read(memoryModelSource(fixtureFiles('face-api', [`${name}-weights_manifest.json`, `${name}.bin`])));
 }
 
 test('all 41 human-models graph models round-trip byte-identically', async () => {
@@ -139,10 +124,10 @@ test('face_expression vs face_landmark_68: same names and mostly same shapes, no
 
 test('detect is false for shards alone, empty sources and non-TF.js JSON', async () => {
   const bin = fixtureFiles('human-models', ['emotion.bin']);
-  assert.equal(await tfjsFormat.detect(sourceOf(bin)), false);
-  assert.equal(await tfjsFormat.detect(sourceOf({})), false);
+  assert.equal(await tfjsFormat.detect(memoryModelSource(bin)), false);
+  assert.equal(await tfjsFormat.detect(memoryModelSource({})), false);
   const other = { 'config.json': new TextEncoder().encode('{"architectures": ["Bert"]}') };
-  assert.equal(await tfjsFormat.detect(sourceOf(other)), false);
+  assert.equal(await tfjsFormat.detect(memoryModelSource(other)), false);
 });
 
 test('read touches only the JSON (and a 512-byte sniff of each shard); a tensor read fetches its own bytes', async () => {

@@ -6,46 +6,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ensureFixtures, fixturePath } from '../../../scripts/fetch-fixtures.js';
 import { isNeurStoreError } from '../../errors.js';
-import { memorySink, memorySource } from '../byte-source.js';
-import type { ModelLayout, ModelSink, ModelSource } from '../model-format.js';
-import { memoryModelSource } from '../memory-model-source.js';
+import type { ModelLayout } from '../model-format.js';
+import { memoryModelSink, memoryModelSource } from '../memory-model-source.js';
 import { tfjsFormat } from './tfjs-format.js';
 import { tfjsWeightSpecs } from './tfjs-weight-specs.js';
 import { writeTfjsWeights } from './tfjs-weights-writer.js';
-
-function sourceOf(files: Record<string, Uint8Array>): ModelSource {
-  return memoryModelSource(files);
-}
-
-function sinkOf(): ModelSink & { files: Map<string, Uint8Array> } {
-  const files = new Map<string, Uint8Array>();
-  return {
-    files,
-    async create(file: string) {
-      const s = memorySink();
-      return { write: (c: Uint8Array) => s.write(c), close: async () => void files.set(file, s.bytes()) };
-    },
-  };
-}
-
-/** mulberry32: a tiny seeded generator so the synthetic bytes are the same on every run. */
-function seededBytes(seed: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }
-  return out;
-}
+import { SeededRandom } from '../../env/seeded-random.js';
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 1));
 
 async function roundTripFiles(files: Record<string, Uint8Array>): Promise<ModelLayout> {
-  const layout = await tfjsFormat.read(sourceOf(files));
-  const sink = sinkOf();
+  const layout = await tfjsFormat.read(memoryModelSource(files));
+  const sink = memoryModelSink();
   await tfjsFormat.write({ architecture: layout.architecture, tensorBytes: (i) => layout.tensors[i].read() }, sink);
   assert.deepEqual([...sink.files.keys()].sort(), Object.keys(files).sort());
   for (const [name, bytes] of Object.entries(files)) assert.ok(Buffer.from(sink.files.get(name)!).equals(bytes), name);
@@ -69,7 +41,7 @@ ensureFixtures();
 test('blazeface split into odd-sized shards reads the same tensors and writes the same shards', async () => {
   const modelJson = JSON.parse(readFileSync(fixturePath('human-models', 'blazeface.json'), 'utf8'));
   const bin = new Uint8Array(readFileSync(fixturePath('human-models', 'blazeface.bin')));
-  const whole = await tfjsFormat.read(sourceOf({ 'a.json': json(modelJson), 'blazeface.bin': bin }));
+  const whole = await tfjsFormat.read(memoryModelSource({ 'a.json': json(modelJson), 'blazeface.bin': bin }));
   const shards = split(bin, [1001, 77, 250_003]);
   const paths = shards.map((_, i) => `group1-shard${i + 1}of${shards.length}.bin`);
   modelJson.weightsManifest[0].paths = paths;
@@ -85,8 +57,8 @@ test('blazeface split into odd-sized shards reads the same tensors and writes th
 test('two groups, a string weight, repeated names, shards in a subfolder', async () => {
   const strings = ['hello', '', 'wörld'].map((s) => new TextEncoder().encode(s));
   const stringBytes = Buffer.concat(strings.flatMap((s) => [Buffer.from(Uint32Array.of(s.length).buffer), s]));
-  const g0 = Buffer.concat([seededBytes(1, 24), stringBytes, seededBytes(2, 6)]);
-  const g1 = seededBytes(3, 10);
+  const g0 = Buffer.concat([new SeededRandom(1).bytes(24), stringBytes, new SeededRandom(2).bytes(6)]);
+  const g1 = new SeededRandom(3).bytes(10);
   const manifest = [
     { paths: ['w0a.bin', 'w0b.bin'], weights: [
       { name: 'x', shape: [2, 3], dtype: 'float32' },
@@ -117,11 +89,11 @@ test('writeTfjsWeights output reads back to the same tensors, as a manifest or a
     { name: 'i', dtype: 'I32' as const, shape: [] },
     { name: 'b', dtype: 'BOOL' as const, shape: [2] },
   ];
-  const data = specs.map((s, i) => seededBytes(10 + i, [80, 14, 9, 4, 2][i]));
+  const data = specs.map((s, i) => new SeededRandom(10 + i).bytes([80, 14, 9, 4, 2][i]));
   for (const options of [{}, { modelJson: { format: 'graph-model', modelTopology: { node: [] } }, shardBytes: 33 }]) {
-    const sink = sinkOf();
+    const sink = memoryModelSink();
     await writeTfjsWeights(specs, async (i) => data[i], sink, options);
-    const layout = await tfjsFormat.read(sourceOf(Object.fromEntries(sink.files)));
+    const layout = await tfjsFormat.read(memoryModelSource(Object.fromEntries(sink.files)));
     assert.deepEqual(layout.tensors.map((t) => [t.name, t.dtype, t.shape]), specs.map((s) => [s.name, s.dtype, s.shape]));
     for (const [i, t] of layout.tensors.entries()) assert.ok(Buffer.from(await t.read()).equals(data[i]));
   }
@@ -129,11 +101,11 @@ test('writeTfjsWeights output reads back to the same tensors, as a manifest or a
 
 test('writeTfjsWeights rejects dtypes TF.js cannot hold and wrong byte counts', async () => {
   await assert.rejects(
-    writeTfjsWeights([{ name: 'd', dtype: 'F64', shape: [1] }], async () => new Uint8Array(8), sinkOf()),
+    writeTfjsWeights([{ name: 'd', dtype: 'F64', shape: [1] }], async () => new Uint8Array(8), memoryModelSink()),
     (e) => isNeurStoreError(e, 'NOT_SUPPORTED') && /F64/.test(e.message),
   );
   await assert.rejects(
-    writeTfjsWeights([{ name: 'w', dtype: 'F32', shape: [2] }], async () => new Uint8Array(7), sinkOf()),
+    writeTfjsWeights([{ name: 'w', dtype: 'F32', shape: [2] }], async () => new Uint8Array(7), memoryModelSink()),
     (e) => isNeurStoreError(e, 'INVALID_ARGUMENT') && /'w' has 7 bytes, expected 8/.test(e.message),
   );
 });
@@ -147,10 +119,10 @@ test('tfjsWeightSpecs + writeTfjsWeights rebuild face-api manifests (uint8 scale
   for (const [dir, jsonName, binName] of cases) {
     const original = JSON.parse(readFileSync(fixturePath(dir, jsonName), 'utf8'));
     const bin = new Uint8Array(readFileSync(fixturePath(dir, binName)));
-    const layout = await tfjsFormat.read(sourceOf({ [jsonName]: new Uint8Array(readFileSync(fixturePath(dir, jsonName))), [binName]: bin }));
+    const layout = await tfjsFormat.read(memoryModelSource({ [jsonName]: new Uint8Array(readFileSync(fixturePath(dir, jsonName))), [binName]: bin }));
     const specs = tfjsWeightSpecs(layout.architecture);
     assert.equal(specs.length, layout.tensors.length);
-    const sink = sinkOf();
+    const sink = memoryModelSink();
     const modelJson = Array.isArray(original) ? undefined : { ...original, weightsManifest: undefined };
     const written = (await writeTfjsWeights(specs, (i) => layout.tensors[i].read(), sink, { modelJson })) as any;
     const groups = Array.isArray(written) ? written : written.weightsManifest;
@@ -161,19 +133,19 @@ test('tfjsWeightSpecs + writeTfjsWeights rebuild face-api manifests (uint8 scale
 });
 
 test('writeTfjsWeights: complex64 and explicit TF.js dtypes', async () => {
-  const sink = sinkOf();
+  const sink = memoryModelSink();
   const specs = [
     { name: 'c', dtype: 'F32' as const, shape: [3, 2], tfjsDtype: 'complex64' },
     { name: 'q', dtype: 'U16' as const, shape: [2], tfjsDtype: 'float32', quantization: { dtype: 'uint16' as const, scale: 0.1, min: -3 } },
   ];
-  const data = [seededBytes(5, 24), seededBytes(6, 4)];
+  const data = [new SeededRandom(5).bytes(24), new SeededRandom(6).bytes(4)];
   const written = (await writeTfjsWeights(specs, async (i) => data[i], sink)) as any;
   assert.deepEqual(written[0].weights.map((w: any) => [w.name, w.dtype, w.shape]), [['c', 'complex64', [3]], ['q', 'float32', [2]]]);
-  const layout = await tfjsFormat.read(sourceOf(Object.fromEntries(sink.files)));
+  const layout = await tfjsFormat.read(memoryModelSource(Object.fromEntries(sink.files)));
   assert.deepEqual(layout.tensors.map((t) => [t.dtype, t.shape]), [['F32', [3, 2]], ['U16', [2]]]);
   assert.deepEqual(tfjsWeightSpecs(layout.architecture), specs);
   await assert.rejects(
-    writeTfjsWeights([{ name: 'x', dtype: 'F32', shape: [1], tfjsDtype: 'int32' }], async () => new Uint8Array(4), sinkOf()),
+    writeTfjsWeights([{ name: 'x', dtype: 'F32', shape: [1], tfjsDtype: 'int32' }], async () => new Uint8Array(4), memoryModelSink()),
     (e) => isNeurStoreError(e, 'INVALID_ARGUMENT') && /F32 bytes cannot be TF\.js int32/.test(e.message),
   );
 });
@@ -182,7 +154,7 @@ test('a string weight of 5000 elements spanning read windows stays in the archit
   const strings = Array.from({ length: 5000 }, (_, i) => new TextEncoder().encode(`token-${i}-${'x'.repeat(i % 23)}`));
   const stringBytes = Buffer.concat(strings.flatMap((s) => [Buffer.from(Uint32Array.of(s.length).buffer), s]));
   assert.ok(stringBytes.length > 1 << 16);
-  const tail = seededBytes(9, 8);
+  const tail = new SeededRandom(9).bytes(8);
   const manifest = [{ paths: ['v.bin'], weights: [{ name: 'vocab', shape: [50, 100], dtype: 'string' }, { name: 't', shape: [2], dtype: 'int32' }] }];
   const layout = await roundTripFiles({ 'vocab.json': json(manifest), 'v.bin': Buffer.concat([stringBytes, tail]) });
   assert.deepEqual(layout.tensors.map((t) => t.name), ['t']);
