@@ -15,6 +15,8 @@ export interface KeyIndex {
   scan(from: bigint, limit: number): Array<[bigint, bigint]>;
   /** Replaces the contents with `pairs`, which are sorted by key with no duplicates. */
   bulkLoad(pairs: ReadonlyArray<readonly [bigint, bigint]>): void;
+  /** Releases what this handle holds (FINEdex: its epoch slot); optional. */
+  close?(): void;
 }
 
 /** A `Map` plus sorting on scan: the oracle that tests compare learned indexes against. */

@@ -10,7 +10,8 @@
  */
 import { NeurStoreError, conflict, corruption, invalidArgument, notFound } from '../errors.js';
 import { joinPath, type Env, type EnvFile } from '../env/env.js';
-import { MapKeyIndex, type KeyIndex } from './key-index.js';
+import type { KeyIndex } from './key-index.js';
+import { FineIndex } from '../learned-index/fine-index.js';
 import { EMPTY_MANIFEST, readManifest, writeManifest, type Manifest, type SegmentEntry } from './manifest.js';
 import {
   MAX_RECORD_BYTES, PAGE_BYTES, RECORD_HEADER_BYTES, SEGMENT_BYTES, SEGMENT_HEADER_BYTES,
@@ -20,7 +21,7 @@ import { scanSegment } from './segment-scanner.js';
 import { SegmentWriter } from './segment-writer.js';
 
 export interface EngineOptions {
-  /** Makes the in-memory index (default: FINEdex once wired; `MapKeyIndex` here). */
+  /** Makes the in-memory index (default: FINEdex, `FineIndex.create()`; `MapKeyIndex` is the simple oracle). */
   createIndex?: () => KeyIndex;
   segmentBytes?: number;
   pageBytes?: number;
@@ -59,7 +60,7 @@ export class TensorEngine {
     readonly dir: string,
     private readonly options: EngineOptions,
   ) {
-    this.index = (options.createIndex ?? (() => new MapKeyIndex()))();
+    this.index = (options.createIndex ?? (() => FineIndex.create()))();
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
     this.pageBytes = options.pageBytes ?? PAGE_BYTES;
   }
@@ -212,6 +213,7 @@ export class TensorEngine {
     await this.closeWriter(false);
     for (const s of this.segments.values()) await s.file.close();
     this.segments.clear();
+    this.index.close?.();
   }
 
   // ---- internals ----
@@ -289,13 +291,19 @@ export class TensorEngine {
     for (const s of this.segments.values()) await s.file.close();
     this.segments = new Map();
     this.damage = [];
-    this.index.bulkLoad([]);
-    for (const entry of m.segments) await this.indexSegment(entry, undefined);
+    // Gather every record, then bulk-load the index once: far cheaper than inserting key by key.
+    const pairs = new Map<bigint, bigint>();
+    for (const entry of m.segments) await this.indexSegment(entry, undefined, (k, loc) => pairs.set(k, loc));
+    this.index.bulkLoad([...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
     this.manifest = m;
   }
 
-  /** Indexes the records of `entry` from `from` (or the start) to its committed length. */
-  private async indexSegment(entry: SegmentEntry, from: number | undefined): Promise<void> {
+  /** Indexes the records of `entry` from `from` (or the start) to its committed length, through `add`. */
+  private async indexSegment(
+    entry: SegmentEntry,
+    from: number | undefined,
+    add: (key: bigint, location: bigint) => void = (k, loc) => this.index.set(k, loc),
+  ): Promise<void> {
     let seg = this.segments.get(entry.id);
     if (!seg) {
       const path = this.segmentPath(entry.id);
@@ -306,9 +314,7 @@ export class TensorEngine {
       this.segments.set(entry.id, seg);
     }
     const start = from ?? SEGMENT_HEADER_BYTES;
-    const result = await scanSegment(seg.file, start, entry.length, (r) => {
-      this.index.set(r.key, packLocation(entry.id, r.offset));
-    });
+    const result = await scanSegment(seg.file, start, entry.length, (r) => add(r.key, packLocation(entry.id, r.offset)));
     if (result.damage) this.damage.push({ file: seg.path, ...result.damage });
     seg.length = entry.length;
   }

@@ -176,13 +176,15 @@ export class Arena {
   }
 }
 
-/** Words of size class c: 8, 12, 16, 24, 32, 48, ... */
+/** Words of size class c: 8, 12, 16, 24, 32, 48, ... (table: this sits on every allocation). */
+const CLASS_WORDS = Float64Array.from({ length: 64 }, (_, c) => ((c & 1) === 0 ? 2 ** ((c >>> 1) + 3) : 3 * 2 ** ((c >>> 1) + 2)));
+
 function classWords(c: number): number {
-  return (c & 1) === 0 ? 2 ** ((c >>> 1) + 3) : 3 * 2 ** ((c >>> 1) + 2);
+  return CLASS_WORDS[c];
 }
 
 function classOf(words: number): number {
-  let c = 0;
-  while (classWords(c) < words) c++;
+  let c = words <= 8 ? 0 : 2 * (28 - Math.clz32(words - 1)); // 2^(c/2+3) < words: start just below
+  while (CLASS_WORDS[c] < words) c++;
   return c;
 }

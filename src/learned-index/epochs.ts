@@ -9,7 +9,7 @@
  * global epoch there on entry and 0 on exit. A retired block is freed only when every active announce is
  * newer than the epoch at which it was unlinked, so no reader can still hold a pointer to it.
  */
-import { conflict } from '../errors.js';
+import { conflict, invalidArgument } from '../errors.js';
 import { Arena, EPOCH_STRIDE, H, MAX_THREADS } from './arena.js';
 
 /** Takes the seqlock at word `w`; spins (with short waits) while another writer holds it. Returns the version. */
@@ -48,6 +48,7 @@ export class EpochMember {
   private depth = 0;
   /** Reclaim when the retired list reaches this length (doubles with what could not be freed: amortized O(1)). */
   private reclaimAt = 64;
+  private released = false;
 
   constructor(private readonly arena: Arena) {
     this.slot = claimSlot(arena);
@@ -55,6 +56,7 @@ export class EpochMember {
 
   /** Announces the current epoch; nests (only the outermost enter/exit pair counts). */
   enter(): void {
+    if (this.released) throw invalidArgument('this FINEdex handle was closed; attach a new one');
     if (this.depth++ > 0) return;
     const i32 = this.arena.i32;
     Atomics.store(i32, H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot, Atomics.load(i32, H.EPOCH));
@@ -95,6 +97,8 @@ export class EpochMember {
 
   /** Gives the announce slot back (after freeing what can be freed; the rest is leaked to the arena). */
   release(): void {
+    if (this.released) return;
+    this.released = true;
     this.reclaim();
     Atomics.store(this.arena.i32, H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot, 0);
     Atomics.store(this.arena.i32, H.SLOT_OWNERS + this.slot, 0);

@@ -162,4 +162,8 @@ test('bad input is INVALID_ARGUMENT', () => {
   bad(() => idx.scan(0n, -1));
   bad(() => FineIndex.create({ epsilon: 0 }));
   bad(() => FineIndex.attach({ buffer: new SharedArrayBuffer(8) }));
+  const other = FineIndex.attach(idx.handle());
+  other.close();
+  bad(() => other.get(1n));
+  other.close(); // closing twice is harmless
 });

@@ -11,7 +11,7 @@ import { NeurStore } from './neur-store.js';
 import { tempDir } from './testing/temp-dir.js';
 import { writeSafetensorsFile } from './testing/safetensors-files.js';
 
-test('a reader in this process sees only whole, exact models while another process writes and compacts', async () => {
+test('a reader in this process sees only whole, exact models while another process writes and compacts', { timeout: 180_000 }, async () => {
   const dir = tempDir();
   const rng = new SeededRandom(5);
   const shared = { name: 'shared', dtype: 'F32', shape: [64, 64], bytes: rng.bytes(64 * 64 * 4) };
