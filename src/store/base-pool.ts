@@ -125,10 +125,16 @@ export class BasePool {
     return this.decoder.base8(key);
   }
 
-  /** Rough bytes held by the indexes (sketches, graphs, 8-bit bases). */
+  /**
+   * Approximate bytes held by the indexes: sketch graphs with their sketches, HNSW graphs with the 8-bit
+   * bases they search (the paper's index holds whole quantized tensors; ours holds sketches of <= 1 KiB).
+   * Decoded bases in the decoder's cache are not counted (they are a cache with its own budget).
+   */
   memoryBytes(): number {
     let n = 0;
-    for (const q of this.base8.values()) n += q.codes.length + 64;
-    return n + this.rootInfo.size * 1200;
+    for (const key of this.roots.shapeKeys()) n += this.roots.indexFor(key)?.memoryBytes() ?? 0;
+    for (const key of this.paper.shapeKeys()) n += this.paper.indexFor(key)?.memoryBytes() ?? 0;
+    for (const q of this.base8.values()) n += q.codes.length;
+    return n;
   }
 }

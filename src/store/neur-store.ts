@@ -86,7 +86,8 @@ export class NeurStore {
         let result: PutResult;
         try {
           const arch = await this.putArchitecture(layout.architecture);
-          const encoder = new TensorEncoder(this.content, new BasePool(this.catalog, this.decoder), mode, tolerance, options.seed);
+          const pool = new BasePool(this.catalog, this.decoder);
+          const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed);
           const rows = await this.putTensors(layout.tensors, encoder, options);
           encoder.finish();
           const model: ModelInfo = {
@@ -94,7 +95,8 @@ export class NeurStore {
             files: source.files, architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
             storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
           };
-          result = { ...model, tensors: rows, maxError: Math.max(0, ...rows.map((r) => r.maxError)), dryRun: Boolean(options.dryRun) };
+          const maxError = Math.max(0, ...rows.map((r) => r.maxError));
+          result = { ...model, tensors: rows, maxError, dryRun: Boolean(options.dryRun), indexMemoryBytes: pool.memoryBytes() };
           if (options.dryRun) await this.engine.abort();
           else await this.engine.commit();
         } catch (e) {

@@ -50,6 +50,8 @@ export interface ModelDetails extends ModelInfo {
 /** What `put` did: the model and every tensor's encoding; `dryRun` when nothing was stored. */
 export interface PutResult extends ModelDetails {
   readonly dryRun: boolean;
+  /** Approximate memory of the similarity indexes the put used (sketches, graphs, 8-bit bases). */
+  readonly indexMemoryBytes: number;
 }
 
 export interface StoreStats {

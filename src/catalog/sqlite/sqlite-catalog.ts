@@ -16,6 +16,9 @@ export interface SqliteCatalogOptions {
 
 type Row = Record<string, unknown>;
 
+/** SQLite page size of a new catalog. */
+const CATALOG_PAGE_BYTES = 1024;
+
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   /** Serializes writers of this process; SQLite serializes processes. */
@@ -24,6 +27,9 @@ export class SqliteCatalog implements Catalog {
   constructor(readonly path: string, options: SqliteCatalogOptions = {}) {
     try {
       this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 60_000 });
+      // Small pages keep an almost empty catalog small (every table and index takes at least one page); this
+      // only takes effect when the database is created, before WAL mode is switched on.
+      this.db.pragma(`page_size = ${CATALOG_PAGE_BYTES}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
