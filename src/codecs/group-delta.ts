@@ -38,6 +38,8 @@ export const DEFAULT_GROUP_SIZE = 1024;
 const STEP_SHRINK = 1 - 2 ** -10;
 const RAW_F32 = 0;
 const RAW_HALF = -1;
+/** Histogram buckets of `estimateGroupDeltaBytes` (zigzagged codes; larger ones share the last). */
+const ESTIMATE_BUCKETS = 4096;
 /** |q| stays below this so f32(q) is exact. */
 const MAX_CODE = 2 ** 23;
 
@@ -137,7 +139,46 @@ export function encodeGroupDelta(
   return w.finish();
 }
 
-/** Encode-and-measure: the encoded size in bytes, the cost the store compares to pick a base. */
+/**
+ * A cheap estimate of the encoded size in bytes (no entropy coding, no bound enforcement): per-group steps
+ * and codes as the encoder makes them, priced at their order-0 entropy, raw groups at 4 bytes an element.
+ * The store ranks candidate bases with it and encodes only the winner.
+ */
+export function estimateGroupDeltaBytes(
+  x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
+): number {
+  const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
+  const dtype = options.dtype ?? 'F32';
+  checkArgs(x, base, tol, g);
+  const steps = groupSteps(x, base, tol, g, dtype);
+  const q = new Int32Array(x.length);
+  kernels().quantizeGroups(x, base, steps, g, q);
+  // Codes far from zero are rare and costly anyway: they share the histogram's last bucket, priced high.
+  const counts = new Uint32Array(ESTIMATE_BUCKETS + 1);
+  let coded = 0;
+  let raw = 0;
+  for (let k = 0; k < steps.length; k++) {
+    const end = Math.min(x.length, (k + 1) * g);
+    if (steps[k]! <= 0) {
+      raw += end - k * g;
+      continue;
+    }
+    for (let i = k * g; i < end; i++) counts[Math.min(zigzag(q[i]!), ESTIMATE_BUCKETS)]!++;
+    coded += end - k * g;
+  }
+  let bits = 32 * counts[ESTIMATE_BUCKETS]!;
+  let symbols = 0;
+  for (let c = 0; c < ESTIMATE_BUCKETS; c++) {
+    const n = counts[c]!;
+    if (n > 0) {
+      bits -= n * Math.log2(n / coded);
+      symbols++;
+    }
+  }
+  return Math.ceil(bits / 8) + 4 * raw + 6 * steps.length + 2 * symbols;
+}
+
+/** Encode-and-measure: the exact encoded size in bytes. */
 export function groupDeltaEncodedSize(
   x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
 ): number {

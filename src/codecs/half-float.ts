@@ -33,8 +33,23 @@ export function toF16Bits(v: number): number {
   return sign | h;
 }
 
+/** Every fp16 value by bit pattern (256 KiB, built on first use): decoding is a table read, not a pow. */
+let F16_VALUES: Float32Array | undefined;
+
+function f16Table(): Float32Array {
+  if (!F16_VALUES) {
+    F16_VALUES = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) F16_VALUES[h] = computeF16(h);
+  }
+  return F16_VALUES;
+}
+
 /** Value of an fp16 bit pattern. */
 export function fromF16Bits(h: number): number {
+  return (F16_VALUES ?? f16Table())[h & 0xffff]!;
+}
+
+function computeF16(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;

@@ -10,7 +10,7 @@
 import { NeurStoreError } from '../errors.js';
 import type { CodecName, Mode, StoredAs } from '../catalog/catalog.js';
 import { encodeLossless } from '../codecs/lossless.js';
-import { decodeGroupDelta, encodeGroupDelta } from '../codecs/group-delta.js';
+import { decodeGroupDelta, encodeGroupDelta, estimateGroupDeltaBytes } from '../codecs/group-delta.js';
 import { decodePaperDelta, encodePaperDelta, paperNeededBits, paperStdBits } from '../codecs/paper-delta.js';
 import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
 import { roundTo } from '../codecs/half-float.js';
@@ -25,8 +25,8 @@ import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js
 
 /** Tensors smaller than this are stored exactly (lossless) in every mode: a base would cost more than it saves. */
 export const MIN_LOSSY_ELEMENTS = 64;
-/** Bases (the nearest by exact distance) tried per tensor in the default mode; the smallest encoding wins. */
-const BASE_TRIES = 2;
+/** Bases (the nearest by exact distance) tried per tensor in the default mode; the smallest estimate wins. */
+const BASE_TRIES = 3;
 
 export interface TensorInput {
   readonly name: string;
@@ -130,15 +130,17 @@ export class TensorEncoder {
   private async grouped(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
     const x = valuesOf(t.bytes, dtype);
     const tol = this.tolerance;
-    let blob = encodeGroupDelta(x, null, tol, { dtype });
+    // Rank "alone" and each near base by estimated size (deterministic), then encode only the winner.
+    let best = estimateGroupDeltaBytes(x, null, tol, { dtype });
     let base: BaseCandidate | undefined;
     for (const c of await this.pool.candidates(t.shape, x, BASE_TRIES)) {
-      const candidate = encodeGroupDelta(x, c.values, tol, { dtype });
-      if (candidate.length < blob.length) {
-        blob = candidate;
+      const estimate = estimateGroupDeltaBytes(x, c.values, tol, { dtype });
+      if (estimate < best) {
+        best = estimate;
         base = c;
       }
     }
+    const blob = encodeGroupDelta(x, base?.values ?? null, tol, { dtype });
     if (blob.length >= t.bytes.length) return this.lossless(t, exactIdentity(RecordKind.Tensor, t.bytes));
     const decoded = decodeGroupDelta(blob, base?.values ?? null).values;
     const maxError = this.checkBound(t, x, decoded);
