@@ -13,6 +13,7 @@ import { DEFAULT_TOLERANCE, type Mode } from '../store/store-types.js';
 import { exitCodeOf } from './exit-codes.js';
 import { formatBytes, table, toJson } from './format-output.js';
 import { ProgressBar } from './progress-bar.js';
+import { sweepCommand } from './sweep-command.js';
 
 /** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
 export function storeDir(flag: string | undefined): string {
@@ -188,6 +189,7 @@ export function buildProgram(io: CliIo = processIo): Command {
       ]]));
     });
 
+  program.addCommand(sweepCommand(io));
   return program;
 }
 

@@ -15,7 +15,7 @@
 import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
-import { type EntropyCoder, RANS_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import { type EntropyCoder, RANS_CODER, RAW_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 
 const MAGIC = 0xd3;
 const VERSION = 1;
@@ -55,10 +55,35 @@ export function encodeLossless(
   const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(base ? 1 : 0).varint(data.length);
   const coders = options.coders ?? [RANS_CODER, ZSTD_CODER];
   for (let p = 0; p < width; p++) {
-    const enc = encodeSmallest(planes.subarray(p * n, (p + 1) * n), coders);
+    const plane = planes.subarray(p * n, (p + 1) * n);
+    // A plane of near-random bytes (low mantissa bytes, random data) cannot shrink: skip the slow coders.
+    const enc = looksIncompressible(plane) ? { coder: RAW_CODER.id, bytes: plane } : encodeSmallest(plane, coders);
     w.u8(enc.coder).block(enc.bytes);
   }
   return w.finish();
+}
+
+/** Planes at least this large are screened by their byte entropy before any coder runs. */
+const SCREEN_BYTES = 4096;
+/** Bytes of a plane sampled to estimate its entropy. */
+const SCREEN_SAMPLES = 1 << 16;
+/** Order-0 entropy (bits per byte) above which a plane is stored raw without trying the coders. */
+const INCOMPRESSIBLE_BITS = 7.9;
+
+/**
+ * True when a plane's order-0 entropy says no coder would gain: an order-0 coder (rANS) cannot beat it, and
+ * zstd, which can exploit repeats, rarely finds any in such bytes. Deterministic, so encoding stays so.
+ */
+function looksIncompressible(plane: Uint8Array): boolean {
+  if (plane.length < SCREEN_BYTES) return false;
+  // An evenly spaced sample is enough to price a plane's histogram.
+  const stride = Math.max(1, Math.floor(plane.length / SCREEN_SAMPLES));
+  const counts = new Uint32Array(256);
+  let n = 0;
+  for (let i = 0; i < plane.length; i += stride, n++) counts[plane[i]!]!++;
+  let bits = 0;
+  for (const c of counts) if (c > 0) bits -= c * Math.log2(c / n);
+  return bits / n > INCOMPRESSIBLE_BITS;
 }
 
 /** Header fields of a lossless blob. */

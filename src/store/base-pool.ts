@@ -18,8 +18,9 @@ import type { TensorDecoder } from './tensor-decoder.js';
 
 /** Sketch candidates re-ranked by exact distance per query. */
 const SKETCH_CANDIDATES = 16;
-/** Up to this many roots of a shape are all ranked by exact distance (no sketch step). */
+/** Up to this many tensors of a shape (and this many elements in all) are ranked exactly, with no sketch step. */
 const EXACT_SCAN_ROOTS = 32;
+const EXACT_SCAN_ELEMENTS = 1 << 24;
 
 function squaredL2(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -82,7 +83,8 @@ export class BasePool {
     // Sketch distance only approximates (an 8-bit sketch can blur a fine-tune's small changes): a shape with
     // few roots is ranked exactly, a crowded one by sketch first, then exactly over a wider candidate set.
     const all = this.rootsByShape.get(skey) ?? [];
-    const ids = all.length <= EXACT_SCAN_ROOTS ? all : this.roots.candidates(shape, x, Math.max(count, SKETCH_CANDIDATES)).map((h) => h.id);
+    const exact = all.length <= EXACT_SCAN_ROOTS && all.length * x.length <= EXACT_SCAN_ELEMENTS;
+    const ids = exact ? all : this.roots.candidates(shape, x, Math.max(count, SKETCH_CANDIDATES)).map((h) => h.id);
     const ranked: Array<BaseCandidate & { distance: number }> = [];
     for (const id of ids) {
       const key = this.keys[id]!;

@@ -23,6 +23,8 @@ import { encodeQuant8 } from './tensor-decoder.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentity, type PayloadParts } from './record-payload.js';
 import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js';
 
+/** A lossless tensor looks for an XOR base only if its planes alone shrank it below this fraction. */
+const STRUCTURED_FRACTION = 0.97;
 /** Tensors smaller than this are stored exactly (lossless) in every mode: a base would cost more than it saves. */
 export const MIN_LOSSY_ELEMENTS = 64;
 /** Bases (the nearest by exact distance) tried per tensor in the default mode; the smallest estimate wins. */
@@ -81,7 +83,9 @@ export class TensorEncoder {
       const found = await this.content.find(identity);
       if (found) {
         const { codec, base } = found.header;
-        return { key: found.key, storedAs: 'duplicate', codec: CODEC_NAMES[codec] ?? 'raw', baseKey: base?.key, depth: base?.depth ?? 0, storedBytes: 0, bits: 0, maxError: 0 };
+        // An exact hit holds these very bytes; a lossy hit an encoding of them within the tolerance.
+        const maxError = identity === exact ? 0 : this.tolerance;
+        return { key: found.key, storedAs: 'duplicate', codec: CODEC_NAMES[codec] ?? 'raw', baseKey: base?.key, depth: base?.depth ?? 0, storedBytes: 0, bits: 0, maxError };
       }
     }
     const elements = t.bytes.length / dtypeBytes(t.dtype);
@@ -116,7 +120,9 @@ export class TensorEncoder {
     if (plain.length < best.parts.body.length) best = { ...raw, storedAs: 'lossless', parts: { ...raw.parts, codec: Codec.Lossless, body: plain } };
     if (!isFloatDType(t.dtype)) return best;
     const values = valuesOf(t.bytes, t.dtype);
-    for (const c of await this.pool.candidates(t.shape, values, 1)) {
+    // Bytes that byte planes cannot shrink at all (random-like) will not XOR into anything smaller either.
+    const structured = best.parts.body.length < STRUCTURED_FRACTION * t.bytes.length;
+    for (const c of structured ? await this.pool.candidates(t.shape, values, 1) : []) {
       if (c.dtype !== t.dtype) continue;
       const xor = encodeLossless(t.bytes, width, bytesOf(c.values, c.dtype));
       if (xor.length < best.parts.body.length) {
