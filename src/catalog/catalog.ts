@@ -88,8 +88,11 @@ export interface Catalog {
   tensors(name: string): Promise<TensorRow[]>;
   /** Every engine record any model references (tensors, their bases and architectures). */
   liveRecordKeys(): Promise<Set<bigint>>;
-  /** Records of float tensors of `shape` whose delta chain is shorter than `maxDepth`: the bases a delta may use. */
-  baseCandidates(shape: readonly number[], maxDepth: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
+  /**
+   * Records of float tensors of `shape` whose delta chain is shorter than `maxDepth`: the bases a delta may
+   * use, the `limit` most recently stored first.
+   */
+  baseCandidates(shape: readonly number[], maxDepth: number, limit: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
   /** The paper mode's 8-bit base records of tensors of `shape`. */
   paperBasesOfShape(shape: readonly number[]): Promise<bigint[]>;
   /** A tensor (model and name) stored in record `key`, to name a base in `info`. */

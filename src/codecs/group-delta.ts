@@ -113,6 +113,17 @@ function checkArgs(x: Float32Array, base: Float32Array | null, tol: number, g: n
   if (base && base.length !== x.length) throw invalidArgument(`base has ${base.length} elements, tensor has ${x.length}`);
 }
 
+/** Per-group steps and codes, before the bound is enforced: the part the encoder and the estimate share. */
+function quantize(x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions) {
+  const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
+  const dtype = options.dtype ?? 'F32';
+  checkArgs(x, base, tol, g);
+  const steps = groupSteps(x, base, tol, g, dtype);
+  const q = new Int32Array(x.length);
+  kernels().quantizeGroups(x, base, steps, g, q);
+  return { g, dtype, steps, q };
+}
+
 /**
  * Encodes `x` against `base` (null: the tensor alone) so that every decoded value, in `options.dtype`, is
  * within `tol` of x; NaN/infinity are stored exactly. Inputs are not modified. Throws INVALID_ARGUMENT for
@@ -121,12 +132,7 @@ function checkArgs(x: Float32Array, base: Float32Array | null, tol: number, g: n
 export function encodeGroupDelta(
   x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
 ): Uint8Array {
-  const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
-  const dtype = options.dtype ?? 'F32';
-  checkArgs(x, base, tol, g);
-  const steps = groupSteps(x, base, tol, g, dtype);
-  const q = new Int32Array(x.length);
-  kernels().quantizeGroups(x, base, steps, g, q);
+  const { g, dtype, steps, q } = quantize(x, base, tol, options);
   enforceBound(x, base, tol, g, dtype, steps, q);
   markHalfRaw(x, steps, g, dtype);
   const coder = options.coder ?? RANS_CODER;
@@ -147,12 +153,7 @@ export function encodeGroupDelta(
 export function estimateGroupDeltaBytes(
   x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
 ): number {
-  const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
-  const dtype = options.dtype ?? 'F32';
-  checkArgs(x, base, tol, g);
-  const steps = groupSteps(x, base, tol, g, dtype);
-  const q = new Int32Array(x.length);
-  kernels().quantizeGroups(x, base, steps, g, q);
+  const { g, steps, q } = quantize(x, base, tol, options);
   // Codes far from zero are rare and costly anyway: they share the histogram's last bucket, priced high.
   const counts = new Uint32Array(ESTIMATE_BUCKETS + 1);
   let coded = 0;

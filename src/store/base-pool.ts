@@ -16,6 +16,8 @@ import { TensorSketcher } from '../vector-index/tensor-sketcher.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import type { TensorDecoder } from './tensor-decoder.js';
 
+/** Stored tensors of one shape loaded as candidates per put. */
+const MAX_LOADED_PER_SHAPE = 64;
 /** Sketch candidates re-ranked by exact distance per query. */
 const SKETCH_CANDIDATES = 16;
 /** Up to this many tensors of a shape (and this many elements in all) are ranked exactly, with no sketch step. */
@@ -42,6 +44,8 @@ export interface BaseCandidate {
   readonly dtype: FloatDType;
   readonly values: Float32Array;
   readonly depth: number;
+  /** Squared L2 distance to the query. */
+  readonly distance: number;
 }
 
 export class BasePool {
@@ -75,7 +79,9 @@ export class BasePool {
     const skey = shapeKey(shape);
     if (!this.loadedRoots.has(skey)) {
       this.loadedRoots.add(skey);
-      for (const r of await this.catalog.baseCandidates(shape, MAX_DELTA_DEPTH)) {
+      // Decoding every stored tensor of a popular shape would make each put slower than the last: the most
+      // recent ones (a family's latest members) stand for the rest.
+      for (const r of await this.catalog.baseCandidates(shape, MAX_DELTA_DEPTH, MAX_LOADED_PER_SHAPE)) {
         const values = (await this.decoder.base(r.key, r.dtype as FloatDType)) as Float32Array;
         this.addCandidate(shape, r.key, r.dtype as FloatDType, values, r.depth);
       }
@@ -85,7 +91,7 @@ export class BasePool {
     const all = this.rootsByShape.get(skey) ?? [];
     const exact = all.length <= EXACT_SCAN_ROOTS && all.length * x.length <= EXACT_SCAN_ELEMENTS;
     const ids = exact ? all : this.roots.candidates(shape, x, Math.max(count, SKETCH_CANDIDATES)).map((h) => h.id);
-    const ranked: Array<BaseCandidate & { distance: number }> = [];
+    const ranked: BaseCandidate[] = [];
     for (const id of ids) {
       const key = this.keys[id]!;
       const { dtype, depth } = this.rootInfo.get(id)!;

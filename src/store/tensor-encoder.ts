@@ -8,7 +8,7 @@
  * Every lossy result is decoded here once and checked against the bound before it is stored.
  */
 import { NeurStoreError } from '../errors.js';
-import type { CodecName, Mode, StoredAs } from '../catalog/catalog.js';
+import type { CodecName, Mode, StoredAs, TensorRow } from '../catalog/catalog.js';
 import { encodeLossless } from '../codecs/lossless.js';
 import { decodeGroupDelta, encodeGroupDelta, estimateGroupDeltaBytes } from '../codecs/group-delta.js';
 import { decodePaperDelta, encodePaperDelta, paperNeededBits, paperStdBits } from '../codecs/paper-delta.js';
@@ -25,6 +25,8 @@ import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js
 
 /** A lossless tensor looks for an XOR base only if its planes alone shrank it below this fraction. */
 const STRUCTURED_FRACTION = 0.97;
+/** Largest ||x - base||^2 / ||x||^2 at which a lossless tensor tries XOR against the base. */
+const XOR_MAX_RELATIVE_DISTANCE = 0.1;
 /** Tensors smaller than this are stored exactly (lossless) in every mode: a base would cost more than it saves. */
 export const MIN_LOSSY_ELEMENTS = 64;
 /** Bases (the nearest by exact distance) tried per tensor in the default mode; the smallest estimate wins. */
@@ -37,16 +39,8 @@ export interface TensorInput {
   readonly bytes: Uint8Array;
 }
 
-export interface EncodedTensor {
-  readonly key: bigint;
-  readonly storedAs: StoredAs;
-  readonly codec: CodecName;
-  readonly baseKey?: bigint;
-  readonly depth: number;
-  readonly storedBytes: number;
-  readonly bits: number;
-  readonly maxError: number;
-}
+/** How one tensor was stored: the catalog row's storage fields, with the record's key. */
+export type EncodedTensor = { readonly key: bigint } & Pick<TensorRow, 'storedAs' | 'codec' | 'baseKey' | 'depth' | 'storedBytes' | 'bits' | 'maxError'>;
 
 interface Choice {
   readonly storedAs: StoredAs;
@@ -60,6 +54,12 @@ interface Choice {
 const CODEC_NAMES: Record<number, CodecName> = {
   [Codec.Raw]: 'raw', [Codec.Zstd]: 'zstd', [Codec.Lossless]: 'lossless', [Codec.GroupDelta]: 'group-delta', [Codec.PaperDelta]: 'paper-delta',
 };
+
+function squaredNorm(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return s;
+}
 
 export class TensorEncoder {
   private readonly rng: SeededRandom;
@@ -123,7 +123,8 @@ export class TensorEncoder {
     // Bytes that byte planes cannot shrink at all (random-like) will not XOR into anything smaller either.
     const structured = best.parts.body.length < STRUCTURED_FRACTION * t.bytes.length;
     for (const c of structured ? await this.pool.candidates(t.shape, values, 1) : []) {
-      if (c.dtype !== t.dtype) continue;
+      // XOR helps only against a near copy (a fine-tune's own base), not any tensor of the same shape.
+      if (c.dtype !== t.dtype || !(c.distance < XOR_MAX_RELATIVE_DISTANCE * squaredNorm(values))) continue;
       const xor = encodeLossless(t.bytes, width, bytesOf(c.values, c.dtype));
       if (xor.length < best.parts.body.length) {
         const base = { key: c.key, view: 'bytes' as const, depth: c.depth + 1 };

@@ -155,12 +155,13 @@ export class SqliteCatalog implements Catalog {
     return keys;
   }
 
-  async baseCandidates(shape: readonly number[], maxDepth: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
+  async baseCandidates(shape: readonly number[], maxDepth: number, limit: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
     const rows = this.db
       .prepare(`SELECT record_key AS k, MIN(dtype) AS dtype, MIN(depth) AS depth FROM tensors WHERE shape = ? AND depth < ?
-                AND dtype IN ('F32', 'F16', 'BF16') AND codec IN ('raw', 'lossless', 'group-delta') GROUP BY record_key ORDER BY MIN(rowid)`)
+                AND dtype IN ('F32', 'F16', 'BF16') AND codec IN ('raw', 'lossless', 'group-delta') GROUP BY record_key
+                ORDER BY MAX(rowid) DESC LIMIT ?`)
       .safeIntegers(true)
-      .all(JSON.stringify(shape), maxDepth) as Row[];
+      .all(JSON.stringify(shape), maxDepth, limit) as Row[];
     return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string, depth: Number(r.depth) }));
   }
 
