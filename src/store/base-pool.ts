@@ -90,6 +90,7 @@ export class BasePool {
     // few roots is ranked exactly, a crowded one by sketch first, then exactly over a wider candidate set.
     const all = this.rootsByShape.get(skey) ?? [];
     const exact = all.length <= EXACT_SCAN_ROOTS && all.length * x.length <= EXACT_SCAN_ELEMENTS;
+    if (!exact) await this.sketchAll(shape, all);
     const ids = exact ? all : this.roots.candidates(shape, x, Math.max(count, SKETCH_CANDIDATES)).map((h) => h.id);
     const ranked: BaseCandidate[] = [];
     for (const id of ids) {
@@ -104,11 +105,22 @@ export class BasePool {
   /** Makes a just-stored tensor a base for the rest of the put (matches inside one model count too). */
   addCandidate(shape: readonly number[], key: bigint, dtype: FloatDType, values: Float32Array, depth: number): void {
     const id = this.idOf(key);
-    if (depth >= MAX_DELTA_DEPTH || this.roots.has(id) || values.some((v) => !Number.isFinite(v))) return;
+    if (depth >= MAX_DELTA_DEPTH || this.rootInfo.has(id) || values.some((v) => !Number.isFinite(v))) return;
     this.rootInfo.set(id, { dtype, depth });
-    this.roots.insert(id, shape, values);
+    this.decoder.prime(key, dtype, values);
     const skey = shapeKey(shape);
-    this.rootsByShape.set(skey, [...(this.rootsByShape.get(skey) ?? []), id]);
+    const list = this.rootsByShape.get(skey);
+    if (list) list.push(id);
+    else this.rootsByShape.set(skey, [id]);
+  }
+
+  /** Sketches the candidates of a shape not sketched yet: only crowded shapes ever need the sketch index. */
+  private async sketchAll(shape: readonly number[], ids: readonly number[]): Promise<void> {
+    for (const id of ids) {
+      if (this.roots.has(id)) continue;
+      const { dtype } = this.rootInfo.get(id)!;
+      this.roots.insert(id, shape, (await this.decoder.base(this.keys[id]!, dtype)) as Float32Array);
+    }
   }
 
   /** The paper mode's nearest 8-bit base of `shape` (top-1 by squared L2 on dequantized values). */

@@ -97,10 +97,10 @@ export class NeurStore {
           };
           const maxError = Math.max(0, ...rows.map((r) => r.maxError));
           result = { ...model, tensors: rows, maxError, dryRun: Boolean(options.dryRun), indexMemoryBytes: pool.memoryBytes() };
-          if (options.dryRun) await this.engine.abort();
+          if (options.dryRun) await this.abort();
           else await this.engine.commit();
         } catch (e) {
-          await this.engine.abort();
+          await this.abort();
           throw e;
         }
         if (!options.dryRun) await tx.insertModel(result, result.tensors);
@@ -109,6 +109,12 @@ export class NeurStore {
     } finally {
       await source.close();
     }
+  }
+
+  /** Drops a write batch, and the decoded values the encoder cached for records that now do not exist. */
+  private async abort(): Promise<void> {
+    this.decoder.clear();
+    await this.engine.abort();
   }
 
   private async putArchitecture(bytes: Uint8Array): Promise<StoredContent & { key: bigint }> {

@@ -100,6 +100,18 @@ export class TensorDecoder {
     return q;
   }
 
+  /** Empties the cache (after an aborted write, whose primed records no longer exist). */
+  clear(): void {
+    this.cache.clear();
+    this.cachedBytes = 0;
+  }
+
+  /** Puts the values a writer just encoded into the cache, as `base(key, view)` would decode them. */
+  prime(key: bigint, view: FloatDType, values: Float32Array): void {
+    const id = `${key}:${view}`;
+    if (!this.cache.has(id)) this.remember(id, values);
+  }
+
   private remember(id: string, value: Float32Array | Uint8Array): void {
     if (value.byteLength > this.cacheBytes) return;
     this.cache.set(id, value);
