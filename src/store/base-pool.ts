@@ -16,8 +16,8 @@ import { TensorSketcher } from '../vector-index/tensor-sketcher.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import type { TensorDecoder } from './tensor-decoder.js';
 
-/** Stored tensors of one shape loaded as candidates per put. */
-const MAX_LOADED_PER_SHAPE = 64;
+/** Stored tensors of one shape loaded as candidates per put, by default. */
+export const MAX_LOADED_PER_SHAPE = 64;
 /** Sketch candidates re-ranked by exact distance per query. */
 const SKETCH_CANDIDATES = 16;
 /** Up to this many tensors of a shape (and this many elements in all) are ranked exactly, with no sketch step. */
@@ -59,9 +59,11 @@ export class BasePool {
   private readonly loadedRoots = new Set<string>();
   private readonly loadedPaper = new Set<string>();
 
+  /** `loadPerShape`: stored tensors of a shape loaded as candidates (the most recent first). */
   constructor(
     private readonly catalog: Catalog,
     private readonly decoder: TensorDecoder,
+    private readonly loadPerShape = MAX_LOADED_PER_SHAPE,
   ) {}
 
   private idOf(key: bigint): number {
@@ -81,7 +83,7 @@ export class BasePool {
       this.loadedRoots.add(skey);
       // Decoding every stored tensor of a popular shape would make each put slower than the last: the most
       // recent ones (a family's latest members) stand for the rest.
-      for (const r of await this.catalog.baseCandidates(shape, MAX_DELTA_DEPTH, MAX_LOADED_PER_SHAPE)) {
+      for (const r of await this.catalog.baseCandidates(shape, MAX_DELTA_DEPTH, this.loadPerShape)) {
         const values = (await this.decoder.base(r.key, r.dtype as FloatDType)) as Float32Array;
         this.addCandidate(shape, r.key, r.dtype as FloatDType, values, r.depth);
       }

@@ -25,6 +25,8 @@ import {
 } from './store-types.js';
 
 export const STORE_MARKER_FILE = 'NEURSTORE';
+/** Stored tensors of a shape a lossless put considers as XOR bases. */
+const LOSSLESS_LOADED_PER_SHAPE = 8;
 const STORE_MARKER = JSON.stringify({ format: 'neurstore', version: 1 }) + '\n';
 
 export interface OpenOptions {
@@ -86,7 +88,8 @@ export class NeurStore {
         let result: PutResult;
         try {
           const arch = await this.putArchitecture(layout.architecture);
-          const pool = new BasePool(this.catalog, this.decoder);
+          // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
+          const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
           const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed);
           const rows = await this.putTensors(layout.tensors, encoder, options);
           encoder.finish();
