@@ -98,7 +98,7 @@ export class NeurStore {
             files: source.files, architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
             storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
           };
-          const maxError = Math.max(0, ...rows.map((r) => r.maxError));
+          const maxError = rows.reduce((m, r) => Math.max(m, r.maxError), 0);
           result = { ...model, tensors: rows, maxError, dryRun: Boolean(options.dryRun), indexMemoryBytes: pool.memoryBytes() };
           if (options.dryRun) await this.abort();
           else await this.engine.commit();
@@ -120,7 +120,7 @@ export class NeurStore {
     await this.engine.abort();
   }
 
-  private async putArchitecture(bytes: Uint8Array): Promise<StoredContent & { key: bigint }> {
+  private async putArchitecture(bytes: Uint8Array): Promise<StoredContent> {
     const identity = exactIdentity(RecordKind.Architecture, bytes);
     const found = await this.content.find(identity);
     if (found) return { key: found.key, storedBytes: 0 };
@@ -188,7 +188,7 @@ export class NeurStore {
   async info(name: string): Promise<ModelDetails> {
     const model = await this.requireModel(name);
     const tensors = await this.catalog.tensors(name);
-    return { ...model, tensors, maxError: Math.max(0, ...tensors.map((t) => t.maxError)) };
+    return { ...model, tensors, maxError: tensors.reduce((m, t) => Math.max(m, t.maxError), 0) };
   }
 
   /** The model and tensor a record (a base) was first stored for, to name bases in `info`. */
