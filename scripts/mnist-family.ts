@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureFixtures, fixturePath, PROJECT_ROOT, SHARED_MNIST_DIR } from './fetch-fixtures.js';
-import { seededRandom } from '../src/codecs/seeded-random.js';
+import { SeededRandom } from '../src/env/seeded-random.js';
 import {
   loadMnistSplit, MNIST_CLASSES, MNIST_PIXELS, MNIST_SPLIT_SEED, MNIST_TEST_COUNT, noisyDigits, seededPermutation,
   selectDigits, shiftDigits, type MnistDigits,
@@ -83,20 +83,20 @@ interface Manifest {
   readonly trainSeconds: number;
 }
 
-function trainingData(train: MnistDigits, r: MnistRecipe, rand: () => number): MnistDigits {
+function trainingData(train: MnistDigits, r: MnistRecipe, rng: SeededRandom): MnistDigits {
   switch (r.data) {
     case 'all': return train;
     case 'digits-0-4': return selectDigits(train, (d) => d <= 4);
     case 'digits-5-9': return selectDigits(train, (d) => d >= 5);
-    case 'shift-2px': return shiftDigits(train, 2, rand);
-    case 'noise-0.3': return noisyDigits(train, 0.3, rand);
+    case 'shift-2px': return shiftDigits(train, 2, rng);
+    case 'noise-0.3': return noisyDigits(train, 0.3, rng);
   }
 }
 
 /** Kaiming-uniform-style init (bound 1/sqrt(fanIn)), like tinygrad's Linear, from a seeded generator. */
 function initWeights(seed: number): MnistWeights {
-  const rand = seededRandom(seed);
-  const fill = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => (2 * rand() - 1) / Math.sqrt(fanIn));
+  const rng = new SeededRandom(seed);
+  const fill = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => (2 * rng.next() - 1) / Math.sqrt(fanIn));
   return { l1: fill(HIDDEN * MNIST_PIXELS, MNIST_PIXELS), l2: fill(MNIST_CLASSES * HIDDEN, HIDDEN) };
 }
 
@@ -111,15 +111,15 @@ async function loadTf(): Promise<Tf> {
 
 /** Trains from `start` by recipe `r`; returns the new weights and the number of optimizer steps. */
 function trainOne(tf: Tf, start: MnistWeights, train: MnistDigits, r: MnistRecipe): { w: MnistWeights; steps: number } {
-  const rand = seededRandom(r.seed);
+  const rng = new SeededRandom(r.seed);
   const w1 = tf.variable(tf.tensor2d(start.l1, [HIDDEN, MNIST_PIXELS]), r.trainL1, `l1_${r.variant}`);
   const w2 = tf.variable(tf.tensor2d(start.l2, [MNIST_CLASSES, HIDDEN]), true, `l2_${r.variant}`);
   const opt = tf.train.adam(r.learningRate);
   const vars = r.trainL1 ? [w1, w2] : [w2];
   let steps = 0;
   for (let e = 0; e < r.epochs; e++) {
-    const data = trainingData(train, r, rand);
-    const order = seededPermutation(data.count, rand);
+    const data = trainingData(train, r, rng);
+    const order = seededPermutation(data.count, rng);
     for (let at = 0; at + r.batch <= data.count; at += r.batch) {
       const x = new Float32Array(r.batch * MNIST_PIXELS);
       const y = new Float32Array(r.batch * MNIST_CLASSES);
@@ -275,7 +275,7 @@ export async function mnistFamilyTable(force = false, log: (s: string) => void =
 /** Accuracy of `path` on the test split transformed like the recipe's training data (shifted, noisy, 0-4...). */
 function ownDataAccuracy(path: string, r: MnistRecipe, test: MnistDigits): number {
   const w = readMnistSafetensors(path);
-  return mnistAccuracy(w.l1, w.l2, trainingData(test, r, seededRandom(99)));
+  return mnistAccuracy(w.l1, w.l2, trainingData(test, r, new SeededRandom(99)));
 }
 
 function printTable(rows: readonly MnistFamilyRow[], test: MnistDigits): void {
@@ -286,7 +286,7 @@ function printTable(rows: readonly MnistFamilyRow[], test: MnistDigits): void {
   for (const [i, r] of rows.entries()) {
     const recipe = MNIST_RECIPES[i]!;
     const own = ownDataAccuracy(r.path, recipe, test);
-    const baseOwn = mnistAccuracy(base.l1, base.l2, trainingData(test, recipe, seededRandom(99)));
+    const baseOwn = mnistAccuracy(base.l1, base.l2, trainingData(test, recipe, new SeededRandom(99)));
     console.log(`${r.variant.padEnd(14)} ${String(r.steps).padStart(5)}  ${pct(r.testAccuracy)}  ${pct(own)} (${pct(baseOwn)})  ` +
       `${f(r.maxDelta[0])}  ${f(r.maxDelta[1])}  ${f(r.meanDelta[0])}  ${f(r.meanDelta[1])}`);
   }

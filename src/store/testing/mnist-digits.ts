@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../../errors.js';
-import { gaussian, seededRandom } from '../../codecs/seeded-random.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 
 /** Pixels of one digit image (28x28). */
 export const MNIST_PIXELS = 784;
@@ -89,12 +89,12 @@ export function pickDigits(digits: MnistDigits, indices: ArrayLike<number>): Mni
   return { images, labels, count: indices.length };
 }
 
-/** A permutation of 0..n-1 by a Fisher-Yates shuffle driven by `rand` (uniform in [0, 1)). */
-export function seededPermutation(n: number, rand: () => number): Uint32Array {
+/** A permutation of 0..n-1 by a Fisher-Yates shuffle driven by `rng`. */
+export function seededPermutation(n: number, rng: SeededRandom): Uint32Array {
   const p = new Uint32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = Math.floor(rng.next() * (i + 1));
     const t = p[i]!;
     p[i] = p[j]!;
     p[j] = t;
@@ -111,7 +111,7 @@ export function splitMnistDigits(all: MnistDigits, seed = MNIST_SPLIT_SEED, test
   if (!Number.isInteger(testCount) || testCount < 1 || testCount >= all.count) {
     throw invalidArgument(`testCount ${testCount} must be an integer in 1..${all.count - 1}`);
   }
-  const order = seededPermutation(all.count, seededRandom(seed));
+  const order = seededPermutation(all.count, new SeededRandom(seed));
   return { test: pickDigits(all, order.subarray(0, testCount)), train: pickDigits(all, order.subarray(testCount)) };
 }
 
@@ -142,17 +142,17 @@ function shiftImage(src: Float32Array, dst: Float32Array, dx: number, dy: number
 
 /**
  * A copy of `digits` with each image translated by a random whole number of pixels in -maxShift..maxShift on
- * each axis (drawn from `rand`; at least one axis moves by >= 1 when maxShift >= 1). Labels are unchanged.
+ * each axis (drawn from `rng`; at least one axis moves by >= 1 when maxShift >= 1). Labels are unchanged.
  */
-export function shiftDigits(digits: MnistDigits, maxShift: number, rand: () => number): MnistDigits {
+export function shiftDigits(digits: MnistDigits, maxShift: number, rng: SeededRandom): MnistDigits {
   const images = new Float32Array(digits.images.length);
   const span = 2 * maxShift + 1;
   for (let i = 0; i < digits.count; i++) {
     let dx = 0;
     let dy = 0;
     while (maxShift >= 1 && dx === 0 && dy === 0) {
-      dx = Math.floor(rand() * span) - maxShift;
-      dy = Math.floor(rand() * span) - maxShift;
+      dx = Math.floor(rng.next() * span) - maxShift;
+      dy = Math.floor(rng.next() * span) - maxShift;
     }
     const at = i * MNIST_PIXELS;
     shiftImage(digits.images.subarray(at, at + MNIST_PIXELS), images.subarray(at, at + MNIST_PIXELS), dx, dy);
@@ -161,8 +161,8 @@ export function shiftDigits(digits: MnistDigits, maxShift: number, rand: () => n
 }
 
 /** A copy of `digits` with Gaussian noise of standard deviation `sigma` added to each pixel, clipped to [0, 1]. */
-export function noisyDigits(digits: MnistDigits, sigma: number, rand: () => number): MnistDigits {
-  const normal = gaussian(rand);
+export function noisyDigits(digits: MnistDigits, sigma: number, rng: SeededRandom): MnistDigits {
+  const normal = () => rng.gaussian();
   const images = new Float32Array(digits.images.length);
   for (let i = 0; i < images.length; i++) {
     images[i] = Math.min(1, Math.max(0, digits.images[i]! + sigma * normal()));

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ensureFixtures, fixturePath, SHARED_MNIST_DIR } from '../../../scripts/fetch-fixtures.js';
 import { cachedMnistFamily, MNIST_RECIPES } from '../../../scripts/mnist-family.js';
-import { gaussian, seededRandom } from '../../codecs/seeded-random.js';
+import { SeededRandom } from '../../env/seeded-random.js';
 import { isNeurStoreError } from '../../errors.js';
 import {
   loadMnistDigits, MNIST_PIXELS, MNIST_SIDE, noisyDigits, selectDigits, shiftDigits, splitMnistDigits, pickDigits,
@@ -27,7 +27,8 @@ function histogram(d: MnistDigits): number[] {
 }
 
 function randomWeights(seed: number, hidden = 128): { l1: Float32Array; l2: Float32Array } {
-  const n = gaussian(seededRandom(seed));
+  const rng = new SeededRandom(seed);
+  const n = () => rng.gaussian();
   return {
     l1: Float32Array.from({ length: hidden * MNIST_PIXELS }, () => n() * 0.05),
     l2: Float32Array.from({ length: 10 * hidden }, () => n() * 0.1),
@@ -174,15 +175,15 @@ function translationsBetween(a: Float32Array, b: Float32Array, max: number): str
 
 test('shiftDigits translates each image by 1-2 pixels; noisyDigits stays in [0, 1]', () => {
   const some = pickDigits(train, Array.from({ length: 40 }, (_, i) => i * 97));
-  const shifted = shiftDigits(some, 2, seededRandom(5));
+  const shifted = shiftDigits(some, 2, new SeededRandom(5));
   assert.deepEqual(shifted.labels, some.labels);
   for (let i = 0; i < some.count; i++) {
     const at = i * MNIST_PIXELS;
     const moves = translationsBetween(some.images.subarray(at, at + MNIST_PIXELS), shifted.images.subarray(at, at + MNIST_PIXELS), 2);
     assert.ok(moves.length >= 1, `image ${i} is not a 1-2 px translation`);
   }
-  const noisy = noisyDigits(some, 0.3, seededRandom(6));
-  assert.deepEqual(noisy.images, noisyDigits(some, 0.3, seededRandom(6)).images);
+  const noisy = noisyDigits(some, 0.3, new SeededRandom(6));
+  assert.deepEqual(noisy.images, noisyDigits(some, 0.3, new SeededRandom(6)).images);
   let diff = 0;
   for (let i = 0; i < noisy.images.length; i++) {
     assert.ok(noisy.images[i]! >= 0 && noisy.images[i]! <= 1);
