@@ -55,6 +55,12 @@ const CODEC_NAMES: Record<number, CodecName> = {
   [Codec.Raw]: 'raw', [Codec.Zstd]: 'zstd', [Codec.Lossless]: 'lossless', [Codec.GroupDelta]: 'group-delta', [Codec.PaperDelta]: 'paper-delta',
 };
 
+/** The two identities of a tensor put in a lossy mode (computed once per tensor). */
+interface Identities {
+  readonly lossy: Uint8Array;
+  readonly exact: Uint8Array;
+}
+
 function squaredNorm(x: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
@@ -93,8 +99,8 @@ export class TensorEncoder {
     const choice = !lossyOk
       ? await this.lossless(t, exact)
       : this.mode === 'paper'
-        ? await this.paper(t, t.dtype as FloatDType, lossy)
-        : await this.grouped(t, t.dtype as FloatDType, lossy);
+        ? await this.paper(t, t.dtype as FloatDType, { lossy, exact })
+        : await this.grouped(t, t.dtype as FloatDType, { lossy, exact });
     const stored = await this.content.add(choice.parts);
     const depth = choice.parts.base?.depth ?? 0;
     if (choice.candidate) this.pool.addCandidate(t.shape, stored.key, choice.candidate.dtype, choice.candidate.values, depth);
@@ -134,7 +140,9 @@ export class TensorEncoder {
     return { ...best, candidate: { dtype: t.dtype, values } };
   }
 
-  private async grouped(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
+  /** `ids.lossy` names the lossy record; `ids.exact` the exact one it falls back to. */
+  private async grouped(t: TensorInput, dtype: FloatDType, ids: Identities): Promise<Choice> {
+    const identity = ids.lossy;
     const x = valuesOf(t.bytes, dtype);
     const tol = this.tolerance;
     // Rank "alone" and each near base by estimated size (deterministic), then encode only the winner.
@@ -148,7 +156,7 @@ export class TensorEncoder {
       }
     }
     const blob = encodeGroupDelta(x, base?.values ?? null, tol, { dtype });
-    if (blob.length >= t.bytes.length) return this.lossless(t, exactIdentity(RecordKind.Tensor, t.bytes));
+    if (blob.length >= t.bytes.length) return this.lossless(t, ids.exact);
     const decoded = decodeGroupDelta(blob, base?.values ?? null).values;
     const maxError = this.checkBound(t, x, decoded);
     const parts: PayloadParts = {
@@ -158,13 +166,14 @@ export class TensorEncoder {
     return { storedAs: base ? 'delta' : 'standalone', parts, maxError, candidate: { dtype, values: decoded } };
   }
 
-  private async paper(t: TensorInput, dtype: FloatDType, identity: Uint8Array): Promise<Choice> {
+  private async paper(t: TensorInput, dtype: FloatDType, ids: Identities): Promise<Choice> {
+    const identity = ids.lossy;
     const x = valuesOf(t.bytes, dtype);
     let maxAbs = 0;
     for (const v of x) maxAbs = Math.max(maxAbs, Math.abs(v));
     // A 16-bit source is rounded back to its dtype after decoding: keep half an ulp of the bound for that.
     const tol = dtype === 'F32' ? this.tolerance : this.tolerance - ulpOf(dtype, maxAbs) / 2;
-    if (!Number.isFinite(maxAbs) || !(tol > 0)) return this.lossless(t, exactIdentity(RecordKind.Tensor, t.bytes));
+    if (!Number.isFinite(maxAbs) || !(tol > 0)) return this.lossless(t, ids.exact);
     const hit = await this.pool.paperNearest(t.shape, x);
     let base = hit;
     let storedAs: StoredAs = 'paper-delta';
