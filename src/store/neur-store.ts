@@ -236,6 +236,7 @@ export class NeurStore {
   }
 
   async close(): Promise<void> {
+    await this.decoder.close();
     await this.engine.close();
     await this.catalog.close();
   }

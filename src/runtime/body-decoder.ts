@@ -1,0 +1,71 @@
+/**
+ * Decoding of one record body, the CPU-heavy half of every load: the same pure function runs inline on the
+ * caller's thread and in the decode workers. Results are written to SharedArrayBuffer memory so they can be
+ * cached as bases and handed to other workers without copying. The digest (SHA-256 over a one-byte prefix and
+ * the decoded bytes, the store's record identity) is computed where the bytes were made.
+ */
+import { createHash } from 'node:crypto';
+import { decompress } from 'zstd-napi';
+import { decodeLossless } from '../codecs/lossless.js';
+import { decodeGroupDelta } from '../codecs/group-delta.js';
+import { decodePaperDelta } from '../codecs/paper-delta.js';
+import { roundTo, toDTypeBytes } from '../codecs/half-float.js';
+import type { FloatDType } from '../codecs/float-ulp.js';
+import { invalidArgument } from '../errors.js';
+
+export type BodyCodec = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-delta';
+
+export interface DecodeJob {
+  readonly codec: BodyCodec;
+  readonly body: Uint8Array;
+  /** Bytes (lossless XOR base) or values (delta codecs) the body decodes against. */
+  readonly base: Uint8Array | Float32Array | null;
+  /** Output dtype of the paper delta (its values are rounded to it). */
+  readonly dtype: string;
+  /** Prefix byte of the digest (the record kind). */
+  readonly digestPrefix: number;
+}
+
+export interface DecodeResult {
+  /** Decoded bytes, in SharedArrayBuffer memory. */
+  readonly bytes: Uint8Array;
+  readonly digest: Uint8Array;
+}
+
+export function decodeBody(job: DecodeJob): DecodeResult {
+  const bytes = shared(decodeBytes(job));
+  const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(job.digestPrefix)).update(bytes).digest());
+  return { bytes, digest };
+}
+
+function decodeBytes({ codec, body, base, dtype }: DecodeJob): Uint8Array {
+  switch (codec) {
+    case 'raw':
+      return body;
+    case 'zstd':
+      return decompress(body);
+    case 'lossless':
+      return decodeLossless(body, base as Uint8Array | null);
+    case 'group-delta': {
+      const d = decodeGroupDelta(body, base as Float32Array | null);
+      return d.dtype === 'F32' ? new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength) : toDTypeBytes(d.values, d.dtype);
+    }
+    case 'paper-delta': {
+      if (!base || !(dtype === 'F32' || dtype === 'F16' || dtype === 'BF16')) {
+        throw invalidArgument('paper delta without a base or for a non-float tensor');
+      }
+      const x = decodePaperDelta(body, base as Float32Array);
+      if (dtype === 'F32') return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+      for (let i = 0; i < x.length; i++) x[i] = roundTo(dtype as FloatDType, x[i]!);
+      return toDTypeBytes(x, dtype as FloatDType);
+    }
+  }
+}
+
+/** `bytes` itself when it already lives in shared memory, else a copy there. */
+export function shared<T extends Uint8Array | Float32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}

@@ -1,0 +1,65 @@
+// The decode pool gives the same bytes and digests as decoding inline, for every codec, on the workers and
+// inline; errors keep their code across the thread boundary; a closed pool starts again when used.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { compress } from 'zstd-napi';
+import { SeededRandom } from '../env/seeded-random.js';
+import { encodeLossless } from '../codecs/lossless.js';
+import { encodeGroupDelta } from '../codecs/group-delta.js';
+import { encodePaperDelta } from '../codecs/paper-delta.js';
+import { isNeurStoreError } from '../errors.js';
+import { DecodePool } from './decode-pool.js';
+import { decodeBody, type DecodeJob } from './body-decoder.js';
+
+const rng = new SeededRandom(61);
+const N = 200_000;
+const base = new Float32Array(new SharedArrayBuffer(N * 4));
+for (let i = 0; i < N; i++) base[i] = rng.gaussian() * 0.05;
+const x = base.map((v) => v + rng.gaussian() * 0.002);
+const xBytes = new Uint8Array(x.buffer);
+const baseBytes = new Uint8Array(base.buffer);
+
+const jobs: DecodeJob[] = [
+  { codec: 'raw', body: xBytes, base: null, dtype: 'F32', digestPrefix: 1 },
+  { codec: 'zstd', body: compress(xBytes), base: null, dtype: 'F32', digestPrefix: 1 },
+  { codec: 'lossless', body: encodeLossless(xBytes, 4, baseBytes), base: baseBytes, dtype: 'F32', digestPrefix: 1 },
+  { codec: 'group-delta', body: encodeGroupDelta(x, base, 1e-3), base, dtype: 'F32', digestPrefix: 1 },
+  { codec: 'paper-delta', body: encodePaperDelta(x, base, 1e-3), base, dtype: 'F32', digestPrefix: 1 },
+];
+
+for (const workers of [0, 2]) {
+  test(`${workers} workers: every codec decodes as inline decoding does, digest included`, async () => {
+    const pool = new DecodePool({ workers, inlineBytes: 1024 });
+    try {
+      const results = await Promise.all(jobs.map((j) => pool.decode(j)));
+      for (const [i, r] of results.entries()) {
+        const want = decodeBody(jobs[i]!);
+        assert.ok(r.bytes.buffer instanceof SharedArrayBuffer, `${jobs[i]!.codec}: result in shared memory`);
+        assert.deepEqual(Buffer.from(r.bytes), Buffer.from(want.bytes), jobs[i]!.codec);
+        const digest = createHash('sha256').update(Uint8Array.of(1)).update(r.bytes).digest();
+        assert.deepEqual(Buffer.from(r.digest), digest);
+      }
+      // The exact codecs give back the original bytes.
+      for (const r of results.slice(0, 3)) assert.ok(Buffer.from(r.bytes).equals(xBytes));
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+test('a corrupt body fails with INVALID_ARGUMENT from a worker; the pool works on, and again after close', async () => {
+  const pool = new DecodePool({ workers: 2, inlineBytes: 0 });
+  try {
+    const good = jobs[3]!;
+    const bad = { ...good, body: good.body.slice(0, good.body.length >> 1) };
+    await assert.rejects(pool.decode(bad), (e: unknown) => isNeurStoreError(e) && e.code === 'INVALID_ARGUMENT');
+    const r = await pool.decode(good);
+    assert.deepEqual(Buffer.from(r.bytes), Buffer.from(decodeBody(good).bytes));
+    await pool.close();
+    const again = await pool.decode(good);
+    assert.equal(again.bytes.length, N * 4);
+  } finally {
+    await pool.close();
+  }
+});

@@ -1,0 +1,118 @@
+/**
+ * A small pool of decode workers, so loads keep both cores busy: the caller's thread reads records (large
+ * sequential reads) while the workers entropy-decode and add deltas. Raw bodies and jobs smaller than
+ * `inlineBytes` run on the caller's thread, where posting them would cost more than decoding. Bases and results live in
+ * SharedArrayBuffer memory, so neither is copied between threads. With `workers: 0` everything runs inline
+ * (same results: the one `decodeBody` does the work either way).
+ */
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { NeurStoreError, type ErrorCode } from '../errors.js';
+import { spawnWorker } from '../env/spawn-worker.js';
+import { decodeBody, type DecodeJob, type DecodeResult } from './body-decoder.js';
+
+export interface DecodePoolOptions {
+  /** Worker threads (default: the machine's cores, at most 4). 0 decodes on the caller's thread. */
+  readonly workers?: number;
+  /** Bodies smaller than this decode inline (default 256 KiB). */
+  readonly inlineBytes?: number;
+}
+
+interface Pending {
+  resolve(r: DecodeResult): void;
+  reject(e: unknown): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  /** Jobs posted and not answered. */
+  busy: number;
+}
+
+export class DecodePool {
+  readonly size: number;
+  private readonly inlineBytes: number;
+  private slots: Slot[] | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  constructor(options: DecodePoolOptions = {}) {
+    this.size = Math.max(0, Math.floor(options.workers ?? Math.min(4, availableParallelism())));
+    this.inlineBytes = options.inlineBytes ?? 256 * 1024;
+  }
+
+  /** Decodes `job` on the least busy worker (started on first use), or inline when small. */
+  decode(job: DecodeJob): Promise<DecodeResult> {
+    if (this.size === 0 || job.codec === 'raw' || job.body.length < this.inlineBytes) {
+      try {
+        return Promise.resolve(decodeBody(job));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const slots = this.start();
+    const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    // A worker with jobs keeps the process alive (its answer is awaited); an idle one does not.
+    if (slot.busy++ === 0) slot.worker.ref();
+    const done = (): void => {
+      if (--slot.busy === 0) slot.worker.unref();
+    };
+    const id = this.nextId++;
+    return new Promise<DecodeResult>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: (r) => { done(); resolve(r); },
+        reject: (e) => { done(); reject(e); },
+      });
+      slot.worker.postMessage({ id, job });
+    });
+  }
+
+  /** Stops the workers; jobs still running fail. The pool starts again if used afterwards. */
+  async close(): Promise<void> {
+    const slots = this.slots;
+    this.slots = null;
+    if (!slots) return;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    this.failPending(new NeurStoreError('IO_ERROR', 'decode pool closed while a job was running'));
+  }
+
+  private start(): Slot[] {
+    if (this.slots) return this.slots;
+    const slots: Slot[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const worker = spawnWorker(new URL('./decode.worker.js', import.meta.url));
+      worker.unref();
+      worker.on('message', (m: { id: number; result?: DecodeResult; error?: { code?: string; message: string } }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.result) p.resolve(m.result);
+        else p.reject(rebuildError(m.error!));
+      });
+      const died = (e: unknown): void => {
+        if (this.slots !== slots) return;
+        // Fail what was in flight; the next job starts fresh workers.
+        this.slots = null;
+        for (const s of slots) void s.worker.terminate();
+        this.failPending(new NeurStoreError('IO_ERROR', `decode worker failed: ${(e as Error).message ?? e}`, { cause: e }));
+      };
+      worker.on('error', died);
+      worker.on('exit', (code) => died(new Error(`exited with code ${code}`)));
+      slots.push({ worker, busy: 0 });
+    }
+    this.slots = slots;
+    return slots;
+  }
+
+  private failPending(e: Error): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(e);
+    }
+  }
+}
+
+function rebuildError(e: { code?: string; message: string }): Error {
+  const codes: readonly string[] = ['NOT_FOUND', 'INVALID_ARGUMENT', 'CORRUPTION', 'NOT_SUPPORTED', 'IO_ERROR', 'CONFLICT'];
+  return e.code && codes.includes(e.code) ? new NeurStoreError(e.code as ErrorCode, e.message) : new Error(e.message);
+}
