@@ -19,6 +19,11 @@ import { TensorEncoder } from './tensor-encoder.js';
 import { BasePool } from './base-pool.js';
 import { compress } from 'zstd-napi';
 import { exportTensors } from './model-export.js';
+import { ModelLoader, type LoadOptions } from './model-loader.js';
+import { BaseCache, type BaseCacheStats } from '../runtime/base-cache.js';
+import { DecodePool } from '../runtime/decode-pool.js';
+import { prefetcher } from '../runtime/prefetch.js';
+import type { LoadedTensor } from '../runtime/load-forms.js';
 import {
   DEFAULT_TOLERANCE, type GcResult, type GetOptions, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
   type PutResult, type StoreStats,
@@ -36,20 +41,27 @@ export interface OpenOptions {
   /** Create the store if DIR holds none (default false: NOT_FOUND). */
   create?: boolean;
   engine?: EngineOptions;
+  /** Memory budget of the shared-base cache (default BASE_CACHE_BYTES, 256 MiB). */
+  baseCacheBytes?: number;
+  /** Decode worker threads (default: the machine's cores, at most 4; 0 decodes on the calling thread). */
+  decodeWorkers?: number;
 }
 
 export class NeurStore {
   private readonly content: ContentStore;
   private readonly decoder: TensorDecoder;
+  private readonly loader: ModelLoader;
 
   private constructor(
     readonly dir: string,
     private readonly env: Env,
     private readonly catalog: Catalog,
     private readonly engine: TensorEngine,
+    options: OpenOptions,
   ) {
     this.content = new ContentStore(engine);
-    this.decoder = new TensorDecoder(this.content);
+    this.decoder = new TensorDecoder(this.content, new BaseCache(options.baseCacheBytes), new DecodePool({ workers: options.decodeWorkers }));
+    this.loader = new ModelLoader(this.content, this.decoder);
   }
 
   /** Creates a store in `dir` (idempotent) and opens it. */
@@ -68,7 +80,7 @@ export class NeurStore {
     }
     const engine = await TensorEngine.open(env, dir, options.engine);
     const catalog = options.catalog ?? new SqliteCatalog(joinPath(dir, 'catalog.sqlite'));
-    return new NeurStore(dir, env, catalog, engine);
+    return new NeurStore(dir, env, catalog, engine, options);
   }
 
   /**
@@ -157,10 +169,10 @@ export class NeurStore {
     const format = formatByName(model.format);
     const total = rows.reduce((n, r) => n + r.byteLength, 0);
     let done = 0;
+    const fetch = prefetcher(rows.map((r) => r.byteLength), (i) => this.decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype));
     const tensorBytes = async (i: number): Promise<Uint8Array> => {
-      const row = rows[i];
-      if (!row) throw notFound(`model '${name}' has no tensor number ${i}`);
-      const bytes = await this.decoder.tensorBytes(row.recordKey, row.dtype);
+      if (!rows[i]) throw notFound(`model '${name}' has no tensor number ${i}`);
+      const bytes = await fetch(i);
       done += bytes.length;
       options.onProgress?.({ phase: 'get', done, total });
       return bytes;
@@ -179,6 +191,20 @@ export class NeurStore {
       throw e;
     }
     return sink.written;
+  }
+
+  /**
+   * Model `name`'s tensors in a load mode (fp32 by default; see `LoadMode`), streamed in order while the
+   * next ones are read and decoded on the worker pool. Bases shared by a family are decoded once and cached.
+   */
+  async *load(name: string, options: LoadOptions = {}): AsyncGenerator<LoadedTensor> {
+    const model = await this.requireModel(name);
+    yield* this.loader.load(await this.catalog.tensors(name), model.tolerance, options);
+  }
+
+  /** Counters of the shared-base cache (decoded bases held, bytes, hits and misses). */
+  cacheStats(): BaseCacheStats {
+    return this.decoder.cache.stats();
   }
 
   async list(): Promise<ModelInfo[]> {

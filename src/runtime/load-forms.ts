@@ -1,0 +1,113 @@
+/**
+ * The forms a loaded tensor takes in each load mode, and the conversions between them (pure functions):
+ *   exact       the bytes that were stored, in the source dtype
+ *   fp32        Float32Array values
+ *   fp16        IEEE half bit patterns (Uint16Array), rounded to nearest even
+ *   int8        the 8-bit form of the tensor's base (base only, as the paper's code loads it): a fine-tune's
+ *               tensors come back as their shared base's codes, the delta dropped
+ *   int8+delta  the base's 8-bit form plus the residual quantized at step 2·tol, so every element is within
+ *               tol of the exact value (up to float32 rounding of the sum); codes are int8 where they fit,
+ *               else int16 or int32, never truncated
+ * Tensors that are not floats, or hold NaN/infinity (which 8-bit forms cannot hold), stay in their exact or
+ * fp32 form in every mode.
+ */
+import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
+import { toF16Bits } from '../codecs/half-float.js';
+import { invalidArgument } from '../errors.js';
+
+export const LOAD_MODES = ['exact', 'fp32', 'fp16', 'int8', 'int8+delta'] as const;
+export type LoadMode = (typeof LOAD_MODES)[number];
+
+/** A quantized residual: value = codes[i] * scale. */
+export interface QuantDelta {
+  readonly codes: Int8Array | Int16Array | Int32Array;
+  readonly scale: number;
+}
+
+/** Shrinks the step a little so rounding of the reconstruction stays inside tol. */
+const STEP_SHRINK = 1 - 2 ** -10;
+const MAX_CODE = 2 ** 30;
+
+export function checkLoadMode(mode: string): LoadMode {
+  if (!(LOAD_MODES as readonly string[]).includes(mode)) {
+    throw invalidArgument(`unknown load mode '${mode}' (expected one of ${LOAD_MODES.join(', ')})`);
+  }
+  return mode as LoadMode;
+}
+
+/** An 8-bit form of `values`, or null when they hold NaN/infinity. */
+export function int8Of(values: Float32Array): Quant8 | null {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return null;
+  return quantize8(values);
+}
+
+/**
+ * The residual of `values` against the 8-bit base `q8`, quantized at step 2·tol: every element of
+ * `reconstruct(q8, delta)` is within tol of `values`. Null when a residual code would not fit 31 bits.
+ */
+export function residualDelta(values: Float32Array, q8: Quant8, tol: number): QuantDelta | null {
+  if (!(tol > 0) || !Number.isFinite(tol)) throw invalidArgument(`tolerance must be a positive number, got ${tol}`);
+  if (q8.codes.length !== values.length) throw invalidArgument(`base has ${q8.codes.length} elements, tensor has ${values.length}`);
+  const step = Math.fround(2 * tol * STEP_SHRINK);
+  const inv = 1 / step;
+  const deq = dequantize8(q8);
+  const q = new Int32Array(values.length);
+  let peak = 0;
+  for (let i = 0; i < values.length; i++) {
+    const c = Math.round((values[i]! - deq[i]!) * inv);
+    if (!(Math.abs(c) < MAX_CODE)) return null;
+    q[i] = c;
+    if (Math.abs(c) > peak) peak = Math.abs(c);
+  }
+  const codes = peak <= 127 ? Int8Array.from(q) : peak <= 32767 ? Int16Array.from(q) : q;
+  return { codes, scale: step };
+}
+
+/** The float32 values an 8-bit base (plus a residual) stands for. */
+export function reconstruct(q8: Quant8, delta?: QuantDelta): Float32Array {
+  const out = dequantize8(q8);
+  if (delta) for (let i = 0; i < out.length; i++) out[i] = out[i]! + delta.codes[i]! * delta.scale;
+  return out;
+}
+
+export function fp16Of(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = toF16Bits(values[i]!);
+  return out;
+}
+
+/** Where a loaded tensor sits in its model. */
+export interface LoadedTensorInfo {
+  readonly index: number;
+  readonly name: string;
+  /** Dtype the tensor was put with. */
+  readonly dtype: string;
+  readonly shape: readonly number[];
+}
+
+/** A tensor as a load mode hands it out. */
+export type LoadedTensor = LoadedTensorInfo &
+  (
+    | { readonly form: 'bytes'; readonly bytes: Uint8Array }
+    | { readonly form: 'f32'; readonly values: Float32Array }
+    | { readonly form: 'f16'; readonly bits: Uint16Array }
+    | {
+        readonly form: 'int8';
+        /** The 8-bit base; the same object for every tensor (of any model) that shares the base. */
+        readonly q8: Quant8;
+        /** The residual (int8+delta only). */
+        readonly delta?: QuantDelta;
+        /** The record of the shared base, when the tensor was stored as a delta of one. */
+        readonly baseKey?: bigint;
+      }
+  );
+
+/** Bytes of memory a loaded tensor's arrays hold (a shared base counts in full for each tensor). */
+export function loadedBytes(t: LoadedTensor): number {
+  switch (t.form) {
+    case 'bytes': return t.bytes.byteLength;
+    case 'f32': return t.values.byteLength;
+    case 'f16': return t.bits.byteLength;
+    case 'int8': return t.q8.codes.byteLength + (t.delta?.codes.byteLength ?? 0);
+  }
+}
