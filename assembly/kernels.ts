@@ -1,7 +1,8 @@
 // NeurStore hot loops in AssemblyScript, compiled to wasm with SIMD by scripts/build-kernels.mjs.
 // Every function must give bit-identical results to src/kernels/kernels-ts.ts (the reference): the same
 // float32/float64 rounding points and the same summation order (4 strided float64 accumulators held in two
-// f64x2 vectors, combined as (acc0 + acc2) + (acc1 + acc3), then the tail in index order).
+// f64x2 vectors, combined as (acc0 + acc2) + (acc1 + acc3), then the tail in index order). The matmul
+// kernels live in matmul.ts (re-exported below) and pin their own float32 order.
 // Memory: the host copies inputs to addresses at or above heapBase() and reads outputs back; nothing here
 // allocates.
 
@@ -223,3 +224,6 @@ export function ransDecode(freq: usize, stream: usize, streamLen: i32, x0: u32, 
   }
   return x0 == L && x1 == L ? p : -2;
 }
+
+
+export { matmulU8, matmulS8, matmulS16, matmulF32 } from './matmul';

@@ -1,7 +1,7 @@
 /**
  * The kernel contract: the hot loops of the codecs, index and runtime, implemented twice (wasm SIMD and plain
  * TS) with bit-identical results. Callers own every array; kernels write only `out` and never keep references.
- * Arguments are not validated here (the callers, which know the shapes, do that): lengths must match as
+ * Arguments are not validated here (the callers, which know the shapes, do that; the matmul kernels are the exception): lengths must match as
  * documented, otherwise results are unspecified. Bit-identity covers every finite input and infinities; a NaN
  * input gives NaN, but wasm does not pin NaN sign/payload bits, so callers must not rely on NaN bit patterns
  * (the codecs store non-finite values verbatim instead of passing them through the float kernels).
@@ -50,4 +50,33 @@ export interface Kernels {
    * -1 if the stream ends early, -2 if the final states are not the initial state 2^23 (corruption).
    */
   ransDecode(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number;
+
+  // Direct y = x·W over a weight tensor W still in its stored form (issue #6), never decoded to float32.
+  // Shared shape: x is m×k row-major, W is k×n row-major (element W[t][j] at t*n + j), out is m×n row-major.
+  // Unlike the kernels above, these check their shapes (cheap next to the O(m·k·n) work) and throw
+  // NeurStoreError INVALID_ARGUMENT unless m, k, n are non-negative integers and the lengths are exactly
+  // m*k, k*n and m*n. Every operation rounds to float32, in this order (no fused multiply-add); f32(v) is
+  // Math.fround:
+  //   acc_j = Σ_t f32(x[i,t] * w[t][j])  summed in float32 from +0, t = 0..k-1 in order (w[t][j] is the code
+  //          itself, or the float32 weight for matmulF32);
+  //   r_j   = the kernel's finish (below);  out[i*n + j] = accumulate ? f32(out[i*n + j] + r_j) : r_j.
+  // min and scale are rounded to float32 first (quant8 already stores them as float32). Rows of out are
+  // independent, so results do not depend on m or on how the wasm side blocks rows and columns. out must not
+  // share memory with x or W (the TS loop would read values it already wrote).
+
+  /**
+   * y = x·W for an affine 8-bit W (as src/codecs/quant8.ts makes): W[t][j] = min + codes[t*n + j] * scale.
+   * r_j = f32(f32(acc_j * scale) + f32(sx * min)), with sx = Σ_t x[i,t] summed in float32 in order t.
+   */
+  matmulU8(x: Float32Array, m: number, k: number, codes: Uint8Array, n: number, min: number, scale: number,
+    out: Float32Array, accumulate: boolean): void;
+  /** y = x·W for a symmetric 8-bit W: W[t][j] = codes[t*n + j] * scale; r_j = f32(acc_j * scale). */
+  matmulS8(x: Float32Array, m: number, k: number, codes: Int8Array, n: number, scale: number,
+    out: Float32Array, accumulate: boolean): void;
+  /** matmulS8 with 16-bit codes: W[t][j] = codes[t*n + j] * scale; r_j = f32(acc_j * scale). */
+  matmulS16(x: Float32Array, m: number, k: number, codes: Int16Array, n: number, scale: number,
+    out: Float32Array, accumulate: boolean): void;
+  /** y = x·W for a float32 W (the decode-then-multiply baseline): r_j = acc_j. */
+  matmulF32(x: Float32Array, m: number, k: number, w: Float32Array, n: number,
+    out: Float32Array, accumulate: boolean): void;
 }

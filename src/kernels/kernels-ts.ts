@@ -7,9 +7,12 @@
  * holds the exact f32 sum/product before rounding); sums run in float64 over 4 strided accumulators
  * (acc[k] += term(i) for i % 4 == k, in index order) combined as (acc0 + acc2) + (acc1 + acc3) -- the
  * order two f64x2 vector accumulators give -- then the tail (n % 4 elements) is added in index order.
- * Rounding to integer is floor(v + 0.5) in float64, saturated to the int32 range.
+ * Rounding to integer is floor(v + 0.5) in float64, saturated to the int32 range. The matmul kernels are the
+ * exception: they sum in float32 (their order is pinned in kernel-types.ts), so wasm can vectorize across
+ * output columns.
  */
 import type { Kernels } from './kernel-types.js';
+import { invalidArgument } from '../errors.js';
 
 const RANS_SCALE_BITS = 15;
 const RANS_M = 1 << RANS_SCALE_BITS;
@@ -59,8 +62,70 @@ function sat32(v: number): number {
   return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : v;
 }
 
+/** Throws INVALID_ARGUMENT unless m, k, n are non-negative integers and the arrays hold m×k, k×n, m×n. */
+export function checkMatmulShape(name: string, x: ArrayLike<number>, m: number, k: number, w: ArrayLike<number>, n: number, out: ArrayLike<number>): void {
+  for (const [dim, v] of [['m', m], ['k', k], ['n', n]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw invalidArgument(`${name}: ${dim} must be a non-negative integer, got ${v}`);
+  }
+  const bad = x.length !== m * k ? `x has ${x.length} elements, not m*k = ${m * k}`
+    : w.length !== k * n ? `W has ${w.length} elements, not k*n = ${k * n}`
+      : out.length !== m * n ? `out has ${out.length} elements, not m*n = ${m * n}` : '';
+  if (bad) throw invalidArgument(`${name}: ${bad}`);
+}
+
+/**
+ * The shared matmul loop: row i of x against W (k×n, `w[t*n + j]` as a number), acc[j] summed in float32 (a
+ * Float32Array rounds each store; the product is rounded first with Math.fround), t ascending. `finish`
+ * maps (acc, sx) to r, where sx = Σ_t x[i,t] in float32; then out = f32(out + r) when accumulating.
+ */
+function matmulTs(
+  x: Float32Array, m: number, k: number, w: ArrayLike<number>, n: number, out: Float32Array, add: boolean,
+  finish: (acc: number, sx: number) => number,
+): void {
+  const acc = new Float32Array(n);
+  for (let i = 0; i < m; i++) {
+    acc.fill(0);
+    let sx = 0;
+    for (let t = 0; t < k; t++) {
+      const xv = x[i * k + t]!;
+      sx = Math.fround(sx + xv);
+      const row = t * n;
+      for (let j = 0; j < n; j++) acc[j] += Math.fround(xv * w[row + j]!);
+    }
+    const o = i * n;
+    for (let j = 0; j < n; j++) {
+      const r = finish(acc[j]!, sx);
+      out[o + j] = add ? out[o + j]! + r : r;
+    }
+  }
+}
+
 export const TS_KERNELS: Kernels = {
   ransDecode: ransDecodeTs,
+
+  matmulU8(x, m, k, codes, n, min, scale, out, accumulate) {
+    checkMatmulShape('matmulU8', x, m, k, codes, n, out);
+    const fm = Math.fround(min);
+    const fs = Math.fround(scale);
+    matmulTs(x, m, k, codes, n, out, accumulate, (a, sx) => Math.fround(Math.fround(a * fs) + Math.fround(sx * fm)));
+  },
+
+  matmulS8(x, m, k, codes, n, scale, out, accumulate) {
+    checkMatmulShape('matmulS8', x, m, k, codes, n, out);
+    const fs = Math.fround(scale);
+    matmulTs(x, m, k, codes, n, out, accumulate, (a) => Math.fround(a * fs));
+  },
+
+  matmulS16(x, m, k, codes, n, scale, out, accumulate) {
+    checkMatmulShape('matmulS16', x, m, k, codes, n, out);
+    const fs = Math.fround(scale);
+    matmulTs(x, m, k, codes, n, out, accumulate, (a) => Math.fround(a * fs));
+  },
+
+  matmulF32(x, m, k, w, n, out, accumulate) {
+    checkMatmulShape('matmulF32', x, m, k, w, n, out);
+    matmulTs(x, m, k, w, n, out, accumulate, (a) => a);
+  },
 
   xorBytes(a, b, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! ^ b[i]!;

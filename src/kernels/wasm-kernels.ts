@@ -5,7 +5,7 @@
  * by contract, and it keeps linear memory bounded.
  */
 import type { Kernels } from './kernel-types.js';
-import { TS_KERNELS } from './kernels-ts.js';
+import { TS_KERNELS, checkMatmulShape } from './kernels-ts.js';
 
 const MAX_WASM_BYTES = 512 * 1024 * 1024;
 const PAGE_BYTES = 65536;
@@ -33,12 +33,21 @@ interface Exports {
   quantizeGroups(x: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
   dequantizeGroups(q: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
   ransDecode(freq: number, stream: number, len: number, x0: number, x1: number, out: number, n: number, scratch: number): number;
+  matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
+  matmulS8(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
+  matmulS16(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
+  matmulF32(x: number, m: number, k: number, w: number, n: number, out: number, add: boolean, acc: number): void;
 }
 
 /** Scratch for the rANS decoder's slot tables: 9 bytes per slot of 2^15 (filled by the wasm side). */
 const RANS_SCRATCH_BYTES = 9 * (1 << 15);
 /** Below this many symbols the copy and table setup cost more than the TS loop. */
 const RANS_MIN_WASM = 1 << 16;
+/**
+ * Scratch of the matmul exports, as assembly/matmul.ts lays it out: a k × 8 f32 strip, m f32 row biases
+ * (padded to 16 bytes), 4 rows of n f32 sums. Computed here in doubles, so no size can wrap around.
+ */
+const matmulScratchBytes = (m: number, k: number, n: number): number => 32 * k + Math.ceil(m / 4) * 16 + 16 * n;
 
 type View = ArrayBufferView | null;
 
@@ -67,16 +76,19 @@ function copyOut(ex: Exports, addr: number, a: ArrayBufferView): void {
 
 /**
  * Runs `fn` on wasm copies of `inputs` + `output` (+ `scratchBytes` of uninitialized memory, last address);
- * returns false (nothing done) when the buffers are too large.
+ * returns false (nothing done) when the buffers are too large. `output` is copied in too when `outputIn`
+ * (for kernels that read it, e.g. matmul with accumulate), else its wasm copy starts uninitialized.
  */
 function run(
   ex: Exports, inputs: readonly View[], output: ArrayBufferView | null, fn: (addrs: number[]) => void, scratchBytes = 0,
+  outputIn = false,
 ): boolean {
   const all: View[] = output ? [...inputs, output] : [...inputs];
   if (scratchBytes > 0) all.push(new Uint8Array(0)); // placeholder address; sized below
   const addrs = layout(ex, all, scratchBytes);
   if (!addrs) return false;
   inputs.forEach((a, k) => copyIn(ex, addrs[k]!, a));
+  if (output && outputIn) copyIn(ex, addrs[inputs.length]!, output);
   fn(addrs);
   if (output) copyOut(ex, addrs[inputs.length]!, output);
   return true;
@@ -89,7 +101,31 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
   });
   const ex = instance.exports as unknown as Exports;
   const T = TS_KERNELS;
+  /** Runs one matmul export on wasm copies of x, W and out (out copied in too when accumulating). */
+  const matmul = (
+    name: string, x: Float32Array, m: number, k: number, w: ArrayBufferView & ArrayLike<number>, n: number,
+    out: Float32Array, add: boolean, fn: (px: number, pw: number, po: number, pacc: number) => void,
+  ): boolean => {
+    checkMatmulShape(name, x, m, k, w, n, out);
+    return run(ex, [x, w], out, ([px, pw, po, pacc]) => fn(px!, pw!, po!, pacc!), matmulScratchBytes(m, k, n) + 16, add);
+  };
   return {
+    matmulU8(x, m, k, codes, n, min, scale, out, add) {
+      const ok = matmul('matmulU8', x, m, k, codes, n, out, add, (px, pc, po, pa) => ex.matmulU8(px, m, k, pc, n, min, scale, po, add, pa));
+      if (!ok) T.matmulU8(x, m, k, codes, n, min, scale, out, add);
+    },
+    matmulS8(x, m, k, codes, n, scale, out, add) {
+      const ok = matmul('matmulS8', x, m, k, codes, n, out, add, (px, pc, po, pa) => ex.matmulS8(px, m, k, pc, n, scale, po, add, pa));
+      if (!ok) T.matmulS8(x, m, k, codes, n, scale, out, add);
+    },
+    matmulS16(x, m, k, codes, n, scale, out, add) {
+      const ok = matmul('matmulS16', x, m, k, codes, n, out, add, (px, pc, po, pa) => ex.matmulS16(px, m, k, pc, n, scale, po, add, pa));
+      if (!ok) T.matmulS16(x, m, k, codes, n, scale, out, add);
+    },
+    matmulF32(x, m, k, w, n, out, add) {
+      const ok = matmul('matmulF32', x, m, k, w, n, out, add, (px, pw, po, pa) => ex.matmulF32(px, m, k, pw, n, po, add, pa));
+      if (!ok) T.matmulF32(x, m, k, w, n, out, add);
+    },
     ransDecode(freq, stream, x0, x1, out) {
       if (out.length < RANS_MIN_WASM) return T.ransDecode(freq, stream, x0, x1, out);
       let r = 0;
