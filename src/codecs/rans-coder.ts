@@ -8,32 +8,19 @@
  *   mode 0  := (empty input; length = 0, no body)
  *   mode 1  := symbol:u8                          -- every byte equals `symbol`
  *   mode 2  := raw:u8[length]                     -- stored, when rANS would not shrink the input
- *   mode 3  := nsym-1:u8 (symbol:u8 freq:varint)[nsym] state0:u32 state1:u32 stream:u8[rest]
- *              freqs sum to 2^15; two interleaved states (symbol i uses state i % 2, which lets the CPU
- *              overlap two dependency chains); `stream` is read forward by the decoder.
+ *   mode 4  := table state0:u32 state1:u32 stream:u8[rest]
+ *              `table` is the compact frequency table of rans-table.ts (frequencies summing to 2^15); two
+ *              interleaved states (symbol i uses state i % 2, which lets the CPU overlap two dependency
+ *              chains); `stream` is read forward by the decoder.
+ *   (mode 3, a table of exact symbol:u8 freq:varint pairs, is retired: it is rejected as unknown.)
  */
 import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
+import { SCALE_BITS, chooseTable, readTable } from './rans-table.js';
 
-const SCALE_BITS = 15;
-const M = 1 << SCALE_BITS;
 const L = 1 << 23;
-
-/** Scales byte counts to frequencies summing to 2^15, every present symbol keeping at least 1. */
-function normalize(counts: Uint32Array, n: number): Uint32Array {
-  const freq = new Uint32Array(256);
-  let sum = 0;
-  let top = 0;
-  for (let s = 0; s < 256; s++) {
-    if (counts[s] === 0) continue;
-    freq[s] = Math.max(1, Math.floor((counts[s]! * M) / n));
-    sum += freq[s]!;
-    if (counts[s]! > counts[top]!) top = s;
-  }
-  // The most frequent symbol holds at least M/256 slots, so it can absorb the rounding difference.
-  freq[top] = freq[top]! + M - sum;
-  return freq;
-}
+/** The mode of a coded blob. */
+const MODE_RANS = 4;
 
 /** Encodes `input` (not modified). Never grows it by more than a few bytes (falls back to mode 2). */
 export function ransEncode(input: Uint8Array): Uint8Array {
@@ -42,16 +29,13 @@ export function ransEncode(input: Uint8Array): Uint8Array {
   if (n === 0) return w.u8(0).varint(0).finish();
   const counts = new Uint32Array(256);
   for (let i = 0; i < n; i++) counts[input[i]!]++;
-  const distinct = counts.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
-  if (distinct === 1) return w.u8(1).varint(n).u8(input[0]!).finish();
-  const freq = normalize(counts, n);
+  if (counts[input[0]!] === n) return w.u8(1).varint(n).u8(input[0]!).finish();
+  const table = chooseTable(counts);
   const cum = new Uint32Array(257);
-  for (let s = 0; s < 256; s++) cum[s + 1] = cum[s]! + freq[s]!;
-  const stream = encodeStream(input, freq, cum);
-  const header = 2 + 8 + distinct * 3;
-  if (stream.bytes.length + header >= n) return w.u8(2).varint(n).bytes(input).finish();
-  w.u8(3).varint(n).u8(distinct - 1);
-  for (let s = 0; s < 256; s++) if (freq[s]) w.u8(s).varint(freq[s]!);
+  for (let s = 0; s < 256; s++) cum[s + 1] = cum[s]! + table.freq[s]!;
+  const stream = encodeStream(input, table.freq, cum);
+  if (table.bytes.length + 8 + stream.bytes.length >= n) return w.u8(2).varint(n).bytes(input).finish();
+  w.u8(MODE_RANS).varint(n).bytes(table.bytes);
   return w.u32(stream.states[0]!).u32(stream.states[1]!).bytes(stream.bytes).finish();
 }
 
@@ -104,35 +88,44 @@ export function ransDecode(blob: Uint8Array): Uint8Array {
     r.end();
     return out;
   }
-  if (mode !== 3) r.fail(`unknown mode ${mode}`);
-  return decodeStream(r, n, readTable(r));
-}
-
-function readTable(r: ByteReader): Uint32Array {
-  const distinct = r.u8() + 1;
-  const freq = new Uint32Array(256);
-  let sum = 0;
-  for (let k = 0; k < distinct; k++) {
-    const s = r.u8();
-    const f = r.varint();
-    if (f === 0 || freq[s] !== 0) r.fail(`bad frequency entry for symbol ${s}`);
-    freq[s] = f;
-    sum += f;
-  }
-  if (sum !== M) r.fail(`frequencies sum to ${sum}, expected ${M}`);
-  return freq;
-}
-
-function decodeStream(r: ByteReader, n: number, freq: Uint32Array): Uint8Array {
-  const x0 = r.u32();
-  const x1 = r.u32();
-  if (x0 < L || x0 >= 2 ** 31 || x1 < L || x1 >= 2 ** 31) r.fail(`bad initial states ${x0}, ${x1}`);
+  if (mode !== MODE_RANS) r.fail(`unknown mode ${mode}`);
+  const parts = readParts(r, n);
   const out = new Uint8Array(n);
   // The hot loop is a kernel (wasm when built, identical TS otherwise).
-  const used = kernels().ransDecode(freq, r.buf.subarray(r.pos), x0, x1, out);
+  const used = kernels().ransDecode(parts.freq, parts.stream, parts.x0, parts.x1, out);
   if (used === -1) r.fail('stream ends early');
   if (used === -2) r.fail('final state mismatch (corrupted stream)');
   r.pos += used;
   r.end();
   return out;
+}
+
+/** What the decoding kernel takes from a coded blob: frequencies, initial states and the stream bytes. */
+export interface RansStreamParts {
+  /** Decoded length. */
+  readonly n: number;
+  readonly freq: Uint32Array;
+  readonly x0: number;
+  readonly x1: number;
+  /** From the stream's start to the blob's end (views the blob). */
+  readonly stream: Uint8Array;
+}
+
+function readParts(r: ByteReader, n: number): RansStreamParts {
+  const freq = readTable(r);
+  const x0 = r.u32();
+  const x1 = r.u32();
+  if (x0 < L || x0 >= 2 ** 31 || x1 < L || x1 >= 2 ** 31) r.fail(`bad initial states ${x0}, ${x1}`);
+  return { n, freq, x0, x1, stream: r.buf.subarray(r.pos) };
+}
+
+/**
+ * The kernel inputs of a blob of `ransEncode` that holds a coded stream, or null when the blob is empty,
+ * constant or stored raw (for tests that drive the kernel directly). Throws INVALID_ARGUMENT when malformed.
+ */
+export function ransStreamParts(blob: Uint8Array): RansStreamParts | null {
+  const r = new ByteReader(blob, 'rANS block');
+  const mode = r.u8();
+  const n = r.varint();
+  return mode === MODE_RANS ? readParts(r, n) : null;
 }
