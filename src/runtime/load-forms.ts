@@ -42,19 +42,18 @@ export function int8Of(values: Float32Array): Quant8 | null {
 }
 
 /**
- * The residual of `values` against the 8-bit base `q8`, quantized at step 2·tol: every element of
- * `reconstruct(q8, delta)` is within tol of `values`. Null when a residual code would not fit 31 bits.
+ * The residual of `values` against `base` (an 8-bit base's float32 values), quantized at step 2·tol: every
+ * element of base + codes·scale is within tol of `values`. Null when a residual code would not fit 31 bits.
  */
-export function residualDelta(values: Float32Array, q8: Quant8, tol: number): QuantDelta | null {
+export function residualDelta(values: Float32Array, base: Float32Array, tol: number): QuantDelta | null {
   if (!(tol > 0) || !Number.isFinite(tol)) throw invalidArgument(`tolerance must be a positive number, got ${tol}`);
-  if (q8.codes.length !== values.length) throw invalidArgument(`base has ${q8.codes.length} elements, tensor has ${values.length}`);
+  if (base.length !== values.length) throw invalidArgument(`base has ${base.length} elements, tensor has ${values.length}`);
   const step = Math.fround(2 * tol * STEP_SHRINK);
   const inv = 1 / step;
-  const deq = dequantize8(q8);
   const q = new Int32Array(values.length);
   let peak = 0;
   for (let i = 0; i < values.length; i++) {
-    const c = Math.round((values[i]! - deq[i]!) * inv);
+    const c = Math.round((values[i]! - base[i]!) * inv);
     if (!(Math.abs(c) < MAX_CODE)) return null;
     q[i] = c;
     if (Math.abs(c) > peak) peak = Math.abs(c);

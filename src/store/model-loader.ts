@@ -5,7 +5,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import type { TensorRow } from '../catalog/catalog.js';
-import type { Quant8 } from '../codecs/quant8.js';
+import { dequantize8, type Quant8 } from '../codecs/quant8.js';
 import { prefetcher } from '../runtime/prefetch.js';
 import { shared } from '../runtime/body-decoder.js';
 import {
@@ -76,9 +76,20 @@ export class ModelLoader {
     const q8 = base?.q8 ?? (await this.cachedInt8(row.recordKey, async () => values));
     if (!q8) return { ...info, form: 'f32', values };
     if (mode === 'int8') return { ...info, form: 'int8', q8 };
-    const delta = residualDelta(values, q8, tol);
+    const delta = residualDelta(values, dequantize8(q8), tol);
     if (!delta) return { ...info, form: 'f32', values };
     return { ...info, form: 'int8', q8, delta, ...(base ? { baseKey: base.key } : {}) };
+  }
+
+  /**
+   * The 8-bit base of a float tensor as the int8 modes use it: its stored base's form when it has one, else
+   * its own (`values`: the tensor's exact values), cached per record. Null when 8 bits cannot hold it.
+   */
+  async int8Form(row: TensorRow, values: Float32Array): Promise<{ q8: Quant8; baseKey?: bigint } | null> {
+    const base = await this.int8Base(row);
+    if (base) return { q8: base.q8, baseKey: base.key };
+    const q8 = await this.cachedInt8(row.recordKey, async () => values);
+    return q8 ? { q8 } : null;
   }
 
   /**

@@ -3,7 +3,7 @@
  * content store (exact dedup over the engine) and the catalog, and owns the order that keeps data safe:
  * records are durable (engine commit) before the catalog names them, all under the catalog's writer lock.
  */
-import { NeurStoreError, conflict, invalidArgument, notFound } from '../errors.js';
+import { NeurStoreError, conflict, invalidArgument, notFound, notSupported } from '../errors.js';
 import { joinPath, writeFileAtomic, type Env } from '../env/env.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
@@ -23,9 +23,17 @@ import { ModelLoader, type LoadOptions } from './model-loader.js';
 import { BaseCache, type BaseCacheStats } from '../runtime/base-cache.js';
 import { DecodePool } from '../runtime/decode-pool.js';
 import { prefetcher } from '../runtime/prefetch.js';
-import type { LoadedTensor } from '../runtime/load-forms.js';
+import { checkLoadMode, type LoadedTensor } from '../runtime/load-forms.js';
+import { tfjsModelOf, type TfjsModel } from '../runtime/tfjs-model.js';
+import { ortSession, qdqWeight, type OnnxSession } from '../runtime/onnx-session.js';
+import { rewriteWithQdq, type QdqWeight } from '../runtime/onnx-qdq.js';
+import { decodeOnnxModel, encodeOnnxModel } from '../formats/onnx/onnx-proto.js';
+import { onnxFormat } from '../formats/onnx/onnx-format.js';
+import { memoryModelSink } from '../formats/memory-model-source.js';
+import type { StoredModel } from '../formats/model-format.js';
+import { createHash } from 'node:crypto';
 import {
-  DEFAULT_TOLERANCE, type GcResult, type GetOptions, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
+  DEFAULT_TOLERANCE, type GcResult, type GetOptions, type OnnxSessionLoadOptions, QDQ_MIN_ELEMENTS, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
   type PutResult, type StoreStats,
 } from './store-types.js';
 
@@ -202,6 +210,60 @@ export class NeurStore {
     yield* this.loader.load(await this.catalog.tensors(name), model.tolerance, options);
   }
 
+  /** Model `name` (a TF.js graph or layers model) loaded into TF.js, built in memory from the store. */
+  async tfjsModel(name: string): Promise<TfjsModel> {
+    const { model, stored } = await this.storedModel(name);
+    if (model.format !== 'tfjs') throw notSupported(`model '${name}' is ${model.format}, not a TF.js model`);
+    return tfjsModelOf(name, stored);
+  }
+
+  /**
+   * An ONNX Runtime session over model `name` (an ONNX model). `exact`/`fp32` give the model as it was put;
+   * `int8` and `int8+delta` replace its float weights by 8-bit codes (plus the residual within the
+   * tolerance) decoded in the graph by DequantizeLinear nodes; `fp16` is NOT_SUPPORTED (an ONNX graph
+   * declares its weights' dtype).
+   */
+  async onnxSession(name: string, options: OnnxSessionLoadOptions = {}): Promise<OnnxSession> {
+    const mode = checkLoadMode(options.mode ?? 'fp32');
+    const { model, rows, stored } = await this.storedModel(name);
+    if (model.format !== 'onnx') throw notSupported(`model '${name}' is ${model.format}, not an ONNX model`);
+    if (mode === 'fp16') throw notSupported('fp16 ONNX sessions are not supported: the graph declares its weights\' dtype (use exact, int8 or int8+delta)');
+    if (mode === 'exact' || mode === 'fp32') {
+      const sink = memoryModelSink();
+      await onnxFormat.write(stored, sink);
+      if (sink.files.size === 1) return ortSession([...sink.files.values()][0]!, options.session);
+      return ortSession(encodeOnnxModel(await decodeOnnxModel(stored)), options.session);
+    }
+    const tol = options.tolerance ?? (model.tolerance > 0 ? model.tolerance : DEFAULT_TOLERANCE);
+    // Which stored tensor a float initializer is, by its bytes' digest (names in subgraphs are qualified).
+    const byDigest = new Map<string, number>();
+    const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+    const proto = await decodeOnnxModel({
+      architecture: stored.architecture,
+      tensorBytes: async (i) => {
+        const bytes = await stored.tensorBytes(i);
+        if (rows[i]?.dtype === 'F32') byDigest.set(digest(bytes), i);
+        return bytes;
+      },
+    });
+    const forms = new Map<number, QdqWeight | null>();
+    const candidates: Array<{ i: number; values: Float32Array }> = [];
+    rewriteWithQdq(proto, (t) => {
+      const i = byDigest.get(digest(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength)));
+      if (i !== undefined && t.values.length >= QDQ_MIN_ELEMENTS) candidates.push({ i, values: t.values });
+      return null;
+    });
+    for (const { i, values } of candidates) {
+      const form = await this.loader.int8Form(rows[i]!, values);
+      forms.set(i, form ? qdqWeight(form.q8, values, mode === 'int8+delta' ? tol : null) : null);
+    }
+    const { model: rewritten } = rewriteWithQdq(proto, (t) => {
+      const i = byDigest.get(digest(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength)));
+      return i === undefined || t.values.length < QDQ_MIN_ELEMENTS ? null : (forms.get(i) ?? null);
+    });
+    return ortSession(encodeOnnxModel(rewritten), options.session);
+  }
+
   /** Counters of the shared-base cache (decoded bases held, bytes, hits and misses). */
   cacheStats(): BaseCacheStats {
     return this.decoder.cache.stats();
@@ -265,6 +327,19 @@ export class NeurStore {
     await this.decoder.close();
     await this.engine.close();
     await this.catalog.close();
+  }
+
+  /** A model's catalog rows and the StoredModel formats write from (tensors read ahead on the decode pool). */
+  private async storedModel(name: string): Promise<{ model: ModelInfo; rows: TensorRow[]; stored: StoredModel }> {
+    const model = await this.requireModel(name);
+    const rows = await this.catalog.tensors(name);
+    const architecture = await this.decoder.tensorBytes(model.architectureKey, 'U8', RecordKind.Architecture);
+    const fetch = prefetcher(rows.map((r) => r.byteLength), (i) => this.decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype));
+    const tensorBytes = (i: number): Promise<Uint8Array> => {
+      if (!rows[i]) return Promise.reject(notFound(`model '${name}' has no tensor number ${i}`));
+      return fetch(i);
+    };
+    return { model, rows, stored: { architecture, tensorBytes } };
   }
 
   private async requireModel(name: string): Promise<ModelInfo> {

@@ -2,6 +2,8 @@
 import type { Mode, ModelRow, TensorRow } from '../catalog/catalog.js';
 
 export type { Mode };
+import type { LoadMode } from '../runtime/load-forms.js';
+import type { OnnxSessionOptions } from '../runtime/onnx-session.js';
 
 /**
  * The error bound of the lossy modes when none is given: max |x - x'| per element. Chosen from measurements
@@ -75,4 +77,16 @@ export interface StoreStats {
 export interface GcResult {
   readonly segmentsRewritten: number;
   readonly bytesReclaimed: number;
+}
+
+/** Float tensors smaller than this stay float in 8-bit ONNX sessions (biases, norms: nothing to gain). */
+export const QDQ_MIN_ELEMENTS = 64;
+
+export interface OnnxSessionLoadOptions {
+  /** Default 'fp32'. */
+  readonly mode?: LoadMode;
+  /** Error bound of int8+delta (default: the model's tolerance, else DEFAULT_TOLERANCE). */
+  readonly tolerance?: number;
+  /** Passed to onnxruntime-node's InferenceSession.create. */
+  readonly session?: OnnxSessionOptions;
 }
