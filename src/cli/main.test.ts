@@ -104,3 +104,21 @@ test('put --mode/--tolerance/--dry-run report ratio and max error; bad values ar
   assert.equal((await run('--store', store, 'put', MNIST, '--name', 'x', '--mode', 'zip')).code, 2);
   assert.equal((await run('--store', store, 'put', MNIST, '--name', 'x', '--mode', 'lossless', '--tolerance', '0.1')).code, 2);
 });
+
+test('load --mode/--check/--session report forms, memory and errors against the exact tensors', async () => {
+  const store = join(tempDir(), 'store');
+  assert.equal((await run('init', store)).code, 0);
+  assert.equal((await run('--store', store, 'put', MNIST, '--name', 'digits', '--mode', 'default')).code, 0);
+  const r = await run('--store', store, 'load', 'digits', '--mode', 'int8+delta', '--tolerance', '1e-3', '--check', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { tensors: number; memoryBytes: number; maxError: number; rows: Array<{ form: string; maxError: number }> };
+  assert.equal(j.tensors, 2);
+  assert.ok(j.rows.every((x) => x.form.startsWith('int8+delta')), JSON.stringify(j.rows.map((x) => x.form)));
+  assert.ok(j.maxError > 0 && j.maxError <= 1e-3 * (1 + 1e-6), `max error ${j.maxError}`);
+  assert.ok(j.memoryBytes < readFileSync(MNIST).length / 2, 'int8+delta holds under half the fp32 bytes');
+  const text = await run('--store', store, 'load', 'digits', '--mode', 'fp16', '--check');
+  assert.match(text.stdout, /l1\.weight\s+F32\s+\[128, 784\]\s+f16/);
+  assert.match(text.stdout, /loaded digits \(fp16\): 2 tensors/);
+  assert.equal((await run('--store', store, 'load', 'digits', '--session')).code, EXIT_CODES.NOT_SUPPORTED);
+  assert.equal((await run('--store', store, 'load', 'digits', '--mode', 'int4')).code, EXIT_CODES.INVALID_ARGUMENT);
+});

@@ -14,6 +14,7 @@ import { exitCodeOf } from './exit-codes.js';
 import { formatBytes, table, toJson } from './format-output.js';
 import { ProgressBar } from './progress-bar.js';
 import { sweepCommand } from './sweep-command.js';
+import { loadCommand } from './load-command.js';
 
 /** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
 export function storeDir(flag: string | undefined): string {
@@ -30,7 +31,7 @@ interface PutFlags {
   json?: boolean;
 }
 
-function parseTolerance(v: string): number {
+export function parseTolerance(v: string): number {
   const t = Number(v);
   if (!(t > 0) || !Number.isFinite(t)) throw invalidArgument(`--tolerance must be a number > 0, got '${v}'`);
   return t;
@@ -190,6 +191,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     });
 
   program.addCommand(sweepCommand(io));
+  program.addCommand(loadCommand(io));
   return program;
 }
 

@@ -12,7 +12,7 @@
  * fp32 form in every mode.
  */
 import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
-import { toF16Bits } from '../codecs/half-float.js';
+import { fromBf16Bits, fromF16Bits, toF16Bits } from '../codecs/half-float.js';
 import { invalidArgument } from '../errors.js';
 
 export const LOAD_MODES = ['exact', 'fp32', 'fp16', 'int8', 'int8+delta'] as const;
@@ -108,5 +108,21 @@ export function loadedBytes(t: LoadedTensor): number {
     case 'f32': return t.values.byteLength;
     case 'f16': return t.bits.byteLength;
     case 'int8': return t.q8.codes.byteLength + (t.delta?.codes.byteLength ?? 0);
+  }
+}
+
+/** The float32 values a loaded float tensor stands for in any form (empty for a non-float tensor's bytes). */
+export function loadedValues(t: LoadedTensor): Float32Array {
+  switch (t.form) {
+    case 'f32': return t.values;
+    case 'f16': return Float32Array.from(t.bits, fromF16Bits);
+    case 'int8': return reconstruct(t.q8, t.delta);
+    case 'bytes': {
+      const b = t.bytes;
+      if (t.dtype === 'F32') return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+      if (t.dtype !== 'F16' && t.dtype !== 'BF16') return new Float32Array(0);
+      const conv = t.dtype === 'F16' ? fromF16Bits : fromBf16Bits;
+      return Float32Array.from({ length: b.length / 2 }, (_, i) => conv(b[2 * i]! | (b[2 * i + 1]! << 8)));
+    }
   }
 }

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ensureFixtures, fixturePath } from '../../scripts/fetch-fixtures.js';
 import { ensureMnistFamily } from '../../scripts/mnist-family.js';
-import { fp16Of, reconstruct, loadedBytes, type LoadMode, type LoadedTensor } from '../runtime/load-forms.js';
-import { fromF16Bits } from '../codecs/half-float.js';
+import { fp16Of, loadedBytes, loadedValues, type LoadMode, type LoadedTensor } from '../runtime/load-forms.js';
 import { isNeurStoreError } from '../errors.js';
 import { NeurStore } from './neur-store.js';
 import { maxAbsError, valuesOf } from './tensor-values.js';
@@ -24,16 +23,6 @@ async function loadAll(store: NeurStore, name: string, mode: LoadMode, tolerance
   const out: LoadedTensor[] = [];
   for await (const t of store.load(name, { mode, ...(tolerance ? { tolerance } : {}) })) out.push(t);
   return out;
-}
-
-/** Float32 values of any loaded form. */
-function valuesOfLoaded(t: LoadedTensor): Float32Array {
-  switch (t.form) {
-    case 'f32': return t.values;
-    case 'f16': return Float32Array.from(t.bits, fromF16Bits);
-    case 'int8': return reconstruct(t.q8, t.delta);
-    case 'bytes': return valuesOf(t.bytes, t.dtype as 'F32');
-  }
 }
 
 test('faceres -> faceres-deep: every load mode agrees with the exact tensors; the family shares its 8-bit bases', async () => {
@@ -64,7 +53,7 @@ test('faceres -> faceres-deep: every load mode agrees with the exact tensors; th
       assert.ok(h.form === 'f16' && Buffer.from(h.bits.buffer, h.bits.byteOffset, h.bits.byteLength).equals(Buffer.from(fp16Of(x).buffer)), `${e.name}: fp16 is its rounding`);
       const q = i8d[i]!;
       assert.equal(q.form, 'int8', `${e.name}: 8-bit form`);
-      const err = maxAbsError(valuesOfLoaded(q), x);
+      const err = maxAbsError(loadedValues(q), x);
       assert.ok(err <= TOL * (1 + 1e-6), `${e.name}: int8+delta error ${err} > ${TOL}`);
       worst = Math.max(worst, err);
       if (q.form === 'int8') assert.ok(loadedBytes(q) < e.bytes.length, `${e.name}: int8+delta is smaller than fp32`);
@@ -138,7 +127,7 @@ test('the MNIST family classifies held-back digits alike in every load mode', as
       const want = mnistPredictions(w.l1, w.l2, digits);
       const row: string[] = [];
       for (const mode of ['exact', 'fp32', 'fp16', 'int8+delta', 'int8'] as const) {
-        const loaded = new Map((await loadAll(store, `m${i}`, mode)).map((x) => [x.name, valuesOfLoaded(x)]));
+        const loaded = new Map((await loadAll(store, `m${i}`, mode)).map((x) => [x.name, loadedValues(x)]));
         const got = mnistPredictions(loaded.get('l1.weight')!, loaded.get('l2.weight')!, digits);
         let same = 0;
         for (let k = 0; k < want.length; k++) if (got[k] === want[k]) same++;
