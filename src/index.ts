@@ -19,3 +19,14 @@ export { writeSafetensors } from './formats/safetensors/safetensors-writer.js';
 export { tfjsFormat } from './formats/tfjs/tfjs-format.js';
 export { onnxFormat } from './formats/onnx/onnx-format.js';
 export { ggufFormat } from './formats/gguf/gguf-format.js';
+export type { LoadOptions } from './store/model-loader.js';
+export type { OnnxSessionLoadOptions } from './store/store-types.js';
+export {
+  LOAD_MODES, loadedBytes, loadedValues, reconstruct, type LoadMode, type LoadedTensor, type QuantDelta,
+} from './runtime/load-forms.js';
+export type { Quant8 } from './codecs/quant8.js';
+export { BASE_CACHE_BYTES, type BaseCacheStats } from './runtime/base-cache.js';
+export type { OnnxSession, OnnxSessionOptions } from './runtime/onnx-session.js';
+export type { TfjsModel } from './runtime/tfjs-model.js';
+export { rewriteWithQdq, type QdqWeight, type QdqCandidate } from './runtime/onnx-qdq.js';
+export { DenseFamily, type DenseModel, type DenseWeight } from './runtime/dense-family.js';
