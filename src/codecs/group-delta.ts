@@ -327,10 +327,16 @@ function readCodes(
   for (let k = 0; k < steps.length; k++) {
     if (!(steps[k]! > 0)) continue;
     const center = unzigzag(m.varint());
+    // One-byte codes (all but the rare overflows) unzigzag to |d| <= 127: with |center| small enough no
+    // element check is needed, and the bit trick is exact.
+    const safe = Math.abs(center) <= MAX_CODE - 127;
     for (let i = k * g, end = Math.min(count, i + g); i < end; i++) {
-      let z = codes[c++]!;
-      if (z === 255) z += o.varint();
-      const v = center + unzigzag(z);
+      const z = codes[c++]!;
+      if (z !== 255 && safe) {
+        q[i] = center + ((z >>> 1) ^ -(z & 1));
+        continue;
+      }
+      const v = center + unzigzag(z === 255 ? z + o.varint() : z);
       if (Math.abs(v) > MAX_CODE) m.fail(`code ${v} out of range in group ${k}`);
       q[i] = v;
     }

@@ -42,7 +42,7 @@ interface Exports {
 /** Scratch for the rANS decoder's slot tables: 9 bytes per slot of 2^15 (filled by the wasm side). */
 const RANS_SCRATCH_BYTES = 9 * (1 << 15);
 /** Below this many symbols the copy and table setup cost more than the TS loop. */
-const RANS_MIN_WASM = 1 << 16;
+const RANS_MIN_WASM = 1 << 12;
 /**
  * Scratch of the matmul exports, as assembly/matmul.ts lays it out: a k × 8 f32 strip, m f32 row biases
  * (padded to 16 bytes), 4 rows of n f32 sums. Computed here in doubles, so no size can wrap around.
