@@ -39,6 +39,9 @@ export interface TensorRow {
   readonly maxError: number;
 }
 
+/** The dtypes `Catalog.baseCandidates` looks for when not told: float tensors, the bases of lossy deltas. */
+export const FLOAT_BASE_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
+
 /** Compression mode a model was put with. */
 export type Mode = 'lossless' | 'default' | 'paper';
 
@@ -89,10 +92,12 @@ export interface Catalog {
   /** Every engine record any model references (tensors, their bases and architectures). */
   liveRecordKeys(): Promise<Set<bigint>>;
   /**
-   * Records of float tensors of `shape` whose delta chain is shorter than `maxDepth`: the bases a delta may
-   * use, the `limit` most recently stored first.
+   * Records of tensors of `shape` and one of `dtypes` (default `FLOAT_BASE_DTYPES`) whose delta chain is shorter
+   * than `maxDepth`: the bases a delta may use, the `limit` most recently stored first.
    */
-  baseCandidates(shape: readonly number[], maxDepth: number, limit: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
+  baseCandidates(
+    shape: readonly number[], maxDepth: number, limit: number, dtypes?: readonly string[],
+  ): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
   /** The paper mode's 8-bit base records of tensors of `shape`. */
   paperBasesOfShape(shape: readonly number[]): Promise<bigint[]>;
   /** A tensor (model and name) stored in record `key`, to name a base in `info`. */

@@ -3,7 +3,9 @@
  *   - tensors (default and lossless modes): float tensors whose delta chain is short enough (MAX_DELTA_DEPTH),
  *     searched through 8-bit sketches
  *     (`SketchRouter`), so the index never holds whole tensors; candidates are then tried by encoded size;
- *   - 8-bit bases (paper mode): searched by squared L2 on dequantized values (`ShapeRouter`, HNSW per shape).
+ *   - 8-bit bases (paper mode): searched by squared L2 on dequantized values (`ShapeRouter`, HNSW per shape);
+ *   - byte bases (1-byte tensors, coded losslessly by XOR or subtraction): the few most recent stored tensors of
+ *     the same shape and dtype, kept as a short list; the encoder ranks them itself (they are few and cheap).
  * Each shape's index is filled lazily from the catalog the first time a tensor of that shape arrives, and
  * grows as the put adds bases. One pool serves one put (the catalog is the truth between puts).
  */
@@ -39,6 +41,21 @@ const SKETCH_SEED = 0x5eed;
 /** Longest delta chain a decode may have to walk: bases are tensors of depth below it. */
 export const MAX_DELTA_DEPTH = 3;
 
+/** Stored 1-byte tensors kept per (shape, dtype) as byte-base candidates (the most recent). */
+export const MAX_BYTE_CANDIDATES = 8;
+/**
+ * Byte bases are tensors stored without a base (depth 0): gc keeps a record alive when a live tensor names it
+ * as its base, but does not follow that record's own base once the model holding it is removed.
+ */
+export const MAX_BYTE_BASE_DEPTH = 1;
+
+/** A stored 1-byte tensor a lossless tensor may be coded against, with its exact bytes (read-only). */
+export interface ByteCandidate {
+  readonly key: bigint;
+  readonly bytes: Uint8Array;
+  readonly depth: number;
+}
+
 export interface BaseCandidate {
   readonly key: bigint;
   readonly dtype: FloatDType;
@@ -58,6 +75,8 @@ export class BasePool {
   private readonly paper = new ShapeRouter(new Quant8L2Space(), (id) => this.base8.get(id)!, { considerTransposed: false });
   private readonly loadedRoots = new Set<string>();
   private readonly loadedPaper = new Set<string>();
+  /** Byte candidates per `shape|dtype`, oldest first (their bytes come from the decoder's cache). */
+  private readonly byteLists = new Map<string, Array<{ key: bigint; depth: number }>>();
 
   /** `loadPerShape`: stored tensors of a shape loaded as candidates (the most recent first). */
   constructor(
@@ -114,6 +133,35 @@ export class BasePool {
     const list = this.rootsByShape.get(skey);
     if (list) list.push(id);
     else this.rootsByShape.set(skey, [id]);
+  }
+
+  /**
+   * The byte-base candidates for a 1-byte tensor of `shape` and `dtype`: the most recent stored tensors of that
+   * shape and dtype (loaded from the catalog on first use), plus those of this put, oldest first.
+   */
+  async byteCandidates(shape: readonly number[], dtype: string): Promise<ByteCandidate[]> {
+    const id = `${shapeKey(shape)}|${dtype}`;
+    let list = this.byteLists.get(id);
+    if (!list) {
+      const rows = await this.catalog.baseCandidates(shape, MAX_BYTE_BASE_DEPTH, MAX_BYTE_CANDIDATES, [dtype]);
+      list = rows.reverse().map((r) => ({ key: r.key, depth: r.depth }));
+      this.byteLists.set(id, list);
+    }
+    const out: ByteCandidate[] = [];
+    // Records of this put are readable at once (the engine shows a batch to its writer), so none is held here.
+    for (const c of list) out.push({ ...c, bytes: (await this.decoder.base(c.key, 'bytes')) as Uint8Array });
+    return out;
+  }
+
+  /**
+   * Makes a just-stored 1-byte tensor a byte base for the rest of the put. Only (shape, dtype) pairs already
+   * looked up with `byteCandidates` keep a list; the oldest entry leaves when the list is full.
+   */
+  addByteCandidate(shape: readonly number[], dtype: string, key: bigint, depth: number): void {
+    const list = this.byteLists.get(`${shapeKey(shape)}|${dtype}`);
+    if (!list || depth >= MAX_BYTE_BASE_DEPTH || list.some((c) => c.key === key)) return;
+    list.push({ key, depth });
+    if (list.length > MAX_BYTE_CANDIDATES) list.shift();
   }
 
   /** Sketches the candidates of a shape not sketched yet: only crowded shapes ever need the sketch index. */

@@ -1,6 +1,7 @@
 /**
  * The per-tensor decision of the ingest pipeline (DESIGN steps 2-4): exact dedup by content, then, by mode,
- *   lossless: byte planes + entropy coding, XOR against the most similar tensor when that is smaller;
+ *   lossless: byte planes + entropy coding, XOR against the most similar tensor when that is smaller (1-byte
+ *             tensors: XOR or subtraction against the stored tensor of their shape and dtype that looks cheapest);
  *   default:  group-wise quantization within the tolerance, against the near tensor that encodes smallest or alone
  *             (deterministic, cost-based), decoded in the source dtype;
  *   paper:    the published algorithm, kept faithful: top-1 8-bit base by L2, the bit rule std/nb, a new base
@@ -18,7 +19,7 @@ import { ulpOf, type FloatDType } from '../codecs/float-ulp.js';
 import { dtypeBytes } from '../formats/dtype.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import type { ContentStore } from './content-store.js';
-import type { BaseCandidate, BasePool } from './base-pool.js';
+import type { BaseCandidate, BasePool, ByteCandidate } from './base-pool.js';
 import { encodeQuant8 } from './tensor-decoder.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentity, type PayloadParts } from './record-payload.js';
 import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js';
@@ -61,6 +62,32 @@ interface Identities {
   readonly exact: Uint8Array;
 }
 
+/** Bytes sampled (evenly spaced) to price a 1-byte tensor against a byte base. */
+const ENTROPY_SAMPLES = 1 << 16;
+
+/**
+ * Order-0 entropy (bits per byte) of `x`, or with a base of the smaller of x XOR base and x - base (mod 256),
+ * over an evenly spaced sample: what the lossless coder's planes would cost, to rank bases without encoding.
+ */
+function sampledEntropyBits(x: Uint8Array, base: Uint8Array | null): number {
+  const stride = Math.max(1, Math.floor(x.length / ENTROPY_SAMPLES));
+  const xor = new Uint32Array(256);
+  const sub = new Uint32Array(256);
+  let n = 0;
+  for (let i = 0; i < x.length; i += stride, n++) {
+    const b = base ? base[i]! : 0;
+    xor[x[i]! ^ b]!++;
+    sub[(x[i]! - b) & 0xff]!++;
+  }
+  return Math.min(entropyOf(xor, n), entropyOf(sub, n));
+}
+
+function entropyOf(counts: Uint32Array, n: number): number {
+  let bits = 0;
+  for (const c of counts) if (c > 0) bits -= c * Math.log2(c / n);
+  return bits / n;
+}
+
 function squaredNorm(x: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
@@ -94,7 +121,8 @@ export class TensorEncoder {
         return { key: found.key, storedAs: 'duplicate', codec: CODEC_NAMES[codec] ?? 'raw', baseKey: base?.key, depth: base?.depth ?? 0, storedBytes: 0, bits: 0, maxError };
       }
     }
-    const elements = t.bytes.length / dtypeBytes(t.dtype);
+    const elementBytes = dtypeBytes(t.dtype);
+    const elements = t.bytes.length / elementBytes;
     const lossyOk = lossy && isFloatDType(t.dtype) && elements >= MIN_LOSSY_ELEMENTS;
     const choice = !lossyOk
       ? await this.lossless(t, exact)
@@ -103,6 +131,7 @@ export class TensorEncoder {
         : await this.grouped(t, t.dtype as FloatDType, { lossy, exact });
     const stored = await this.content.add(choice.parts);
     const depth = choice.parts.base?.depth ?? 0;
+    if (elementBytes === 1) this.pool.addByteCandidate(t.shape, t.dtype, stored.key, depth);
     if (choice.candidate) this.pool.addCandidate(t.shape, stored.key, choice.candidate.dtype, choice.candidate.values, depth);
     if (choice.newBase8) this.pendingBases.push({ shape: t.shape, ...choice.newBase8 });
     return {
@@ -124,6 +153,7 @@ export class TensorEncoder {
     let best = raw;
     const plain = encodeLossless(t.bytes, width);
     if (plain.length < best.parts.body.length) best = { ...raw, storedAs: 'lossless', parts: { ...raw.parts, codec: Codec.Lossless, body: plain } };
+    if (width === 1) return this.byteDelta(t, best);
     if (!isFloatDType(t.dtype)) return best;
     const values = valuesOf(t.bytes, t.dtype);
     // Bytes that byte planes cannot shrink at all (random-like) will not XOR into anything smaller either.
@@ -138,6 +168,27 @@ export class TensorEncoder {
       }
     }
     return { ...best, candidate: { dtype: t.dtype, values } };
+  }
+
+  /**
+   * A 1-byte tensor (quantized codes) against the stored tensor of its shape and dtype whose difference looks
+   * cheapest by sampled entropy; kept when it codes smaller than `best` (the tensor alone).
+   */
+  private async byteDelta(t: TensorInput, best: Choice): Promise<Choice> {
+    let pick: ByteCandidate | undefined;
+    let pickBits = sampledEntropyBits(t.bytes, null);
+    for (const c of await this.pool.byteCandidates(t.shape, t.dtype)) {
+      const bits = sampledEntropyBits(t.bytes, c.bytes);
+      if (bits < pickBits) {
+        pick = c;
+        pickBits = bits;
+      }
+    }
+    if (!pick) return best;
+    const body = encodeLossless(t.bytes, 1, pick.bytes);
+    if (body.length >= best.parts.body.length) return best;
+    const base = { key: pick.key, view: 'bytes' as const, depth: pick.depth + 1 };
+    return { storedAs: 'lossless-delta', parts: { ...best.parts, codec: Codec.Lossless, body, base }, maxError: 0 };
   }
 
   /** `ids.lossy` names the lossy record; `ids.exact` the exact one it falls back to. */

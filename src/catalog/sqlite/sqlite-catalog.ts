@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { NeurStoreError, conflict, ioError } from '../../errors.js';
-import type { Catalog, CatalogTotals, CatalogTx, ModelRow, TensorRow } from '../catalog.js';
+import { FLOAT_BASE_DTYPES, type Catalog, type CatalogTotals, type CatalogTx, type ModelRow, type TensorRow } from '../catalog.js';
 import { SCHEMA_SQL, SCHEMA_VERSION, fromSqlKey, toSqlKey } from './sqlite-schema.js';
 
 export interface SqliteCatalogOptions {
@@ -155,13 +155,16 @@ export class SqliteCatalog implements Catalog {
     return keys;
   }
 
-  async baseCandidates(shape: readonly number[], maxDepth: number, limit: number): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
+  async baseCandidates(
+    shape: readonly number[], maxDepth: number, limit: number, dtypes: readonly string[] = FLOAT_BASE_DTYPES,
+  ): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
+    if (dtypes.length === 0) return [];
     const rows = this.db
       .prepare(`SELECT record_key AS k, MIN(dtype) AS dtype, MIN(depth) AS depth FROM tensors WHERE shape = ? AND depth < ?
-                AND dtype IN ('F32', 'F16', 'BF16') AND codec IN ('raw', 'lossless', 'group-delta') GROUP BY record_key
+                AND dtype IN (${dtypes.map(() => '?').join(', ')}) AND codec IN ('raw', 'lossless', 'group-delta') GROUP BY record_key
                 ORDER BY MAX(rowid) DESC LIMIT ?`)
       .safeIntegers(true)
-      .all(JSON.stringify(shape), maxDepth, limit) as Row[];
+      .all(JSON.stringify(shape), maxDepth, ...dtypes, limit) as Row[];
     return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string, depth: Number(r.depth) }));
   }
 
