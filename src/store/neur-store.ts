@@ -294,7 +294,7 @@ export class NeurStore {
   async gc(): Promise<GcResult> {
     return this.catalog.write(async () => {
       await this.engine.beginWrite();
-      const live = await this.catalog.liveRecordKeys();
+      const live = await this.liveClosure();
       try {
         return await this.engine.compact((k) => live.has(k));
       } catch (e) {
@@ -302,6 +302,26 @@ export class NeurStore {
         throw e;
       }
     });
+  }
+
+  /**
+   * Every record a live model needs: the catalog's (tensors, their direct bases, architectures) and, followed
+   * through the records' own headers, the bases of those bases, whose models may be gone (a delta chain
+   * a -> b -> c stays decodable after a's and b's models are removed).
+   */
+  private async liveClosure(): Promise<Set<bigint>> {
+    const live = await this.catalog.liveRecordKeys();
+    const queue = [...live];
+    while (queue.length > 0) {
+      const key = queue.pop()!;
+      if (!this.engine.has(key)) continue;
+      const base = await this.content.baseOf(key);
+      if (base !== undefined && !live.has(base)) {
+        live.add(base);
+        queue.push(base);
+      }
+    }
+    return live;
   }
 
   async stats(): Promise<StoreStats> {
