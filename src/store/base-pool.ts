@@ -44,8 +44,8 @@ export const MAX_DELTA_DEPTH = 3;
 /** Stored 1-byte tensors kept per (shape, dtype) as byte-base candidates (the most recent). */
 export const MAX_BYTE_CANDIDATES = 8;
 /**
- * Byte bases are tensors stored without a base (depth 0): gc keeps a record alive when a live tensor names it
- * as its base, but does not follow that record's own base once the model holding it is removed.
+ * Byte bases are tensors stored without a base (depth 0), so byte chains are one link long: on the face-api
+ * fine-tune pair every delta is against its base model's tensor anyway, and a get decodes one record less.
  */
 export const MAX_BYTE_BASE_DEPTH = 1;
 
