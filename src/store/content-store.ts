@@ -56,10 +56,9 @@ export class ContentStore {
     throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(parts.identity).toString(16)}`);
   }
 
-  /** The record `key` decodes against, if any (reads only its payload header). */
-  async baseOf(key: bigint): Promise<bigint | undefined> {
-    const header = decodePayloadHeader(await this.engine.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
-    return header.base?.key;
+  /** A record's payload header alone (codec, base, digests): one small read. */
+  async header(key: bigint): Promise<PayloadHeader> {
+    return decodePayloadHeader(await this.engine.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
   }
 
   /** A whole record, checksum-verified by the engine. */

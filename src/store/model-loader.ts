@@ -98,7 +98,7 @@ export class ModelLoader {
    */
   private async int8Base(row: TensorRow): Promise<{ key: bigint; q8: Quant8 } | null> {
     if (row.baseKey === undefined) return null;
-    const { header } = await this.content.read(row.recordKey);
+    const header = await this.content.header(row.recordKey);
     const base = header.base;
     if (!base) return null;
     const q8 = header.codec === Codec.PaperDelta

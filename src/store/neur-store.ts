@@ -315,7 +315,7 @@ export class NeurStore {
     while (queue.length > 0) {
       const key = queue.pop()!;
       if (!this.engine.has(key)) continue;
-      const base = await this.content.baseOf(key);
+      const base = (await this.content.header(key)).base?.key;
       if (base !== undefined && !live.has(base)) {
         live.add(base);
         queue.push(base);
