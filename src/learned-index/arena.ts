@@ -4,9 +4,10 @@
  * same structure. Views are fixed-length (length-tracking views on a growable buffer are ~10x slower in V8)
  * and are rebuilt when another thread has grown the buffer (`refresh`).
  *
- * Blocks come in size classes of 2^k and 1.5 * 2^k words (at least 8, all even, so every block starts on an
- * even word and f64 fields stay 8-byte aligned; at most 1/3 of a block is slack); the owner passes the size
- * back when freeing, so blocks carry no header.
+ * Blocks come in size classes that are multiples of 4 words: 4, 8, ..., 32, then eight classes per doubling
+ * (at most 1/8 of a big block is slack). Every block starts on a multiple of 4 words, so f64 fields stay
+ * 8-byte aligned and a pointer's two low bits are free for tags. The owner passes the size back when
+ * freeing, so blocks carry no header.
  * Freed blocks go to per-class free lists. Allocation takes a spin lock in the header.
  */
 import { invalidArgument, notSupported } from '../errors.js';
@@ -33,9 +34,9 @@ export const H = {
   BUMP: 49,
   RETRAIN_LOCK: 64,
   SLOT_OWNERS: 128, // MAX_THREADS claim flags
-  FREE_HEADS: 192, // 64 size classes
-  EPOCH_SLOTS: 256, // MAX_THREADS announced epochs (0 = idle), EPOCH_STRIDE words apart
-  END: 256 + 64 * 16,
+  EPOCH_SLOTS: 256, // MAX_THREADS announced epochs (0 = idle), EPOCH_STRIDE words apart; +1: key-count delta
+  FREE_HEADS: 256 + 64 * 16, // CLASSES size classes
+  END: 256 + 64 * 16 + 256,
 } as const;
 /** Words between two threads' epoch announcements (one 64-byte cache line). */
 export const EPOCH_STRIDE = 16;
@@ -52,6 +53,11 @@ export class Arena {
   i32!: Int32Array;
   f64!: Float64Array;
   private words = 0;
+  /** This thread's 4-word blocks (pair blocks): freed ones, then the rest of a chunk. No lock, no fence. */
+  private readonly pairs: number[] = [];
+  private readonly spill: number[] = [];
+  private chunkNext = 0;
+  private chunkEnd = 0;
 
   private constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -63,9 +69,10 @@ export class Arena {
     if (!(initialBytes >= 4096) || !(maxBytes >= initialBytes) || maxBytes > 2 ** 34) {
       throw invalidArgument(`arena sizes must satisfy 4096 <= initial <= max <= 2^34, got ${initialBytes}, ${maxBytes}`);
     }
-    const init = Math.ceil(initialBytes / 8) * 8;
+    // Capacities stay multiples of 4 words (16 bytes) so every block does.
+    const init = Math.ceil(Math.max(initialBytes, 2 * H.END * 4) / 16) * 16; // room for the header
     const Ctor = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer;
-    const a = new Arena(new Ctor(init, { maxByteLength: Math.ceil(maxBytes / 8) * 8 }));
+    const a = new Arena(new Ctor(init, { maxByteLength: Math.max(init, Math.floor(maxBytes / 16) * 16) }));
     a.i32[H.MAGIC] = MAGIC;
     a.i32[H.BUMP] = H.END;
     a.i32[H.CAP_WORDS] = init / 4;
@@ -95,6 +102,14 @@ export class Arena {
   }
 
   /**
+   * Refreshes when the buffer grew since this thread last looked (the header's capacity word, cheaper than
+   * asking the buffer). After taking a lock, this covers every block the previous holder published.
+   */
+  sync(): void {
+    if (this.u32[H.CAP_WORDS] !== this.words) this.refresh();
+  }
+
+  /**
    * Refreshes when a block pointer read from shared memory lies beyond the current views (the buffer grew
    * in another thread). Call it on every pointer before reading the block.
    */
@@ -107,7 +122,7 @@ export class Arena {
     return Atomics.load(this.i32, H.BUMP) * 4;
   }
 
-  /** A zeroed block of at least `words` words; returns its pointer (an even word offset). */
+  /** A zeroed block of at least `words` words; returns its pointer (a multiple of 4 words). */
   alloc(words: number): number {
     const cls = classOf(words);
     this.lock(H.ALLOC_LOCK);
@@ -124,13 +139,83 @@ export class Arena {
     return base;
   }
 
+  /**
+   * A 4-word block, not zeroed (the caller writes all of it), from this thread's cache: the hot allocation
+   * (the first key of every empty gap) takes no lock. The cache refills a chunk at a time.
+   */
+  allocPair(): number {
+    if (this.pairs.length === 0 && this.chunkNext === this.chunkEnd && !this.takeShared()) {
+      this.chunkNext = this.alloc(PAIR_CHUNK_WORDS);
+      this.chunkEnd = this.chunkNext + PAIR_CHUNK_WORDS;
+    }
+    if (this.pairs.length > 0) {
+      const q = this.pairs.pop()!;
+      this.ensure(q); // freed by another thread, maybe after it grew the buffer
+      return q;
+    }
+    const p = this.chunkNext;
+    this.chunkNext += 4;
+    return p;
+  }
+
+  /** Gives this thread's cached 4-word blocks back to the shared free list (when the handle closes). */
+  releaseCache(): void {
+    for (; this.chunkNext < this.chunkEnd; this.chunkNext += 4) this.spill.push(this.chunkNext);
+    for (const p of this.pairs) this.spill.push(p);
+    this.pairs.length = 0;
+    this.flushSpill();
+  }
+
+  /** Moves up to 64 freed 4-word blocks from the shared free list to this thread's cache; false if none. */
+  private takeShared(): boolean {
+    if (this.i32[H.FREE_HEADS] === 0) return false;
+    this.lock(H.ALLOC_LOCK);
+    for (let k = 0; k < 64; k++) {
+      const p = this.i32[H.FREE_HEADS];
+      if (p === 0) break;
+      this.i32[H.FREE_HEADS] = this.i32[p];
+      this.pairs.push(p);
+    }
+    this.unlock(H.ALLOC_LOCK);
+    return this.pairs.length > 0;
+  }
+
   /** Returns a block of `words` (as passed to alloc) to its free list. Only once no reader can hold it. */
   free(ptr: number, words: number): void {
+    if (words !== 4) this.freeShared(ptr, words);
+    else if (this.pairs.length < PAIR_CACHE_MAX) this.pairs.push(ptr);
+    else {
+      // A thread that frees more pairs than it allocates (a retrain worker) passes the surplus on, in batches.
+      this.spill.push(ptr);
+      if (this.spill.length >= 256) this.flushSpill();
+    }
+  }
+
+  /** Links the spilled 4-word blocks into one list and prepends it to the shared free list. */
+  private flushSpill(): void {
+    const sp = this.spill;
+    if (sp.length === 0) return;
+    for (let k = 0; k + 1 < sp.length; k++) this.i32[sp[k]] = sp[k + 1];
+    const last = sp[sp.length - 1];
+    this.lock(H.ALLOC_LOCK);
+    this.i32[last] = this.i32[H.FREE_HEADS];
+    this.i32[H.FREE_HEADS] = sp[0];
+    this.unlock(H.ALLOC_LOCK);
+    sp.length = 0;
+  }
+
+  private freeShared(ptr: number, words: number): void {
     const cls = classOf(words);
     this.lock(H.ALLOC_LOCK);
     this.i32[ptr] = this.i32[H.FREE_HEADS + cls];
     this.i32[H.FREE_HEADS + cls] = ptr;
     this.unlock(H.ALLOC_LOCK);
+  }
+
+  /** The largest size class of at most `words` words (a block of that size has no slack). */
+  static floorClassWords(words: number): number {
+    const c = classOf(words);
+    return CLASS_WORDS[c] === words || c === 0 ? CLASS_WORDS[c] : CLASS_WORDS[c - 1];
   }
 
   /** Bytes the block allocator hands out for a request of `words` words. */
@@ -154,7 +239,7 @@ export class Arena {
   private growTo(needWords: number): void {
     const max = (this.sab as unknown as { maxByteLength: number }).maxByteLength / 4;
     if (needWords > max) throw notSupported(`FINEdex arena full: needs ${needWords * 4} bytes, maxBytes is ${max * 4}`);
-    const words = Math.min(max, Math.max(needWords, this.i32[H.CAP_WORDS] * 2));
+    const words = Math.min(max, Math.max(needWords, this.i32[H.CAP_WORDS] * 2)); // all multiples of 4
     (this.sab as unknown as { grow(n: number): void }).grow(words * 4);
     this.refresh();
     Atomics.store(this.i32, H.CAP_WORDS, words);
@@ -176,15 +261,28 @@ export class Arena {
   }
 }
 
-/** Words of size class c: 8, 12, 16, 24, 32, 48, ... (table: this sits on every allocation). */
-const CLASS_WORDS = Float64Array.from({ length: 64 }, (_, c) => ((c & 1) === 0 ? 2 ** ((c >>> 1) + 3) : 3 * 2 ** ((c >>> 1) + 2)));
+/** Words a thread takes at once for its 4-word block cache. */
+const PAIR_CHUNK_WORDS = 1024;
+/** Most freed 4-word blocks a thread keeps for itself. */
+const PAIR_CACHE_MAX = 4096;
+
+/** Number of size classes: 8 small ones (4..32 words), then 8 per doubling up to 2^32 words. */
+export const CLASSES = 8 + 8 * 27;
+
+/** Words of size class c (a table: this sits on every allocation). */
+const CLASS_WORDS = Float64Array.from({ length: CLASSES }, (_, c) => {
+  if (c < 8) return 4 * (c + 1);
+  const k = 5 + ((c - 8) >>> 3);
+  return 2 ** k + (((c - 8) & 7) + 1) * 2 ** (k - 3);
+});
 
 function classWords(c: number): number {
   return CLASS_WORDS[c];
 }
 
 function classOf(words: number): number {
-  let c = words <= 8 ? 0 : 2 * (28 - Math.clz32(words - 1)); // 2^(c/2+3) < words: start just below
-  while (CLASS_WORDS[c] < words) c++;
-  return c;
+  if (words <= 32) return words <= 4 ? 0 : ((words + 3) >>> 2) - 1;
+  const k = 31 - Math.clz32(words - 1); // 2^k < words <= 2^(k+1)
+  const step = 2 ** (k - 3);
+  return 7 + 8 * (k - 5) + Math.ceil((words - 2 ** k) / step);
 }

@@ -5,14 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FineIndex } from './fine-index.js';
 import { OP_DELETE, OP_GET, OP_INSERT, randomOps, sharedKeys } from './random-ops.js';
-import { RetrainWorker, spawnWorker } from './retrain-worker.js';
+import { RetrainWorker } from './retrain-worker.js';
+import { spawnWorker } from '../env/spawn-worker.js';
 import type { WorkerTask } from './concurrency.worker.js';
 import { PairRun, toBig } from './u64.js';
 
 const STABLE = 3000;
 
 function runWorker<T>(task: WorkerTask): Promise<T> {
-  const w = spawnWorker('concurrency.worker');
+  const w = spawnWorker(new URL('./concurrency.worker.js', import.meta.url));
   w.postMessage(task);
   return new Promise<T>((resolve, reject) => {
     w.once('message', (m: T) => {
@@ -105,5 +106,34 @@ test('scans stay sorted, duplicate-free and complete while a worker retrains', {
   const all = idx.scan(0n, Number.MAX_SAFE_INTEGER);
   assert.equal(all.length, idx.size);
   for (let i = 1; i < all.length; i++) assert.ok(all[i - 1][0] < all[i][0]);
+  idx.close();
+});
+
+test('racing writers in every gap: inline pairs turn into level bins without losing a key', { timeout: 120_000 }, async () => {
+  const idx = freshIndex();
+  const gaps = STABLE - 1;
+  const workers = 3;
+  const outs = await Promise.all(Array.from({ length: workers }, (_, w) => runWorker<{ won: number[]; errors: string[] }>({
+    role: 'gaps', handle: idx.handle(), seed: 0, worker: w, workers, ops: gaps, keySpace: 0, shared: 0,
+  })));
+  const oracle = new Map<bigint, bigint>();
+  for (let i = 0; i < STABLE; i++) oracle.set(toBig(9, i * 1000), BigInt(i));
+  const winner = new Map<number, number>();
+  outs.forEach((o, w) => {
+    assert.deepEqual(o.errors, [], `worker ${w}`);
+    for (const g of o.won) {
+      assert.equal(winner.has(g), false, `gap ${g} won twice`);
+      winner.set(g, w);
+    }
+  });
+  for (let g = 0; g < gaps; g++) {
+    assert.ok(winner.has(g), `gap ${g}: nobody won the shared key`);
+    oracle.set(toBig(9, g * 1000 + 500), toBig(winner.get(g)!, g));
+    if (g % 2 === 0) for (let w = 0; w < workers; w++) oracle.set(toBig(9, g * 1000 + 1 + w), toBig(w, g + 1));
+  }
+  const want = [...oracle.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  assert.equal(idx.size, want.length);
+  assert.deepEqual(idx.scan(0n, Number.MAX_SAFE_INTEGER), want);
+  for (const [k, v] of want) assert.equal(idx.get(k), v);
   idx.close();
 });

@@ -4,6 +4,10 @@
  *   posts each op's result and which shared keys it won.
  * - 'scan': repeated full scans while others write and retrain; posts any order violation or missing
  *   stable key it saw.
+ * - 'gaps': for every gap g between the stable keys (hi 9, lo g * 1000), inserts its own key, races the
+ *   other workers to insert a shared key of the same gap (so gaps turn from one inline pair into level bins
+ *   while others write them), reads its own key back, updates it, and deletes it in odd gaps; posts the
+ *   shared keys it won and any read that went wrong.
  */
 import { parentPort } from 'node:worker_threads';
 import { FineIndex, type FineIndexHandle } from './fine-index.js';
@@ -11,7 +15,7 @@ import { OP_DELETE, OP_GET, OP_INSERT, randomOps, sharedKeys, shuffled } from '.
 import { cmp64, PairRun } from './u64.js';
 
 export interface WorkerTask {
-  role: 'ops' | 'scan';
+  role: 'ops' | 'scan' | 'gaps';
   handle: FineIndexHandle;
   seed: number;
   worker: number;
@@ -75,9 +79,26 @@ function runScans(idx: FineIndex, t: WorkerTask): { scans: number; errors: strin
   return { scans, errors };
 }
 
+function runGaps(idx: FineIndex, t: WorkerTask): { won: number[]; errors: string[] } {
+  const won: number[] = [];
+  const errors: string[] = [];
+  for (let g = 0; g < t.ops; g++) {
+    const own = g * 1000 + 1 + t.worker;
+    if (!idx.insertHL(9, own, t.worker, g)) errors.push(`gap ${g}: own key was present`);
+    if (idx.insertHL(9, g * 1000 + 500, t.worker, g)) won.push(g);
+    if (!idx.getHL(9, own) || idx.valueHi !== t.worker || idx.valueLo !== g) errors.push(`gap ${g}: own key misread`);
+    if (!idx.updateHL(9, own, t.worker, g + 1)) errors.push(`gap ${g}: update missed`);
+    if (g % 2 === 1 && !idx.deleteHL(9, own)) errors.push(`gap ${g}: delete missed`);
+    if (errors.length > 5) break;
+  }
+  return { won, errors };
+}
+
+const ROLES = { ops: runOps, scan: runScans, gaps: runGaps };
+
 parentPort?.once('message', (t: WorkerTask) => {
   const idx = FineIndex.attach(t.handle);
-  const result = t.role === 'ops' ? runOps(idx, t) : runScans(idx, t);
+  const result = ROLES[t.role](idx, t);
   idx.close();
   parentPort?.postMessage(result);
   parentPort?.close();

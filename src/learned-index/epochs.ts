@@ -1,13 +1,20 @@
 /**
  * Slot seqlocks and epoch-based reclamation over an arena.
  *
- * A slot lock word is a seqlock: even = free (version), odd = a writer holds it. Writers take it with a CAS
- * from even to odd and release by storing the next even number, so readers that read the version, copy the
- * data and read the version again know whether they saw a stable state; they never block a writer.
+ * A slot lock word is a seqlock: bit 0 set = a writer holds it; bit 1 = the tombstone of the trained key the
+ * word guards (owned by index-core, kept across lock and unlock); bits 2-31 = the version. Writers take it
+ * with a CAS setting bit 0 and release by adding 3 (clears bit 0, bumps the version), so readers that read
+ * the word, copy the data and read the word again know whether they saw a stable state (and the tombstone
+ * that goes with it); they never block a writer.
+ *
+ * Lock word grammar: version:30 | tombstone:1 | held:1 (low bit).
  *
  * Epochs: each thread that uses the index claims one of MAX_THREADS announce words. An operation stores the
  * global epoch there on entry and 0 on exit. A retired block is freed only when every active announce is
  * newer than the epoch at which it was unlinked, so no reader can still hold a pointer to it.
+ *
+ * Size: the word after each announce (same cache line, written only by its owner) holds that slot's change
+ * to the key count; the size is H.SIZE plus all of them, so writers never share a counter's cache line.
  */
 import { conflict, invalidArgument } from '../errors.js';
 import { Arena, EPOCH_STRIDE, H, MAX_THREADS } from './arena.js';
@@ -21,9 +28,9 @@ export function lockSlot(i32: Int32Array, w: number): number {
   }
 }
 
-/** Releases the seqlock at `w`, publishing a new even version. */
+/** Releases the seqlock at `w`, publishing a new version (the tombstone bit is kept). */
 export function unlockSlot(i32: Int32Array, w: number): void {
-  Atomics.add(i32, w, 1); // no notify: waiters sleep at most 50 us, and a notify costs more than that saves
+  Atomics.add(i32, w, 3); // no notify: waiters sleep at most 50 us, and a notify costs more than that saves
 }
 
 /** Reads a stable (even) version, spinning while a writer holds the slot. */
@@ -59,12 +66,20 @@ export class EpochMember {
     if (this.released) throw invalidArgument('this FINEdex handle was closed; attach a new one');
     if (this.depth++ > 0) return;
     const i32 = this.arena.i32;
-    Atomics.store(i32, H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot, Atomics.load(i32, H.EPOCH));
+    // A plain read of the epoch: a stale (older) value only holds back more reclamation. The store must be
+    // atomic: it is the fence that orders the announcement before every pointer this operation reads.
+    Atomics.store(i32, H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot, i32[H.EPOCH]);
   }
 
   exit(): void {
     if (--this.depth > 0) return;
+    // Atomic: on weakly ordered CPUs a plain store could become visible before this operation's last reads.
     Atomics.store(this.arena.i32, H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot, 0);
+  }
+
+  /** Adds `d` to the key count (this slot's own counter: no shared cache line, no atomic). */
+  count(d: number): void {
+    this.arena.i32[H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot + 1] += d;
   }
 
   /** Queues block `ptr` of `words` words (already unlinked) to be freed once no reader can hold it. */
@@ -100,9 +115,23 @@ export class EpochMember {
     if (this.released) return;
     this.released = true;
     this.reclaim();
+    this.arena.releaseCache();
     Atomics.store(this.arena.i32, H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot, 0);
     Atomics.store(this.arena.i32, H.SLOT_OWNERS + this.slot, 0);
   }
+}
+
+/** Live keys: H.SIZE plus every slot's counter. */
+export function sizeOf(i32: Int32Array): number {
+  let n = Atomics.load(i32, H.SIZE);
+  for (let t = 0; t < MAX_THREADS; t++) n += Atomics.load(i32, H.EPOCH_SLOTS + EPOCH_STRIDE * t + 1);
+  return n;
+}
+
+/** Sets the key count to `n` (only while no writer can change it: bulk load holds every slot). */
+export function setSize(i32: Int32Array, n: number): void {
+  Atomics.store(i32, H.SIZE, 0);
+  Atomics.store(i32, H.SIZE, n - sizeOf(i32));
 }
 
 function claimSlot(arena: Arena): number {

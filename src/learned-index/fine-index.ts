@@ -10,7 +10,7 @@
 import type { KeyIndex } from '../engine/key-index.js';
 import { invalidArgument } from '../errors.js';
 import { Arena, H } from './arena.js';
-import { EpochMember } from './epochs.js';
+import { EpochMember, sizeOf } from './epochs.js';
 import { IndexCore, INSERT, R_SKIPPED, SET, UPDATE } from './index-core.js';
 import { buildDirectory, buildModels, dirModels } from './model.js';
 import { scanRange } from './range-scan.js';
@@ -104,7 +104,7 @@ export class FineIndex implements KeyIndex {
   }
 
   get size(): number {
-    return Atomics.load(this.arena.i32, H.SIZE);
+    return sizeOf(this.arena.i32);
   }
 
   get(key: bigint): bigint | undefined {

@@ -1,16 +1,17 @@
 /**
  * The operations of FINEdex on (hi, lo) u32 pairs: lookup, insert/update/upsert, remove and range scan over
- * the directory -> model -> slot -> (level bin | sub-directory) structure in the arena. Readers take no lock:
- * they read a slot under its seqlock and retry when a writer interfered. Writers lock one slot at a time,
- * then check that the model they reached is not frozen by a retraining (if it is, they wait for the new
- * directory and start over). Retraining itself lives in `retrain.ts`.
+ * the directory -> model -> slot -> (pair | level bin | sub-directory) structure in the arena. Readers take
+ * no lock: they read a slot under its seqlock and retry when a writer interfered. Writers lock one slot at a
+ * time, then check that the model they reached is not frozen by a retraining (if it is, they wait for the
+ * new directory and start over). The first key of an empty gap goes into a 4-word pair block (no level bin
+ * until a second key arrives). Retraining itself lives in `retrain.ts`.
  */
 import { Arena, H } from './arena.js';
 import { binCollect, binCount, binCreate, binGet, binInsert, binBlocks, binRemove, FULL, INSERTED } from './level-bin.js';
 import { EpochMember, lockSlot, readBegin, unlockSlot } from './epochs.js';
 import {
-  buildDirectory, buildModels, dirFind, dirModel, lockAt, lowerBound, M_CHANGES, M_FROZEN, M_KEYS, M_N, slotAt,
-  validAt, valAt,
+  buildDirectory, buildModels, DEAD, dirFind, dirModel, lowerBound, M_CHANGES, M_FROZEN, M_KEYS, M_N, PAIR_WORDS,
+  R_LOCK, R_SLOT, recAt, SLOT_DIR, SLOT_PAIR,
 } from './model.js';
 import { cmp64, PairRun } from './u64.js';
 
@@ -22,13 +23,19 @@ export const R_INSERTED = 0;
 export const R_UPDATED = 1;
 export const R_SKIPPED = 2;
 
-/** Where a write landed: the slot lock held and the top-level model whose frozen flag governs it. */
+/** Where a write landed: the record whose lock is held and the top-level model whose frozen flag governs it. */
 interface Spot {
   top: number;
   model: number;
   n: number;
   i: number;
-  lock: number;
+  /** Record word of position i (value, slot, lock). */
+  rec: number;
+}
+
+/** True when trained key i of the model with keys at word `k` is (hi, lo). */
+function keyIs(u: Uint32Array, k: number, i: number, hi: number, lo: number): boolean {
+  return u[k + 2 * i] === hi && u[k + 2 * i + 1] === lo;
 }
 
 export class IndexCore {
@@ -36,7 +43,7 @@ export class IndexCore {
   readonly maxKeys: number;
   /** Value of the last successful lookup. */
   readonly out = new Uint32Array(2);
-  private readonly spot: Spot = { top: 0, model: 0, n: 0, i: 0, lock: 0 };
+  private readonly spot: Spot = { top: 0, model: 0, n: 0, i: 0, rec: 0 };
   private readonly retireFn = (p: number, w: number): void => this.epochs.retire(p, w);
   /** Called after a write when the top model has seen enough changes to retrain (set by the index). */
   onRetrainDue: (top: number) => void = () => {};
@@ -48,43 +55,61 @@ export class IndexCore {
 
   /** Looks up (hi, lo); on a hit the value is in `out`. */
   get(hi: number, lo: number): boolean {
-    const a = this.arena;
     this.epochs.enter();
     try {
-      let d = Atomics.load(a.i32, H.ROOT); // no refresh: ensure() on each pointer covers growth
-      for (;;) {
-        a.ensure(d);
-        const m = dirModel(a.u32, d, dirFind(a.u32, d, hi, lo));
-        a.ensure(m);
-        const u = a.u32;
-        const n = u[m + M_N];
-        const i = lowerBound(a, m, hi, lo, this.eps);
-        const w = lockAt(m, n) + i;
-        const hit = i < n && u[m + M_KEYS + 2 * i] === hi && u[m + M_KEYS + 2 * i + 1] === lo;
-        for (;;) {
-          let v = Atomics.load(a.i32, w);
-          if ((v & 1) === 1) v = readBegin(a.i32, w); // a writer holds the slot: the slow path spins
-          if (hit) {
-            const ok = u[validAt(m, n) + i] === 1;
-            this.out[0] = u[valAt(m, n) + 2 * i];
-            this.out[1] = u[valAt(m, n) + 2 * i + 1];
-            if (Atomics.load(a.i32, w) === v) return ok;
-            continue;
-          }
-          const s = u[slotAt(m, n) + i];
-          if (s === 0 || (s & 1) === 1) {
-            if (s === 0) return false;
-            d = s ^ 1;
-            a.ensure(d);
-            break;
-          }
-          a.ensure(s);
-          const ok = binGet(a, s, hi, lo, this.out);
-          if (Atomics.load(a.i32, w) === v) return ok;
-        }
-      }
+      return this.getIn(hi, lo);
     } finally {
       this.epochs.exit();
+    }
+  }
+
+  private getIn(hi: number, lo: number): boolean {
+    const a = this.arena;
+    const out = this.out;
+    let d = Atomics.load(a.i32, H.ROOT); // no refresh: ensure() on each pointer covers growth
+    for (;;) {
+      a.ensure(d);
+      const m = dirModel(a.u32, d, dirFind(a.u32, d, hi, lo));
+      a.ensure(m);
+      const u = a.u32;
+      const i32 = a.i32;
+      const n = u[m + M_N];
+      const i = lowerBound(u, a.f64, m, hi, lo, this.eps);
+      const r = recAt(m, n) + 4 * i;
+      const hit = i < n && keyIs(u, m + M_KEYS, i, hi, lo);
+      // Atomic version reads (acquire): a plain first read would let weakly ordered CPUs read the data first.
+      let v = Atomics.load(i32, r + R_LOCK);
+      for (;; v = readBegin(a.i32, r + R_LOCK)) {
+        if ((v & 1) === 1) v = readBegin(i32, r + R_LOCK); // a writer holds the slot: the slow path spins
+        if (hit) {
+          out[0] = u[r];
+          out[1] = u[r + 1];
+          if (Atomics.load(i32, r + R_LOCK) === v) return (v & DEAD) === 0;
+          continue;
+        }
+        const s = u[r + R_SLOT];
+        if (s === 0) return false;
+        const tag = s & 3;
+        if (tag === SLOT_DIR) {
+          d = s ^ SLOT_DIR; // installed sub-directories never change
+          break;
+        }
+        let ok: boolean;
+        if (tag === SLOT_PAIR) {
+          const p = s ^ SLOT_PAIR;
+          a.ensure(p);
+          const w = a.u32;
+          ok = w[p] === hi && w[p + 1] === lo;
+          if (ok) {
+            out[0] = w[p + 2];
+            out[1] = w[p + 3];
+          }
+        } else {
+          a.ensure(s);
+          ok = binGet(a, s, hi, lo, out);
+        }
+        if (Atomics.load(a.i32, r + R_LOCK) === v) return ok;
+      }
     }
   }
 
@@ -97,9 +122,9 @@ export class IndexCore {
       try {
         r = this.writeLocked(sp, hi, lo, vhi, vlo, mode);
       } finally {
-        unlockSlot(this.arena.i32, sp.lock);
+        unlockSlot(this.arena.i32, sp.rec + R_LOCK);
       }
-      if (r !== R_SKIPPED) this.noteChange(sp.top);
+      if (r === R_INSERTED) this.noteChange(sp.top); // updates change no structure: they never cause retraining
       return r;
     } finally {
       this.epochs.exit();
@@ -115,7 +140,7 @@ export class IndexCore {
       try {
         found = this.removeLocked(sp, hi, lo);
       } finally {
-        unlockSlot(this.arena.i32, sp.lock);
+        unlockSlot(this.arena.i32, sp.rec + R_LOCK);
       }
       if (found) this.noteChange(sp.top);
       return found;
@@ -126,7 +151,7 @@ export class IndexCore {
 
   private noteChange(top: number): void {
     const i32 = this.arena.i32;
-    const changes = Atomics.add(i32, top + M_CHANGES, 1) + 1;
+    const changes = ++i32[top + M_CHANGES]; // plain: a count lost to a race only delays a retraining
     const due = Math.max(256, i32[top + M_N]);
     if (changes >= due && (changes === due || (changes & 255) === 0)) this.onRetrainDue(top);
   }
@@ -149,26 +174,26 @@ export class IndexCore {
         const u = a.u32;
         if (top === 0) top = m;
         const n = u[m + M_N];
-        const i = lowerBound(a, m, hi, lo, this.eps);
-        const w = lockAt(m, n) + i;
-        lockSlot(a.i32, w);
-        a.refresh(); // everything reachable from the slot was published before we got the lock
+        const i = lowerBound(u, a.f64, m, hi, lo, this.eps);
+        const r = recAt(m, n) + 4 * i;
+        lockSlot(a.i32, r + R_LOCK);
+        a.sync(); // everything reachable from the slot was published before we got the lock
         if (Atomics.load(a.i32, top + M_FROZEN) !== 0) {
-          unlockSlot(a.i32, w);
+          unlockSlot(a.i32, r + R_LOCK);
           Atomics.wait(a.i32, H.ROOT, root, 1);
           break;
         }
-        const s = a.u32[slotAt(m, n) + i];
-        if ((s & 1) === 1 && !(i < n && u[m + M_KEYS + 2 * i] === hi && u[m + M_KEYS + 2 * i + 1] === lo)) {
-          unlockSlot(a.i32, w);
-          d = s ^ 1;
+        const s = a.u32[r + R_SLOT];
+        if ((s & 3) === SLOT_DIR && !(i < n && keyIs(u, m + M_KEYS, i, hi, lo))) {
+          unlockSlot(a.i32, r + R_LOCK);
+          d = s ^ SLOT_DIR;
           continue;
         }
         sp.top = top;
         sp.model = m;
         sp.n = n;
         sp.i = i;
-        sp.lock = w;
+        sp.rec = r;
         return sp;
       }
     }
@@ -176,33 +201,59 @@ export class IndexCore {
 
   private writeLocked(sp: Spot, hi: number, lo: number, vhi: number, vlo: number, mode: number): number {
     const a = this.arena;
-    const u = a.u32;
-    const { model: m, n, i } = sp;
-    if (i < n && u[m + M_KEYS + 2 * i] === hi && u[m + M_KEYS + 2 * i + 1] === lo) {
-      const present = u[validAt(m, n) + i] === 1;
+    let u = a.u32;
+    const { model: m, n, i, rec: r } = sp;
+    if (i < n && keyIs(u, m + M_KEYS, i, hi, lo)) {
+      const present = (a.i32[r + R_LOCK] & DEAD) === 0;
       if ((present && mode === INSERT) || (!present && mode === UPDATE)) return R_SKIPPED;
-      u[valAt(m, n) + 2 * i] = vhi;
-      u[valAt(m, n) + 2 * i + 1] = vlo;
-      u[validAt(m, n) + i] = 1;
-      if (!present) Atomics.add(a.i32, H.SIZE, 1);
-      return present ? R_UPDATED : R_INSERTED;
-    }
-    const sw = slotAt(m, n) + i;
-    const s = u[sw];
-    if (s === 0) {
-      if (mode === UPDATE) return R_SKIPPED;
-      Atomics.store(a.i32, sw, binCreate(a, hi, lo, vhi, vlo));
-      Atomics.add(a.i32, H.SIZE, 1);
+      u[r] = vhi;
+      u[r + 1] = vlo;
+      if (present) return R_UPDATED;
+      Atomics.and(a.i32, r + R_LOCK, ~DEAD);
+      this.epochs.count(1);
       return R_INSERTED;
     }
+    const s = u[r + R_SLOT];
+    if (s === 0) {
+      if (mode === UPDATE) return R_SKIPPED;
+      const p = a.allocPair();
+      u = a.u32;
+      u[p] = hi;
+      u[p + 1] = lo;
+      u[p + 2] = vhi;
+      u[p + 3] = vlo;
+      u[r + R_SLOT] = p | SLOT_PAIR; // plain: readers validate with the seqlock, whose release is atomic
+      this.epochs.count(1);
+      return R_INSERTED;
+    }
+    if ((s & 3) === SLOT_PAIR) return this.writePair(r, s ^ SLOT_PAIR, hi, lo, vhi, vlo, mode);
     if (mode !== SET && binGet(a, s, hi, lo, this.out) !== (mode === UPDATE)) return R_SKIPPED;
-    const r = binInsert(a, s, hi, lo, vhi, vlo);
-    if (r === FULL) this.retrainBin(sw, s, hi, lo, vhi, vlo);
-    if (r === FULL || r === INSERTED) {
-      Atomics.add(a.i32, H.SIZE, 1);
+    const res = binInsert(a, s, hi, lo, vhi, vlo);
+    if (res === FULL) this.retrainBin(r + R_SLOT, s, hi, lo, vhi, vlo);
+    if (res === FULL || res === INSERTED) {
+      this.epochs.count(1);
       return R_INSERTED;
     }
     return R_UPDATED;
+  }
+
+  /** A write into a slot holding pair block `p`: update it in place, or turn it into a two-key level bin. */
+  private writePair(r: number, p: number, hi: number, lo: number, vhi: number, vlo: number, mode: number): number {
+    const a = this.arena;
+    const u = a.u32;
+    if (u[p] === hi && u[p + 1] === lo) {
+      if (mode === INSERT) return R_SKIPPED;
+      u[p + 2] = vhi;
+      u[p + 3] = vlo;
+      return R_UPDATED;
+    }
+    if (mode === UPDATE) return R_SKIPPED;
+    const b = binCreate(a, u[p], u[p + 1], u[p + 2], u[p + 3]);
+    binInsert(a, b, hi, lo, vhi, vlo);
+    Atomics.store(a.i32, r + R_SLOT, b); // readers see the pair or the complete bin, never a half
+    this.epochs.retire(p, PAIR_WORDS);
+    this.epochs.count(1);
+    return R_INSERTED;
   }
 
   /** Level-bin retraining: replaces full bin `b` (plus the new entry) by child models, under the slot lock. */
@@ -219,7 +270,7 @@ export class IndexCore {
     run.push(hi, lo, vhi, vlo);
     for (; k < tmp.length; k++) run.push(tmp.khi[k], tmp.klo[k], tmp.vhi[k], tmp.vlo[k]);
     const d = buildDirectory(a, buildModels(a, run, this.eps, this.maxKeys));
-    Atomics.store(a.i32, sw, d | 1);
+    Atomics.store(a.i32, sw, d | SLOT_DIR);
     Atomics.add(a.i32, H.BIN_RETRAINS, 1);
     binBlocks(a.u32, b, this.retireFn);
   }
@@ -227,21 +278,28 @@ export class IndexCore {
   private removeLocked(sp: Spot, hi: number, lo: number): boolean {
     const a = this.arena;
     const u = a.u32;
-    const { model: m, n, i } = sp;
-    if (i < n && u[m + M_KEYS + 2 * i] === hi && u[m + M_KEYS + 2 * i + 1] === lo) {
-      if (u[validAt(m, n) + i] !== 1) return false;
-      u[validAt(m, n) + i] = 0;
-      Atomics.sub(a.i32, H.SIZE, 1);
+    const { model: m, n, i, rec: r } = sp;
+    if (i < n && keyIs(u, m + M_KEYS, i, hi, lo)) {
+      if ((a.i32[r + R_LOCK] & DEAD) !== 0) return false;
+      Atomics.or(a.i32, r + R_LOCK, DEAD);
+      this.epochs.count(-1);
       return true;
     }
-    const sw = slotAt(m, n) + i;
-    const s = u[sw];
-    if (s === 0 || !binRemove(a, s, hi, lo, this.retireFn)) return false;
-    if (binCount(u, s) === 0) {
-      Atomics.store(a.i32, sw, 0);
-      binBlocks(u, s, this.retireFn);
+    const s = u[r + R_SLOT];
+    if (s === 0) return false;
+    if ((s & 3) === SLOT_PAIR) {
+      const p = s ^ SLOT_PAIR;
+      if (u[p] !== hi || u[p + 1] !== lo) return false;
+      Atomics.store(a.i32, r + R_SLOT, 0);
+      this.epochs.retire(p, PAIR_WORDS);
+    } else {
+      if (!binRemove(a, s, hi, lo, this.retireFn)) return false;
+      if (binCount(u, s) === 0) {
+        Atomics.store(a.i32, r + R_SLOT, 0);
+        binBlocks(u, s, this.retireFn);
+      }
     }
-    Atomics.sub(a.i32, H.SIZE, 1);
+    this.epochs.count(-1);
     return true;
   }
 }

@@ -4,34 +4,47 @@
  * A directory is the top-level array of each model's last key: [count, pad, lastHi[c], lastLo[c], model[c]].
  * A key routes to the first model whose last key is >= it (the last model takes everything above).
  * A model is a linear function over an immutable trained array, plus one lazily filled slot per gap:
- *   0 n | 1 frozen | 2 changes since training | 3 pad | 4-5 slope f64 | 6-7 intercept f64 | 8 firstHi | 9 firstLo
- *   10: key[n] as (hi, lo) pairs, value[n] as (hi, lo) pairs, valid[n], slot[n+1], lock[n+1]
- * (pairs are interleaved so a probe or a hit touches one cache line, not two)
- * Slot i holds the keys between trained keys i-1 and i (slot n: above the last key); lock i is the seqlock
- * that guards slot i together with trained key i's value and valid flag. A slot word is 0 (empty), a level
- * bin pointer (even), or a sub-directory pointer | 1 (the bin was retrained into child models).
+ *
+ *   model  := header:32 keys:(hi, lo)[n] pad:(0|2) record[n+1]
+ *   header := 0 n | 1 frozen | 4-5 slope f64 | 6-7 intercept f64 | 8 firstHi | 9 firstLo | 28 changes (other words 0)
+ *   record := valHi valLo slot lock          (4 words, 16-byte aligned; record n has no value)
+ *
+ * Keys are dense so the last-mile search touches few cache lines; everything else about position i (its
+ * value, the slot of the gap below it, the seqlock guarding both, and the key's tombstone in bit 1 of that
+ * lock word, see epochs.ts) sits in one 16-byte record, so a lookup touches one more line after the search.
+ * `changes` sits a cache line away from the fields readers use, so writers counting changes do not
+ * invalidate the readers' line. Slot i holds the keys between trained keys i-1 and i (slot n: above the
+ * last key). A slot word is 0 (empty) or a block pointer (a multiple of 4) tagged in its two low bits:
+ * SLOT_BIN (a level bin), SLOT_DIR (a sub-directory: the bin was retrained into child models) or SLOT_PAIR
+ * (one key inline in a 4-word pair block [keyHi, keyLo, valHi, valLo]: the first key of an empty gap).
  */
-import type { Arena } from './arena.js';
+import { Arena } from './arena.js';
 import { fitSegments } from './pla-fit.js';
-import { cmp64, diff64, PairRun } from './u64.js';
+import { diff64, PairRun } from './u64.js';
 
 export const M_N = 0;
 export const M_FROZEN = 1;
-export const M_CHANGES = 2;
 const M_SLOPE = 4;
 const M_INTERCEPT = 6;
 const M_FIRST_HI = 8;
 const M_FIRST_LO = 9;
-export const M_KEYS = 10;
+export const M_CHANGES = 28;
+export const M_KEYS = 32;
 
-export const modelWords = (n: number): number => 12 + 7 * n;
+export const SLOT_BIN = 0;
+export const SLOT_DIR = 1;
+export const SLOT_PAIR = 2;
+export const PAIR_WORDS = 4;
+/** Word offsets inside a record. */
+export const R_SLOT = 2;
+export const R_LOCK = 3;
+/** Tombstone bit of a lock word. */
+export const DEAD = 2;
+
+/** First record of model `m` with `n` trained keys (record i is at recAt + 4 * i). */
+export const recAt = (m: number, n: number): number => m + M_KEYS + ((2 * n + 3) & ~3);
+export const modelWords = (n: number): number => M_KEYS + ((2 * n + 3) & ~3) + 4 * (n + 1);
 export const dirWords = (c: number): number => 2 + 3 * c;
-
-/** Column offsets of model `m` with `n` trained keys. */
-export const valAt = (m: number, n: number): number => m + M_KEYS + 2 * n;
-export const validAt = (m: number, n: number): number => m + M_KEYS + 4 * n;
-export const slotAt = (m: number, n: number): number => m + M_KEYS + 5 * n;
-export const lockAt = (m: number, n: number): number => m + M_KEYS + 6 * n + 1;
 
 /** Builds one model from keys [from, to) of `run` with a fitted line. */
 function buildModel(a: Arena, run: PairRun, from: number, to: number, slope: number, intercept: number): number {
@@ -46,14 +59,13 @@ function buildModel(a: Arena, run: PairRun, from: number, to: number, slope: num
     u[m + M_FIRST_LO] = run.klo[from];
   }
   const k = m + M_KEYS;
-  const v = valAt(m, n);
+  const r = recAt(m, n);
   for (let i = 0; i < n; i++) {
     u[k + 2 * i] = run.khi[from + i];
     u[k + 2 * i + 1] = run.klo[from + i];
-    u[v + 2 * i] = run.vhi[from + i];
-    u[v + 2 * i + 1] = run.vlo[from + i];
+    u[r + 4 * i] = run.vhi[from + i];
+    u[r + 4 * i + 1] = run.vlo[from + i];
   }
-  u.fill(1, validAt(m, n), validAt(m, n) + n);
   return m;
 }
 
@@ -63,7 +75,19 @@ function buildModel(a: Arena, run: PairRun, from: number, to: number, slope: num
  */
 export function buildModels(a: Arena, run: PairRun, eps: number, maxKeys: number, from = 0, to = run.length): number[] {
   if (to <= from) return [buildModel(a, run, 0, 0, 0, 0)];
-  return fitSegments(run, eps, maxKeys, from, to).map((s) => buildModel(a, run, s.start, s.end, s.slope, s.intercept));
+  return fitSegments(run, eps, modelCap(maxKeys), from, to).map((s) => buildModel(a, run, s.start, s.end, s.slope, s.intercept));
+}
+
+/**
+ * The most keys per model, at most `maxKeys`, whose block exactly fills a size class: full models (long
+ * linear runs) then waste no allocator slack, at the price of at most 1/9 fewer keys per model.
+ */
+export function modelCap(maxKeys: number): number {
+  const fit = Arena.floorClassWords(modelWords(maxKeys));
+  let n = Math.min(maxKeys, Math.max(1, Math.floor((fit - M_KEYS - 4) / 6)));
+  while (n < maxKeys && modelWords(n + 1) <= fit) n++;
+  while (n > 1 && modelWords(n) > fit) n--;
+  return n;
 }
 
 /** A directory over `models` (each non-empty unless it is the only one). */
@@ -108,29 +132,50 @@ export function dirFind(u: Uint32Array, d: number, hi: number, lo: number): numb
 export const dirModel = (u: Uint32Array, d: number, j: number): number => u[d + 2 + 2 * u[d] + j];
 
 /**
- * First trained index i of model `m` with key[i] >= (hi, lo), or n. Searches the predicted window of +-eps
- * and widens to the whole array when the window's ends show the key is outside (prediction rounding, or a
- * key routed here from below the model's first key).
+ * First trained index i of model `m` with key[i] >= (hi, lo), or n. Scans linearly from the predicted
+ * position (the error is usually far below eps, and a scan of neighbouring keys stays in one or two cache
+ * lines) and falls back to a binary search over the rest of the model when the scan leaves the +-eps
+ * window (prediction rounding, or a key routed here from outside the model's keys).
  */
-export function lowerBound(a: Arena, m: number, hi: number, lo: number, eps: number): number {
-  const u = a.u32;
+export function lowerBound(u: Uint32Array, f64: Float64Array, m: number, hi: number, lo: number, eps: number): number {
   const n = u[m + M_N];
   if (n === 0) return 0;
   const x = diff64(hi, lo, u[m + M_FIRST_HI], u[m + M_FIRST_LO]);
-  const p = Math.round(a.f64[(m + M_INTERCEPT) >>> 1] + a.f64[(m + M_SLOPE) >>> 1] * x);
-  const kh = m + M_KEYS;
-  let l = p - eps - 1 < 0 ? 0 : p - eps - 1;
-  let r = p + eps + 1 > n ? n : p + eps + 1;
-  if (l >= n) l = n;
-  if (r < 0) r = 0;
-  // Invariant wanted: key[l-1] < target (or l = 0) and key[r] >= target (or r = n).
-  if (l > 0 && cmp64(u[kh + 2 * l - 2], u[kh + 2 * l - 1], hi, lo) >= 0) l = 0;
-  if (r < n && cmp64(u[kh + 2 * r], u[kh + 2 * r + 1], hi, lo) < 0) r = n;
-  if (l > r) l = 0;
+  const pf = f64[(m + M_INTERCEPT) >>> 1] + f64[(m + M_SLOPE) >>> 1] * x;
+  // Clamp as a double, then round to an int32 (`| 0`): keeps p a small integer for the optimizer (NaN -> 0).
+  const p = pf >= n - 1 ? n - 1 : pf > 0 ? (pf + 0.5) | 0 : 0;
+  // Touch the predicted record now: its cache miss then overlaps the key search's instead of following
+  // it (the caller reads the record next, and it is almost always this line or a neighbour).
+  SINK[0] = u[recAt(m, n) + 4 * p + R_LOCK];
+  const k = m + M_KEYS;
+  let h = u[k + 2 * p];
+  if (h < hi || (h === hi && u[k + 2 * p + 1] < lo)) {
+    const stop = p + eps + 2 < n ? p + eps + 2 : n;
+    let i = p + 1;
+    for (; i < stop; i++) {
+      h = u[k + 2 * i];
+      if (h > hi || (h === hi && u[k + 2 * i + 1] >= lo)) return i;
+    }
+    return i === n ? n : binarySearch(u, k, i, n, hi, lo); // key[i - 1] < target
+  }
+  const stop = p - eps - 1 > 0 ? p - eps - 1 : 0;
+  let i = p;
+  for (; i > stop; i--) {
+    h = u[k + 2 * i - 2];
+    if (h < hi || (h === hi && u[k + 2 * i - 1] < lo)) return i;
+  }
+  return i === 0 ? 0 : binarySearch(u, k, 0, i, hi, lo); // key[i] >= target
+}
+
+/** Sink of the prefetching read in lowerBound (a typed array: storing a u32 there allocates nothing). */
+const SINK = new Uint32Array(1);
+
+/** First index in [l, r] with key >= (hi, lo), given key[r] >= it or r = n (keys at word `k`). */
+function binarySearch(u: Uint32Array, k: number, l: number, r: number, hi: number, lo: number): number {
   while (l < r) {
     const mid = (l + r) >>> 1;
-    const h = u[kh + 2 * mid];
-    if (h < hi || (h === hi && u[kh + 2 * mid + 1] < lo)) l = mid + 1;
+    const h = u[k + 2 * mid];
+    if (h < hi || (h === hi && u[k + 2 * mid + 1] < lo)) l = mid + 1;
     else r = mid;
   }
   return l;

@@ -9,7 +9,7 @@
 import { Arena, H } from './arena.js';
 import { binCollect } from './level-bin.js';
 import { EpochMember, readBegin } from './epochs.js';
-import { dirFind, dirModel, lockAt, lowerBound, M_KEYS, M_N, slotAt, validAt, valAt } from './model.js';
+import { DEAD, dirFind, dirModel, lowerBound, M_KEYS, M_N, R_LOCK, R_SLOT, recAt, SLOT_DIR, SLOT_PAIR } from './model.js';
 import { cmp64, PairRun } from './u64.js';
 
 interface ScanState {
@@ -56,31 +56,42 @@ function scanModel(st: ScanState, m: number): void {
   const a = st.a;
   a.ensure(m);
   const n = a.u32[m + M_N];
-  for (let i = lowerBound(a, m, st.fromHi, st.fromLo, st.eps); i <= n && !st.done; i++) {
-    const w = lockAt(m, n) + i;
+  const rec = recAt(m, n);
+  for (let i = lowerBound(a.u32, a.f64, m, st.fromHi, st.fromLo, st.eps); i <= n && !st.done; i++) {
+    const r = rec + 4 * i;
     for (;;) {
-      const v = readBegin(a.i32, w);
+      const v = readBegin(a.i32, r + R_LOCK);
       const mark = st.out.length;
-      const s = a.u32[slotAt(m, n) + i];
-      if ((s & 1) === 1) {
-        scanDir(st, s ^ 1); // installed sub-directories never change: no version to check
+      const s = a.u32[r + R_SLOT];
+      if ((s & 3) === SLOT_DIR) {
+        scanDir(st, s ^ SLOT_DIR); // installed sub-directories never change: no version to check
         if (st.done) return;
-        while (!readKey(st, m, n, i, w, readBegin(a.i32, w)));
+        while (!readKey(st, m, n, i, r, readBegin(a.i32, r + R_LOCK)));
         break;
       }
-      if (s !== 0) {
+      if ((s & 3) === SLOT_PAIR) readPair(st, s ^ SLOT_PAIR);
+      else if (s !== 0) {
         a.ensure(s);
         binCollect(a, s, st.out, st.fromHi, st.fromLo);
       }
-      if (readKey(st, m, n, i, w, v)) break;
+      if (readKey(st, m, n, i, r, v)) break;
       st.out.length = mark;
     }
     trim(st);
   }
 }
 
-/** Appends trained key i if valid and in range; false (nothing appended) when the version moved. */
-function readKey(st: ScanState, m: number, n: number, i: number, w: number, v: number): boolean {
+/** Appends the key of pair block `p` when it is >= from (the caller validates the version). */
+function readPair(st: ScanState, p: number): void {
+  st.a.ensure(p);
+  const u = st.a.u32;
+  const h = u[p];
+  const l = u[p + 1];
+  if (cmp64(h, l, st.fromHi, st.fromLo) >= 0) st.out.push(h, l, u[p + 2], u[p + 3]);
+}
+
+/** Appends trained key i if live and in range; false (nothing appended) when the version moved. */
+function readKey(st: ScanState, m: number, n: number, i: number, r: number, v: number): boolean {
   if (v & 1) return false;
   const u = st.a.u32;
   let ok = false;
@@ -91,11 +102,11 @@ function readKey(st: ScanState, m: number, n: number, i: number, w: number, v: n
   if (i < n) {
     h = u[m + M_KEYS + 2 * i];
     l = u[m + M_KEYS + 2 * i + 1];
-    ok = u[validAt(m, n) + i] === 1 && cmp64(h, l, st.fromHi, st.fromLo) >= 0;
-    vh = u[valAt(m, n) + 2 * i];
-    vl = u[valAt(m, n) + 2 * i + 1];
+    ok = (v & DEAD) === 0 && cmp64(h, l, st.fromHi, st.fromLo) >= 0;
+    vh = u[r];
+    vl = u[r + 1];
   }
-  if (Atomics.load(st.a.i32, w) !== v) return false;
+  if (Atomics.load(st.a.i32, r + R_LOCK) !== v) return false;
   if (ok) st.out.push(h, l, vh, vl);
   return true;
 }

@@ -4,7 +4,8 @@
  * for a retraining. Under tsx (tests, benchmarks) the worker runs the TypeScript source through tsx's loader;
  * from the built package it runs the compiled JavaScript.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../env/spawn-worker.js';
 import { H } from './arena.js';
 import type { FineIndex, FineIndexHandle } from './fine-index.js';
 
@@ -25,7 +26,7 @@ export class RetrainWorker {
   /** Starts a retrain worker for `index` and waits until it is attached. */
   static async start(index: FineIndex): Promise<RetrainWorker> {
     const control = new SharedArrayBuffer(8);
-    const worker = spawnWorker('retrain.worker');
+    const worker = spawnWorker(new URL('./retrain.worker.js', import.meta.url));
     const init: RetrainWorkerInit = { handle: index.handle(), control };
     worker.postMessage(init);
     await new Promise<void>((resolve, reject) => {
@@ -48,20 +49,4 @@ export class RetrainWorker {
     Atomics.notify(this.index.sharedArena.i32, H.RETRAIN_REQ);
     await new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
   }
-}
-
-/**
- * A worker running `<name>.ts` through tsx when this module is TypeScript source, else `<name>.js`.
- * `name` is a file in this folder. Node 20 workers do not pick up `--import tsx` hooks from execArgv, so the
- * TypeScript case boots through a tiny eval script that registers tsx's ESM API first.
- */
-export function spawnWorker(name: string): Worker {
-  const isTs = import.meta.url.endsWith('.ts');
-  const url = new URL(`./${name}${isTs ? '.ts' : '.js'}`, import.meta.url);
-  if (!isTs) return new Worker(url);
-  const api = import.meta.resolve('tsx/esm/api');
-  const boot =
-    `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })` +
-    '.catch((e) => { console.error(e); process.exit(1); });';
-  return new Worker(boot, { eval: true });
 }

@@ -10,10 +10,10 @@
  */
 import { Arena, H } from './arena.js';
 import { binBlocks, binCollect } from './level-bin.js';
-import { EpochMember, lockSlot, unlockSlot } from './epochs.js';
+import { EpochMember, lockSlot, setSize, unlockSlot } from './epochs.js';
 import {
-  buildDirectory, buildModels, dirFind, dirModels, dirWords, lockAt, M_CHANGES, M_FROZEN, M_KEYS, M_N,
-  modelWords, slotAt, validAt, valAt,
+  buildDirectory, buildModels, DEAD, dirFind, dirModels, dirWords, M_CHANGES, M_FROZEN, M_KEYS, M_N, modelWords,
+  PAIR_WORDS, R_LOCK, R_SLOT, recAt, SLOT_DIR, SLOT_PAIR,
 } from './model.js';
 import { PairRun } from './u64.js';
 
@@ -22,22 +22,27 @@ type Retire = (p: number, w: number) => void;
 /** Appends the live pairs of model `m` (in order) to `run` (when given) and passes its blocks to `retire`. */
 function collectModel(a: Arena, m: number, run: PairRun | null, retire: Retire): void {
   a.ensure(m);
-  const u = a.u32;
-  const n = u[m + M_N];
+  const n = a.u32[m + M_N];
+  const rec = recAt(m, n);
   for (let i = 0; i <= n; i++) {
-    const w = lockAt(m, n) + i;
-    lockSlot(a.i32, w);
-    a.refresh();
-    const s = a.u32[slotAt(m, n) + i];
-    if ((s & 1) === 1) collectDir(a, s ^ 1, run, retire);
-    else if (s !== 0) {
+    const r = rec + 4 * i;
+    const v = lockSlot(a.i32, r + R_LOCK);
+    a.sync();
+    const u = a.u32;
+    const s = u[r + R_SLOT];
+    if ((s & 3) === SLOT_DIR) collectDir(a, s ^ SLOT_DIR, run, retire);
+    else if ((s & 3) === SLOT_PAIR) {
+      const p = s ^ SLOT_PAIR;
+      if (run) run.push(u[p], u[p + 1], u[p + 2], u[p + 3]);
+      retire(p, PAIR_WORDS);
+    } else if (s !== 0) {
       if (run) binCollect(a, s, run);
       binBlocks(a.u32, s, retire);
     }
-    if (run && i < n && u[validAt(m, n) + i] === 1) {
-      run.push(u[m + M_KEYS + 2 * i], u[m + M_KEYS + 2 * i + 1], u[valAt(m, n) + 2 * i], u[valAt(m, n) + 2 * i + 1]);
+    if (run && i < n && (v & DEAD) === 0) {
+      run.push(u[m + M_KEYS + 2 * i], u[m + M_KEYS + 2 * i + 1], u[r], u[r + 1]);
     }
-    unlockSlot(a.i32, w);
+    unlockSlot(a.i32, r + R_LOCK);
   }
   retire(m, modelWords(n));
 }
@@ -114,8 +119,9 @@ export function bulkLoadRun(a: Arena, epochs: EpochMember, run: PairRun): void {
     const models = old === 0 ? [] : dirModels(a.u32, old);
     for (const m of models) Atomics.store(a.i32, m + M_FROZEN, 1);
     if (old !== 0) collectDir(a, old, null, retire);
-    publish(a, buildModels(a, run, a.i32[H.EPSILON], a.i32[H.MAX_MODEL_KEYS]));
-    Atomics.store(a.i32, H.SIZE, run.length);
+    const fresh = buildModels(a, run, a.i32[H.EPSILON], a.i32[H.MAX_MODEL_KEYS]);
+    setSize(a.i32, run.length); // before publishing: until then every writer waits on the frozen models
+    publish(a, fresh);
     for (let k = 0; k < retired.length; k += 2) epochs.retire(retired[k], retired[k + 1]);
   } finally {
     epochs.exit();
