@@ -25,15 +25,14 @@ import { DecodePool } from '../runtime/decode-pool.js';
 import { prefetcher } from '../runtime/prefetch.js';
 import { checkLoadMode, type LoadedTensor } from '../runtime/load-forms.js';
 import { tfjsModelOf, type TfjsModel } from '../runtime/tfjs-model.js';
-import { ortSession, qdqWeight, type OnnxSession } from '../runtime/onnx-session.js';
-import { rewriteWithQdq, type QdqWeight } from '../runtime/onnx-qdq.js';
+import { ortSession, type OnnxSession } from '../runtime/onnx-session.js';
+import { quantizedOnnxBytes } from './onnx-quantized.js';
 import { decodeOnnxModel, encodeOnnxModel } from '../formats/onnx/onnx-proto.js';
 import { onnxFormat } from '../formats/onnx/onnx-format.js';
 import { memoryModelSink } from '../formats/memory-model-source.js';
 import type { StoredModel } from '../formats/model-format.js';
-import { createHash } from 'node:crypto';
 import {
-  DEFAULT_TOLERANCE, type GcResult, type GetOptions, type OnnxSessionLoadOptions, QDQ_MIN_ELEMENTS, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
+  DEFAULT_TOLERANCE, type GcResult, type GetOptions, type OnnxSessionLoadOptions, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
   type PutResult, type StoreStats,
 } from './store-types.js';
 
@@ -235,33 +234,7 @@ export class NeurStore {
       return ortSession(encodeOnnxModel(await decodeOnnxModel(stored)), options.session);
     }
     const tol = options.tolerance ?? (model.tolerance > 0 ? model.tolerance : DEFAULT_TOLERANCE);
-    // Which stored tensor a float initializer is, by its bytes' digest (names in subgraphs are qualified).
-    const byDigest = new Map<string, number>();
-    const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-    const proto = await decodeOnnxModel({
-      architecture: stored.architecture,
-      tensorBytes: async (i) => {
-        const bytes = await stored.tensorBytes(i);
-        if (rows[i]?.dtype === 'F32') byDigest.set(digest(bytes), i);
-        return bytes;
-      },
-    });
-    const forms = new Map<number, QdqWeight | null>();
-    const candidates: Array<{ i: number; values: Float32Array }> = [];
-    rewriteWithQdq(proto, (t) => {
-      const i = byDigest.get(digest(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength)));
-      if (i !== undefined && t.values.length >= QDQ_MIN_ELEMENTS) candidates.push({ i, values: t.values });
-      return null;
-    });
-    for (const { i, values } of candidates) {
-      const form = await this.loader.int8Form(rows[i]!, values);
-      forms.set(i, form ? qdqWeight(form.q8, values, mode === 'int8+delta' ? tol : null) : null);
-    }
-    const { model: rewritten } = rewriteWithQdq(proto, (t) => {
-      const i = byDigest.get(digest(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength)));
-      return i === undefined || t.values.length < QDQ_MIN_ELEMENTS ? null : (forms.get(i) ?? null);
-    });
-    return ortSession(encodeOnnxModel(rewritten), options.session);
+    return ortSession(await quantizedOnnxBytes(stored, rows, this.loader, mode === 'int8+delta' ? tol : null), options.session);
   }
 
   /** Counters of the shared-base cache (decoded bases held, bytes, hits and misses). */
