@@ -84,7 +84,10 @@ export interface LoadedTensorInfo {
   readonly shape: readonly number[];
 }
 
-/** A tensor as a load mode hands it out. */
+/**
+ * A tensor as a load mode hands it out. Its arrays are shared with the shared-base cache (and, for 8-bit
+ * bases, with every model built on the same base): treat them as read-only and copy before modifying.
+ */
 export type LoadedTensor = LoadedTensorInfo &
   (
     | { readonly form: 'bytes'; readonly bytes: Uint8Array }
