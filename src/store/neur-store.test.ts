@@ -138,5 +138,10 @@ test('a flipped bit in a segment file is CORRUPTION naming the file, never wrong
   await assert.rejects(reopened.get('m', join(dir, 'out.safetensors')), (e: Error) =>
     isNeurStoreError(e, 'CORRUPTION') && e.message.includes(seg) && /checksum/.test(e.message));
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('out')), [], 'no partial output is left');
+  // Every load mode and runtime reads through the same checks.
+  for (const mode of ['exact', 'fp32', 'int8+delta'] as const) {
+    await assert.rejects((async () => { for await (const t of reopened.load('m', { mode })) void t; })(), (e: Error) =>
+      isNeurStoreError(e, 'CORRUPTION') && e.message.includes(seg), mode);
+  }
   await reopened.close();
 });
