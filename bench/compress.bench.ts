@@ -3,17 +3,19 @@
  * human-models faceres -> faceres-deep and all 41, Silero v4/v5/v6): original bytes, the baselines (zstd -3 of
  * the files, byte-grouped zstd = ZipNN, 64 KiB CDC dedup = Xet, exact tensor dedup = Ollama/ZipLLM) and the
  * store's modes (paper, default, lossless), all measured in this run. Store rows count everything on disk
- * (segments, manifest, catalog). Lossy rows show the max error, and on the MNIST family the accuracy change.
+ * (segments, manifest, catalog). Lossy rows show the max error, the accuracy change on the MNIST family, and
+ * the output agreement of the fine-tune with its stored copy on the face-api and faceres pairs.
  * Flags: --tolerance T (default DEFAULT_TOLERANCE), --only SUBSTRING (sets whose label contains it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { NeurStore } from '../src/store/neur-store.js';
 import { DEFAULT_TOLERANCE, type Mode } from '../src/store/store-types.js';
 import { fixturePath } from '../scripts/fetch-fixtures.js';
 import { loadMnistSplit } from '../src/store/testing/mnist-digits.js';
 import { mnistAccuracy, readMnistSafetensors } from '../src/store/testing/mnist-eval.js';
+import { faceExpressionAgreement, graphModelAgreement, type Agreement } from '../src/store/testing/model-agreement.js';
 import { formatBytes, table } from '../src/cli/format-output.js';
 import { modelSets, type ModelSet } from './model-sets.js';
 import { runBaselines, type MethodRow } from './baselines/baseline-suite.js';
@@ -30,6 +32,8 @@ interface StoreRow extends MethodRow {
   maxError: number;
   /** Mean and worst accuracy change in points (MNIST family only). */
   accuracy?: { mean: number; worst: number };
+  /** Output agreement with the original fine-tune on seeded images (face-api and faceres pairs). */
+  agreement?: Agreement;
   indexBytes: number;
 }
 
@@ -50,6 +54,7 @@ async function storeRun(dir: string, set: ModelSet, mode: Mode): Promise<StoreRo
   const stats = await reopened.stats();
   const row: StoreRow = { method: `neurstore ${mode}${mode === 'lossless' ? '' : ` (tol ${TOLERANCE})`}`, bytes: stats.bytesOnDisk, seconds, maxError, indexBytes };
   if (set.label.startsWith('MNIST')) row.accuracy = await accuracyChange(reopened, set, join(dir, 'acc', mode));
+  if (mode !== 'lossless') row.agreement = await fineTuneAgreement(reopened, set, join(dir, 'agree', `${mode}-${set.label.replace(/\W+/g, '_')}`));
   await reopened.close();
   return row;
 }
@@ -68,12 +73,29 @@ async function accuracyChange(store: NeurStore, set: ModelSet, outDir: string): 
   return { mean: drops.reduce((a, b) => a + b, 0) / drops.length, worst: Math.min(...drops) };
 }
 
+/**
+ * Agreement of the pair's fine-tune with its stored copy, as the accuracy tests measure it: face_expression
+ * on 16 seeded 112x112 faces; faceres-deep's age head on 8 seeded 64x64 images (0-255 pixels).
+ */
+async function fineTuneAgreement(store: NeurStore, set: ModelSet, outDir: string): Promise<Agreement | undefined> {
+  const tuned = set.models[1];
+  if (!tuned || !(set.label.startsWith('face-api') || set.label.includes('faceres ->'))) return undefined;
+  const [back] = await store.get(tuned.name, join(outDir, basename(tuned.path)));
+  return set.label.startsWith('face-api')
+    ? faceExpressionAgreement(tuned.path, back!, { count: 16, seed: 11 })
+    : graphModelAgreement(tuned.path, back!, [64, 64, 3], ['age_pred/Softmax:0', 'gender_pred/Sigmoid:0'], {
+      count: 8, seed: 11, relaxInputShape: true, inputRange: [0, 255],
+    });
+}
+
 function printSet(label: string, original: number, rows: Array<MethodRow | StoreRow>): void {
   const mb = original / 1024 / 1024;
   const body: Array<Array<string | number>> = [['original', formatBytes(original), '1.00x', '-', '-', '-', '-']];
   for (const r of rows) {
     const s = r as StoreRow;
-    const acc = s.accuracy ? `${s.accuracy.mean >= 0 ? '+' : ''}${s.accuracy.mean.toFixed(2)} (worst ${s.accuracy.worst.toFixed(2)})` : '-';
+    const acc = s.accuracy
+      ? `${s.accuracy.mean >= 0 ? '+' : ''}${s.accuracy.mean.toFixed(2)} points (worst ${s.accuracy.worst.toFixed(2)})`
+      : s.agreement ? `${s.agreement.agreeing}/${s.agreement.inputs} agree (max diff ${s.agreement.maxOutputDiff.toExponential(1)})` : '-';
     body.push([
       r.method, formatBytes(r.bytes), `${(original / r.bytes).toFixed(2)}x`, (mb / r.seconds).toFixed(1),
       'maxError' in s ? (s.maxError === 0 ? 'exact' : s.maxError.toExponential(2)) : 'exact', acc,
@@ -81,7 +103,7 @@ function printSet(label: string, original: number, rows: Array<MethodRow | Store
     ]);
   }
   console.log(`\n## ${label}\n`);
-  console.log(table(['METHOD', 'STORED', 'RATIO', 'MB/S', 'MAX ERROR', 'ACCURACY (POINTS)', 'INDEX MEMORY'], body));
+  console.log(table(['METHOD', 'STORED', 'RATIO', 'MB/S', 'MAX ERROR', 'ACCURACY / AGREEMENT', 'INDEX MEMORY'], body));
   const get = (prefix: string) => rows.find((r) => r.method.startsWith(prefix))!.bytes;
   const zipnn = get('byte-grouped');
   console.log(`\ntargets: default <= 2/3 paper: ${(get('neurstore default') / get('neurstore paper')).toFixed(2)} of paper; ` +
