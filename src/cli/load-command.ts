@@ -11,7 +11,7 @@ import { NeurStore } from '../store/neur-store.js';
 import { LOAD_MODES, loadedBytes, loadedValues, type LoadMode, type LoadedTensor } from '../runtime/load-forms.js';
 import { maxAbsError } from '../store/tensor-values.js';
 import { formatBytes, table, toJson } from './format-output.js';
-import { parseTolerance, storeDir, type CliIo } from './main.js';
+import { parseTolerance, storeDir, subcommand, type CliIo } from './main.js';
 import { ProgressBar } from './progress-bar.js';
 
 interface LoadFlags {
@@ -32,11 +32,7 @@ interface LoadRow {
 }
 
 export function loadCommand(io: CliIo): Command {
-  // addCommand does not pass the program's exit and output settings on (only .command() does): set them here.
-  return new Command('load')
-    .exitOverride()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })
+  return subcommand('load', io)
     .argument('<name>', 'model to load')
     .description('load a model in a load mode and report its tensors\' forms, memory and (--check) errors')
     .addOption(new Option('--mode <mode>', 'load mode').choices([...LOAD_MODES]).default('fp32'))

@@ -70,6 +70,17 @@ const processIo: CliIo = {
   tty: Boolean(process.stderr.isTTY),
 };
 
+/**
+ * A subcommand built on its own and added with `addCommand`: such commands do not inherit the program's exit
+ * and output settings (only `.command()` ones do), so they get them here.
+ */
+export function subcommand(name: string, io: CliIo): Command {
+  return new Command(name)
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) });
+}
+
 export function buildProgram(io: CliIo = processIo): Command {
   const out = io.out;
   const bar = (label: string) => new ProgressBar(label, io.tty ? process.stderr : undefined);

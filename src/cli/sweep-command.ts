@@ -16,7 +16,7 @@ import { invalidArgument, notFound, notSupported } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
 import { DEFAULT_SWEEP_TOLERANCES, sweepTolerances, type EvaluateFn, type SweepRow } from '../store/tolerance-sweep.js';
 import { table, toJson } from './format-output.js';
-import { storeDir, type CliIo } from './main.js';
+import { storeDir, subcommand, type CliIo } from './main.js';
 
 interface SweepFlags {
   mode: 'default' | 'paper';
@@ -68,11 +68,7 @@ function fmtRatio(r: SweepRow): string {
  * global `--store` one, which the sweep leaves as it found it (temporary models are removed).
  */
 export function sweepCommand(io: CliIo): Command {
-  // addCommand does not pass the program's exit and output settings on (only .command() does): set them here.
-  return new Command('sweep')
-    .exitOverride()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) })
+  return subcommand('sweep', io)
     .argument('<file>', 'the model to sweep (a file, a model.json, or a directory of one model)')
     .description('ratio, max error and (with --eval) your metric at each tolerance; stores nothing')
     .addOption(new Option('--mode <mode>', 'lossy mode to sweep').choices(['default', 'paper']).default('default'))

@@ -82,6 +82,16 @@ export function roundTo(dtype: 'F32' | HalfDType, v: number): number {
   return dtype === 'F16' ? fromF16Bits(toF16Bits(v)) : fromBf16Bits(toBf16Bits(v));
 }
 
+/** The values of little-endian F32/F16/BF16 bytes (copied; F16/BF16 widened exactly): toDTypeBytes's inverse. */
+export function fromDTypeBytes(bytes: Uint8Array, dtype: 'F32' | HalfDType): Float32Array {
+  if (dtype === 'F32') return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const n = bytes.length >> 1;
+  const out = new Float32Array(n);
+  const conv = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
+  for (let i = 0; i < n; i++) out[i] = conv(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));
+  return out;
+}
+
 /**
  * Little-endian bytes of `values` in `dtype` (F32, F16 or BF16), e.g. to give a decoded tensor back in its
  * source dtype. Values already representable in `dtype` (as decoders produce) convert exactly.

@@ -12,7 +12,7 @@
  * fp32 form in every mode.
  */
 import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
-import { fromBf16Bits, fromF16Bits, toF16Bits } from '../codecs/half-float.js';
+import { fromDTypeBytes, fromF16Bits, toF16Bits } from '../codecs/half-float.js';
 import { invalidArgument } from '../errors.js';
 
 export const LOAD_MODES = ['exact', 'fp32', 'fp16', 'int8', 'int8+delta'] as const;
@@ -120,12 +120,7 @@ export function loadedValues(t: LoadedTensor): Float32Array {
     case 'f32': return t.values;
     case 'f16': return Float32Array.from(t.bits, fromF16Bits);
     case 'int8': return reconstruct(t.q8, t.delta);
-    case 'bytes': {
-      const b = t.bytes;
-      if (t.dtype === 'F32') return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-      if (t.dtype !== 'F16' && t.dtype !== 'BF16') return new Float32Array(0);
-      const conv = t.dtype === 'F16' ? fromF16Bits : fromBf16Bits;
-      return Float32Array.from({ length: b.length / 2 }, (_, i) => conv(b[2 * i]! | (b[2 * i + 1]! << 8)));
-    }
+    case 'bytes':
+      return t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16' ? fromDTypeBytes(t.bytes, t.dtype) : new Float32Array(0);
   }
 }

@@ -4,6 +4,7 @@
  * 8-bit form of each shared base is cached as well, so every fine-tune of a family hands out the same codes.
  */
 import { invalidArgument } from '../errors.js';
+import { elementCount } from '../formats/dtype.js';
 import type { TensorRow } from '../catalog/catalog.js';
 import { dequantize8, type Quant8 } from '../codecs/quant8.js';
 import { prefetcher } from '../runtime/prefetch.js';
@@ -107,7 +108,7 @@ export class ModelLoader {
         const raw = await this.decoder.base(base.key, base.view);
         return raw instanceof Float32Array ? raw : valuesOf(raw, row.dtype as 'F32');
       });
-    return q8 && q8.codes.length === elements(row.shape) ? { key: base.key, q8 } : null;
+    return q8 && q8.codes.length === elementCount(row.shape) ? { key: base.key, q8 } : null;
   }
 
   /** The 8-bit form of record `key`'s values, cached (null when they hold NaN or infinity). */
@@ -122,8 +123,4 @@ export class ModelLoader {
 
 function withSize(q: Quant8): CachedQ8 {
   return { ...q, byteLength: q.codes.byteLength };
-}
-
-function elements(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
 }

@@ -170,16 +170,13 @@ export class NeurStore {
    * `options.format` its tensors in another format. Returns the files written (main file first).
    */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
-    const model = await this.requireModel(name);
-    const rows = await this.catalog.tensors(name);
-    const architecture = await this.decoder.tensorBytes(model.architectureKey, 'U8', RecordKind.Architecture);
+    const { model, rows, stored } = await this.storedModel(name);
+    const { architecture } = stored;
     const format = formatByName(model.format);
     const total = rows.reduce((n, r) => n + r.byteLength, 0);
     let done = 0;
-    const fetch = prefetcher(rows.map((r) => r.byteLength), (i) => this.decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype));
     const tensorBytes = async (i: number): Promise<Uint8Array> => {
-      if (!rows[i]) throw notFound(`model '${name}' has no tensor number ${i}`);
-      const bytes = await fetch(i);
+      const bytes = await stored.tensorBytes(i);
       done += bytes.length;
       options.onProgress?.({ phase: 'get', done, total });
       return bytes;

@@ -1,5 +1,5 @@
 /** Float tensors as values: little-endian F32/F16/BF16 bytes to Float32Array and back. */
-import { fromBf16Bits, fromF16Bits, toDTypeBytes } from '../codecs/half-float.js';
+import { fromDTypeBytes, toDTypeBytes } from '../codecs/half-float.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 
 export const FLOAT_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
@@ -10,12 +10,7 @@ export function isFloatDType(dtype: string): dtype is FloatDType {
 
 /** The values of a float tensor's bytes (copied; F16/BF16 widened exactly). */
 export function valuesOf(bytes: Uint8Array, dtype: FloatDType): Float32Array {
-  if (dtype === 'F32') return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  const n = bytes.length / 2;
-  const out = new Float32Array(n);
-  const conv = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
-  for (let i = 0; i < n; i++) out[i] = conv(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));
-  return out;
+  return fromDTypeBytes(bytes, dtype);
 }
 
 /** Bytes of `values` in `dtype` (values must already be representable in it for an exact result). */
