@@ -1,7 +1,11 @@
 /**
  * The real Env: node:fs/promises. Maps ENOENT to NOT_FOUND and every other OS error to IO_ERROR, naming the path.
+ * Reads up to SYNC_READ_BYTES are one synchronous pread: a record read from the page cache is a memcpy of
+ * microseconds, while a promise read costs a thread-pool round trip (measured: 400 reads of a model's
+ * records, 15-33 ms through promises vs 3.5 ms synchronous). Larger reads go through the thread pool, so a
+ * cold disk never holds the event loop for long.
  */
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs, constants, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { NeurStoreError, ioError } from '../errors.js';
 import type { Env, EnvFile } from './env.js';
@@ -21,6 +25,9 @@ async function guard<T>(what: string, path: string, f: () => Promise<T>): Promis
   }
 }
 
+/** Reads at most this long are synchronous (see the file comment). */
+const SYNC_READ_BYTES = 1 << 20;
+
 class NodeFile implements EnvFile {
   constructor(
     readonly path: string,
@@ -36,7 +43,9 @@ class NodeFile implements EnvFile {
       const buf = Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+        const bytesRead = length <= SYNC_READ_BYTES
+          ? readSync(this.fh.fd, buf, done, length - done, offset + done)
+          : (await this.fh.read(buf, done, length - done, offset + done)).bytesRead;
         if (bytesRead === 0) throw ioError(`short read of ${this.path}: ${done} of ${length} bytes at offset ${offset}`);
         done += bytesRead;
       }

@@ -36,6 +36,11 @@ function ransSlots(freq: Uint32Array): { sym: Uint8Array; fr: Uint32Array; bias:
 }
 
 function ransDecodeTs(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
+  return out.length < RANS_M / 8 ? ransDecodeShort(freq, stream, x0, x1, out) : ransDecodeTable(freq, stream, x0, x1, out);
+}
+
+/** Decodes through 2^15-entry slot tables (one lookup per symbol). Exported for tests. */
+export function ransDecodeTable(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
   const { sym, fr, bias } = ransSlots(freq);
   const n = out.length;
   const end = stream.length;
@@ -47,6 +52,47 @@ function ransDecodeTs(freq: Uint32Array, stream: Uint8Array, x0: number, x1: num
     const slot = x & (RANS_M - 1);
     out[i] = sym[slot]!;
     x = (fr[slot]! * (x >>> RANS_SCALE_BITS) + bias[slot]!) | 0;
+    while (x < RANS_L) {
+      if (p >= end) return -1;
+      x = (x << 8) | stream[p++]!;
+    }
+    if (i & 1) x1 = x;
+    else x0 = x;
+  }
+  return x0 === RANS_L && x1 === RANS_L ? p : -2;
+}
+
+/**
+ * ransDecodeTs for short outputs: finds each slot's symbol by binary search over the cumulative frequencies
+ * instead of filling 2^15-entry slot tables (which cost more than decoding a few thousand symbols).
+ * Same results. Exported for tests.
+ */
+export function ransDecodeShort(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
+  // Symbols with a nonzero frequency, ascending, and their cumulative starts.
+  const syms: number[] = [];
+  const cum: number[] = [];
+  for (let s = 0, c = 0; s < 256; s++) {
+    if (freq[s]! === 0) continue;
+    syms.push(s);
+    cum.push(c);
+    c += freq[s]!;
+  }
+  const n = out.length;
+  const end = stream.length;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    let x = i & 1 ? x1 : x0;
+    const slot = x & (RANS_M - 1);
+    let lo = 0;
+    let hi = syms.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (cum[mid]! <= slot) lo = mid;
+      else hi = mid - 1;
+    }
+    const s = syms[lo]!;
+    out[i] = s;
+    x = (freq[s]! * (x >>> RANS_SCALE_BITS) + slot - cum[lo]!) | 0;
     while (x < RANS_L) {
       if (p >= end) return -1;
       x = (x << 8) | stream[p++]!;

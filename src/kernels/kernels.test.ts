@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TS_KERNELS, kernels, kernelsBackend, loadKernels, wasmKernels, type Kernels } from './kernels.js';
+import { ransDecodeShort, ransDecodeTable } from './kernels-ts.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
 import { ransEncode, ransStreamParts } from '../codecs/rans-coder.js';
@@ -116,6 +117,29 @@ test('a missing or broken wasm build falls back to TS and says so', async () => 
   const broken = await loadKernels(() => Promise.resolve({ KERNELS_WASM_BASE64: 'AGFzbQ==' }));
   assert.equal(broken.wasm, null);
   assert.match(broken.reason, /failed to load/);
+});
+
+test('short-stream and slot-table rANS decoders agree on short real streams, including corrupted ones', () => {
+  let tested = 0;
+  for (const x of real) {
+    for (const n of [1, 7, 100, 1000, 4095]) {
+      if (x.length < n) continue;
+      const codes = Uint8Array.from(x.subarray(0, n), (v) => Math.min(255, Math.abs(Math.round(v / 1e-3))));
+      const parts = ransStreamParts(ransEncode(codes));
+      if (!parts) continue;
+      tested++;
+      const variants = [parts.stream, parts.stream.subarray(0, Math.max(0, parts.stream.length - 2)), parts.stream.map((b, i) => (i === 3 ? b ^ 0x10 : b))];
+      for (const [k, stream] of variants.entries()) {
+        const a = new Uint8Array(parts.n);
+        const b = new Uint8Array(parts.n);
+        const ra = ransDecodeShort(parts.freq, stream, parts.x0, parts.x1, a);
+        assert.equal(ra, ransDecodeTable(parts.freq, stream, parts.x0, parts.x1, b), `n ${n} variant ${k}`);
+        if (k === 0) assert.deepEqual(a, codes);
+        if (ra >= 0) assert.deepEqual(a, b);
+      }
+    }
+  }
+  assert.ok(tested >= 8, `${tested} streams tested`);
 });
 
 test('wasm and TS rANS decoders agree on real quantized codes, including corrupted streams', (t) => {

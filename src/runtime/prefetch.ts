@@ -7,14 +7,18 @@
 export interface PrefetchOptions {
   /** Bytes of tensors started ahead of the one asked for (default 64 MiB; at least one tensor). */
   readonly aheadBytes?: number;
-  /** Tensors started ahead (default 8). */
+  /**
+   * Tensors started ahead (default 128). Large: a model's big tensors sit between many small ones (norm
+   * parameters, biases), and the next big one must be in flight for the decode workers to overlap (with 8,
+   * faceres-deep's ten large tensors decoded one at a time on one worker).
+   */
   readonly aheadCount?: number;
 }
 
 /** `get(i)` is `fetch(i)`, with the following tensors (sized by `sizes`) started in the background. */
 export function prefetcher<T>(sizes: readonly number[], fetch: (i: number) => Promise<T>, options: PrefetchOptions = {}): (i: number) => Promise<T> {
   const aheadBytes = options.aheadBytes ?? 64 * 1024 * 1024;
-  const aheadCount = options.aheadCount ?? 8;
+  const aheadCount = options.aheadCount ?? 128;
   const started = new Map<number, Promise<T>>();
   const start = (i: number): Promise<T> => {
     let p = started.get(i);
