@@ -169,6 +169,40 @@ export function dequantizeGroups(q: usize, base: usize, steps: usize, groupSize:
   }
 }
 
+// Group-delta decoding from one-byte codes: see dequantizeCodes in src/kernels/kernel-types.ts.
+export function dequantizeCodes(
+  codes: usize, centers: usize, steps: usize, extra: usize, nExtra: i32, base: usize, groupSize: i32, maxCode: i32,
+  out: usize, n: i32,
+): i32 {
+  let c: usize = 0;
+  let e: i32 = 0;
+  let i: i32 = 0;
+  for (let k: usize = 0; i < n; k++) {
+    const step = load<f32>(steps + (k << 2));
+    const end = min(n, i + groupSize);
+    if (!(step > 0)) {
+      memory.fill(out + (<usize>i << 2), 0, <usize>(end - i) << 2);
+      i = end;
+      continue;
+    }
+    const center = load<i32>(centers + (k << 2));
+    for (; i < end; i++) {
+      let d = <i32>load<u8>(codes + c++);
+      if (d == 255) {
+        if (e >= nExtra) return -1 - n - i;
+        d += load<i32>(extra + (<usize>e << 2));
+        e++;
+      }
+      const q = center + ((d >>> 1) ^ -(d & 1));
+      if (q > maxCode || q < -maxCode) return -1 - i;
+      let v = <f32>q * step;
+      if (base) v = load<f32>(base + (<usize>i << 2)) + v;
+      store<f32>(out + (<usize>i << 2), v);
+    }
+  }
+  return e;
+}
+
 // Order-0 rANS decoding with two interleaved states (see src/codecs/rans-coder.ts for the format).
 // `freq` holds 256 u32 frequencies summing to 2^15 (checked by the caller); `scratch` has 9 * 2^15 bytes for
 // the slot tables. Returns the stream bytes consumed, -1 if the stream ends early, -2 on a final-state mismatch.

@@ -275,10 +275,14 @@ function rebuild(
 ): Float32Array {
   const m = new ByteReader(meta, 'group delta meta stream');
   const steps = readSteps(m, count, g, dtype, codes.length, raw.length);
-  const q = readCodes(m, count, g, steps, codes, overflow);
+  const centers = readCenters(m, steps);
   m.end();
+  const extra = readOverflow(overflow);
   const out = new Float32Array(count);
-  kernels().dequantizeGroups(q, base, steps, g, out);
+  const used = kernels().dequantizeCodes(codes, centers, steps, extra, base, g, MAX_CODE, out);
+  if (used < -count) m.fail(`overflow stream ends early at element ${-1 - count - used}`);
+  if (used < 0) m.fail(`code out of range in group ${Math.floor((-1 - used) / g)}`);
+  if (used !== extra.length) m.fail(`${extra.length - used} unused overflow codes`);
   const rr = new ByteReader(raw, 'group delta raw stream');
   const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
   for (let k = 0; k < steps.length; k++) {
@@ -317,30 +321,29 @@ function readSteps(
   return steps;
 }
 
-/** Rebuilds the absolute codes q = center + unzigzag(code) of the quantized groups. */
-function readCodes(
-  m: ByteReader, count: number, g: number, steps: Float32Array, codes: Uint8Array, overflow: Uint8Array,
-): Int32Array {
-  const q = new Int32Array(count);
-  const o = new ByteReader(overflow, 'group delta overflow stream');
-  let c = 0;
+/** The integer center of every quantized group (0 for raw groups); |center| <= MAX_CODE as the encoder writes it. */
+function readCenters(m: ByteReader, steps: Float32Array): Int32Array {
+  const centers = new Int32Array(steps.length);
   for (let k = 0; k < steps.length; k++) {
     if (!(steps[k]! > 0)) continue;
     const center = unzigzag(m.varint());
-    // One-byte codes (all but the rare overflows) unzigzag to |d| <= 127: with |center| small enough no
-    // element check is needed, and the bit trick is exact.
-    const safe = Math.abs(center) <= MAX_CODE - 127;
-    for (let i = k * g, end = Math.min(count, i + g); i < end; i++) {
-      const z = codes[c++]!;
-      if (z !== 255 && safe) {
-        q[i] = center + ((z >>> 1) ^ -(z & 1));
-        continue;
-      }
-      const v = center + unzigzag(z === 255 ? z + o.varint() : z);
-      if (Math.abs(v) > MAX_CODE) m.fail(`code ${v} out of range in group ${k}`);
-      q[i] = v;
-    }
+    if (Math.abs(center) > MAX_CODE) m.fail(`center ${center} out of range in group ${k}`);
+    centers[k] = center;
   }
-  o.end();
-  return q;
+  return centers;
+}
+
+/**
+ * The overflow stream's values (one per code 255, in order). A value above 4 MAX_CODE puts its code out of
+ * range whatever its center, so it is refused here, which keeps the decoding kernel in 32-bit integers.
+ */
+function readOverflow(overflow: Uint8Array): Int32Array {
+  const o = new ByteReader(overflow, 'group delta overflow stream');
+  const values: number[] = [];
+  while (o.remaining > 0) {
+    const v = o.varint();
+    if (v > 4 * MAX_CODE) o.fail(`overflow code ${v} out of range`);
+    values.push(v);
+  }
+  return Int32Array.from(values);
 }

@@ -238,6 +238,33 @@ export const TS_KERNELS: Kernels = {
     }
   },
 
+  dequantizeCodes(codes, centers, steps, extra, base, groupSize, maxCode, out) {
+    const n = out.length;
+    let c = 0;
+    let e = 0;
+    for (let k = 0, i = 0; i < n; k++) {
+      const step = steps[k]!;
+      const end = Math.min(n, i + groupSize);
+      if (!(step > 0)) {
+        out.fill(0, i, end);
+        i = end;
+        continue;
+      }
+      const center = centers[k]!;
+      for (; i < end; i++) {
+        let d = codes[c++]!;
+        if (d === 255) {
+          if (e >= extra.length) return -1 - n - i;
+          d += extra[e++]!;
+        }
+        const q = center + ((d >>> 1) ^ -(d & 1));
+        if (q > maxCode || q < -maxCode) return -1 - i;
+        const v = Math.fround(Math.fround(q) * step);
+        out[i] = base ? base[i]! + v : v;
+      }
+    }
+    return e;
+  },
   dequantizeGroups(q, base, steps, groupSize, out) {
     for (let g = 0, i = 0; i < q.length; g++) {
       const step = steps[g]!;

@@ -61,8 +61,40 @@ function runAll(k: Kernels, x: Float32Array): Uint8Array[] {
     const v = new Float32Array(n);
     k.dequantizeGroups(q, base, steps, g, v);
     out.push(bytesOf(q), bytesOf(v));
+    // The same groups from one-byte codes (x * 500: many codes overflow), then with the overflow values cut
+    // short and with a maxCode that some codes exceed: results and error returns must match too.
+    const big = new Int32Array(n);
+    k.quantizeGroups(x.map((e) => e * 500), base, steps, g, big);
+    const c = groupCodes(big, steps, g);
+    for (const [extra, maxCode] of [[c.extra, 2 ** 23], [c.extra.subarray(0, c.extra.length >> 1), 2 ** 23], [c.extra, 300]] as const) {
+      const w = new Float32Array(n);
+      const r = k.dequantizeCodes(c.codes, c.centers, steps, extra, base, g, maxCode, w);
+      out.push(bytesOf(Int32Array.of(r)), r >= 0 ? bytesOf(w) : new Uint8Array(0)); // out is unspecified after an error
+    }
   }
   return out;
+}
+
+/** A group-delta encoder's codes for quantized values q: center = round(mean), zigzag codes, 255 + overflow. */
+function groupCodes(q: Int32Array, steps: Float32Array, g: number): { codes: Uint8Array; centers: Int32Array; extra: Int32Array } {
+  const codes: number[] = [];
+  const extra: number[] = [];
+  const centers = new Int32Array(steps.length);
+  for (let k = 0; k < steps.length; k++) {
+    if (!(steps[k]! > 0)) continue;
+    const start = k * g;
+    const end = Math.min(q.length, start + g);
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += q[i]!;
+    centers[k] = Math.round(sum / (end - start));
+    for (let i = start; i < end; i++) {
+      const d = q[i]! - centers[k]!;
+      const z = d >= 0 ? 2 * d : -2 * d - 1;
+      codes.push(Math.min(z, 255));
+      if (z >= 255) extra.push(z - 255);
+    }
+  }
+  return { codes: Uint8Array.from(codes), centers, extra: Int32Array.from(extra) };
 }
 
 test('kernelsBackend reports the active backend and why', () => {
@@ -108,6 +140,27 @@ test('TS kernels agree with straightforward oracles', () => {
   const v = new Float32Array(4);
   k.dequantizeGroups(q, null, Float32Array.of(0.01, 0.5), 2, v);
   assert.deepEqual(v, Float32Array.of(0.01, -0.02, 0.5, 50));
+  // dequantizeCodes = dequantizeGroups of q rebuilt from codes (raw groups 0), on a seeded tensor with overflows.
+  const g = 16;
+  const base = y.map((e) => e * 0.5);
+  const steps = new Float32Array(Math.ceil(x.length / g)).map((_, i) => (i % 4 === 1 ? 0 : 0.001));
+  const big = new Int32Array(x.length);
+  k.quantizeGroups(x, base, steps, g, big);
+  const c = groupCodes(big, steps, g);
+  assert.ok(c.extra.length > 10, `${c.extra.length} overflow codes`);
+  const want = new Float32Array(x.length);
+  k.dequantizeGroups(big, base, steps, g, want);
+  for (let i = 0; i < want.length; i++) if (!(steps[Math.floor(i / g)]! > 0)) want[i] = 0;
+  const got = new Float32Array(x.length).fill(7);
+  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, c.extra, base, g, 2 ** 23, got), c.extra.length);
+  assert.deepEqual(got, want);
+  const firstOverflow = c.codes.indexOf(255);
+  const at = (j: number): number => { // element index of code j (raw groups take no codes)
+    let seen = 0;
+    for (let i = 0; i < x.length; i++) if (steps[Math.floor(i / g)]! > 0 && seen++ === j) return i;
+    return -1;
+  };
+  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, c.extra.subarray(0, 0), base, g, 2 ** 23, got), -1 - x.length - at(firstOverflow));
 });
 
 test('a missing or broken wasm build falls back to TS and says so', async () => {
