@@ -183,9 +183,9 @@ test('short-stream and slot-table rANS decoders agree on short real streams, inc
       tested++;
       const variants = [parts.stream, parts.stream.subarray(0, Math.max(0, parts.stream.length - 2)), parts.stream.map((b, i) => (i === 3 ? b ^ 0x10 : b))];
       for (const [k, stream] of variants.entries()) {
-        const a = new Uint8Array(parts.n);
-        const b = new Uint8Array(parts.n);
-        const ra = ransDecodeShort(parts.freq, stream, parts.x0, parts.x1, a);
+        const a: Uint8Array = new Uint8Array(parts.n);
+        const b: Uint8Array = new Uint8Array(parts.n);
+        const ra: number = ransDecodeShort(parts.freq, stream, parts.x0, parts.x1, a);
         assert.equal(ra, ransDecodeTable(parts.freq, stream, parts.x0, parts.x1, b), `n ${n} variant ${k}`);
         if (k === 0) assert.deepEqual(a, codes);
         if (ra >= 0) assert.deepEqual(a, b);
