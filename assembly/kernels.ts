@@ -260,4 +260,101 @@ export function ransDecode(freq: usize, stream: usize, streamLen: i32, x0: u32, 
 }
 
 
+// The same with eight interleaved states (mode 5): symbol i uses state i % 8. A round decodes eight symbols,
+// then renormalizes the eight states in order, branch-free (a state takes 0, 1 or 2 bytes: a data-dependent
+// branch would mispredict often), so it may read up to 16 bytes past a truncated stream before the check that
+// ends the round; the caller lays out other buffers after the stream. `states` holds the 8 initial states and
+// is overwritten. Scratch as for ransDecode (its table part).
+
+// @ts-ignore: decorator
+@inline
+function step8(x: u32, out: usize, freq: usize, cum: usize, slots: usize): u32 {
+  const s = <usize>(x & (M - 1));
+  const a = <usize>load<u8>(slots + s);
+  store<u8>(out, <u8>a);
+  return load<u32>(freq + (a << 2)) * (x >> SCALE_BITS) + <u32>s - load<u32>(cum + (a << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function need(x: u32): usize {
+  return <usize>(x < L) + <usize>(x < (L >> 8));
+}
+
+// @ts-ignore: decorator
+@inline
+function refill(x: u32, at: usize): u32 {
+  const a = x < L;
+  x = select<u32>((x << 8) | <u32>load<u8>(at), x, a);
+  return select<u32>((x << 8) | <u32>load<u8>(at + <usize>a), x, x < L);
+}
+
+function buildSymbols(freq: usize, slots: usize, cum: usize): void {
+  let c: u32 = 0;
+  for (let s: u32 = 0; s < 256; s++) {
+    const f = load<u32>(freq + (<usize>s << 2));
+    store<u32>(cum + (<usize>s << 2), c);
+    memory.fill(slots + c, <u8>s, f);
+    c += f;
+  }
+}
+
+export function ransDecode8(freq: usize, stream: usize, streamLen: i32, states: usize, out: usize, n: i32, scratch: usize): i32 {
+  const slots = scratch;
+  const cum = scratch + M;
+  buildSymbols(freq, slots, cum);
+  const end = <usize>streamLen;
+  let x0 = load<u32>(states);
+  let x1 = load<u32>(states, 4);
+  let x2 = load<u32>(states, 8);
+  let x3 = load<u32>(states, 12);
+  let x4 = load<u32>(states, 16);
+  let x5 = load<u32>(states, 20);
+  let x6 = load<u32>(states, 24);
+  let x7 = load<u32>(states, 28);
+  let p: usize = 0;
+  const rounds = n & ~7;
+  let i = 0;
+  for (; i < rounds; i += 8) {
+    const o = out + <usize>i;
+    x0 = step8(x0, o, freq, cum, slots);
+    x1 = step8(x1, o + 1, freq, cum, slots);
+    x2 = step8(x2, o + 2, freq, cum, slots);
+    x3 = step8(x3, o + 3, freq, cum, slots);
+    x4 = step8(x4, o + 4, freq, cum, slots);
+    x5 = step8(x5, o + 5, freq, cum, slots);
+    x6 = step8(x6, o + 6, freq, cum, slots);
+    x7 = step8(x7, o + 7, freq, cum, slots);
+    let k = need(x0); x0 = refill(x0, stream + p); p += k;
+    k = need(x1); x1 = refill(x1, stream + p); p += k;
+    k = need(x2); x2 = refill(x2, stream + p); p += k;
+    k = need(x3); x3 = refill(x3, stream + p); p += k;
+    k = need(x4); x4 = refill(x4, stream + p); p += k;
+    k = need(x5); x5 = refill(x5, stream + p); p += k;
+    k = need(x6); x6 = refill(x6, stream + p); p += k;
+    k = need(x7); x7 = refill(x7, stream + p); p += k;
+    if (p > end) return -1;
+  }
+  store<u32>(states, x0);
+  store<u32>(states, x1, 4);
+  store<u32>(states, x2, 8);
+  store<u32>(states, x3, 12);
+  store<u32>(states, x4, 16);
+  store<u32>(states, x5, 20);
+  store<u32>(states, x6, 24);
+  store<u32>(states, x7, 28);
+  // The last n % 8 symbols use states 0 .. n % 8 - 1.
+  for (let j: usize = 0; i < n; i++, j++) {
+    let x = step8(load<u32>(states + (j << 2)), out + <usize>i, freq, cum, slots);
+    const k = need(x);
+    x = refill(x, stream + p);
+    p += k;
+    if (p > end) return -1;
+    store<u32>(states + (j << 2), x);
+  }
+  let ok = true;
+  for (let j: usize = 0; j < 8; j++) ok = ok && load<u32>(states + (j << 2)) == L;
+  return ok ? <i32>p : -2;
+}
+
 export { matmulU8, matmulS8, matmulS16, matmulF32 } from './matmul';

@@ -78,14 +78,15 @@ function encodeWith(data: Uint8Array, width: number, op: BaseOp, options: Lossle
     const plane = planes.subarray(p * n, (p + 1) * n);
     // A plane of near-random bytes (low mantissa bytes, random data) cannot shrink: skip the slow coders.
     let enc = looksIncompressible(plane) ? { coder: RAW_CODER.id, bytes: plane } : encodeSmallest(plane, coders);
-    if (enc.bytes.length > plane.length * (1 - MIN_PLANE_GAIN)) enc = { coder: RAW_CODER.id, bytes: plane };
+    if (n > RANS_ONLY_PLANE_BYTES && enc.bytes.length > n * (1 - MIN_PLANE_GAIN)) enc = { coder: RAW_CODER.id, bytes: plane };
     w.u8(enc.coder).block(enc.bytes);
   }
   return w.finish();
 }
 
 /**
- * A plane is coded only when that saves at least this fraction of its bytes; otherwise it is stored raw.
+ * A plane larger than RANS_ONLY_PLANE_BYTES is coded only when that saves at least this fraction of its
+ * bytes; otherwise it is stored raw (small planes take whatever is smallest: their decode time is small).
  * Decoding a coded plane costs ~2.5 ns a byte (wasm rANS), a raw one a copy: on faceres-deep the three low
  * float32 planes save 0.36% at most, and storing them raw makes a lossless load about 2x faster for 0.1% of
  * its size.

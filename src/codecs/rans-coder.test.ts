@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ensureFixtures, fixturePath } from '../../scripts/fetch-fixtures.js';
 import { ByteReader } from './byte-io.js';
-import { ransDecode, ransEncode, ransStreamParts } from './rans-coder.js';
+import { EIGHT_STATES_MIN, ransDecode, ransEncode, ransStreamParts } from './rans-coder.js';
 import { chooseTable, normalizeFrequencies, readTable } from './rans-table.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
@@ -30,6 +30,8 @@ const inputs: Record<string, Uint8Array> = {
   allSymbolsOnce: Uint8Array.from({ length: 256 }, (_, i) => (i * 37) & 255),
   realSmall: landmark.subarray(0, 864),
   realLarge: landmark.subarray(100_000, 165_536),
+  /** Long enough for eight states (mode 5). */
+  realEight: landmark.subarray(0, EIGHT_STATES_MIN + 13),
 };
 
 function entropyBytes(b: Uint8Array): number {
@@ -50,7 +52,9 @@ test('round trip on empty, constant, single-symbol, random and real tensor bytes
 });
 
 test('the coded size stays close to the order-0 entropy, table included', () => {
-  for (const name of ['gaussian', 'holes', 'twoSymbols', 'realLarge'] as const) {
+  assert.equal(ransStreamParts(ransEncode(inputs.realLarge!))!.states.length, 2);
+  assert.equal(ransStreamParts(ransEncode(inputs.realEight!))!.states.length, 8);
+  for (const name of ['gaussian', 'holes', 'twoSymbols', 'realLarge', 'realEight'] as const) {
     const input = inputs[name]!;
     const got = ransEncode(input).length;
     const h = entropyBytes(input);
@@ -79,6 +83,26 @@ test('normalized frequencies sum to 2^15 and keep every present symbol, even a l
   const f = normalizeFrequencies(w);
   assert.equal(f.reduce((a, x) => a + x, 0), 1 << 15);
   assert.ok(f.every((x) => x >= 1));
+});
+
+test('eight-state streams: truncated or flipped streams are INVALID_ARGUMENT or (a surviving flip) decode to the length', () => {
+  const input = inputs.realEight!;
+  const blob = ransEncode(input);
+  const streamStart = blob.length - ransStreamParts(blob)!.stream.length;
+  for (let cut = streamStart - 40; cut < blob.length; cut += 4099) bad(() => ransDecode(blob.subarray(0, cut)), `cut at ${cut}`);
+  bad(() => ransDecode(blob.subarray(0, blob.length - 1)), 'last byte cut');
+  let caught = 0;
+  for (let i = streamStart; i < blob.length; i += 7919) {
+    const c = blob.slice();
+    c[i]! ^= 0x20;
+    try {
+      assert.equal(ransDecode(c).length, input.length);
+    } catch (e) {
+      assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'), String(e));
+      caught++;
+    }
+  }
+  assert.ok(caught > 0);
 });
 
 test('truncated or corrupted tables and streams are INVALID_ARGUMENT, never a crash or a hang', () => {

@@ -64,12 +64,12 @@ export interface Kernels {
     out: Float32Array,
   ): number;
   /**
-   * Order-0 rANS decode (two interleaved 32-bit states, 2^15 total frequency, byte renormalization; the
-   * format of src/codecs/rans-coder.ts): fills `out` from `stream`, starting from states x0, x1.
-   * `freq` has 256 entries summing to 2^15 (the caller checks). Returns the stream bytes consumed,
-   * -1 if the stream ends early, -2 if the final states are not the initial state 2^23 (corruption).
+   * Order-0 rANS decode (K = 2 or 8 interleaved 32-bit states, 2^15 total frequency, byte renormalization;
+   * the format of src/codecs/rans-coder.ts): fills `out` from `stream`, starting from `states` (K entries,
+   * each in [2^23, 2^31)). `freq` has 256 entries summing to 2^15 (the caller checks). Returns the stream
+   * bytes consumed, -1 if the stream ends early, -2 if the final states are not all 2^23 (corruption).
    */
-  ransDecode(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number;
+  ransDecode(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number;
 
   // Direct y = x·W over a weight tensor W still in its stored form (issue #6), never decoded to float32.
   // Shared shape: x is m×k row-major, W is k×n row-major (element W[t][j] at t*n + j), out is m×n row-major.

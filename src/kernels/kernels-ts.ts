@@ -35,31 +35,31 @@ function ransSlots(freq: Uint32Array): { sym: Uint8Array; fr: Uint32Array; bias:
   return { sym, fr, bias };
 }
 
-function ransDecodeTs(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
-  return out.length < RANS_M / 8 ? ransDecodeShort(freq, stream, x0, x1, out) : ransDecodeTable(freq, stream, x0, x1, out);
+function ransDecodeTs(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number {
+  return out.length < RANS_M / 8 ? ransDecodeShort(freq, stream, states, out) : ransDecodeTable(freq, stream, states, out);
 }
 
 /** Decodes through 2^15-entry slot tables (one lookup per symbol). Exported for tests. */
-export function ransDecodeTable(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
+export function ransDecodeTable(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number {
   const { sym, fr, bias } = ransSlots(freq);
+  const x = Int32Array.from(states);
+  const mask = x.length - 1; // 2 or 8 states
   const n = out.length;
   const end = stream.length;
   let p = 0;
-  let i = 0;
-  for (; i < n; i++) {
-    // Symbol i uses state i % 2; x < 2^31 keeps every step in int32 range.
-    let x = i & 1 ? x1 : x0;
-    const slot = x & (RANS_M - 1);
+  for (let i = 0; i < n; i++) {
+    // Symbol i uses state i % K; x < 2^31 keeps every step in int32 range.
+    let v = x[i & mask]!;
+    const slot = v & (RANS_M - 1);
     out[i] = sym[slot]!;
-    x = (fr[slot]! * (x >>> RANS_SCALE_BITS) + bias[slot]!) | 0;
-    while (x < RANS_L) {
+    v = (fr[slot]! * (v >>> RANS_SCALE_BITS) + bias[slot]!) | 0;
+    while (v < RANS_L) {
       if (p >= end) return -1;
-      x = (x << 8) | stream[p++]!;
+      v = (v << 8) | stream[p++]!;
     }
-    if (i & 1) x1 = x;
-    else x0 = x;
+    x[i & mask] = v;
   }
-  return x0 === RANS_L && x1 === RANS_L ? p : -2;
+  return x.every((v) => v === RANS_L) ? p : -2;
 }
 
 /**
@@ -67,7 +67,7 @@ export function ransDecodeTable(freq: Uint32Array, stream: Uint8Array, x0: numbe
  * instead of filling 2^15-entry slot tables (which cost more than decoding a few thousand symbols).
  * Same results. Exported for tests.
  */
-export function ransDecodeShort(freq: Uint32Array, stream: Uint8Array, x0: number, x1: number, out: Uint8Array): number {
+export function ransDecodeShort(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number {
   // Symbols with a nonzero frequency, ascending, and their cumulative starts.
   const syms: number[] = [];
   const cum: number[] = [];
@@ -77,12 +77,14 @@ export function ransDecodeShort(freq: Uint32Array, stream: Uint8Array, x0: numbe
     cum.push(c);
     c += freq[s]!;
   }
+  const x = Int32Array.from(states);
+  const mask = x.length - 1;
   const n = out.length;
   const end = stream.length;
   let p = 0;
   for (let i = 0; i < n; i++) {
-    let x = i & 1 ? x1 : x0;
-    const slot = x & (RANS_M - 1);
+    let v = x[i & mask]!;
+    const slot = v & (RANS_M - 1);
     let lo = 0;
     let hi = syms.length - 1;
     while (lo < hi) {
@@ -92,15 +94,14 @@ export function ransDecodeShort(freq: Uint32Array, stream: Uint8Array, x0: numbe
     }
     const s = syms[lo]!;
     out[i] = s;
-    x = (freq[s]! * (x >>> RANS_SCALE_BITS) + slot - cum[lo]!) | 0;
-    while (x < RANS_L) {
+    v = (freq[s]! * (v >>> RANS_SCALE_BITS) + slot - cum[lo]!) | 0;
+    while (v < RANS_L) {
       if (p >= end) return -1;
-      x = (x << 8) | stream[p++]!;
+      v = (v << 8) | stream[p++]!;
     }
-    if (i & 1) x1 = x;
-    else x0 = x;
+    x[i & mask] = v;
   }
-  return x0 === RANS_L && x1 === RANS_L ? p : -2;
+  return x.every((v) => v === RANS_L) ? p : -2;
 }
 
 function sat32(v: number): number {

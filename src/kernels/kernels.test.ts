@@ -185,8 +185,8 @@ test('short-stream and slot-table rANS decoders agree on short real streams, inc
       for (const [k, stream] of variants.entries()) {
         const a: Uint8Array = new Uint8Array(parts.n);
         const b: Uint8Array = new Uint8Array(parts.n);
-        const ra: number = ransDecodeShort(parts.freq, stream, parts.x0, parts.x1, a);
-        assert.equal(ra, ransDecodeTable(parts.freq, stream, parts.x0, parts.x1, b), `n ${n} variant ${k}`);
+        const ra: number = ransDecodeShort(parts.freq, stream, parts.states, a);
+        assert.equal(ra, ransDecodeTable(parts.freq, stream, parts.states, b), `n ${n} variant ${k}`);
         if (k === 0) assert.deepEqual(a, codes);
         if (ra >= 0) assert.deepEqual(a, b);
       }
@@ -202,18 +202,22 @@ test('wasm and TS rANS decoders agree on real quantized codes, including corrupt
     return;
   }
   let tested = 0;
-  for (const x of real.filter((v) => v.length > 1000)) {
+  let eight = 0;
+  const all = new Float32Array(real.reduce((n, v) => n + v.length, 0)); // long enough for 8 states
+  real.reduce((at, v) => (all.set(v, at), at + v.length), 0);
+  for (const x of [...real.filter((v) => v.length > 1000), all]) {
     for (const step of [1e-3, 1e-2]) {
       const codes = Uint8Array.from(x, (v) => Math.min(255, Math.abs(Math.round(v / step))));
       const parts = ransStreamParts(ransEncode(codes));
       if (!parts) continue; // stored raw: not compressible enough to be worth coding
       tested++;
+      if (parts.states.length === 8) eight++;
       const variants = [parts.stream, parts.stream.subarray(0, parts.stream.length - 2), parts.stream.map((b, i) => (i === 40 ? b ^ 0x10 : b))];
       for (const [k, stream] of variants.entries()) {
         const a: Uint8Array = new Uint8Array(parts.n);
         const b: Uint8Array = new Uint8Array(parts.n);
-        const ra: number = TS_KERNELS.ransDecode(parts.freq, stream, parts.x0, parts.x1, a);
-        const rb: number = w.ransDecode(parts.freq, stream, parts.x0, parts.x1, b);
+        const ra: number = TS_KERNELS.ransDecode(parts.freq, stream, parts.states, a);
+        const rb: number = w.ransDecode(parts.freq, stream, parts.states, b);
         assert.equal(rb, ra, `variant ${k}`);
         if (k === 0) {
           assert.equal(ra, parts.stream.length);
@@ -224,4 +228,5 @@ test('wasm and TS rANS decoders agree on real quantized codes, including corrupt
     }
   }
   assert.ok(tested >= 4, `${tested} streams tested`);
+  assert.ok(eight >= 1 && tested - eight >= 1, `${eight} of ${tested} streams with 8 states`);
 });

@@ -34,6 +34,7 @@ interface Exports {
   dequantizeGroups(q: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
   dequantizeCodes(codes: number, centers: number, steps: number, extra: number, nExtra: number, base: number, groupSize: number, maxCode: number, out: number, n: number): number;
   ransDecode(freq: number, stream: number, len: number, x0: number, x1: number, out: number, n: number, scratch: number): number;
+  ransDecode8(freq: number, stream: number, len: number, states: number, out: number, n: number, scratch: number): number;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS8(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS16(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -127,13 +128,17 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       const ok = matmul('matmulF32', x, m, k, w, n, out, add, (px, pw, po, pa) => ex.matmulF32(px, m, k, pw, n, po, add, pa));
       if (!ok) T.matmulF32(x, m, k, w, n, out, add);
     },
-    ransDecode(freq, stream, x0, x1, out) {
-      if (out.length < RANS_MIN_WASM) return T.ransDecode(freq, stream, x0, x1, out);
+    ransDecode(freq, stream, states, out) {
+      if (out.length < RANS_MIN_WASM || (states.length !== 2 && states.length !== 8)) return T.ransDecode(freq, stream, states, out);
       let r = 0;
-      const ok = run(ex, [freq, stream], out, ([pf, ps, po, pscr]) => {
-        r = ex.ransDecode(pf!, ps!, stream.length, x0, x1, po!, out.length, pscr!);
+      // The 8-state kernel may read up to 16 bytes past a truncated stream before it notices: the states and
+      // `out` are laid out after the stream, so those reads stay inside the module's memory.
+      const ok = run(ex, [freq, stream, states], out, ([pf, ps, px, po, pscr]) => {
+        r = states.length === 8
+          ? ex.ransDecode8(pf!, ps!, stream.length, px!, po!, out.length, pscr!)
+          : ex.ransDecode(pf!, ps!, stream.length, states[0]!, states[1]!, po!, out.length, pscr!);
       }, RANS_SCRATCH_BYTES);
-      return ok ? r : T.ransDecode(freq, stream, x0, x1, out);
+      return ok ? r : T.ransDecode(freq, stream, states, out);
     },
     xorBytes(a, b, out) {
       const n = out.length;
