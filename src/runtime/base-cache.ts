@@ -4,6 +4,10 @@
  * SharedArrayBuffer memory where they come from the decode pool, so every worker reads them without a copy.
  * Concurrent loads of one key share a single decode (`getOrLoad` keeps the promise in flight), and a value
  * is never changed once cached: callers must treat what they get as read-only.
+ *
+ * The budget counts memory, not entries: typed arrays are counted by the buffer they view, once however many
+ * entries view it (a loaded F32 tensor is cached as its bytes and as its values: one buffer, counted once),
+ * and a buffer's whole length counts, since any view keeps all of it alive.
  */
 
 /** Default memory budget: 256 MiB (a 7B model's embedding in fp16 is ~250 MB; most bases are far smaller). */
@@ -20,9 +24,16 @@ export interface BaseCacheStats {
   readonly misses: number;
 }
 
+/** What an entry holds in memory: the buffer a typed array views, or the object itself; and its size. */
+function holding(v: Cached): { key: object; bytes: number } {
+  return ArrayBuffer.isView(v) ? { key: v.buffer, bytes: v.buffer.byteLength } : { key: v, bytes: v.byteLength };
+}
+
 export class BaseCache {
   private readonly entries = new Map<string, Cached>();
   private readonly loading = new Map<string, Promise<Cached>>();
+  /** Entries holding each buffer (or object): memory counts once per key. */
+  private readonly holders = new Map<object, number>();
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -67,21 +78,36 @@ export class BaseCache {
 
   /** Caches `value` unless it alone exceeds the budget; evicts the least recently used to make room. */
   set(id: string, value: Cached): void {
-    if (value.byteLength > this.budget) return;
+    if (holding(value).bytes > this.budget) return;
     const old = this.entries.get(id);
-    if (old !== undefined) this.bytes -= old.byteLength;
+    if (old !== undefined) this.release(old);
     this.entries.delete(id);
     this.entries.set(id, value);
-    this.bytes += value.byteLength;
+    const h = holding(value);
+    const n = this.holders.get(h.key) ?? 0;
+    if (n === 0) this.bytes += h.bytes;
+    this.holders.set(h.key, n + 1);
     for (const [k, v] of this.entries) {
       if (this.bytes <= this.budget) break;
       this.entries.delete(k);
-      this.bytes -= v.byteLength;
+      this.release(v);
     }
+  }
+
+  private release(v: Cached): void {
+    const h = holding(v);
+    const n = this.holders.get(h.key)!;
+    if (n > 1) {
+      this.holders.set(h.key, n - 1);
+      return;
+    }
+    this.holders.delete(h.key);
+    this.bytes -= h.bytes;
   }
 
   clear(): void {
     this.entries.clear();
+    this.holders.clear();
     this.bytes = 0;
   }
 
