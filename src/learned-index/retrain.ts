@@ -10,7 +10,7 @@
  */
 import { Arena, H } from './arena.js';
 import { binBlocks, binCollect } from './level-bin.js';
-import { EpochMember, lockSlot, setSize, unlockSlot } from './epochs.js';
+import { EpochMember, readBegin, setSize } from './epochs.js';
 import {
   buildDirectory, buildModels, DEAD, dirFind, dirModels, dirWords, M_CHANGES, M_FROZEN, M_KEYS, M_N, modelWords,
   PAIR_WORDS, R_LOCK, R_SLOT, recAt, SLOT_DIR, SLOT_PAIR,
@@ -26,7 +26,10 @@ function collectModel(a: Arena, m: number, run: PairRun | null, retire: Retire):
   const rec = recAt(m, n);
   for (let i = 0; i <= n; i++) {
     const r = rec + 4 * i;
-    const v = lockSlot(a.i32, r + R_LOCK);
+    // No lock: the model is frozen, and a writer checks that flag after taking a slot's lock (both sides
+    // use sequentially consistent atomics), so once a slot is seen unlocked it never changes again. Only a
+    // writer that locked it before the freeze can still be in it: wait for that one to finish.
+    const v = readBegin(a.i32, r + R_LOCK);
     a.sync();
     const u = a.u32;
     const s = u[r + R_SLOT];
@@ -42,7 +45,6 @@ function collectModel(a: Arena, m: number, run: PairRun | null, retire: Retire):
     if (run && i < n && (v & DEAD) === 0) {
       run.push(u[m + M_KEYS + 2 * i], u[m + M_KEYS + 2 * i + 1], u[r], u[r + 1]);
     }
-    unlockSlot(a.i32, r + R_LOCK);
   }
   retire(m, modelWords(n));
 }
