@@ -11,7 +11,7 @@ export interface EnvFile {
   readonly path: string;
   /** Current size, including appended bytes not yet synced. */
   size(): Promise<number>;
-  /** Exactly `length` bytes at `offset`; IO_ERROR naming the file if fewer exist. */
+  /** Exactly `length` bytes at `offset`, in new memory the caller owns; IO_ERROR naming the file if fewer exist. */
   read(offset: number, length: number): Promise<Uint8Array>;
   append(data: Uint8Array): Promise<void>;
   /** Makes every appended byte durable (fsync). */

@@ -41,8 +41,12 @@ export class DecodePool {
     this.inlineBytes = options.inlineBytes ?? 256 * 1024;
   }
 
-  /** Decodes `job` on the least busy worker (started on first use), or inline when small. */
-  decode(job: DecodeJob): Promise<DecodeResult> {
+  /**
+   * Decodes `job` on the least busy worker (started on first use), or inline when small. With `moveBody`,
+   * a body in an ordinary ArrayBuffer is transferred to the worker instead of copied: the caller gives up
+   * that whole buffer (every view of it is detached once the job is posted).
+   */
+  decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
     if (this.size === 0 || job.codec === 'raw' || job.body.length < this.inlineBytes) {
       try {
         return Promise.resolve(decodeBody(job));
@@ -63,7 +67,8 @@ export class DecodePool {
         resolve: (r) => { done(); resolve(r); },
         reject: (e) => { done(); reject(e); },
       });
-      slot.worker.postMessage({ id, job });
+      const buffer = job.body.buffer;
+      slot.worker.postMessage({ id, job }, moveBody && buffer instanceof ArrayBuffer ? [buffer] : []);
     });
   }
 

@@ -37,14 +37,16 @@ export class TensorDecoder {
     const codec = BODY_CODECS[header.codec];
     if (!codec) throw corruption(where, 2, `unknown codec ${header.codec}`);
     const base = await this.baseOf(header, codec);
+    // A copy: the pool may move the record's buffer (which the header's digests view) to a worker.
+    const expected = Uint8Array.from(header.check ?? header.identity); // not .slice(): on a Buffer that is a view
     let decoded;
     try {
-      decoded = await this.pool.decode({ codec, body, base, dtype, digestPrefix: kind });
+      decoded = await this.pool.decode({ codec, body, base, dtype, digestPrefix: kind }, true);
     } catch (e) {
       if ((e as { code?: string }).code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, (e as Error).message);
       throw e;
     }
-    if (!sameDigest(decoded.digest, header.check ?? header.identity)) {
+    if (!sameDigest(decoded.digest, expected)) {
       throw corruption(where, 4, 'decoded bytes do not match their SHA-256 digest');
     }
     return decoded.bytes;
