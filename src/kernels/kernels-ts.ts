@@ -36,65 +36,57 @@ function ransSlots(freq: Uint32Array): { sym: Uint8Array; fr: Uint32Array; bias:
 }
 
 function ransDecodeTs(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number {
-  return out.length < RANS_M / 8 ? ransDecodeShort(freq, stream, states, out) : ransDecodeTable(freq, stream, states, out);
-}
-
-/** Decodes through 2^15-entry slot tables (one lookup per symbol). Exported for tests. */
-export function ransDecodeTable(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number {
-  const { sym, fr, bias } = ransSlots(freq);
-  const x = Int32Array.from(states);
-  const mask = x.length - 1; // 2 or 8 states
-  const n = out.length;
-  const end = stream.length;
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    // Symbol i uses state i % K; x < 2^31 keeps every step in int32 range.
-    let v = x[i & mask]!;
-    const slot = v & (RANS_M - 1);
-    out[i] = sym[slot]!;
-    v = (fr[slot]! * (v >>> RANS_SCALE_BITS) + bias[slot]!) | 0;
-    while (v < RANS_L) {
-      if (p >= end) return -1;
-      v = (v << 8) | stream[p++]!;
-    }
-    x[i & mask] = v;
-  }
-  return x.every((v) => v === RANS_L) ? p : -2;
+  return ransDecodeWith(freq, stream, states, out, out.length >= RANS_M / 8);
 }
 
 /**
- * ransDecodeTs for short outputs: finds each slot's symbol by binary search over the cumulative frequencies
- * instead of filling 2^15-entry slot tables (which cost more than decoding a few thousand symbols).
- * Same results. Exported for tests.
+ * The TS rANS decoder. With `slotTables` each symbol is one lookup in 2^15-entry slot tables; without, a
+ * binary search over the cumulative frequencies of the symbols present, which is faster for short outputs
+ * (filling the tables costs more than decoding a few thousand symbols). Same results either way. Exported
+ * for tests.
  */
-export function ransDecodeShort(freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array): number {
-  // Symbols with a nonzero frequency, ascending, and their cumulative starts.
+export function ransDecodeWith(
+  freq: Uint32Array, stream: Uint8Array, states: Uint32Array, out: Uint8Array, slotTables: boolean,
+): number {
+  const tables = slotTables ? ransSlots(freq) : null;
+  // Symbols with a nonzero frequency, ascending, and their cumulative starts (for the search).
   const syms: number[] = [];
   const cum: number[] = [];
-  for (let s = 0, c = 0; s < 256; s++) {
+  for (let s = 0, c = 0; s < 256 && !tables; s++) {
     if (freq[s]! === 0) continue;
     syms.push(s);
     cum.push(c);
     c += freq[s]!;
   }
   const x = Int32Array.from(states);
-  const mask = x.length - 1;
+  const mask = x.length - 1; // 2 or 8 states: symbol i uses state i % K
   const n = out.length;
   const end = stream.length;
   let p = 0;
   for (let i = 0; i < n; i++) {
     let v = x[i & mask]!;
     const slot = v & (RANS_M - 1);
-    let lo = 0;
-    let hi = syms.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (cum[mid]! <= slot) lo = mid;
-      else hi = mid - 1;
+    let sym: number;
+    let f: number;
+    let bias: number;
+    if (tables) {
+      sym = tables.sym[slot]!;
+      f = tables.fr[slot]!;
+      bias = tables.bias[slot]!;
+    } else {
+      let lo = 0;
+      let hi = syms.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (cum[mid]! <= slot) lo = mid;
+        else hi = mid - 1;
+      }
+      sym = syms[lo]!;
+      f = freq[sym]!;
+      bias = slot - cum[lo]!;
     }
-    const s = syms[lo]!;
-    out[i] = s;
-    v = (freq[s]! * (v >>> RANS_SCALE_BITS) + slot - cum[lo]!) | 0;
+    out[i] = sym;
+    v = (f * (v >>> RANS_SCALE_BITS) + bias) | 0; // v < 2^31 keeps every step in int32 range
     while (v < RANS_L) {
       if (p >= end) return -1;
       v = (v << 8) | stream[p++]!;
