@@ -12,7 +12,8 @@ import { isNeurStoreError } from '../errors.js';
 import { encodeOnnxModel, type OnnxModelProto } from '../formats/onnx/onnx-proto.js';
 import { ModelProtoType } from '../formats/onnx/onnx-schema.js';
 import { runVadSession, speechLike, type VadRun } from './testing/silero-vad.js';
-import { rewriteWithQdq, type QdqCandidate, type QdqWeight } from './onnx-qdq.js';
+import { ProtoParts } from './proto-parts.js';
+import { rewriteQdqBytes, rewriteWithQdq, type QdqCandidate, type QdqWeight } from './onnx-qdq.js';
 
 ensureFixtures();
 /** Target weight error of the residual delta: its step is 2T, so |decoded - original| <= T (+ float32 rounding). */
@@ -236,4 +237,42 @@ test('bad input: wrong code count, bad scale or zero point, odd delta array, ops
   const r = rewriteWithQdq(untouched, () => null);
   assert.equal(r.replaced, 0);
   assert.ok(Buffer.from(encodeOnnxModel(r.model)).equals(encodeOnnxModel(untouched)));
+});
+
+test('rewriteQdqBytes: candidates point at their payload in the input; nothing picked gives the same bytes', () => {
+  const bytes = silero('v5');
+  const seen: QdqCandidate[] = [];
+  const same = rewriteQdqBytes(bytes, (c) => (seen.push(c), null));
+  assert.equal(same.replaced, 0);
+  assert.ok(Buffer.from(same.bytes).equals(bytes) && same.bytes !== bytes, 'a copy of the input');
+  const oracle = floatTensors(ModelProtoType.decode(bytes));
+  assert.deepEqual(seen.map((c) => c.name), oracle.map((x) => x.name), 'every FLOAT tensor, in graph order');
+  for (const c of seen) {
+    const raw = Buffer.from(bytes.subarray(c.payloadStart, c.payloadStart + 4 * c.values.length));
+    assert.ok(raw.equals(Buffer.from(c.values.buffer, c.values.byteOffset, c.values.byteLength)), `'${c.name}' payload offset`);
+  }
+  // The byte rewrite and the message rewrite agree.
+  const { pick } = recordingPick(true);
+  const viaBytes = rewriteQdqBytes(bytes, pick);
+  const viaMessage = rewriteWithQdq(ModelProtoType.decode(bytes) as OnnxModelProto, pick);
+  assert.ok(Buffer.from(encodeOnnxModel(ModelProtoType.decode(viaBytes.bytes))).equals(encodeOnnxModel(viaMessage.model)));
+  assert.equal(viaBytes.replaced, viaMessage.replaced);
+});
+
+test('rewriteQdqBytes: truncated or malformed bytes and subgraph bombs are INVALID_ARGUMENT', () => {
+  const bytes = encodeOnnxModel(tinyModel(16, gaussians(10)));
+  const invalid = (b: Uint8Array, pattern: RegExp): void => {
+    assert.throws(() => rewriteQdqBytes(b, () => null), (e) => isNeurStoreError(e, 'INVALID_ARGUMENT') && pattern.test(e.message));
+  };
+  invalid(bytes.subarray(0, bytes.length - 3), /claims|truncated/);
+  const opset = encodeOnnxModel({ opset_import: [{ domain: '', version: 16 }] });
+  invalid(Buffer.concat([opset, Uint8Array.of(0x3a, 0x02, 0x0a, 0x05)]), /claims/); // a graph whose node runs past its end
+  invalid(encodeOnnxModel({ ir_version: 7, opset_import: [{ domain: '', version: 16 }] }), /no graph/);
+  // If nodes nested 40 deep (then_branch holds the next If), written field by field: protobufjs refuses to.
+  let graph = new ProtoParts().text(2, 'leaf');
+  for (let i = 0; i < 40; i++) {
+    const attribute = new ProtoParts().text(1, 'then_branch').message(6, graph);
+    graph = new ProtoParts().message(1, new ProtoParts().text(4, 'If').message(5, attribute));
+  }
+  invalid(Buffer.concat([opset, new ProtoParts().message(7, graph).concat()]), /deeper/);
 });

@@ -17,16 +17,27 @@
  * other dtypes, sparse initializers, tensors with external data or a `segment`, initializers that are also
  * graph inputs (overridable, so not constants), and function bodies.
  *
+ * The rewrite works on the model's protobuf bytes (`rewriteQdqBytes`): graphs, nodes and attributes on the path
+ * to a replaced tensor are re-emitted with new length prefixes, every other byte is copied as it is, and
+ * weights are read as views of the input, so no message is decoded or re-encoded (onnx-graph-wire.ts,
+ * proto-parts.ts). `rewriteWithQdq` is the same on a decoded ModelProto.
+ *
  * ONNX Runtime (1.30, CPU) keeps such DequantizeLinear nodes unfolded by default (its constant folding spares
  * them for QDQ fusion): the integer initializers stay in memory and are decoded on every run. The session config
  * entry `session.disable_quant_qdq = 1` (onnxruntime-node: `extra: { session: { disable_quant_qdq: '1' } }`)
  * folds them into float32 initializers at session creation instead.
  */
-import type protobuf from 'protobufjs';
 import { invalidArgument, notSupported } from '../errors.js';
 import { elementCount } from '../formats/dtype.js';
 import type { OnnxModelProto } from '../formats/onnx/onnx-proto.js';
-import { ModelProtoType, ONNX_ROOT, TensorProtoType } from '../formats/onnx/onnx-schema.js';
+import { ModelProtoType } from '../formats/onnx/onnx-schema.js';
+import { MAX_GRAPH_DEPTH } from '../formats/onnx/onnx-scan.js';
+import { WIRE_LEN, type WireField } from '../formats/onnx/onnx-wire.js';
+import {
+  GRAPH, MODEL, NODE, TENSOR, collectNames, constantValue, defaultOpset, fieldSpans, isSubgraph, nameField,
+  floats, readNodeHeader, readTensorHeader, type FieldSpan, type NodeHeader, type TensorHeader,
+} from './onnx-graph-wire.js';
+import { leBytes, ProtoParts } from './proto-parts.js';
 
 /** Integer codes for one tensor, in the tensor's element order. */
 export interface QdqWeight {
@@ -40,12 +51,14 @@ export interface QdqWeight {
 export interface QdqCandidate {
   readonly name: string;
   readonly dims: number[];
+  /** Its values, read on first access; may be a view of the model's bytes: do not keep or change it. */
   readonly values: Float32Array;
+  /** Where its raw_data payload (else its first float_data field) starts in the bytes being rewritten. */
+  readonly payloadStart: number;
 }
 
-export interface QdqRewrite {
-  /** A new model; the input message is not modified. */
-  readonly model: OnnxModelProto;
+/** The rewrite's counts. */
+export interface QdqStats {
   /** Tensors replaced by DequantizeLinear nodes. */
   readonly replaced: number;
   /** Payload bytes of the replaced FLOAT tensors (4 per element). */
@@ -54,8 +67,11 @@ export interface QdqRewrite {
   readonly bytesAfter: number;
 }
 
-type Msg = protobuf.Message & Record<string, unknown>;
-const NodeProtoType = ONNX_ROOT.lookupType('onnx.NodeProto');
+export interface QdqRewrite extends QdqStats {
+  /** A new model; the input message is not modified. */
+  readonly model: OnnxModelProto;
+}
+
 const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT16: 5, INT32: 6 } as const;
 /** DequantizeLinear exists from opset 10 (uint8, int8, int32 inputs); int16 inputs from opset 21. */
 const DQ_MIN_OPSET = 10;
@@ -63,73 +79,41 @@ const DQ_INT16_OPSET = 21;
 
 /**
  * Rewrites a copy of `model`, asking `pick` about every FLOAT candidate; `null` leaves the tensor as it is.
+ * Errors as `rewriteQdqBytes`.
+ */
+export function rewriteWithQdq(model: OnnxModelProto, pick: (t: QdqCandidate) => QdqWeight | null): QdqRewrite {
+  const { bytes, ...stats } = rewriteQdqBytes(ModelProtoType.encode(model).finish(), pick);
+  return { model: ModelProtoType.decode(bytes) as OnnxModelProto, ...stats };
+}
+
+/**
+ * The model in `bytes` (a ModelProto) rewritten, asking `pick` about every FLOAT candidate; `null` leaves the
+ * tensor as it is. The result is new bytes (`bytes` is not modified; unchanged when nothing is picked).
  * Throws NOT_SUPPORTED when the default-domain opset is below 10 (the opset is never bumped: that would change
  * other ops' semantics) or a delta's array type has no ONNX counterpart; INVALID_ARGUMENT naming the tensor
  * when codes do not match its element count, a scale is not finite and > 0 as float32, or a zero point is not
- * in 0..255, and when a FLOAT tensor's payload does not match its dims.
+ * in 0..255, when a FLOAT tensor's payload does not match its dims, and when the bytes are not a ModelProto.
  */
-export function rewriteWithQdq(model: OnnxModelProto, pick: (t: QdqCandidate) => QdqWeight | null): QdqRewrite {
-  const out = ModelProtoType.decode(ModelProtoType.encode(model).finish()) as OnnxModelProto;
-  const opset = defaultOpset(out);
+export function rewriteQdqBytes(bytes: Uint8Array, pick: (t: QdqCandidate) => QdqWeight | null): QdqStats & { bytes: Uint8Array } {
+  const opset = defaultOpset(bytes);
+  if (opset === undefined) throw notSupported('the ONNX model imports no default-domain opset, so DequantizeLinear is unavailable');
   if (opset < DQ_MIN_OPSET) {
     throw notSupported(`DequantizeLinear needs default-domain opset >= ${DQ_MIN_OPSET}, the model imports opset ${opset}`);
   }
-  const root = out['graph'] as Msg | undefined;
-  if (!root) throw invalidArgument('the ONNX model has no graph');
-  const all = graphsUnder(root);
-  const rewriter = new GraphRewriter(opset, new NameSet(all), pick);
-  for (const g of all) rewriter.rewrite(g);
-  return { model: out, replaced: rewriter.replaced, bytesBefore: rewriter.bytesBefore, bytesAfter: rewriter.bytesAfter };
-}
-
-function defaultOpset(model: Msg): number {
-  const entries = (model['opset_import'] ?? []) as Msg[];
-  const entry = entries.find((e) => !e['domain'] || e['domain'] === 'ai.onnx');
-  if (!entry) throw notSupported('the ONNX model imports no default-domain opset, so DequantizeLinear is unavailable');
-  return toNumber(entry['version']);
-}
-
-const toNumber = (v: unknown): number =>
-  typeof v === 'number' ? v : v && typeof v === 'object' && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : 0;
-
-/** `root` and every graph held by a node attribute below it, at any depth (parents before children). */
-function graphsUnder(root: Msg): Msg[] {
-  const out: Msg[] = [];
-  const visit = (g: Msg): void => {
-    out.push(g);
-    for (const n of (g['node'] ?? []) as Msg[]) {
-      for (const a of (n['attribute'] ?? []) as Msg[]) {
-        if (a['g']) visit(a['g'] as Msg);
-        for (const s of (a['graphs'] ?? []) as Msg[]) visit(s);
-      }
-    }
-  };
-  visit(root);
-  return out;
-}
-
-/** Every value, initializer and node name in the model, so generated names never shadow or collide. */
-class NameSet {
-  private readonly used = new Set<string>();
-
-  constructor(graphs: readonly Msg[]) {
-    const names = (xs: unknown): string[] => ((xs ?? []) as Msg[]).map((x) => String(x['name'] ?? ''));
-    for (const g of graphs) {
-      for (const n of [...names(g['input']), ...names(g['output']), ...names(g['value_info']), ...names(g['initializer'])]) this.used.add(n);
-      for (const n of (g['node'] ?? []) as Msg[]) {
-        this.used.add(String(n['name'] ?? ''));
-        for (const v of [...(n['input'] as string[]), ...(n['output'] as string[])]) this.used.add(v);
-      }
-    }
+  const top = fieldSpans(bytes, 0, bytes.length);
+  const graphs = top.filter((s) => s.field.no === MODEL.graph);
+  if (graphs.length === 0) throw invalidArgument('the ONNX model has no graph');
+  const used = new Set<string>();
+  const nodes = new Map<number, NodeHeader>();
+  for (const g of graphs) collectNames(bytes, g.field, used, nodes);
+  const rewriter = new GraphRewriter(bytes, opset, used, nodes, pick);
+  const out = new ProtoParts();
+  for (const s of top) {
+    const graph = s.field.no === MODEL.graph ? rewriter.graph(s.field, 0) : null;
+    if (graph) out.message(MODEL.graph, graph);
+    else out.bytes(bytes.subarray(s.from, s.to));
   }
-
-  /** `base`, or `base_1`, `base_2`... whichever is free first; the result is then taken. */
-  fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
-  }
+  return { bytes: rewriter.replaced ? out.concat() : bytes.slice(), replaced: rewriter.replaced, bytesBefore: rewriter.bytesBefore, bytesAfter: rewriter.bytesAfter };
 }
 
 class GraphRewriter {
@@ -138,98 +122,145 @@ class GraphRewriter {
   bytesAfter = 0;
 
   constructor(
+    private readonly buf: Uint8Array,
     private readonly opset: number,
-    private readonly names: NameSet,
+    private readonly used: Set<string>,
+    private readonly nodes: ReadonlyMap<number, NodeHeader>,
     private readonly pick: (t: QdqCandidate) => QdqWeight | null,
   ) {}
 
-  /** Replaces the picked initializers and Constant nodes of one graph (not of its subgraphs). */
-  rewrite(g: Msg): void {
-    const graphInputs = new Set(((g['input'] ?? []) as Msg[]).map((v) => v['name']));
-    const head: Msg[] = [];
-    const added: Msg[] = [];
-    const initializers: Msg[] = [];
-    for (const t of (g['initializer'] ?? []) as Msg[]) {
-      const name = String(t['name'] ?? '');
-      const done = !graphInputs.has(name) && this.replace(t, name, head, added);
-      if (!done) initializers.push(t);
+  /** Graph `g`'s new body, or null when nothing in it or below it changed. */
+  graph(g: WireField, depth: number): ProtoParts | null {
+    if (depth > MAX_GRAPH_DEPTH) throw invalidArgument(`subgraphs nested deeper than ${MAX_GRAPH_DEPTH}`);
+    const fields = fieldSpans(this.buf, g.start, g.end);
+    const graphInputs = new Set(fields.filter((s) => s.field.no === GRAPH.input).map((s) => nameField(this.buf, s.field, 1)));
+    const head = new ProtoParts();
+    const added = new ProtoParts();
+    const body = new ProtoParts();
+    let changed = false;
+    for (const { field, from, to } of fields) {
+      let done = false;
+      if (field.no === GRAPH.initializer) {
+        const t = readTensorHeader(this.buf, field);
+        done = !graphInputs.has(t.name) && this.replace(t, t.name, head, added);
+      } else if (field.no === GRAPH.node) {
+        const n = this.nodes.get(field.start) ?? readNodeHeader(this.buf, field);
+        const value = constantValue(this.buf, n);
+        done = value !== undefined && this.replace(readTensorHeader(this.buf, value), n.outputs[0]!, head, added);
+        const node = done || n.subgraphs.length === 0 ? null : this.rewritten(n.fields, NODE.attribute, (a) => this.attribute(a, depth));
+        if (node) body.message(GRAPH.node, node);
+        done ||= node !== null;
+      }
+      if (!done) body.bytes(this.buf.subarray(from, to));
+      changed ||= done;
     }
-    const nodes: Msg[] = [];
-    for (const n of (g['node'] ?? []) as Msg[]) {
-      const value = constantValue(n);
-      const done = value !== undefined && this.replace(value, (n['output'] as string[])[0]!, head, added);
-      if (!done) nodes.push(n);
+    return changed ? head.parts(body).parts(added) : null;
+  }
+
+  /** An attribute's new body when a subgraph in it changed, else null. */
+  private attribute(a: WireField, depth: number): ProtoParts | null {
+    return this.rewritten(fieldSpans(this.buf, a.start, a.end), -1, (f) => (isSubgraph(f) ? this.graph(f, depth + 1) : null));
+  }
+
+  /**
+   * The message made of `fields`, each length-delimited field numbered `no` (or any, when `no` is -1) replaced
+   * by what `child` makes of it; null when `child` changed none of them.
+   */
+  private rewritten(fields: readonly FieldSpan[], no: number, child: (f: WireField) => ProtoParts | null): ProtoParts | null {
+    const out = new ProtoParts();
+    let changed = false;
+    for (const { field, from, to } of fields) {
+      const body = (no === -1 || field.no === no) && field.wire === WIRE_LEN ? child(field) : null;
+      if (body) out.message(field.no, body);
+      else out.bytes(this.buf.subarray(from, to));
+      changed ||= body !== null;
     }
-    g['initializer'] = [...initializers, ...added];
-    g['node'] = [...head, ...nodes];
+    return changed ? out : null;
   }
 
   /** Emits the nodes and initializers for tensor `t` named `name` when picked; false when left alone. */
-  private replace(t: Msg, name: string, nodes: Msg[], inits: Msg[]): boolean {
-    const c = candidate(t, name);
+  private replace(t: TensorHeader, name: string, nodes: ProtoParts, inits: ProtoParts): boolean {
+    const c = candidate(this.buf, t, name);
     if (!c) return false;
     const w = this.pick(c);
     if (!w) return false;
-    const count = c.values.length;
+    const count = elementCount(c.dims);
     checkWeight(c.name, count, w);
-    const q8 = this.names.fresh(`${name}/q8`);
     const base = [
-      tensor(q8, DT.UINT8, c.dims, w.base.codes.slice()),
-      tensor(this.names.fresh(`${name}/q8_scale`), DT.FLOAT, [], f32Bytes(w.base.scale)),
-      tensor(this.names.fresh(`${name}/q8_zero`), DT.UINT8, [], Uint8Array.of(w.base.zeroPoint)),
+      this.initializer(inits, `${name}/q8`, DT.UINT8, c.dims, leBytes(w.base.codes)),
+      this.initializer(inits, `${name}/q8_scale`, DT.FLOAT, [], leBytes(Float32Array.of(w.base.scale))),
+      this.initializer(inits, `${name}/q8_zero`, DT.UINT8, [], Uint8Array.of(w.base.zeroPoint)),
     ];
-    inits.push(...base);
     if (!w.delta) {
-      nodes.push(node('DequantizeLinear', base.map((b) => b['name'] as string), name, this.names.fresh(`${name}/DequantizeLinear`)));
+      node(nodes, 'DequantizeLinear', base, name, this.fresh(`${name}/DequantizeLinear`));
     } else {
-      const [type, bytes] = deltaPayload(name, w.delta.codes, this.opset);
+      const [type, payload] = deltaPayload(name, w.delta.codes, this.opset);
       const delta = [
-        tensor(this.names.fresh(`${name}/delta`), type, c.dims, bytes),
-        tensor(this.names.fresh(`${name}/delta_scale`), DT.FLOAT, [], f32Bytes(w.delta.scale)),
+        this.initializer(inits, `${name}/delta`, type, c.dims, payload),
+        this.initializer(inits, `${name}/delta_scale`, DT.FLOAT, [], leBytes(Float32Array.of(w.delta.scale))),
       ];
-      inits.push(...delta);
-      const q8dq = this.names.fresh(`${name}/q8_dq`);
-      const deltaDq = this.names.fresh(`${name}/delta_dq`);
-      nodes.push(
-        node('DequantizeLinear', base.map((b) => b['name'] as string), q8dq, this.names.fresh(`${name}/q8_DequantizeLinear`)),
-        node('DequantizeLinear', delta.map((d) => d['name'] as string), deltaDq, this.names.fresh(`${name}/delta_DequantizeLinear`)),
-        node('Add', [q8dq, deltaDq], name, this.names.fresh(`${name}/Add`)),
-      );
-      this.bytesAfter += delta.reduce((n, d) => n + (d['raw_data'] as Uint8Array).length, 0);
+      const q8dq = this.fresh(`${name}/q8_dq`);
+      const deltaDq = this.fresh(`${name}/delta_dq`);
+      node(nodes, 'DequantizeLinear', base, q8dq, this.fresh(`${name}/q8_DequantizeLinear`));
+      node(nodes, 'DequantizeLinear', delta, deltaDq, this.fresh(`${name}/delta_DequantizeLinear`));
+      node(nodes, 'Add', [q8dq, deltaDq], name, this.fresh(`${name}/Add`));
     }
     this.replaced++;
     this.bytesBefore += 4 * count;
-    this.bytesAfter += base.reduce((n, b) => n + (b['raw_data'] as Uint8Array).length, 0);
     return true;
   }
-}
 
-/** The `value` tensor of a default-domain Constant node, if it has one. */
-function constantValue(n: Msg): Msg | undefined {
-  if (n['op_type'] !== 'Constant' || (n['domain'] && n['domain'] !== 'ai.onnx')) return undefined;
-  if ((n['output'] as string[]).length !== 1) return undefined;
-  const attr = ((n['attribute'] ?? []) as Msg[]).find((a) => a['name'] === 'value');
-  return (attr?.['t'] as Msg | undefined) ?? undefined;
-}
-
-/** The candidate for a FLOAT tensor held inline, or null for anything else. */
-function candidate(t: Msg, name: string): QdqCandidate | null {
-  if (t['data_type'] !== DT.FLOAT || t['data_location'] === 1 || t['segment']) return null;
-  const dims = ((t['dims'] ?? []) as unknown[]).map(toNumber);
-  const count = elementCount(dims);
-  const raw = t['raw_data'] as Uint8Array | undefined;
-  const floats = (t['float_data'] ?? []) as number[];
-  let values: Float32Array;
-  if (raw && raw.length > 0) {
-    if (raw.length !== 4 * count) throw invalidArgument(`FLOAT tensor '${name}' has ${raw.length} bytes, its dims [${dims.join(', ')}] need ${4 * count}`);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-    values = new Float32Array(count);
-    for (let i = 0; i < count; i++) values[i] = view.getFloat32(4 * i, true);
-  } else {
-    if (floats.length !== count) throw invalidArgument(`FLOAT tensor '${name}' has ${floats.length} values, its dims [${dims.join(', ')}] need ${count}`);
-    values = Float32Array.from(floats);
+  /** Appends a TensorProto initializer under a fresh name derived from `base`; returns the name. */
+  private initializer(out: ProtoParts, base: string, dataType: number, dims: readonly number[], raw: Uint8Array): string {
+    const name = this.fresh(base);
+    const t = new ProtoParts();
+    for (const d of dims) t.uint(TENSOR.dims, d);
+    t.uint(TENSOR.dataType, dataType).text(TENSOR.name, name).blob(TENSOR.rawData, raw);
+    out.message(GRAPH.initializer, t);
+    this.bytesAfter += raw.length;
+    return name;
   }
-  return { name, dims, values };
+
+  /** `base`, or `base_1`, `base_2`... whichever is free first; the result is then taken. */
+  private fresh(base: string): string {
+    let name = base;
+    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+function node(out: ProtoParts, opType: string, inputs: readonly string[], output: string, name: string): void {
+  const n = new ProtoParts();
+  for (const i of inputs) n.text(NODE.input, i);
+  n.text(NODE.output, output).text(NODE.name, name).text(NODE.opType, opType);
+  out.message(GRAPH.node, n);
+}
+
+/**
+ * The candidate for a FLOAT tensor held inline, or null for anything else. Its values are read on first use
+ * (a pick that decides by name or position never copies them).
+ */
+function candidate(buf: Uint8Array, t: TensorHeader, name: string): QdqCandidate | null {
+  if (t.dataType !== DT.FLOAT || t.elsewhere) return null;
+  const dims = t.dims;
+  const count = elementCount(dims);
+  const raw = t.raw && t.raw.end > t.raw.start ? t.raw : undefined;
+  const bytes = raw ? raw.end - raw.start : t.floats.reduce((n, f) => n + (f.wire === WIRE_LEN ? f.end - f.start : 4), 0);
+  if (bytes !== 4 * count) {
+    throw invalidArgument(`FLOAT tensor '${name}' has ${bytes} bytes of data, its dims [${dims.join(', ')}] need ${4 * count}`);
+  }
+  let values: Float32Array | undefined;
+  const read = (): Float32Array => {
+    if (raw) return floats(buf, raw.start, raw.end);
+    const parts = t.floats.map((f) => floats(buf, f.start, f.wire === WIRE_LEN ? f.end : f.start + 4));
+    if (parts.length === 1) return parts[0]!;
+    const out = new Float32Array(count);
+    parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+    return out;
+  };
+  const payloadStart = raw ? raw.start : (t.floats[0]?.start ?? -1);
+  return { name, dims, payloadStart, get values() { return (values ??= read()); } };
 }
 
 function checkWeight(name: string, count: number, w: QdqWeight): void {
@@ -258,32 +289,8 @@ function checkScale(name: string, part: string, scale: number): void {
 
 /** The ONNX type and little-endian bytes of delta codes; int16 is widened to int32 below opset 21. */
 function deltaPayload(name: string, codes: Int8Array | Int16Array | Int32Array, opset: number): [number, Uint8Array] {
-  if (codes instanceof Int8Array) return [DT.INT8, new Uint8Array(codes.buffer, codes.byteOffset, codes.length).slice()];
-  if (codes instanceof Int16Array && opset >= DQ_INT16_OPSET) return [DT.INT16, littleEndian(codes, 2)];
-  if (codes instanceof Int16Array || codes instanceof Int32Array) return [DT.INT32, littleEndian(codes, 4)];
+  if (codes instanceof Int8Array) return [DT.INT8, leBytes(codes)];
+  if (codes instanceof Int16Array && opset >= DQ_INT16_OPSET) return [DT.INT16, leBytes(codes)];
+  if (codes instanceof Int16Array || codes instanceof Int32Array) return [DT.INT32, leBytes(new Int32Array(codes))];
   throw notSupported(`tensor '${name}': delta codes of type ${(codes as object)?.constructor?.name} have no DequantizeLinear input type`);
-}
-
-function littleEndian(codes: Int16Array | Int32Array, width: 2 | 4): Uint8Array {
-  const out = new Uint8Array(codes.length * width);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < codes.length; i++) {
-    if (width === 2) view.setInt16(2 * i, codes[i]!, true);
-    else view.setInt32(4 * i, codes[i]!, true);
-  }
-  return out;
-}
-
-function f32Bytes(x: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setFloat32(0, x, true);
-  return out;
-}
-
-function tensor(name: string, dataType: number, dims: readonly number[], raw: Uint8Array): Msg {
-  return TensorProtoType.create({ name, data_type: dataType, dims: [...dims], raw_data: raw }) as Msg;
-}
-
-function node(opType: string, inputs: string[], output: string, name: string): Msg {
-  return NodeProtoType.create({ input: inputs, output: [output], name, op_type: opType }) as Msg;
 }
