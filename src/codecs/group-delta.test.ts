@@ -7,6 +7,7 @@ import { roundTo } from './half-float.js';
 import type { FloatDType } from './float-ulp.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
+import { ByteWriter } from './byte-io.js';
 
 function maxErr(a: Float32Array, b: Float32Array): number {
   let m = 0;
@@ -103,6 +104,29 @@ test('bad arguments and corrupted or truncated blobs are INVALID_ARGUMENT', () =
     }
   }
   assert.ok(caught > 0);
+});
+
+/** A hand-made F32 blob without a base: one group of step 0.5 around `center`, every stream stored raw. */
+function handBlob(codes: number[], overflow: number[], center = 0): Uint8Array {
+  const meta = new ByteWriter().f32(0.5).varint(center >= 0 ? 2 * center : -2 * center - 1).finish();
+  const w = new ByteWriter().u8(0xd2).u8(1).u8(0).u8(0).varint(codes.length).varint(codes.length);
+  for (const stream of [meta, Uint8Array.from(codes), Uint8Array.from(overflow), new Uint8Array(0)]) w.u8(0).varint(stream.length).block(stream);
+  return w.finish();
+}
+
+test('codes and overflow values decode exactly; a bad overflow stream or center is INVALID_ARGUMENT', () => {
+  // Center 10, step 0.5. Codes 0, 1, 2 -> d = 0, -1, +1; 255 + 0 -> unzigzag(255) = -128; 255 + 300 (varint
+  // ac 02) -> unzigzag(555) = -278.
+  const ok = decodeGroupDelta(handBlob([0, 1, 2, 255, 255], [0, 0xac, 0x02], 10), null).values;
+  assert.deepEqual([...ok], [5, 4.5, 5.5, -59, -134]);
+  bad(() => decodeGroupDelta(handBlob([255, 255], [0]), null)); // one overflow value for two 255 codes
+  bad(() => decodeGroupDelta(handBlob([255], [0, 0]), null)); // an overflow value left over
+  bad(() => decodeGroupDelta(handBlob([255], [0x80]), null)); // ends inside a varint
+  bad(() => decodeGroupDelta(handBlob([255], [0xff, 0xff, 0xff, 0x7f]), null)); // 2^28 - 1 > 4 * 2^23
+  bad(() => decodeGroupDelta(handBlob([255], [0x80, 0x80, 0x80, 0x80, 0x01]), null)); // five bytes
+  bad(() => decodeGroupDelta(handBlob([2], [], 2 ** 23), null)); // q = 2^23 + 1 is out of range
+  bad(() => decodeGroupDelta(handBlob([0], [], 2 ** 23 + 1), null)); // a center out of range
+  assert.deepEqual([...decodeGroupDelta(handBlob([1], [], 2 ** 23), null).values], [(2 ** 23 - 1) * 0.5]);
 });
 
 test('a tolerance finer than the fp16 grid stores exact 16-bit values, not f32', () => {

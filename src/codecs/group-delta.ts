@@ -338,12 +338,23 @@ function readCenters(m: ByteReader, steps: Float32Array): Int32Array {
  * range whatever its center, so it is refused here, which keeps the decoding kernel in 32-bit integers.
  */
 function readOverflow(overflow: Uint8Array): Int32Array {
-  const o = new ByteReader(overflow, 'group delta overflow stream');
-  const values: number[] = [];
-  while (o.remaining > 0) {
-    const v = o.varint();
-    if (v > 4 * MAX_CODE) o.fail(`overflow code ${v} out of range`);
-    values.push(v);
+  const fail = (at: number, msg: string): never => {
+    throw invalidArgument(`group delta overflow stream is malformed at byte ${at}: ${msg}`);
+  };
+  const values = new Int32Array(overflow.length); // a varint takes at least one byte
+  let n = 0;
+  let v = 0;
+  let shift = 0;
+  for (let i = 0; i < overflow.length; i++) {
+    const b = overflow[i]!;
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      if (v > 4 * MAX_CODE) fail(i, `overflow code ${v} out of range`);
+      values[n++] = v;
+      v = 0;
+      shift = 0;
+    } else if ((shift += 7) > 21) fail(i, 'overflow code out of range'); // a 5th byte means >= 2^28
   }
-  return Int32Array.from(values);
+  if (shift !== 0) fail(overflow.length, 'ends inside a varint');
+  return values.subarray(0, n);
 }
