@@ -171,11 +171,11 @@ export function dequantizeGroups(q: usize, base: usize, steps: usize, groupSize:
 
 // Group-delta decoding from one-byte codes: see dequantizeCodes in src/kernels/kernel-types.ts.
 export function dequantizeCodes(
-  codes: usize, centers: usize, steps: usize, extra: usize, nExtra: i32, base: usize, groupSize: i32, maxCode: i32,
-  out: usize, n: i32,
+  codes: usize, centers: usize, steps: usize, overflow: usize, overflowLen: i32, base: usize, groupSize: i32,
+  maxCode: i32, out: usize, n: i32,
 ): i32 {
   let c: usize = 0;
-  let e: i32 = 0;
+  let o: i32 = 0;
   let i: i32 = 0;
   for (let k: usize = 0; i < n; k++) {
     const step = load<f32>(steps + (k << 2));
@@ -189,9 +189,18 @@ export function dequantizeCodes(
     for (; i < end; i++) {
       let d = <i32>load<u8>(codes + c++);
       if (d == 255) {
-        if (e >= nExtra) return -1 - n - i;
-        d += load<i32>(extra + (<usize>e << 2));
-        e++;
+        // A varint of at most 4 bytes (below 2^28: anything larger is out of range anyway).
+        let v: i32 = 0;
+        let shift: i32 = 0;
+        for (;;) {
+          if (o >= overflowLen || shift > 21) return -1 - n - i;
+          const b = <i32>load<u8>(overflow + <usize>o);
+          o++;
+          v |= (b & 0x7f) << shift;
+          if (b < 0x80) break;
+          shift += 7;
+        }
+        d += v;
       }
       const q = center + ((d >>> 1) ^ -(d & 1));
       if (q > maxCode || q < -maxCode) return -1 - i;
@@ -200,7 +209,7 @@ export function dequantizeCodes(
       store<f32>(out + (<usize>i << 2), v);
     }
   }
-  return e;
+  return o;
 }
 
 // Order-0 rANS decoding with two interleaved states (see src/codecs/rans-coder.ts for the format).

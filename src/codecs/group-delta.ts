@@ -247,17 +247,27 @@ function readStream(r: ByteReader): Uint8Array {
   return coder.decode(r.block(), length);
 }
 
+function readHeader(r: ByteReader): { dtype: FloatDType; hasBase: number; count: number } {
+  if (r.u8() !== MAGIC) r.fail('not a group delta blob (bad magic)');
+  if (r.u8() !== VERSION) r.fail('unsupported version');
+  const dtype = DTYPES[r.u8()] ?? r.fail('unknown dtype');
+  const hasBase = r.u8();
+  return { dtype, hasBase, count: r.varint() };
+}
+
+/** The dtype and element count of a blob, from its header; throws INVALID_ARGUMENT when malformed. */
+export function groupDeltaInfo(blob: Uint8Array): { dtype: FloatDType; count: number } {
+  const { dtype, count } = readHeader(new ByteReader(blob, 'group delta'));
+  return { dtype, count };
+}
+
 /**
  * Decodes a blob of `encodeGroupDelta`; `base` must be the base given to the encoder (null if none).
  * Throws INVALID_ARGUMENT when the blob is malformed or truncated, or the base does not match it.
  */
 export function decodeGroupDelta(blob: Uint8Array, base: Float32Array | null): DecodedTensor {
   const r = new ByteReader(blob, 'group delta');
-  if (r.u8() !== MAGIC) r.fail('not a group delta blob (bad magic)');
-  if (r.u8() !== VERSION) r.fail('unsupported version');
-  const dtype = DTYPES[r.u8()] ?? r.fail('unknown dtype');
-  const hasBase = r.u8();
-  const count = r.varint();
+  const { dtype, hasBase, count } = readHeader(r);
   const g = r.varint();
   if (hasBase > 1 || (hasBase === 1) !== (base !== null)) {
     throw invalidArgument(`group delta was encoded ${hasBase ? 'with' : 'without'} a base, decoded ${base ? 'with' : 'without'}`);
@@ -277,12 +287,11 @@ function rebuild(
   const steps = readSteps(m, count, g, dtype, codes.length, raw.length);
   const centers = readCenters(m, steps);
   m.end();
-  const extra = readOverflow(overflow);
   const out = new Float32Array(count);
-  const used = kernels().dequantizeCodes(codes, centers, steps, extra, base, g, MAX_CODE, out);
-  if (used < -count) m.fail(`overflow stream ends early at element ${-1 - count - used}`);
+  const used = kernels().dequantizeCodes(codes, centers, steps, overflow, base, g, MAX_CODE, out);
+  if (used < -count) m.fail(`overflow stream ends early or is malformed at element ${-1 - count - used}`);
   if (used < 0) m.fail(`code out of range in group ${Math.floor((-1 - used) / g)}`);
-  if (used !== extra.length) m.fail(`${extra.length - used} unused overflow codes`);
+  if (used !== overflow.length) m.fail(`${overflow.length - used} unused overflow stream bytes`);
   const rr = new ByteReader(raw, 'group delta raw stream');
   const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
   for (let k = 0; k < steps.length; k++) {
@@ -333,28 +342,3 @@ function readCenters(m: ByteReader, steps: Float32Array): Int32Array {
   return centers;
 }
 
-/**
- * The overflow stream's values (one per code 255, in order). A value above 4 MAX_CODE puts its code out of
- * range whatever its center, so it is refused here, which keeps the decoding kernel in 32-bit integers.
- */
-function readOverflow(overflow: Uint8Array): Int32Array {
-  const fail = (at: number, msg: string): never => {
-    throw invalidArgument(`group delta overflow stream is malformed at byte ${at}: ${msg}`);
-  };
-  const values = new Int32Array(overflow.length); // a varint takes at least one byte
-  let n = 0;
-  let v = 0;
-  let shift = 0;
-  for (let i = 0; i < overflow.length; i++) {
-    const b = overflow[i]!;
-    v += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) {
-      if (v > 4 * MAX_CODE) fail(i, `overflow code ${v} out of range`);
-      values[n++] = v;
-      v = 0;
-      shift = 0;
-    } else if ((shift += 7) > 21) fail(i, 'overflow code out of range'); // a 5th byte means >= 2^28
-  }
-  if (shift !== 0) fail(overflow.length, 'ends inside a varint');
-  return values.subarray(0, n);
-}

@@ -46,18 +46,18 @@ export interface Kernels {
   /**
    * Group-delta decoding straight from one-byte codes (src/codecs/group-delta.ts): for element i of group
    * k with steps[k] > 0, out[i] = f32(base[i] + f32(f32(q) * steps[k])) (no base: f32(f32(q) * steps[k])),
-   * q = centers[k] + unzigzag(d), d = the next code, or for a code of 255, 255 + the next entry of `extra`.
-   * Groups with steps[k] <= 0 take no codes and their elements of `out` are set to 0 (raw groups: the caller
-   * fills them). Callers keep
-   * |centers[k]| <= maxCode and extra[j] <= 4 maxCode, so nothing overflows 32 bits.
-   * Returns the entries of `extra` used, or -1 - i when |q| of element i exceeds maxCode, or
-   * -1 - out.length - i when element i needs an entry of `extra` past its end (`out` is then unspecified).
+   * q = centers[k] + unzigzag(d), d = the next code, or for a code of 255, 255 + the next LEB128 varint of
+   * `overflow` (at most 4 bytes). Groups with steps[k] <= 0 take no codes and their elements of `out` are set
+   * to 0 (raw groups: the caller fills them). Callers keep |centers[k]| <= maxCode <= 2^23, so nothing
+   * overflows 32 bits. Returns the bytes of `overflow` used, or -1 - i when |q| of element i exceeds maxCode,
+   * or -1 - out.length - i when element i's overflow varint is missing, cut off or longer than 4 bytes
+   * (`out` is then unspecified).
    */
   dequantizeCodes(
     codes: Uint8Array,
     centers: Int32Array,
     steps: Float32Array,
-    extra: Int32Array,
+    overflow: Uint8Array,
     base: Float32Array | null,
     groupSize: number,
     maxCode: number,

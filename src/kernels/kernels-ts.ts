@@ -231,10 +231,10 @@ export const TS_KERNELS: Kernels = {
     }
   },
 
-  dequantizeCodes(codes, centers, steps, extra, base, groupSize, maxCode, out) {
+  dequantizeCodes(codes, centers, steps, overflow, base, groupSize, maxCode, out) {
     const n = out.length;
     let c = 0;
-    let e = 0;
+    let o = 0;
     for (let k = 0, i = 0; i < n; k++) {
       const step = steps[k]!;
       const end = Math.min(n, i + groupSize);
@@ -247,8 +247,14 @@ export const TS_KERNELS: Kernels = {
       for (; i < end; i++) {
         let d = codes[c++]!;
         if (d === 255) {
-          if (e >= extra.length) return -1 - n - i;
-          d += extra[e++]!;
+          let v = 0;
+          for (let shift = 0; ; shift += 7) {
+            if (o >= overflow.length || shift > 21) return -1 - n - i;
+            const b = overflow[o++]!;
+            v |= (b & 0x7f) << shift;
+            if (b < 0x80) break;
+          }
+          d += v;
         }
         const q = center + ((d >>> 1) ^ -(d & 1));
         if (q > maxCode || q < -maxCode) return -1 - i;
@@ -256,7 +262,7 @@ export const TS_KERNELS: Kernels = {
         out[i] = base ? base[i]! + v : v;
       }
     }
-    return e;
+    return o;
   },
   dequantizeGroups(q, base, steps, groupSize, out) {
     for (let g = 0, i = 0; i < q.length; g++) {

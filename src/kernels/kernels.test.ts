@@ -66,19 +66,24 @@ function runAll(k: Kernels, x: Float32Array): Uint8Array[] {
     const big = new Int32Array(n);
     k.quantizeGroups(x.map((e) => e * 500), base, steps, g, big);
     const c = groupCodes(big, steps, g);
-    for (const [extra, maxCode] of [[c.extra, 2 ** 23], [c.extra.subarray(0, c.extra.length >> 1), 2 ** 23], [c.extra, 300]] as const) {
+    const cut = c.overflow.subarray(0, c.overflow.length >> 1);
+    const long = new Uint8Array(5 + c.overflow.length); // a 5-byte varint first
+    long.set([0xff, 0xff, 0xff, 0xff, 0x01]);
+    long.set(c.overflow, 5);
+    for (const [overflow, maxCode] of [[c.overflow, 2 ** 23], [cut, 2 ** 23], [long, 2 ** 23], [c.overflow, 300]] as const) {
       const w = new Float32Array(n);
-      const r = k.dequantizeCodes(c.codes, c.centers, steps, extra, base, g, maxCode, w);
+      const r = k.dequantizeCodes(c.codes, c.centers, steps, overflow, base, g, maxCode, w);
       out.push(bytesOf(Int32Array.of(r)), r >= 0 ? bytesOf(w) : new Uint8Array(0)); // out is unspecified after an error
     }
   }
   return out;
 }
 
-/** A group-delta encoder's codes for quantized values q: center = round(mean), zigzag codes, 255 + overflow. */
-function groupCodes(q: Int32Array, steps: Float32Array, g: number): { codes: Uint8Array; centers: Int32Array; extra: Int32Array } {
+/** A group-delta encoder's codes for quantized values q: center = round(mean), zigzag codes, 255 + varint. */
+function groupCodes(q: Int32Array, steps: Float32Array, g: number): { codes: Uint8Array; centers: Int32Array; overflow: Uint8Array; overflows: number } {
   const codes: number[] = [];
-  const extra: number[] = [];
+  const overflow: number[] = [];
+  let overflows = 0;
   const centers = new Int32Array(steps.length);
   for (let k = 0; k < steps.length; k++) {
     if (!(steps[k]! > 0)) continue;
@@ -91,10 +96,15 @@ function groupCodes(q: Int32Array, steps: Float32Array, g: number): { codes: Uin
       const d = q[i]! - centers[k]!;
       const z = d >= 0 ? 2 * d : -2 * d - 1;
       codes.push(Math.min(z, 255));
-      if (z >= 255) extra.push(z - 255);
+      if (z < 255) continue;
+      overflows++;
+      for (let v = z - 255; ; v >>>= 7) {
+        overflow.push(v < 0x80 ? v : (v & 0x7f) | 0x80);
+        if (v < 0x80) break;
+      }
     }
   }
-  return { codes: Uint8Array.from(codes), centers, extra: Int32Array.from(extra) };
+  return { codes: Uint8Array.from(codes), centers, overflow: Uint8Array.from(overflow), overflows };
 }
 
 test('kernelsBackend reports the active backend and why', () => {
@@ -147,12 +157,12 @@ test('TS kernels agree with straightforward oracles', () => {
   const big = new Int32Array(x.length);
   k.quantizeGroups(x, base, steps, g, big);
   const c = groupCodes(big, steps, g);
-  assert.ok(c.extra.length > 10, `${c.extra.length} overflow codes`);
+  assert.ok(c.overflows > 10 && c.overflow.length > c.overflows, `${c.overflows} overflow codes, ${c.overflow.length} bytes`);
   const want = new Float32Array(x.length);
   k.dequantizeGroups(big, base, steps, g, want);
   for (let i = 0; i < want.length; i++) if (!(steps[Math.floor(i / g)]! > 0)) want[i] = 0;
   const got = new Float32Array(x.length).fill(7);
-  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, c.extra, base, g, 2 ** 23, got), c.extra.length);
+  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, c.overflow, base, g, 2 ** 23, got), c.overflow.length);
   assert.deepEqual(got, want);
   const firstOverflow = c.codes.indexOf(255);
   const at = (j: number): number => { // element index of code j (raw groups take no codes)
@@ -160,7 +170,9 @@ test('TS kernels agree with straightforward oracles', () => {
     for (let i = 0; i < x.length; i++) if (steps[Math.floor(i / g)]! > 0 && seen++ === j) return i;
     return -1;
   };
-  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, c.extra.subarray(0, 0), base, g, 2 ** 23, got), -1 - x.length - at(firstOverflow));
+  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, c.overflow.subarray(0, 0), base, g, 2 ** 23, got), -1 - x.length - at(firstOverflow));
+  const fiveBytes = Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x01);
+  assert.equal(k.dequantizeCodes(c.codes, c.centers, steps, fiveBytes, base, g, 2 ** 23, got), -1 - x.length - at(firstOverflow));
 });
 
 test('a missing or broken wasm build falls back to TS and says so', async () => {

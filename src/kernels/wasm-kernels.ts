@@ -32,7 +32,7 @@ interface Exports {
   dotF32(a: number, b: number, n: number): number;
   quantizeGroups(x: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
   dequantizeGroups(q: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
-  dequantizeCodes(codes: number, centers: number, steps: number, extra: number, nExtra: number, base: number, groupSize: number, maxCode: number, out: number, n: number): number;
+  dequantizeCodes(codes: number, centers: number, steps: number, overflow: number, overflowLen: number, base: number, groupSize: number, maxCode: number, out: number, n: number): number;
   ransDecode(freq: number, stream: number, len: number, x0: number, x1: number, out: number, n: number, scratch: number): number;
   ransDecode8(freq: number, stream: number, len: number, states: number, out: number, n: number, scratch: number): number;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -170,12 +170,12 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       const ok = run(ex, [x, base, steps], out, ([px, pb, ps, po]) => ex.quantizeGroups(px!, pb!, ps!, groupSize, po!, x.length));
       if (!ok) T.quantizeGroups(x, base, steps, groupSize, out);
     },
-    dequantizeCodes(codes, centers, steps, extra, base, groupSize, maxCode, out) {
+    dequantizeCodes(codes, centers, steps, overflow, base, groupSize, maxCode, out) {
       let r = 0;
-      const ok = run(ex, [codes, centers, steps, extra, base], out, ([pc, pk, ps, pe, pb, po]) => {
-        r = ex.dequantizeCodes(pc!, pk!, ps!, pe!, extra.length, pb!, groupSize, maxCode, po!, out.length);
+      const ok = run(ex, [codes, centers, steps, overflow, base], out, ([pc, pk, ps, pv, pb, po]) => {
+        r = ex.dequantizeCodes(pc!, pk!, ps!, pv!, overflow.length, pb!, groupSize, maxCode, po!, out.length);
       });
-      return ok ? r : T.dequantizeCodes(codes, centers, steps, extra, base, groupSize, maxCode, out);
+      return ok ? r : T.dequantizeCodes(codes, centers, steps, overflow, base, groupSize, maxCode, out);
     },
     dequantizeGroups(q, base, steps, groupSize, out) {
       const ok = run(ex, [q, base, steps], out, ([pq, pb, ps, po]) => ex.dequantizeGroups(pq!, pb!, ps!, groupSize, po!, q.length));

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { decompress } from 'zstd-napi';
-import { decodeLossless } from '../codecs/lossless.js';
-import { decodeGroupDelta } from '../codecs/group-delta.js';
-import { decodePaperDelta } from '../codecs/paper-delta.js';
+import { decodeLossless, losslessInfo } from '../codecs/lossless.js';
+import { decodeGroupDelta, groupDeltaInfo } from '../codecs/group-delta.js';
+import { decodePaperDelta, paperDeltaInfo } from '../codecs/paper-delta.js';
 import { roundTo, toDTypeBytes } from '../codecs/half-float.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { invalidArgument } from '../errors.js';
@@ -59,6 +59,30 @@ function decodeBytes({ codec, body, base, dtype }: DecodeJob): Uint8Array {
       for (let i = 0; i < x.length; i++) x[i] = roundTo(dtype as FloatDType, x[i]!);
       return toDTypeBytes(x, dtype as FloatDType);
     }
+  }
+}
+
+/**
+ * The bytes `job` decodes to, from its codec's header (the pool sizes work by it: a group-delta body is a
+ * fraction of what it decodes to). Falls back to the body's length when the header is unreadable; decoding
+ * then reports what is wrong with it.
+ */
+export function decodedBytes(job: DecodeJob): number {
+  try {
+    switch (job.codec) {
+      case 'lossless':
+        return losslessInfo(job.body).length;
+      case 'group-delta': {
+        const { dtype, count } = groupDeltaInfo(job.body);
+        return count * (dtype === 'F32' ? 4 : 2);
+      }
+      case 'paper-delta':
+        return paperDeltaInfo(job.body).count * 4;
+      default:
+        return job.body.length;
+    }
+  } catch {
+    return job.body.length;
   }
 }
 

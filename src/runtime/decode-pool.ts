@@ -1,20 +1,20 @@
 /**
  * A small pool of decode workers, so loads keep both cores busy: the caller's thread reads records (large
- * sequential reads) while the workers entropy-decode and add deltas. Raw bodies and jobs smaller than
- * `inlineBytes` run on the caller's thread, where posting them would cost more than decoding. Bases and results live in
- * SharedArrayBuffer memory, so neither is copied between threads. With `workers: 0` everything runs inline
- * (same results: the one `decodeBody` does the work either way).
+ * sequential reads) while the workers entropy-decode and add deltas. Raw bodies and jobs that decode to
+ * less than `inlineBytes` run on the caller's thread, where posting them would cost more than decoding.
+ * Bases and results live in SharedArrayBuffer memory, so neither is copied between threads. With
+ * `workers: 0` everything runs inline (same results: the one `decodeBody` does the work either way).
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { NeurStoreError, type ErrorCode } from '../errors.js';
 import { spawnWorker } from '../env/spawn-worker.js';
-import { decodeBody, type DecodeJob, type DecodeResult } from './body-decoder.js';
+import { decodeBody, decodedBytes, type DecodeJob, type DecodeResult } from './body-decoder.js';
 
 export interface DecodePoolOptions {
   /** Worker threads (default: the machine's cores, at most 4). 0 decodes on the caller's thread. */
   readonly workers?: number;
-  /** Bodies smaller than this decode inline (default 256 KiB). */
+  /** Jobs that decode to fewer bytes than this run inline (default 256 KiB). */
   readonly inlineBytes?: number;
 }
 
@@ -47,7 +47,7 @@ export class DecodePool {
    * that whole buffer (every view of it is detached once the job is posted).
    */
   decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
-    if (this.size === 0 || job.codec === 'raw' || job.body.length < this.inlineBytes) {
+    if (this.size === 0 || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) {
       try {
         return Promise.resolve(decodeBody(job));
       } catch (e) {
