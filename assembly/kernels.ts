@@ -73,6 +73,55 @@ export function dequantize8(codes: usize, min: f64, scale: f64, out: usize, n: i
   }
 }
 
+// JavaScript's Math.round (halves toward +infinity), exactly: ceil, then a step back when that went past x by
+// more than a half.
+// @ts-ignore: decorator
+@inline
+function jsRound(x: f64): f64 {
+  const r = ceil(x);
+  return r - 0.5 > x ? r - 1 : r;
+}
+
+// Range of n f32 values into out[0] (min) and out[1] (max) as f64; returns 0, or 1 when one is NaN or infinite.
+export function rangeF32(x: usize, n: i32, out: usize): i32 {
+  let min = f32.POSITIVE_INFINITY;
+  let max = f32.NEGATIVE_INFINITY;
+  let bad: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    bad += v - v; // NaN for NaN and infinities, else 0
+    min = select<f32>(v, min, v < min);
+    max = select<f32>(v, max, v > max);
+  }
+  store<f64>(out, <f64>min);
+  store<f64>(out, <f64>max, 8);
+  return bad == 0 ? 0 : 1;
+}
+
+// codes[i] = clamp(Math.round((f64(x[i]) - min) * inv), 0, 255), in float64 as quant8's quantize8.
+export function quantizeU8(x: usize, n: i32, min: f64, inv: f64, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const c = jsRound((<f64>load<f32>(x + (<usize>i << 2)) - min) * inv);
+    store<u8>(out + <usize>i, <u8><i32>(c < 0 ? 0 : c > 255 ? 255 : c));
+  }
+}
+
+// out[i] = Math.round((f64(x[i]) - f64(base[i])) * inv); returns the largest |out[i]|, or -1 as soon as one
+// is not below maxCode in magnitude (or NaN).
+export function residualCodes(x: usize, base: usize, n: i32, inv: f64, maxCode: f64, out: usize): f64 {
+  let peak: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const p = <usize>i << 2;
+    const d = (<f64>load<f32>(x + p) - <f64>load<f32>(base + p)) * inv;
+    const c = jsRound(d);
+    const a = abs(c);
+    if (!(a < maxCode)) return -1;
+    peak = max(peak, a);
+    store<i32>(out + p, <i32>c);
+  }
+  return peak;
+}
+
 /** Widens 4 bytes at p to two f64x2 vectors (lanes 0,1 and 2,3). */
 @inline function bytesToF64(p: usize, hi: bool): v128 {
   const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p)));

@@ -17,6 +17,17 @@ export interface Kernels {
   splitPlanes(src: Uint8Array, width: number, out: Uint8Array): void;
   /** Inverse of splitPlanes. */
   mergePlanes(planes: Uint8Array, width: number, out: Uint8Array): void;
+  /**
+   * Per-tensor 8-bit quantization (codecs/quant8.ts) into `codes`: fmin = f32(min x), scale = f32((max x -
+   * fmin) / 255), codes[i] = clamp(Math.round((x[i] - fmin) * (1 / scale)), 0, 255) in float64 (all 0 when
+   * scale is 0; min 0 and scale 0 for an empty x). Null when an element is NaN or infinite (codes unspecified).
+   */
+  quantize8(x: Float32Array | Float64Array, codes: Uint8Array): { min: number; scale: number } | null;
+  /**
+   * Residual codes: out[i] = Math.round((x[i] - base[i]) * inv) in float64. Returns the largest |out[i]|, or
+   * -1 when one is not below maxCode (at most 2^31) in magnitude or is NaN (`out` is then unspecified).
+   */
+  residualCodes(x: Float32Array, base: Float32Array, inv: number, maxCode: number, out: Int32Array): number;
   /** out[i] = f32(min + codes[i] * scale), the product and sum in float64 (as quant8's dequantize8). */
   dequantize8(codes: Uint8Array, min: number, scale: number, out: Float32Array): void;
   /** Squared L2 between two 8-bit quantized vectors of equal length, on their dequantized float64 values. */

@@ -186,6 +186,43 @@ export const TS_KERNELS: Kernels = {
     }
   },
 
+  quantize8(x, codes) {
+    if (x.length === 0) return { min: 0, scale: 0 };
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      if (!Number.isFinite(v)) return null;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    // Math.fround keeps min/scale representable in the float32 fields they are stored in.
+    const fmin = Math.fround(min);
+    const scale = Math.fround((max - fmin) / 255);
+    if (!(scale > 0)) {
+      codes.fill(0);
+      return { min: fmin, scale };
+    }
+    const inv = 1 / scale;
+    for (let i = 0; i < x.length; i++) {
+      const c = Math.round((x[i]! - fmin) * inv);
+      codes[i] = c < 0 ? 0 : c > 255 ? 255 : c;
+    }
+    return { min: fmin, scale };
+  },
+
+  residualCodes(x, base, inv, maxCode, out) {
+    let peak = 0;
+    for (let i = 0; i < x.length; i++) {
+      const c = Math.round((x[i]! - base[i]!) * inv);
+      const a = Math.abs(c);
+      if (!(a < maxCode)) return -1;
+      if (a > peak) peak = a;
+      out[i] = c;
+    }
+    return peak;
+  },
+
   dequantize8(codes, min, scale, out) {
     for (let i = 0; i < codes.length; i++) out[i] = min + codes[i]! * scale;
   },

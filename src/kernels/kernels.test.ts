@@ -27,7 +27,9 @@ function mnistTensors(): Float32Array[] {
 const rng = new SeededRandom(2024);
 const seeded = [0, 1, 3, 4, 5, 15, 16, 17, 1000, 4099].map((n) => new Float32Array(n).map(() => rng.gaussian()));
 const real = mnistTensors();
-const vectors = [...seeded, ...real];
+/** 0, 0.5, 1, ... 255: with scale 1 every other code is an exact half (Math.round's tie rule decides it). */
+const halves = Float32Array.from({ length: 511 }, (_, i) => i / 2);
+const vectors = [...seeded, ...real, halves];
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const f64Bytes = (v: number) => bytesOf(Float64Array.of(v));
 
@@ -51,6 +53,14 @@ function runAll(k: Kernels, x: Float32Array): Uint8Array[] {
   }
   const codes = Uint8Array.from(x, (v) => Math.min(255, Math.max(0, Math.round(v * 40 + 128))));
   const codes2 = Uint8Array.from(y, (v) => Math.min(255, Math.max(0, Math.round(v * 41 + 127))));
+  const q8 = new Uint8Array(n);
+  const range = k.quantize8(x, q8);
+  const bad = Float32Array.from(x);
+  bad[n >> 1] = NaN;
+  const res = new Int32Array(n);
+  const peak = k.residualCodes(x, y, 1 / 0.0019, 2 ** 30, res);
+  out.push(q8, f64Bytes(range!.min), f64Bytes(range!.scale), f64Bytes(k.quantize8(bad, new Uint8Array(n)) === null ? 1 : 0));
+  out.push(bytesOf(res), f64Bytes(peak), f64Bytes(k.residualCodes(x, y, 1 / 0.0019, 3, res)));
   const deq = new Float32Array(n);
   k.dequantize8(codes, -3.2, 0.025, deq);
   out.push(bytesOf(deq), f64Bytes(k.sqL2Quant8(codes, -3.2, 0.025, codes2, -3.1, 0.0244)), f64Bytes(k.dotF32(x, y)));
@@ -150,6 +160,25 @@ test('TS kernels agree with straightforward oracles', () => {
   const v = new Float32Array(4);
   k.dequantizeGroups(q, null, Float32Array.of(0.01, 0.5), 2, v);
   assert.deepEqual(v, Float32Array.of(0.01, -0.02, 0.5, 50));
+  // quantize8 and residualCodes against their definitions (Math.round in float64), halves and edges included.
+  const halves = Float32Array.of(0, 255, 0.5, 1.5, 2.5, -0.5 + 1, 127.5, 254.5, 3.25);
+  const hc = new Uint8Array(halves.length);
+  assert.deepEqual(k.quantize8(halves, hc), { min: 0, scale: 1 });
+  assert.deepEqual([...hc], [0, 255, 1, 2, 3, 1, 128, 255, 3]);
+  assert.deepEqual(k.quantize8(new Float32Array(3).fill(-2.5), hc.subarray(0, 3)), { min: -2.5, scale: 0 });
+  assert.deepEqual([...hc.subarray(0, 3)], [0, 0, 0]);
+  assert.deepEqual(k.quantize8(new Float32Array(0), new Uint8Array(0)), { min: 0, scale: 0 });
+  assert.equal(k.quantize8(Float32Array.of(1, Infinity), new Uint8Array(2)), null);
+  const rc = new Int32Array(x.length);
+  const peak = k.residualCodes(x, y, 1 / 0.003, 2 ** 30, rc);
+  let top = 0;
+  for (let i = 0; i < x.length; i++) {
+    assert.equal(rc[i], Math.round((x[i]! - y[i]!) * (1 / 0.003)) || 0, `residual ${i}`);
+    top = Math.max(top, Math.abs(rc[i]!));
+  }
+  assert.equal(peak, top);
+  assert.equal(k.residualCodes(x, y, 1 / 0.003, top, rc), -1);
+  assert.equal(k.residualCodes(Float32Array.of(NaN), Float32Array.of(0), 1, 10, new Int32Array(1)), -1);
   // dequantizeCodes = dequantizeGroups of q rebuilt from codes (raw groups 0), on a seeded tensor with overflows.
   const g = 16;
   const base = y.map((e) => e * 0.5);

@@ -28,6 +28,9 @@ interface Exports {
   splitPlanes(src: number, width: number, out: number, n: number): void;
   mergePlanes(planes: number, width: number, out: number, n: number): void;
   dequantize8(codes: number, min: number, scale: number, out: number, n: number): void;
+  rangeF32(x: number, n: number, out: number): number;
+  quantizeU8(x: number, n: number, min: number, inv: number, out: number): void;
+  residualCodes(x: number, base: number, n: number, inv: number, maxCode: number, out: number): number;
   sqL2Quant8(a: number, aMin: number, aScale: number, b: number, bMin: number, bScale: number, n: number): number;
   dotF32(a: number, b: number, n: number): number;
   quantizeGroups(x: number, base: number, steps: number, groupSize: number, out: number, n: number): void;
@@ -151,6 +154,26 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
     mergePlanes(planes, width, out) {
       const n = planes.length / width;
       if (!run(ex, [planes], out, ([ps, po]) => ex.mergePlanes(ps!, width, po!, n))) T.mergePlanes(planes, width, out);
+    },
+    quantize8(x, codes) {
+      if (!(x instanceof Float32Array) || x.length === 0) return T.quantize8(x, codes);
+      const n = x.length;
+      let r: { min: number; scale: number } | null = null;
+      const ok = run(ex, [x], codes, ([px, pc, pr]) => {
+        if (ex.rangeF32(px!, n, pr!) !== 0) return;
+        const [min, max] = new Float64Array(ex.memory.buffer, pr!, 2);
+        const fmin = Math.fround(min!);
+        const scale = Math.fround((max! - fmin) / 255);
+        if (scale > 0) ex.quantizeU8(px!, n, fmin, 1 / scale, pc!);
+        else new Uint8Array(ex.memory.buffer, pc!, n).fill(0);
+        r = { min: fmin, scale };
+      }, 16);
+      return ok ? r : T.quantize8(x, codes);
+    },
+    residualCodes(x, base, inv, maxCode, out) {
+      let peak = 0;
+      const ok = run(ex, [x, base], out, ([px, pb, po]) => { peak = ex.residualCodes(px!, pb!, x.length, inv, maxCode, po!); });
+      return ok ? peak : T.residualCodes(x, base, inv, maxCode, out);
     },
     dequantize8(codes, min, scale, out) {
       const n = codes.length;

@@ -11,7 +11,8 @@
  * Tensors that are not floats, or hold NaN/infinity (which 8-bit forms cannot hold), stay in their exact or
  * fp32 form in every mode.
  */
-import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
+import { dequantize8, type Quant8 } from '../codecs/quant8.js';
+import { kernels } from '../kernels/kernels.js';
 import { fromDTypeBytes, fromF16Bits, toF16Bits } from '../codecs/half-float.js';
 import { invalidArgument } from '../errors.js';
 
@@ -35,12 +36,6 @@ export function checkLoadMode(mode: string): LoadMode {
   return mode as LoadMode;
 }
 
-/** An 8-bit form of `values`, or null when they hold NaN/infinity. */
-export function int8Of(values: Float32Array): Quant8 | null {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return null;
-  return quantize8(values);
-}
-
 /**
  * The residual of `values` against `base` (an 8-bit base's float32 values), quantized at step 2·tol: every
  * element of base + codes·scale is within tol of `values`. Null when a residual code would not fit 31 bits.
@@ -49,15 +44,9 @@ export function residualDelta(values: Float32Array, base: Float32Array, tol: num
   if (!(tol > 0) || !Number.isFinite(tol)) throw invalidArgument(`tolerance must be a positive number, got ${tol}`);
   if (base.length !== values.length) throw invalidArgument(`base has ${base.length} elements, tensor has ${values.length}`);
   const step = Math.fround(2 * tol * STEP_SHRINK);
-  const inv = 1 / step;
   const q = new Int32Array(values.length);
-  let peak = 0;
-  for (let i = 0; i < values.length; i++) {
-    const c = Math.round((values[i]! - base[i]!) * inv);
-    if (!(Math.abs(c) < MAX_CODE)) return null;
-    q[i] = c;
-    if (Math.abs(c) > peak) peak = Math.abs(c);
-  }
+  const peak = kernels().residualCodes(values, base, 1 / step, MAX_CODE, q);
+  if (peak < 0) return null;
   const codes = peak <= 127 ? Int8Array.from(q) : peak <= 32767 ? Int16Array.from(q) : q;
   return { codes, scale: step };
 }

@@ -6,11 +6,11 @@
 import { invalidArgument } from '../errors.js';
 import { elementCount } from '../formats/dtype.js';
 import type { TensorRow } from '../catalog/catalog.js';
-import { dequantize8, type Quant8 } from '../codecs/quant8.js';
+import { dequantize8, tryQuantize8, type Quant8 } from '../codecs/quant8.js';
 import { prefetcher } from '../runtime/prefetch.js';
 import { shared } from '../runtime/body-decoder.js';
 import {
-  checkLoadMode, fp16Of, int8Of, residualDelta, type LoadMode, type LoadedTensor, type LoadedTensorInfo,
+  checkLoadMode, fp16Of, residualDelta, type LoadMode, type LoadedTensor, type LoadedTensorInfo,
 } from '../runtime/load-forms.js';
 import type { ContentStore } from './content-store.js';
 import { Codec } from './record-payload.js';
@@ -114,7 +114,7 @@ export class ModelLoader {
   /** The 8-bit form of record `key`'s values, cached (null when they hold NaN or infinity). */
   private async cachedInt8(key: bigint, values: () => Promise<Float32Array>): Promise<Quant8 | null> {
     const q8 = await this.decoder.cache.getOrLoad<CachedQ8 | { byteLength: 0 }>(`${key}:q8`, async () => {
-      const q = int8Of(await values());
+      const q = tryQuantize8(await values()); // null when it holds NaN or an infinity
       return q ? withSize(q) : { byteLength: 0 };
     });
     return 'codes' in q8 ? q8 : null;
