@@ -32,6 +32,7 @@ for (const workers of [0, 2]) {
   test(`${workers} workers: every codec decodes as inline decoding does, digest included`, async () => {
     const pool = new DecodePool({ workers, inlineBytes: 1024 });
     try {
+      await pool.ready();
       const results = await Promise.all(jobs.map((j) => pool.decode(j)));
       for (const [i, r] of results.entries()) {
         const want = decodeBody(jobs[i]!);
@@ -51,12 +52,16 @@ for (const workers of [0, 2]) {
 test('a corrupt body fails with INVALID_ARGUMENT from a worker; the pool works on, and again after close', async () => {
   const pool = new DecodePool({ workers: 2, inlineBytes: 0 });
   try {
+    await pool.ready();
     const good = jobs[3]!;
     const bad = { ...good, body: good.body.slice(0, good.body.length >> 1) };
     await assert.rejects(pool.decode(bad), (e: unknown) => isNeurStoreError(e) && e.code === 'INVALID_ARGUMENT');
     const r = await pool.decode(good);
     assert.deepEqual(Buffer.from(r.bytes), Buffer.from(decodeBody(good).bytes));
     await pool.close();
+    const first = await pool.decode(good); // workers starting again: decoded inline meanwhile
+    assert.equal(first.bytes.length, N * 4);
+    await pool.ready();
     const again = await pool.decode(good);
     assert.equal(again.bytes.length, N * 4);
   } finally {

@@ -27,6 +27,8 @@ interface Slot {
   readonly worker: Worker;
   /** Jobs posted and not answered. */
   busy: number;
+  /** The worker has loaded its modules (said so with a `ready` message). */
+  ready: boolean;
 }
 
 export class DecodePool {
@@ -34,6 +36,8 @@ export class DecodePool {
   private readonly inlineBytes: number;
   private slots: Slot[] | null = null;
   private readonly pending = new Map<number, Pending>();
+  /** Callers of `ready()` waiting for the current workers. */
+  private waiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
   private nextId = 0;
 
   constructor(options: DecodePoolOptions = {}) {
@@ -54,8 +58,17 @@ export class DecodePool {
         return Promise.reject(e);
       }
     }
-    const slots = this.start();
-    const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    // Workers start on first use, in the background: until one has loaded, jobs run inline (a short-lived
+    // store would otherwise wait for thread start-up).
+    const ready = this.start().filter((s) => s.ready);
+    if (ready.length === 0) {
+      try {
+        return Promise.resolve(decodeBody(job));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const slot = ready.reduce((a, b) => (b.busy < a.busy ? b : a));
     // A worker with jobs keeps the process alive (its answer is awaited); an idle one does not.
     if (slot.busy++ === 0) slot.worker.ref();
     const done = (): void => {
@@ -72,13 +85,23 @@ export class DecodePool {
     });
   }
 
+  /** Starts the workers (if not yet) and resolves once all have loaded: later jobs of any size use them. */
+  ready(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    const slots = this.start();
+    if (slots.every((s) => s.ready)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
   /** Stops the workers; jobs still running fail. The pool starts again if used afterwards. */
   async close(): Promise<void> {
     const slots = this.slots;
     this.slots = null;
     if (!slots) return;
     await Promise.all(slots.map((s) => s.worker.terminate()));
-    this.failPending(new NeurStoreError('IO_ERROR', 'decode pool closed while a job was running'));
+    const err = new NeurStoreError('IO_ERROR', 'decode pool closed while a job was running');
+    this.failPending(err);
+    this.settleWaiters(err);
   }
 
   private start(): Slot[] {
@@ -87,7 +110,13 @@ export class DecodePool {
     for (let i = 0; i < this.size; i++) {
       const worker = spawnWorker(new URL('./decode.worker.js', import.meta.url));
       worker.unref();
-      worker.on('message', (m: { id: number; result?: DecodeResult; error?: { code?: string; message: string } }) => {
+      const slot: Slot = { worker, busy: 0, ready: false };
+      worker.on('message', (m: { ready?: true; id: number; result?: DecodeResult; error?: { code?: string; message: string } }) => {
+        if (m.ready) {
+          slot.ready = true;
+          if (this.slots === slots && slots.every((s) => s.ready)) this.settleWaiters(null);
+          return;
+        }
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
@@ -99,14 +128,25 @@ export class DecodePool {
         // Fail what was in flight; the next job starts fresh workers.
         this.slots = null;
         for (const s of slots) void s.worker.terminate();
-        this.failPending(new NeurStoreError('IO_ERROR', `decode worker failed: ${(e as Error).message ?? e}`, { cause: e }));
+        const err = new NeurStoreError('IO_ERROR', `decode worker failed: ${(e as Error).message ?? e}`, { cause: e });
+        this.failPending(err);
+        this.settleWaiters(err);
       };
       worker.on('error', died);
       worker.on('exit', (code) => died(new Error(`exited with code ${code}`)));
-      slots.push({ worker, busy: 0 });
+      slots.push(slot);
     }
     this.slots = slots;
     return slots;
+  }
+
+  private settleWaiters(e: Error | null): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (e) w.reject(e);
+      else w.resolve();
+    }
   }
 
   private failPending(e: Error): void {

@@ -10,3 +10,6 @@ parentPort!.on('message', (m: { id: number; job: DecodeJob }) => {
     parentPort!.postMessage({ id: m.id, error: { code: err.code, message: err.message ?? String(e) } });
   }
 });
+
+// Loaded: the pool sends work here from now on (until then it decodes inline).
+parentPort!.postMessage({ ready: true });
