@@ -35,11 +35,14 @@ export const H = {
   RETRAIN_LOCK: 64,
   SLOT_OWNERS: 128, // MAX_THREADS claim flags
   EPOCH_SLOTS: 256, // MAX_THREADS announced epochs (0 = idle), EPOCH_STRIDE words apart; +1: key-count delta
-  FREE_HEADS: 256 + 64 * 16, // CLASSES size classes
-  END: 256 + 64 * 16 + 256,
+  FREE_HEADS: 256 + 64 * 32, // CLASSES size classes
+  END: 256 + 64 * 32 + 256,
 } as const;
-/** Words between two threads' epoch announcements (one 64-byte cache line). */
-export const EPOCH_STRIDE = 16;
+/**
+ * Words between two threads' epoch announcements: 128 bytes, two cache lines, since Intel's adjacent-line
+ * prefetcher fetches lines in 128-byte pairs (a neighbour's writes would otherwise keep stealing the pair).
+ */
+export const EPOCH_STRIDE = 32;
 export const MAX_THREADS = 64;
 
 /** What a worker needs to attach: the buffer itself (transferable by structured clone as shared memory). */
