@@ -87,9 +87,8 @@ function encodeWith(data: Uint8Array, width: number, op: BaseOp, options: Lossle
 /**
  * A plane larger than RANS_ONLY_PLANE_BYTES is coded only when that saves at least this fraction of its
  * bytes; otherwise it is stored raw (small planes take whatever is smallest: their decode time is small).
- * Decoding a coded plane costs ~2.5 ns a byte (wasm rANS), a raw one a copy: on faceres-deep the three low
- * float32 planes save 0.36% at most, and storing them raw makes a lossless load about 2x faster for 0.1% of
- * its size.
+ * Decoding a coded plane costs ~8 ns a byte on the dev VM (wasm rANS), a raw one a copy. On faceres-deep most
+ * low mantissa planes were already stored raw; the few coded for a 0.0-0.4% gain now are too (+4 KB of 11.7 MB).
  */
 const MIN_PLANE_GAIN = 0.01;
 /** Planes larger than this are coded with rANS alone by default. */

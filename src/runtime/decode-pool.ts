@@ -54,23 +54,11 @@ export class DecodePool {
    * that whole buffer (every view of it is detached once the job is posted).
    */
   decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
-    if (this.size === 0 || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) {
-      try {
-        return Promise.resolve(decodeBody(job));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    if (this.size === 0 || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) return inline(job);
     // Workers start on first use, in the background: until one has loaded, jobs run inline (a short-lived
     // store would otherwise wait for thread start-up).
     const ready = this.start().filter((s) => s.ready);
-    if (ready.length === 0) {
-      try {
-        return Promise.resolve(decodeBody(job));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    if (ready.length === 0) return inline(job);
     const slot = ready.reduce((a, b) => (b.busy < a.busy ? b : a));
     // A worker with jobs keeps the process alive (its answer is awaited); an idle one does not.
     if (slot.busy++ === 0) slot.worker.ref();
@@ -157,6 +145,15 @@ export class DecodePool {
       this.pending.delete(id);
       p.reject(e);
     }
+  }
+}
+
+/** Decodes on this thread; errors become a rejected promise, as from a worker. */
+function inline(job: DecodeJob): Promise<DecodeResult> {
+  try {
+    return Promise.resolve(decodeBody(job));
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
 
