@@ -10,7 +10,7 @@ import { encodeGroupDelta } from '../codecs/group-delta.js';
 import { encodePaperDelta } from '../codecs/paper-delta.js';
 import { isNeurStoreError } from '../errors.js';
 import { DecodePool } from './decode-pool.js';
-import { decodeBody, type DecodeJob } from './body-decoder.js';
+import { decodeBody, decodedBytes, type DecodeJob } from './body-decoder.js';
 
 const rng = new SeededRandom(61);
 const N = 200_000;
@@ -67,4 +67,13 @@ test('a corrupt body fails with INVALID_ARGUMENT from a worker; the pool works o
   } finally {
     await pool.close();
   }
+});
+
+test('decodedBytes reads the decoded size from the lossless and delta headers (raw, zstd and bad headers: the body length)', () => {
+  for (const job of jobs) {
+    const headed = job.codec === 'lossless' || job.codec === 'group-delta' || job.codec === 'paper-delta';
+    assert.equal(decodedBytes(job), headed ? decodeBody(job).bytes.length : job.body.length, job.codec);
+  }
+  const garbage = { ...jobs[3]!, body: Uint8Array.of(1, 2, 3) };
+  assert.equal(decodedBytes(garbage), 3);
 });

@@ -1,0 +1,39 @@
+// NodeEnv reads: synchronous preads up to 1 MiB, thread-pool reads above; both give the file's bytes at any
+// offset (oracle: the whole file read with readFileSync), fresh memory each time, and a short read is IO_ERROR.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SeededRandom } from './seeded-random.js';
+import { NodeEnv } from './node-env.js';
+import { isNeurStoreError } from '../errors.js';
+
+test('reads below and above the 1 MiB synchronous limit match the file, in memory the caller owns', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neurstore-env-'));
+  try {
+    const r = new SeededRandom(5);
+    const path = join(dir, 'data.bin');
+    writeFileSync(path, Uint8Array.from({ length: 3 << 20 }, () => r.int(256)));
+    const whole = readFileSync(path);
+    const f = await new NodeEnv().openRead(path);
+    try {
+      for (const [offset, length] of [[0, 0], [0, 1], [7, 4096], [12345, 1 << 20], [1, (1 << 20) + 1], [999, 2 << 20], [0, 3 << 20]]) {
+        const got = await f.read(offset!, length!);
+        assert.equal(got.length, length, `length at ${offset}`);
+        assert.ok(Buffer.from(got).equals(whole.subarray(offset!, offset! + length!)), `bytes ${offset}+${length}`);
+      }
+      const a = await f.read(0, 64);
+      const b = await f.read(0, 64);
+      a.fill(0);
+      assert.ok(Buffer.from(b).equals(whole.subarray(0, 64)), 'two reads share no memory');
+      for (const length of [16, 2 << 20]) {
+        await assert.rejects(f.read((3 << 20) - 8, length), (e) => isNeurStoreError(e, 'IO_ERROR') && /short read/.test((e as Error).message));
+      }
+    } finally {
+      await f.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
