@@ -99,8 +99,35 @@ export function rangeF32(x: usize, n: i32, out: usize): i32 {
 }
 
 // codes[i] = clamp(Math.round((f64(x[i]) - min) * inv), 0, 255), in float64 as quant8's quantize8.
+// jsRound on two f64 lanes.
+// @ts-ignore: decorator
+@inline
+function round2(d: v128): v128 {
+  const r = f64x2.ceil(d);
+  return f64x2.sub(r, v128.and(f64x2.gt(f64x2.sub(r, f64x2.splat(0.5)), d), f64x2.splat(1)));
+}
+
+// Two lanes of quantizeU8 in float64: clamp(jsRound((x - min) * inv), 0, 255) as i32 lanes 0, 1.
+// @ts-ignore: decorator
+@inline
+function codes2(v: v128, vmin: v128, vinv: v128): v128 {
+  const c = round2(f64x2.mul(f64x2.sub(v, vmin), vinv));
+  return i32x4.trunc_sat_f64x2_s_zero(f64x2.min(f64x2.max(c, f64x2.splat(0)), f64x2.splat(255)));
+}
+
 export function quantizeU8(x: usize, n: i32, min: f64, inv: f64, out: usize): void {
-  for (let i = 0; i < n; i++) {
+  const vmin = f64x2.splat(min);
+  const vinv = f64x2.splat(inv);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const lo = codes2(f64x2.promote_low_f32x4(v), vmin, vinv);
+    const hi = codes2(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vmin, vinv);
+    const w = i32x4.shuffle(lo, hi, 0, 1, 4, 5);
+    const b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(w, w), i16x8.splat(0));
+    v128.store32_lane(out + <usize>i, b, 0);
+  }
+  for (; i < n; i++) {
     const c = jsRound((<f64>load<f32>(x + (<usize>i << 2)) - min) * inv);
     store<u8>(out + <usize>i, <u8><i32>(c < 0 ? 0 : c > 255 ? 255 : c));
   }
@@ -109,8 +136,27 @@ export function quantizeU8(x: usize, n: i32, min: f64, inv: f64, out: usize): vo
 // out[i] = Math.round((f64(x[i]) - f64(base[i])) * inv); returns the largest |out[i]|, or -1 as soon as one
 // is not below maxCode in magnitude (or NaN).
 export function residualCodes(x: usize, base: usize, n: i32, inv: f64, maxCode: f64, out: usize): f64 {
-  let peak: f64 = 0;
-  for (let i = 0; i < n; i++) {
+  const vinv = f64x2.splat(inv);
+  const vmax = f64x2.splat(maxCode);
+  let vpeak = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = <usize>i << 2;
+    const v = v128.load(x + p);
+    const b = v128.load(base + p);
+    const vh = i32x4.shuffle(v, v, 2, 3, 0, 1);
+    const bh = i32x4.shuffle(b, b, 2, 3, 0, 1);
+    const lo = round2(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(b)), vinv));
+    const hi = round2(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(vh), f64x2.promote_low_f32x4(bh)), vinv));
+    const alo = f64x2.abs(lo);
+    const ahi = f64x2.abs(hi);
+    // NaN compares false: it fails the range check as in the scalar loop.
+    if (!v128.all_true<i64>(v128.and(f64x2.lt(alo, vmax), f64x2.lt(ahi, vmax)))) return -1;
+    vpeak = f64x2.max(vpeak, f64x2.max(alo, ahi));
+    v128.store(out + p, i32x4.shuffle(i32x4.trunc_sat_f64x2_s_zero(lo), i32x4.trunc_sat_f64x2_s_zero(hi), 0, 1, 4, 5));
+  }
+  let peak = max(f64x2.extract_lane(vpeak, 0), f64x2.extract_lane(vpeak, 1));
+  for (; i < n; i++) {
     const p = <usize>i << 2;
     const d = (<f64>load<f32>(x + p) - <f64>load<f32>(base + p)) * inv;
     const c = jsRound(d);

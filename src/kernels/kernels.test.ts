@@ -61,6 +61,7 @@ function runAll(k: Kernels, x: Float32Array): Uint8Array[] {
   const peak = k.residualCodes(x, y, 1 / 0.0019, 2 ** 30, res);
   out.push(q8, f64Bytes(range!.min), f64Bytes(range!.scale), f64Bytes(k.quantize8(bad, new Uint8Array(n)) === null ? 1 : 0));
   out.push(bytesOf(res), f64Bytes(peak), f64Bytes(k.residualCodes(x, y, 1 / 0.0019, 3, res)));
+  out.push(f64Bytes(k.residualCodes(bad, y, 1 / 0.0019, 2 ** 30, new Int32Array(n)))); // NaN: -1
   const deq = new Float32Array(n);
   k.dequantize8(codes, -3.2, 0.025, deq);
   out.push(bytesOf(deq), f64Bytes(k.sqL2Quant8(codes, -3.2, 0.025, codes2, -3.1, 0.0244)), f64Bytes(k.dotF32(x, y)));
