@@ -15,8 +15,8 @@ export interface DecodePoolOptions {
   /** Worker threads (default: the machine's cores, at most 4). 0 decodes on the caller's thread. */
   readonly workers?: number;
   /**
-   * Jobs that decode to fewer bytes than this run inline (default 64 KiB: posting costs ~0.1 ms, decoding
-   * 64 KiB ~0.3-0.6 ms here; Silero's ONNX sessions from the store came ~25% faster than with 256 KiB).
+   * Jobs that decode to fewer bytes than this run inline (default 64 KiB: Silero's ONNX sessions from the
+   * store came ~25% faster than with 256 KiB in bench:load section 1b).
    */
   readonly inlineBytes?: number;
 }
