@@ -105,6 +105,8 @@ interface Sut {
   name: string;
   build(d: Dataset, idx: ArrayLike<number>): void;
   get(d: Dataset, i: number): unknown;
+  /** Looks up the keys at indexes `idx` (default: one `get` each); returns how many were found. */
+  getBatch?(d: Dataset, idx: Uint32Array): number;
   set(d: Dataset, i: number, v: number): void;
   scan(d: Dataset, i: number, count: number): number;
   bytes?(): number;
@@ -114,31 +116,48 @@ interface Sut {
 
 const cmp = (a: Key, b: Key): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function suts(): Sut[] {
+/**
+ * FineIndex with lookups on path `lookup`. The TS-lookup row is read-only (its writes are the same code as
+ * the other row's): it shows what the wasm lookup path buys.
+ */
+function fineSut(name: string, lookup: 'wasm' | 'ts'): Sut {
   let fi: FineIndex;
+  return {
+    name,
+    readOnly: lookup === 'ts',
+    build: (d, idx) => {
+      fi?.close();
+      fi = FineIndex.create({ lookup });
+      const run = new PairRun(idx.length);
+      for (let j = 0; j < idx.length; j++) run.push(d.hl[2 * idx[j]], d.hl[2 * idx[j] + 1], 0, idx[j]);
+      fi.bulkLoadRun(run);
+    },
+    get: (d, i) => (fi.getHL(d.hl[2 * i], d.hl[2 * i + 1]) ? fi.valueLo : undefined),
+    getBatch: (d, idx) => {
+      for (let j = 0; j < idx.length; j++) {
+        batchKeys[2 * j] = d.hl[2 * idx[j]];
+        batchKeys[2 * j + 1] = d.hl[2 * idx[j] + 1];
+      }
+      return fi.getManyHL(batchKeys, batchValues, batchFound);
+    },
+    set: (d, i, v) => void fi.setHL(d.hl[2 * i], d.hl[2 * i + 1], 0, v),
+    scan: (d, i, c) => {
+      scratch.length = 0;
+      return fi.scanHL(d.hl[2 * i], d.hl[2 * i + 1], c, scratch);
+    },
+    bytes: () => fi.stats().arenaBytes,
+  };
+}
+
+function suts(): Sut[] {
   let bt: BTree<Key, number>;
   let rb: any;
   let om: OrderedMap<Key, number>;
   let map: Map<Key, number>;
   let arr: Key[] = [];
   return [
-    {
-      name: 'FINEdex',
-      build: (d, idx) => {
-        fi?.close();
-        fi = FineIndex.create();
-        const run = new PairRun(idx.length);
-        for (let j = 0; j < idx.length; j++) run.push(d.hl[2 * idx[j]], d.hl[2 * idx[j] + 1], 0, idx[j]);
-        fi.bulkLoadRun(run);
-      },
-      get: (d, i) => fi.getHL(d.hl[2 * i], d.hl[2 * i + 1]),
-      set: (d, i, v) => void fi.setHL(d.hl[2 * i], d.hl[2 * i + 1], 0, v),
-      scan: (d, i, c) => {
-        scratch.length = 0;
-        return fi.scanHL(d.hl[2 * i], d.hl[2 * i + 1], c, scratch);
-      },
-      bytes: () => fi.stats().arenaBytes,
-    },
+    fineSut('FINEdex', 'wasm'),
+    fineSut('FINEdex, TS lookups', 'ts'),
     {
       name: 'sorted-btree',
       build: (d, idx) => void (bt = new BTree<Key, number>(Array.from(idx, (i) => [d.keys[i], i]), cmp)),
@@ -194,6 +213,17 @@ function suts(): Sut[] {
   ];
 }
 const scratch = new PairRun(1024);
+/** Keys per batch of the `get x256` column. */
+const BATCH = 256;
+const batchKeys = new Uint32Array(2 * BATCH);
+const batchValues = new Uint32Array(2 * BATCH);
+const batchFound = new Uint8Array(BATCH);
+
+function getEach(s: Sut, d: Dataset, idx: Uint32Array): number {
+  let hits = 0;
+  for (let j = 0; j < idx.length; j++) if (s.get(d, idx[j]) !== undefined) hits++;
+  return hits;
+}
 
 function lowerBound(a: Key[], k: Key): number {
   let l = 0;
@@ -258,6 +288,14 @@ function benchSut(s: Sut, d: Dataset, ops: number): Record<string, string> {
   t = performance.now();
   for (let k = 0; k < ops; k++) s.get(d, r.int(n));
   row['get'] = f(ops / (performance.now() - t) / 1000);
+  const idx = new Uint32Array(BATCH);
+  t = performance.now();
+  for (let k = 0; k < ops; k += BATCH) {
+    for (let j = 0; j < BATCH; j++) idx[j] = r.int(n);
+    if (s.getBatch) s.getBatch(d, idx);
+    else getEach(s, d, idx);
+  }
+  row[`get x${BATCH}`] = f(ops / (performance.now() - t) / 1000);
   if (!s.pointOnly) {
     t = performance.now();
     for (let k = 0; k < ops / 20; k++) s.scan(d, r.int(n), 100);
@@ -336,7 +374,8 @@ async function main(): Promise<void> {
   const ops = Number(arg('--ops', String(Math.min(n, 500_000))));
   const names = arg('--datasets', 'uniform,normal,lognormal,sequential,real').split(',');
   const part = arg('--only', 'all'); // all | single | workers
-  console.log(`FINEdex benchmark: ${n} keys, ${ops} ops per workload (Mops/s unless noted), node ${process.version}`);
+  const lookup = FineIndex.create({ initialBytes: 65536 }).stats().lookup;
+  console.log(`FINEdex benchmark: ${n} keys, ${ops} ops per workload (Mops/s unless noted), node ${process.version}, FINEdex lookups: ${lookup}`);
   for (const name of names) {
     const d = name === 'real' ? realKeys() : synthetic(name, n);
     console.log(`\n## ${name}: ${d.keys.length} keys`);

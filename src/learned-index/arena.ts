@@ -1,8 +1,9 @@
 /**
- * The shared memory of one FINEdex index: a growable SharedArrayBuffer seen as u32 words, with a fixed
- * header and a block allocator. Pointers are word offsets, so every worker that holds the buffer sees the
- * same structure. Views are fixed-length (length-tracking views on a growable buffer are ~10x slower in V8)
- * and are rebuilt when another thread has grown the buffer (`refresh`).
+ * The shared memory of one FINEdex index: a shared WebAssembly.Memory (so the wasm lookup path reads it
+ * directly; its buffer is a SharedArrayBuffer) seen as u32 words, with a fixed header and a block
+ * allocator. Pointers are word offsets, so every worker that holds the memory sees the same structure.
+ * Views are fixed-length and rebuilt when another thread has grown the memory (`refresh`). A wasm32 memory
+ * holds at most 4 GiB (65536 pages of 64 KiB).
  *
  * Blocks come in size classes that are multiples of 4 words: 4, 8, ..., 32, then eight classes per doubling
  * (at most 1/8 of a big block is slack). Every block starts on a multiple of 4 words, so f64 fields stay
@@ -26,6 +27,7 @@ export const H = {
   MAX_MODEL_KEYS: 4,
   CAP_WORDS: 5,
   BACKGROUND: 6,
+  MAX_WORDS: 7,
   SIZE: 16,
   RETRAIN_REQ: 32,
   RETRAINS: 33,
@@ -45,13 +47,29 @@ export const H = {
 export const EPOCH_STRIDE = 32;
 export const MAX_THREADS = 64;
 
-/** What a worker needs to attach: the buffer itself (transferable by structured clone as shared memory). */
-export interface ArenaHandle {
+/** The slice of a shared `WebAssembly.Memory` used here (tsconfig's lib has no DOM types). */
+export interface SharedMemory {
   readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface MemoryCtor {
+  new (d: { initial: number; maximum: number; shared: boolean }): SharedMemory;
+}
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: MemoryCtor } }).WebAssembly.Memory;
+
+export const PAGE_BYTES = 65536;
+/** Largest arena: a wasm32 memory of 65536 pages. */
+export const MAX_ARENA_BYTES = 2 ** 32;
+
+/** What a worker needs to attach: the memory itself (structured clone shares it, never copies). */
+export interface ArenaHandle {
+  readonly memory: SharedMemory;
 }
 
 export class Arena {
-  readonly sab: SharedArrayBuffer;
+  readonly memory: SharedMemory;
+  /** The memory's buffer as of the last refresh (a grown memory hands out a new, longer buffer). */
+  sab!: SharedArrayBuffer;
   u32!: Uint32Array;
   i32!: Int32Array;
   f64!: Float64Array;
@@ -62,42 +80,48 @@ export class Arena {
   private chunkNext = 0;
   private chunkEnd = 0;
 
-  private constructor(sab: SharedArrayBuffer) {
-    this.sab = sab;
+  private constructor(memory: SharedMemory) {
+    this.memory = memory;
     this.refresh();
   }
 
-  /** A new arena of `initialBytes`, growable to `maxBytes`. Throws INVALID_ARGUMENT on bad sizes. */
+  /**
+   * A new arena of `initialBytes` (rounded up to 64 KiB pages), growable to `maxBytes` (at most 4 GiB).
+   * Throws INVALID_ARGUMENT on bad sizes.
+   */
   static create(initialBytes: number, maxBytes: number): Arena {
-    if (!(initialBytes >= 4096) || !(maxBytes >= initialBytes) || maxBytes > 2 ** 34) {
-      throw invalidArgument(`arena sizes must satisfy 4096 <= initial <= max <= 2^34, got ${initialBytes}, ${maxBytes}`);
+    if (!(initialBytes >= 4096) || !(maxBytes >= initialBytes) || maxBytes > MAX_ARENA_BYTES) {
+      throw invalidArgument(`arena sizes must satisfy 4096 <= initial <= max <= 2^32, got ${initialBytes}, ${maxBytes}`);
     }
-    // Capacities stay multiples of 4 words (16 bytes) so every block does.
-    const init = Math.ceil(Math.max(initialBytes, 2 * H.END * 4) / 16) * 16; // room for the header
-    const Ctor = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer;
-    const a = new Arena(new Ctor(init, { maxByteLength: Math.max(init, Math.floor(maxBytes / 16) * 16) }));
+    // Whole pages, so capacities stay multiples of 4 words (16 bytes) and every block does.
+    const initial = Math.ceil(Math.max(initialBytes, 2 * H.END * 4) / PAGE_BYTES); // room for the header
+    const maximum = Math.max(initial, Math.floor(maxBytes / PAGE_BYTES));
+    const a = new Arena(new WasmMemory({ initial, maximum, shared: true }));
     a.i32[H.MAGIC] = MAGIC;
     a.i32[H.BUMP] = H.END;
-    a.i32[H.CAP_WORDS] = init / 4;
+    a.i32[H.CAP_WORDS] = (initial * PAGE_BYTES) / 4;
+    a.i32[H.MAX_WORDS] = (maximum * PAGE_BYTES) / 4;
     a.i32[H.EPOCH] = 1;
     return a;
   }
 
-  /** Attaches to an arena created elsewhere. Throws INVALID_ARGUMENT when the buffer is not one. */
+  /** Attaches to an arena created elsewhere. Throws INVALID_ARGUMENT when the handle is not one. */
   static attach(handle: ArenaHandle): Arena {
-    const b = handle?.buffer;
-    if (!(b instanceof SharedArrayBuffer) || b.byteLength < H.END * 4) {
-      throw invalidArgument('handle.buffer must be the SharedArrayBuffer of a FINEdex index');
+    const m = handle?.memory;
+    if (!(m?.buffer instanceof SharedArrayBuffer) || m.buffer.byteLength < H.END * 4) {
+      throw invalidArgument('handle.memory must be the shared WebAssembly.Memory of a FINEdex index');
     }
-    const a = new Arena(b);
-    if (a.i32[H.MAGIC] !== MAGIC) throw invalidArgument('handle.buffer is not a FINEdex arena (bad magic)');
+    const a = new Arena(m);
+    if (a.i32[H.MAGIC] !== MAGIC) throw invalidArgument('handle.memory is not a FINEdex arena (bad magic)');
     return a;
   }
 
-  /** Rebuilds the views when another thread grew the buffer; cheap when nothing changed. */
+  /** Rebuilds the views when another thread grew the memory; cheap when nothing changed. */
   refresh(): void {
-    const bytes = this.sab.byteLength;
+    const sab = this.memory.buffer;
+    const bytes = sab.byteLength;
     if (bytes / 4 === this.words) return;
+    this.sab = sab;
     this.words = bytes / 4;
     this.u32 = new Uint32Array(this.sab, 0, this.words);
     this.i32 = new Int32Array(this.sab, 0, this.words);
@@ -240,12 +264,13 @@ export class Arena {
   }
 
   private growTo(needWords: number): void {
-    const max = (this.sab as unknown as { maxByteLength: number }).maxByteLength / 4;
+    const max = this.i32[H.MAX_WORDS];
     if (needWords > max) throw notSupported(`FINEdex arena full: needs ${needWords * 4} bytes, maxBytes is ${max * 4}`);
-    const words = Math.min(max, Math.max(needWords, this.i32[H.CAP_WORDS] * 2)); // all multiples of 4
-    (this.sab as unknown as { grow(n: number): void }).grow(words * 4);
+    const cap = this.i32[H.CAP_WORDS];
+    const words = Math.min(max, Math.max(needWords, cap * 2)); // whole pages: multiples of 4 words
+    this.memory.grow(Math.ceil((words - cap) / (PAGE_BYTES / 4)));
     this.refresh();
-    Atomics.store(this.i32, H.CAP_WORDS, words);
+    Atomics.store(this.i32, H.CAP_WORDS, this.words);
   }
 
   /** Spin lock on a header word (short critical sections only). */

@@ -61,6 +61,16 @@ export class EpochMember {
     this.slot = claimSlot(arena);
   }
 
+  /** Word of this thread's announcement; the two words after the key-count word hold wasm lookup results. */
+  get word(): number {
+    return H.EPOCH_SLOTS + EPOCH_STRIDE * this.slot;
+  }
+
+  /** True when this member is open and outside any operation (a wasm call may then announce for itself). */
+  get idle(): boolean {
+    return this.depth === 0 && !this.released;
+  }
+
   /** Announces the current epoch; nests (only the outermost enter/exit pair counts). */
   enter(): void {
     if (this.released) throw invalidArgument('this FINEdex handle was closed; attach a new one');

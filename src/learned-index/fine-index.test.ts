@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MapKeyIndex } from '../engine/key-index.js';
 import { isNeurStoreError } from '../errors.js';
+import { Worker } from 'node:worker_threads';
+import { H } from './arena.js';
 import { FineIndex } from './fine-index.js';
+import { dirFind, dirModel, lowerBound, M_N, R_LOCK, recAt } from './model.js';
 import { SeededRandom } from './u64.js';
 
 const MAX = (1n << 64n) - 1n;
@@ -16,11 +19,68 @@ function sortedPairs(m: Map<bigint, bigint>): Array<[bigint, bigint]> {
   return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
+/**
+ * Contents, scan order and lookups against the oracle, on both lookup paths (`idx` runs wasm when built; a
+ * second handle runs TS), one key at a time and batched, for every present key and a neighbour of each.
+ */
 function checkAll(idx: FineIndex, oracle: Map<bigint, bigint>): void {
   assert.equal(idx.size, oracle.size);
   assert.deepEqual(idx.scan(0n, Number.MAX_SAFE_INTEGER), sortedPairs(oracle));
-  for (const [k, v] of oracle) assert.equal(idx.get(k), v);
+  const keys = [...oracle.keys()];
+  for (const k of oracle.keys()) keys.push(k === MAX ? 0n : k + 1n);
+  const want = keys.map((k) => oracle.get(k));
+  const ts = FineIndex.attach(idx.handle(), { lookup: 'ts' });
+  try {
+    for (let i = 0; i < keys.length; i++) {
+      assert.equal(idx.get(keys[i]), want[i]);
+      assert.equal(ts.get(keys[i]), want[i]);
+    }
+    assert.deepEqual(idx.getMany(keys), want);
+    assert.deepEqual(ts.getMany(keys), want);
+  } finally {
+    ts.close();
+  }
 }
+
+test('lookups run in wasm by default and in TS on request', () => {
+  assert.equal(FineIndex.create().stats().lookup, 'wasm', 'npm test builds the wasm module first');
+  assert.equal(FineIndex.create({ lookup: 'ts' }).stats().lookup, 'ts');
+  const idx = FineIndex.create();
+  assert.equal(FineIndex.attach(idx.handle(), { lookup: 'ts' }).stats().lookup, 'ts');
+});
+
+test('getManyHL writes values and found flags per key, and counts hits', () => {
+  const idx = FineIndex.create();
+  idx.bulkLoad([[1n, 10n], [(7n << 32n) | 5n, (9n << 32n) | 3n]]);
+  idx.set(4n, 40n); // a pair slot
+  const keys = Uint32Array.from([0, 1, 0, 2, 7, 5, 0, 4, 0xffffffff, 0xffffffff]);
+  const values = new Uint32Array(10).fill(77);
+  const found = new Uint8Array(5).fill(9);
+  assert.equal(idx.getManyHL(keys, values, found), 3);
+  assert.deepEqual([...found], [1, 0, 1, 1, 0]);
+  assert.deepEqual([...values], [0, 10, 77, 77, 9, 3, 0, 40, 77, 77]);
+  assert.equal(idx.getManyHL(new Uint32Array(0), new Uint32Array(0), new Uint8Array(0)), 0);
+});
+
+test('batched lookups cover more keys than one wasm batch', () => {
+  const idx = FineIndex.create({ maxModelKeys: 256 });
+  const oracle = new Map<bigint, bigint>();
+  for (let i = 0n; i < 3000n; i++) oracle.set(i * 3n, i);
+  idx.bulkLoad(sortedPairs(oracle));
+  for (let i = 0n; i < 600n; i++) {
+    idx.set(i * 3n + 1n, i); // pair slots, then level bins (i * 3n + 2n below)
+    oracle.set(i * 3n + 1n, i);
+    if (i % 2n === 0n) {
+      idx.set(i * 3n + 2n, i + 5n);
+      oracle.set(i * 3n + 2n, i + 5n);
+    }
+  }
+  for (let i = 0n; i < 900n; i += 7n) {
+    idx.delete(i);
+    oracle.delete(i);
+  }
+  checkAll(idx, oracle);
+});
 
 test('empty index answers nothing and accepts inserts', () => {
   const idx = FineIndex.create();
@@ -161,9 +221,41 @@ test('bad input is INVALID_ARGUMENT', () => {
   bad(() => idx.getHL(0, 2 ** 32));
   bad(() => idx.scan(0n, -1));
   bad(() => FineIndex.create({ epsilon: 0 }));
-  bad(() => FineIndex.attach({ buffer: new SharedArrayBuffer(8) }));
+  bad(() => FineIndex.attach({ buffer: new SharedArrayBuffer(8) } as never));
+  const Memory = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => never } }).WebAssembly.Memory;
+  bad(() => FineIndex.attach({ memory: new Memory({ initial: 1, maximum: 1, shared: true }) }));
+  bad(() => FineIndex.create({ lookup: 'gpu' as never }));
+  bad(() => FineIndex.create({ maxBytes: 2 ** 33 }));
+  bad(() => idx.getManyHL(new Uint32Array(3), new Uint32Array(4), new Uint8Array(2)));
+  bad(() => idx.getManyHL([0, 1] as never, new Uint32Array(2), new Uint8Array(1)));
+  bad(() => idx.getMany([1n, -1n]));
   const other = FineIndex.attach(idx.handle());
   other.close();
   bad(() => other.get(1n));
   other.close(); // closing twice is harmless
+});
+
+test('a wasm lookup that meets a slot held by another thread gives up and finishes on the TS path', async () => {
+  const idx = FineIndex.create();
+  idx.bulkLoad([[10n, 1n], [20n, 2n], [30n, 3n]]);
+  const a = idx.sharedArena;
+  const d = Atomics.load(a.i32, H.ROOT);
+  const m = dirModel(a.u32, d, dirFind(a.u32, d, 0, 20));
+  const n = a.u32[m + M_N];
+  const lock = recAt(m, n) + 4 * lowerBound(a.u32, a.f64, m, 0, 20, 32) + R_LOCK;
+  // The worker takes the slot's seqlock, holds it ~100 ms, then releases it with a new version.
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const i32 = new Int32Array(workerData.memory.buffer);
+     Atomics.add(i32, workerData.lock, 1);
+     parentPort.postMessage('locked');
+     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+     Atomics.add(i32, workerData.lock, 3);`,
+    { eval: true, workerData: { memory: idx.handle().memory, lock } },
+  );
+  await new Promise((resolve) => worker.once('message', resolve));
+  assert.equal(idx.stats().lookup, 'wasm');
+  assert.equal(idx.get(20n), 2n); // blocks until the release: the version check passes only then
+  assert.equal(Atomics.load(a.i32, lock) & 1, 0, 'the lookup returned after the release');
+  await worker.terminate();
 });

@@ -9,13 +9,14 @@
  */
 import type { KeyIndex } from '../engine/key-index.js';
 import { invalidArgument } from '../errors.js';
-import { Arena, H } from './arena.js';
+import { Arena, H, MAX_ARENA_BYTES, SharedMemory } from './arena.js';
 import { EpochMember, sizeOf } from './epochs.js';
 import { IndexCore, INSERT, R_SKIPPED, SET, UPDATE } from './index-core.js';
 import { buildDirectory, buildModels, dirModels } from './model.js';
 import { scanRange } from './range-scan.js';
 import { bulkLoadRun, retrainDue, retrainModel } from './retrain.js';
 import { checkU64, cmp64, hiOf, loOf, PairRun, toBig } from './u64.js';
+import { wasmReader } from './wasm-reader.js';
 
 /** Creation options. */
 export interface FineIndexOptions {
@@ -23,15 +24,17 @@ export interface FineIndexOptions {
   epsilon?: number;
   /** Most trained keys per model (bounds the cost of one retraining). Default 8192. */
   maxModelKeys?: number;
-  /** Initial arena size in bytes. Default 1 MiB. */
+  /** Initial arena size in bytes (whole 64 KiB pages). Default 1 MiB. */
   initialBytes?: number;
-  /** Most bytes the arena may grow to (virtual reservation). Default 4 GiB. */
+  /** Most bytes the arena may grow to (virtual reservation), at most 4 GiB. Default 4 GiB. */
   maxBytes?: number;
+  /** Lookup path: `'wasm'` (default; the TS path when wasm is not built) or `'ts'` (TS only). */
+  lookup?: 'wasm' | 'ts';
 }
 
-/** What another thread needs to attach: post it to a worker (the buffer is shared, not copied). */
+/** What another thread needs to attach: post it to a worker (the memory is shared, not copied). */
 export interface FineIndexHandle {
-  readonly buffer: SharedArrayBuffer;
+  readonly memory: SharedMemory;
 }
 
 /** Counters for tests, benchmarks and monitoring. */
@@ -41,6 +44,8 @@ export interface FineIndexStats {
   arenaBytes: number;
   modelRetrains: number;
   binRetrains: number;
+  /** The lookup path this handle runs. */
+  lookup: 'wasm' | 'ts';
 }
 
 function checkInt(v: unknown, lo: number, hi: number, what: string): number {
@@ -62,10 +67,13 @@ export class FineIndex implements KeyIndex {
   private readonly core: IndexCore;
   private readonly scratch = new PairRun(64);
 
-  private constructor(arena: Arena) {
+  private constructor(arena: Arena, lookup: 'wasm' | 'ts' | undefined) {
+    if (lookup !== undefined && lookup !== 'wasm' && lookup !== 'ts') {
+      throw invalidArgument(`lookup must be 'wasm' or 'ts', got ${String(lookup)}`);
+    }
     this.arena = arena;
     this.epochs = new EpochMember(arena);
-    this.core = new IndexCore(arena, this.epochs);
+    this.core = new IndexCore(arena, this.epochs, lookup === 'ts' ? null : wasmReader(arena.memory));
     this.core.onRetrainDue = (top) => {
       if (Atomics.load(arena.i32, H.BACKGROUND) === 0) retrainModel(arena, this.epochs, top);
       else {
@@ -79,27 +87,31 @@ export class FineIndex implements KeyIndex {
   static create(options: FineIndexOptions = {}): FineIndex {
     const eps = checkInt(options.epsilon ?? 32, 1, 1 << 16, 'epsilon');
     const maxKeys = checkInt(options.maxModelKeys ?? 8192, 16, 1 << 24, 'maxModelKeys');
-    const init = checkInt(options.initialBytes ?? 1 << 20, 4096, 2 ** 34, 'initialBytes');
-    const max = checkInt(options.maxBytes ?? 2 ** 32, init, 2 ** 34, 'maxBytes');
+    const init = checkInt(options.initialBytes ?? 1 << 20, 4096, MAX_ARENA_BYTES, 'initialBytes');
+    const max = checkInt(options.maxBytes ?? MAX_ARENA_BYTES, init, MAX_ARENA_BYTES, 'maxBytes');
     const arena = Arena.create(init, max);
     arena.i32[H.EPSILON] = eps;
     arena.i32[H.MAX_MODEL_KEYS] = maxKeys;
     arena.i32[H.ROOT] = buildDirectory(arena, buildModels(arena, new PairRun(1), eps, maxKeys));
-    return new FineIndex(arena);
+    return new FineIndex(arena, options.lookup);
   }
 
-  /** Attaches to an index created in another thread (or this one). Throws INVALID_ARGUMENT on a bad handle. */
-  static attach(handle: FineIndexHandle): FineIndex {
-    return new FineIndex(Arena.attach(handle));
+  /**
+   * Attaches to an index created in another thread (or this one); `lookup` as in `create`. Throws
+   * INVALID_ARGUMENT on a bad handle.
+   */
+  static attach(handle: FineIndexHandle, options: { lookup?: 'wasm' | 'ts' } = {}): FineIndex {
+    return new FineIndex(Arena.attach(handle), options.lookup);
   }
 
   /** The handle to post to workers. */
   handle(): FineIndexHandle {
-    return { buffer: this.arena.sab };
+    return { memory: this.arena.memory };
   }
 
   /** Gives this thread's epoch slot back; the index stays usable from other handles. */
   close(): void {
+    if (this.epochs.idle) this.core.release();
     this.epochs.release();
   }
 
@@ -130,6 +142,27 @@ export class FineIndex implements KeyIndex {
   delete(key: bigint): boolean {
     checkU64(key, 'key');
     return this.core.remove(hiOf(key), loOf(key));
+  }
+
+  /**
+   * Looks up many keys at once: the value of each, or undefined where absent. Faster than one `get` per key
+   * on a large index: the wasm path overlaps the cache misses of a group of keys.
+   */
+  getMany(keys: ArrayLike<bigint>): Array<bigint | undefined> {
+    const n = keys?.length;
+    checkInt(n, 0, 2 ** 31 - 1, 'keys.length');
+    const hl = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const k = checkU64(keys[i], `keys[${i}]`);
+      hl[2 * i] = hiOf(k);
+      hl[2 * i + 1] = loOf(k);
+    }
+    const values = new Uint32Array(2 * n);
+    const found = new Uint8Array(n);
+    this.core.getMany(hl, values, found);
+    const out: Array<bigint | undefined> = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = found[i] ? toBig(values[2 * i], values[2 * i + 1]) : undefined;
+    return out;
   }
 
   /** Keys >= `from` in ascending order, at most `limit` of them. */
@@ -176,6 +209,22 @@ export class FineIndex implements KeyIndex {
   getHL(hi: number, lo: number): boolean {
     checkHL(hi, lo);
     return this.core.get(hi, lo);
+  }
+
+  /**
+   * Batch lookup by halves, allocation-free: key i is (keys[2i], keys[2i + 1]); on a hit its value goes to
+   * values[2i], values[2i + 1] and found[i] = 1, else found[i] = 0. Returns how many were found.
+   */
+  getManyHL(keys: Uint32Array, values: Uint32Array, found: Uint8Array): number {
+    if (!(keys instanceof Uint32Array) || !(values instanceof Uint32Array) || !(found instanceof Uint8Array)) {
+      throw invalidArgument('getManyHL takes (keys: Uint32Array, values: Uint32Array, found: Uint8Array)');
+    }
+    const n = keys.length >>> 1;
+    if (keys.length !== 2 * n || values.length < 2 * n || found.length < n) {
+      throw invalidArgument(`getManyHL: keys must hold (hi, lo) pairs, values 2 and found 1 entry per key; got ${keys.length}, ${values.length}, ${found.length}`);
+    }
+    for (let i = 0; i < keys.length; i++) if (keys[i] >>> 0 !== keys[i]) checkHL(keys[i], 0);
+    return this.core.getMany(keys, values, found);
   }
 
   /** High half of the value found by the last successful `getHL` on this handle. */
@@ -235,6 +284,7 @@ export class FineIndex implements KeyIndex {
         arenaBytes: a.usedBytes(),
         modelRetrains: Atomics.load(a.i32, H.RETRAINS),
         binRetrains: Atomics.load(a.i32, H.BIN_RETRAINS),
+        lookup: this.core.reader ? 'wasm' : 'ts',
       };
     } finally {
       this.epochs.exit();

@@ -14,6 +14,7 @@ import {
   R_LOCK, R_SLOT, recAt, SLOT_DIR, SLOT_PAIR,
 } from './model.js';
 import { cmp64, PairRun } from './u64.js';
+import { W_FOUND, W_GIVE_UP, WasmReader } from './wasm-reader.js';
 
 /** Write modes and results. */
 export const SET = 0;
@@ -38,29 +39,112 @@ function keyIs(u: Uint32Array, k: number, i: number, hi: number, lo: number): bo
   return u[k + 2 * i] === hi && u[k + 2 * i + 1] === lo;
 }
 
+/** Keys per wasm batch call (the scratch block holds keys, values and results for this many). */
+const BATCH = 256;
+const SCRATCH_WORDS = 5 * BATCH;
+
 export class IndexCore {
   readonly eps: number;
   readonly maxKeys: number;
-  /** Value of the last successful lookup. */
-  readonly out = new Uint32Array(2);
+  /**
+   * Value of the last successful lookup: two words of this thread's epoch line in the arena, where the wasm
+   * lookup writes it (the TS path writes it there too).
+   */
+  readonly out: Uint32Array;
+  /** Word of this thread's epoch announcement. */
+  private readonly ann: number;
+  /** This thread's batch block for the wasm getMany (allocated on first use, freed by `release`). */
+  private scratch = 0;
   private readonly spot: Spot = { top: 0, model: 0, n: 0, i: 0, rec: 0 };
   private readonly retireFn = (p: number, w: number): void => this.epochs.retire(p, w);
   /** Called after a write when the top model has seen enough changes to retrain (set by the index). */
   onRetrainDue: (top: number) => void = () => {};
 
-  constructor(readonly arena: Arena, readonly epochs: EpochMember) {
+  /** `reader`: the wasm lookup path over this arena, or null for the TS path only. */
+  constructor(readonly arena: Arena, readonly epochs: EpochMember, readonly reader: WasmReader | null) {
     this.eps = arena.i32[H.EPSILON];
     this.maxKeys = arena.i32[H.MAX_MODEL_KEYS];
+    this.ann = epochs.word;
+    this.out = new Uint32Array(arena.sab, (this.ann + 2) * 4, 2);
   }
 
   /** Looks up (hi, lo); on a hit the value is in `out`. */
   get(hi: number, lo: number): boolean {
+    if (this.reader !== null && this.epochs.idle) {
+      const r = this.reader.get(hi, lo, this.ann, 1);
+      if (r !== W_GIVE_UP) return r === W_FOUND;
+    }
+    return this.getTs(hi, lo);
+  }
+
+  /** The TS lookup (the fallback when wasm is not built, and the reference the wasm path is tested against). */
+  getTs(hi: number, lo: number): boolean {
     this.epochs.enter();
     try {
       return this.getIn(hi, lo);
     } finally {
       this.epochs.exit();
     }
+  }
+
+  /**
+   * Looks up keys.length / 2 keys given as (hi, lo) pairs: on a hit writes the value to values[2i],
+   * values[2i + 1] and found[i] = 1, else found[i] = 0. Returns the number found. The wasm path touches
+   * the lines of a group of keys before looking them up, so their cache misses overlap.
+   */
+  getMany(keys: Uint32Array, values: Uint32Array, found: Uint8Array): number {
+    const n = keys.length >>> 1;
+    const w = this.reader;
+    if (w === null || !this.epochs.idle) return this.getManyTs(keys, values, found, 0, n);
+    if (this.scratch === 0) this.scratch = this.arena.alloc(SCRATCH_WORDS);
+    const sk = this.scratch;
+    const so = sk + 2 * BATCH;
+    const sr = sk + 4 * BATCH;
+    let hits = 0;
+    for (let from = 0; from < n; from += BATCH) {
+      const c = Math.min(BATCH, n - from);
+      this.arena.u32.set(keys.subarray(2 * from, 2 * (from + c)), sk);
+      w.getMany(sk, c, so, sr, this.ann);
+      const u = this.arena.u32;
+      const i32 = this.arena.i32;
+      for (let j = 0; j < c; j++) {
+        const r = i32[sr + j];
+        const i = from + j;
+        if (r === W_FOUND) {
+          values[2 * i] = u[so + 2 * j];
+          values[2 * i + 1] = u[so + 2 * j + 1];
+          found[i] = 1;
+          hits++;
+        } else if (r === W_GIVE_UP) hits += this.getManyTs(keys, values, found, i, i + 1);
+        else found[i] = 0;
+      }
+    }
+    return hits;
+  }
+
+  private getManyTs(keys: Uint32Array, values: Uint32Array, found: Uint8Array, from: number, to: number): number {
+    let hits = 0;
+    this.epochs.enter();
+    try {
+      for (let i = from; i < to; i++) {
+        const hit = this.getIn(keys[2 * i], keys[2 * i + 1]);
+        found[i] = hit ? 1 : 0;
+        if (hit) {
+          values[2 * i] = this.out[0];
+          values[2 * i + 1] = this.out[1];
+          hits++;
+        }
+      }
+    } finally {
+      this.epochs.exit();
+    }
+    return hits;
+  }
+
+  /** Frees this thread's batch block (before the handle closes). */
+  release(): void {
+    if (this.scratch !== 0) this.arena.free(this.scratch, SCRATCH_WORDS);
+    this.scratch = 0;
   }
 
   private getIn(hi: number, lo: number): boolean {
