@@ -1,7 +1,8 @@
-// FINEdex lookups in wasm over the index's own shared memory (compiled with --importMemory --sharedMemory).
+// FINEdex lookups, and the descent of writes, in wasm over the index's own shared memory (compiled with
+// --importMemory --sharedMemory).
 //
-// Same algorithm and layout as src/learned-index/index-core.ts (getIn), model.ts (dirFind, lowerBound) and
-// level-bin.ts (binGet): every argument and pointer is a u32 word offset into the arena. What wasm buys is
+// Same algorithm and layout as src/learned-index/index-core.ts (getIn, lockSpot), model.ts (dirFind,
+// lowerBound) and level-bin.ts (binGet): every argument and pointer is a u32 word offset into the arena. What wasm buys is
 // the cost of the protocol: Node 20 does not inline JS `Atomics` (15-25 ns a call), while here an atomic
 // load is a plain load and the epoch announcement one store. Results are identical to the TS path (tests
 // compare them); anything that looks torn or that spins too long returns GIVE_UP and the caller retries the
@@ -12,6 +13,7 @@
 const H_ROOT: u32 = 1;
 const H_EPOCH: u32 = 2;
 const M_N: u32 = 0;
+const M_FROZEN: u32 = 1;
 const M_SLOPE: u32 = 4;
 const M_INTERCEPT: u32 = 6;
 const M_FIRST_HI: u32 = 8;
@@ -277,4 +279,56 @@ export function getMany(keys: u32, n: u32, out: u32, res: u32, ann: u32): u32 {
   }
   atomic.store<u32>(<usize>ann << 2, 0);
   return hits;
+}
+
+/**
+ * The descent of a write (IndexCore.lockSpot): announces the epoch at `ann`, finds the slot that owns
+ * (hi, lo), takes its seqlock, and checks that the top-level model is not frozen by a retraining. Returns
+ * the record word with the lock held and the epoch still announced (the caller writes, unlocks and clears
+ * the announcement), with the top model, model, n and position in words ann + 4 .. ann + 7. Returns 0,
+ * with nothing held and no announcement, when the caller must take the TS path instead: the model is
+ * frozen (the TS path waits for the new directory), the lock stayed taken too long, or a pointer looked torn.
+ */
+export function lockSpot(hi: u32, lo: u32, ann: u32): u32 {
+  atomic.store<u32>(<usize>ann << 2, word(H_EPOCH));
+  const lim = words();
+  let d = atomic.load<u32>(<usize>H_ROOT << 2);
+  let top: u32 = 0;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (d + 2 > lim) break;
+    const m = word(d + 2 + 2 * word(d) + dirFind(d, hi, lo));
+    if (m + MODEL_HEADER_WORDS > lim) break;
+    if (top == 0) top = m;
+    const n = word(m + M_N);
+    const i = lowerBound(m, n, hi, lo);
+    const r = m + M_KEYS + ((2 * n + 3) & ~3) + 4 * i;
+    const w = <usize>(r + R_LOCK) << 2;
+    let held = false;
+    for (let spin = 0; spin < MAX_SPINS; spin++) {
+      const v = atomic.load<u32>(w);
+      if ((v & 1) == 0 && atomic.cmpxchg<u32>(w, v, v + 1) == v) {
+        held = true;
+        break;
+      }
+    }
+    if (!held) break;
+    if (atomic.load<u32>(<usize>(top + M_FROZEN) << 2) != 0) {
+      atomic.add<u32>(w, 3);
+      break;
+    }
+    const s = word(r + R_SLOT);
+    const k = m + M_KEYS;
+    if ((s & 3) == SLOT_DIR && !(i < n && word(k + 2 * i) == hi && word(k + 2 * i + 1) == lo)) {
+      atomic.add<u32>(w, 3); // release (a new version, as the TS path does) and descend
+      d = s ^ SLOT_DIR;
+      continue;
+    }
+    store<u32>(<usize>(ann + 4) << 2, top);
+    store<u32>(<usize>(ann + 5) << 2, m);
+    store<u32>(<usize>(ann + 6) << 2, n);
+    store<u32>(<usize>(ann + 7) << 2, i);
+    return r;
+  }
+  atomic.store<u32>(<usize>ann << 2, 0);
+  return 0;
 }

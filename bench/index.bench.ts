@@ -117,17 +117,17 @@ interface Sut {
 const cmp = (a: Key, b: Key): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * FineIndex with lookups on path `lookup`. The TS-lookup row is read-only (its writes are the same code as
- * the other row's): it shows what the wasm lookup path buys.
+ * FineIndex on `path` ('wasm': lookups and write descents in wasm; 'ts': all TS). The TS row is read-only
+ * (to keep the run short): it shows what the wasm path buys on lookups.
  */
-function fineSut(name: string, lookup: 'wasm' | 'ts'): Sut {
+function fineSut(name: string, path: 'wasm' | 'ts'): Sut {
   let fi: FineIndex;
   return {
     name,
-    readOnly: lookup === 'ts',
+    readOnly: path === 'ts',
     build: (d, idx) => {
       fi?.close();
-      fi = FineIndex.create({ lookup });
+      fi = FineIndex.create({ path });
       const run = new PairRun(idx.length);
       for (let j = 0; j < idx.length; j++) run.push(d.hl[2 * idx[j]], d.hl[2 * idx[j] + 1], 0, idx[j]);
       fi.bulkLoadRun(run);
@@ -157,7 +157,7 @@ function suts(): Sut[] {
   let arr: Key[] = [];
   return [
     fineSut('FINEdex', 'wasm'),
-    fineSut('FINEdex, TS lookups', 'ts'),
+    fineSut('FINEdex, TS path', 'ts'),
     {
       name: 'sorted-btree',
       build: (d, idx) => void (bt = new BTree<Key, number>(Array.from(idx, (i) => [d.keys[i], i]), cmp)),
@@ -374,8 +374,8 @@ async function main(): Promise<void> {
   const ops = Number(arg('--ops', String(Math.min(n, 500_000))));
   const names = arg('--datasets', 'uniform,normal,lognormal,sequential,real').split(',');
   const part = arg('--only', 'all'); // all | single | workers
-  const lookup = FineIndex.create({ initialBytes: 65536 }).stats().lookup;
-  console.log(`FINEdex benchmark: ${n} keys, ${ops} ops per workload (Mops/s unless noted), node ${process.version}, FINEdex lookups: ${lookup}`);
+  const path = FineIndex.create({ initialBytes: 65536 }).stats().path;
+  console.log(`FINEdex benchmark: ${n} keys, ${ops} ops per workload (Mops/s unless noted), node ${process.version}, FINEdex path: ${path}`);
   for (const name of names) {
     const d = name === 'real' ? realKeys() : synthetic(name, n);
     console.log(`\n## ${name}: ${d.keys.length} keys`);

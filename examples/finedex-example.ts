@@ -28,8 +28,8 @@ console.log('get 2^64-1 ->', index.get(big) === big);
 console.log('scan ->', index.scan(2_000_000n, 3));
 console.log('range ->', index.range(0n, 3_000_006n));
 
-// Many keys in one call (one epoch announcement; lookups run in wasm unless `lookup: 'ts'` was asked for).
-console.log('getMany ->', index.getMany([0n, 1n, 1_000_003n]), 'lookups in', index.stats().lookup);
+// Many keys in one call (one epoch announcement; lookups run in wasm unless `path: 'ts'` was asked for).
+console.log('getMany ->', index.getMany([0n, 1n, 1_000_003n]), 'path', index.stats().path);
 
 // Hot paths: keys and values as (hi, lo) u32 halves, no bigint allocated.
 if (index.getHL(0, 1_000_003)) console.log('getHL ->', index.valueHi, index.valueLo);

@@ -71,6 +71,11 @@ export class EpochMember {
     return this.depth === 0 && !this.released;
   }
 
+  /** Takes over an announcement the wasm write path made (when idle): the next `exit` clears it. */
+  adopt(): void {
+    this.depth = 1;
+  }
+
   /** Announces the current epoch; nests (only the outermost enter/exit pair counts). */
   enter(): void {
     if (this.released) throw invalidArgument('this FINEdex handle was closed; attach a new one');

@@ -29,7 +29,7 @@ function checkAll(idx: FineIndex, oracle: Map<bigint, bigint>): void {
   const keys = [...oracle.keys()];
   for (const k of oracle.keys()) keys.push(k === MAX ? 0n : k + 1n);
   const want = keys.map((k) => oracle.get(k));
-  const ts = FineIndex.attach(idx.handle(), { lookup: 'ts' });
+  const ts = FineIndex.attach(idx.handle(), { path: 'ts' });
   try {
     for (let i = 0; i < keys.length; i++) {
       assert.equal(idx.get(keys[i]), want[i]);
@@ -42,11 +42,11 @@ function checkAll(idx: FineIndex, oracle: Map<bigint, bigint>): void {
   }
 }
 
-test('lookups run in wasm by default and in TS on request', () => {
-  assert.equal(FineIndex.create().stats().lookup, 'wasm', 'npm test builds the wasm module first');
-  assert.equal(FineIndex.create({ lookup: 'ts' }).stats().lookup, 'ts');
+test('lookups and write descents run in wasm by default and in TS on request', () => {
+  assert.equal(FineIndex.create().stats().path, 'wasm', 'npm test builds the wasm module first');
+  assert.equal(FineIndex.create({ path: 'ts' }).stats().path, 'ts');
   const idx = FineIndex.create();
-  assert.equal(FineIndex.attach(idx.handle(), { lookup: 'ts' }).stats().lookup, 'ts');
+  assert.equal(FineIndex.attach(idx.handle(), { path: 'ts' }).stats().path, 'ts');
 });
 
 test('getManyHL writes values and found flags per key, and counts hits', () => {
@@ -108,11 +108,11 @@ test('extreme keys and values are exact (0, 2^53±1, 2^64-1)', () => {
   assert.deepEqual(idx.scan(MAX, 5), [[MAX, 0n]]);
 });
 
-test('dense keys beyond 2^53 stay distinct after bulk load and retraining', () => {
+for (const path of ['wasm', 'ts'] as const) test(`dense keys beyond 2^53 stay distinct after bulk load and retraining (${path} path)`, () => {
   const base = MAX - 30_000_000n;
   const pairs: Array<[bigint, bigint]> = [];
   for (let i = 0n; i < 20_000n; i++) pairs.push([base + i * 1000n, i]);
-  const idx = FineIndex.create({ epsilon: 8, maxModelKeys: 256 });
+  const idx = FineIndex.create({ epsilon: 8, maxModelKeys: 256, path });
   idx.bulkLoad(pairs);
   const oracle = new Map(pairs);
   for (let i = 1n; i < 3000n; i++) {
@@ -140,9 +140,10 @@ test('duplicates: set replaces, insert reports, update needs presence', () => {
   assert.equal(idx.size, 3);
 });
 
-test('randomized operations match a Map oracle (inserts force bin and model retraining)', () => {
+for (const path of ['wasm', 'ts'] as const) test(`randomized operations match a Map oracle (inserts force bin and model retraining; ${path} path)`, () => {
   const r = new SeededRandom(42);
-  const idx = FineIndex.create({ epsilon: 16, maxModelKeys: 2048 });
+  const idx = FineIndex.create({ epsilon: 16, maxModelKeys: 2048, path });
+  assert.equal(idx.stats().path, path);
   const oracle = new Map<bigint, bigint>();
   const initial: Array<[bigint, bigint]> = [];
   for (let i = 0; i < 20_000; i++) initial.push([BigInt(i) * 1_000_003n, BigInt(i)]);
@@ -224,7 +225,7 @@ test('bad input is INVALID_ARGUMENT', () => {
   bad(() => FineIndex.attach({ buffer: new SharedArrayBuffer(8) } as never));
   const Memory = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => never } }).WebAssembly.Memory;
   bad(() => FineIndex.attach({ memory: new Memory({ initial: 1, maximum: 1, shared: true }) }));
-  bad(() => FineIndex.create({ lookup: 'gpu' as never }));
+  bad(() => FineIndex.create({ path: 'gpu' as never }));
   bad(() => FineIndex.create({ maxBytes: 2 ** 33 }));
   bad(() => idx.getManyHL(new Uint32Array(3), new Uint32Array(4), new Uint8Array(2)));
   bad(() => idx.getManyHL([0, 1] as never, new Uint32Array(2), new Uint8Array(1)));
@@ -254,7 +255,7 @@ test('a wasm lookup that meets a slot held by another thread gives up and finish
     { eval: true, workerData: { memory: idx.handle().memory, lock } },
   );
   await new Promise((resolve) => worker.once('message', resolve));
-  assert.equal(idx.stats().lookup, 'wasm');
+  assert.equal(idx.stats().path, 'wasm');
   assert.equal(idx.get(20n), 2n); // blocks until the release: the version check passes only then
   assert.equal(Atomics.load(a.i32, lock) & 1, 0, 'the lookup returned after the release');
   await worker.terminate();

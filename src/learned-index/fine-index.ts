@@ -28,8 +28,11 @@ export interface FineIndexOptions {
   initialBytes?: number;
   /** Most bytes the arena may grow to (virtual reservation), at most 4 GiB. Default 4 GiB. */
   maxBytes?: number;
-  /** Lookup path: `'wasm'` (default; the TS path when wasm is not built) or `'ts'` (TS only). */
-  lookup?: 'wasm' | 'ts';
+  /**
+   * Where lookups and the descent of writes run: `'wasm'` (default; TS when the module is not built) or
+   * `'ts'` (TS only, the reference path).
+   */
+  path?: 'wasm' | 'ts';
 }
 
 /** What another thread needs to attach: post it to a worker (the memory is shared, not copied). */
@@ -44,8 +47,8 @@ export interface FineIndexStats {
   arenaBytes: number;
   modelRetrains: number;
   binRetrains: number;
-  /** The lookup path this handle runs. */
-  lookup: 'wasm' | 'ts';
+  /** Where this handle's lookups and write descents run. */
+  path: 'wasm' | 'ts';
 }
 
 function checkInt(v: unknown, lo: number, hi: number, what: string): number {
@@ -67,13 +70,13 @@ export class FineIndex implements KeyIndex {
   private readonly core: IndexCore;
   private readonly scratch = new PairRun(64);
 
-  private constructor(arena: Arena, lookup: 'wasm' | 'ts' | undefined) {
-    if (lookup !== undefined && lookup !== 'wasm' && lookup !== 'ts') {
-      throw invalidArgument(`lookup must be 'wasm' or 'ts', got ${String(lookup)}`);
+  private constructor(arena: Arena, path: 'wasm' | 'ts' | undefined) {
+    if (path !== undefined && path !== 'wasm' && path !== 'ts') {
+      throw invalidArgument(`path must be 'wasm' or 'ts', got ${String(path)}`);
     }
     this.arena = arena;
     this.epochs = new EpochMember(arena);
-    this.core = new IndexCore(arena, this.epochs, lookup === 'ts' ? null : wasmReader(arena.memory));
+    this.core = new IndexCore(arena, this.epochs, path === 'ts' ? null : wasmReader(arena.memory));
     this.core.onRetrainDue = (top) => {
       if (Atomics.load(arena.i32, H.BACKGROUND) === 0) retrainModel(arena, this.epochs, top);
       else {
@@ -93,15 +96,15 @@ export class FineIndex implements KeyIndex {
     arena.i32[H.EPSILON] = eps;
     arena.i32[H.MAX_MODEL_KEYS] = maxKeys;
     arena.i32[H.ROOT] = buildDirectory(arena, buildModels(arena, new PairRun(1), eps, maxKeys));
-    return new FineIndex(arena, options.lookup);
+    return new FineIndex(arena, options.path);
   }
 
   /**
-   * Attaches to an index created in another thread (or this one); `lookup` as in `create`. Throws
+   * Attaches to an index created in another thread (or this one); `path` as in `create`. Throws
    * INVALID_ARGUMENT on a bad handle.
    */
-  static attach(handle: FineIndexHandle, options: { lookup?: 'wasm' | 'ts' } = {}): FineIndex {
-    return new FineIndex(Arena.attach(handle), options.lookup);
+  static attach(handle: FineIndexHandle, options: { path?: 'wasm' | 'ts' } = {}): FineIndex {
+    return new FineIndex(Arena.attach(handle), options.path);
   }
 
   /** The handle to post to workers. */
@@ -284,7 +287,7 @@ export class FineIndex implements KeyIndex {
         arenaBytes: a.usedBytes(),
         modelRetrains: Atomics.load(a.i32, H.RETRAINS),
         binRetrains: Atomics.load(a.i32, H.BIN_RETRAINS),
-        lookup: this.core.reader ? 'wasm' : 'ts',
+        path: this.core.reader ? 'wasm' : 'ts',
       };
     } finally {
       this.epochs.exit();

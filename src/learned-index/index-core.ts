@@ -199,9 +199,10 @@ export class IndexCore {
 
   /** Writes value (vhi, vlo) at key (hi, lo) in `mode`; returns R_INSERTED, R_UPDATED or R_SKIPPED. */
   write(hi: number, lo: number, vhi: number, vlo: number, mode: number): number {
-    this.epochs.enter();
+    const wasmSpot = this.wasmLockSpot(hi, lo);
+    if (wasmSpot === null) this.epochs.enter();
     try {
-      const sp = this.lockSpot(hi, lo);
+      const sp = wasmSpot ?? this.lockSpot(hi, lo);
       let r: number;
       try {
         r = this.writeLocked(sp, hi, lo, vhi, vlo, mode);
@@ -217,9 +218,10 @@ export class IndexCore {
 
   /** Removes (hi, lo); true when it was present. */
   remove(hi: number, lo: number): boolean {
-    this.epochs.enter();
+    const wasmSpot = this.wasmLockSpot(hi, lo);
+    if (wasmSpot === null) this.epochs.enter();
     try {
-      const sp = this.lockSpot(hi, lo);
+      const sp = wasmSpot ?? this.lockSpot(hi, lo);
       let found: boolean;
       try {
         found = this.removeLocked(sp, hi, lo);
@@ -231,6 +233,28 @@ export class IndexCore {
     } finally {
       this.epochs.exit();
     }
+  }
+
+  /**
+   * The descent of a write in wasm: the spot with its lock held and this thread's epoch announced (adopted,
+   * so the caller's `exit` clears it), or null when the TS descent must run (no wasm, nested in another
+   * operation, a frozen model, or a slot held too long), with nothing held.
+   */
+  private wasmLockSpot(hi: number, lo: number): Spot | null {
+    if (this.reader === null || !this.epochs.idle) return null;
+    const rec = this.reader.lockSpot(hi, lo, this.ann);
+    if (rec === 0) return null;
+    this.epochs.adopt();
+    const a = this.arena;
+    a.sync(); // everything reachable from the slot was published before we got the lock
+    const u = a.u32;
+    const sp = this.spot;
+    sp.top = u[this.ann + 4];
+    sp.model = u[this.ann + 5];
+    sp.n = u[this.ann + 6];
+    sp.i = u[this.ann + 7];
+    sp.rec = rec;
+    return sp;
   }
 
   private noteChange(top: number): void {

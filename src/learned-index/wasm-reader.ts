@@ -1,5 +1,5 @@
 /**
- * The wasm lookup path of FINEdex (assembly/finedex.ts, built by `node scripts/build-kernels.mjs` into
+ * The wasm lookup path of FINEdex, and the descent of its writes (assembly/finedex.ts, built by `node scripts/build-kernels.mjs` into
  * src/kernels/generated/finedex-wasm.ts): the same lookup as IndexCore's TS path, instantiated over the
  * index's own shared memory, so each thread runs it on the one index in place. It is faster because wasm
  * atomics are plain instructions where Node 20 makes every JS `Atomics` call a 15-25 ns builtin call.
@@ -19,6 +19,11 @@ export interface WasmReader {
   get(hi: number, lo: number, ann: number, announce: number): number;
   /** Looks up `n` keys ((hi, lo) pairs at word `keys`) in one epoch; values to `out`, results to `res`. */
   getMany(keys: number, n: number, out: number, res: number, ann: number): number;
+  /**
+   * Descends to (hi, lo)'s slot and locks it, announcing the epoch at `ann`: returns the record word (lock
+   * and announcement held; top, model, n, i in words ann + 4 .. ann + 7), or 0 (nothing held: use the TS path).
+   */
+  lockSpot(hi: number, lo: number, ann: number): number;
 }
 
 interface WasmApi {
