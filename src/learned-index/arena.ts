@@ -149,8 +149,11 @@ export class Arena {
     return Atomics.load(this.i32, H.BUMP) * 4;
   }
 
-  /** A zeroed block of at least `words` words; returns its pointer (a multiple of 4 words). */
-  alloc(words: number): number {
+  /**
+   * A block of at least `words` words; returns its pointer (a multiple of 4 words). The block is zeroed
+   * unless `zero` is false: then the caller writes every word of the first `words` itself.
+   */
+  alloc(words: number, zero = true): number {
     const cls = classOf(words);
     this.lock(H.ALLOC_LOCK);
     let base: number;
@@ -162,7 +165,7 @@ export class Arena {
       this.unlock(H.ALLOC_LOCK);
     }
     this.ensure(base);
-    this.u32.fill(0, base, base + classWords(cls));
+    if (zero) this.u32.fill(0, base, base + classWords(cls));
     return base;
   }
 

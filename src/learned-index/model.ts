@@ -49,8 +49,9 @@ export const dirWords = (c: number): number => 2 + 3 * c;
 /** Builds one model from keys [from, to) of `run` with a fitted line. */
 function buildModel(a: Arena, run: PairRun, from: number, to: number, slope: number, intercept: number): number {
   const n = to - from;
-  const m = a.alloc(modelWords(n));
+  const m = a.alloc(modelWords(n), false); // every word is written below: no separate zeroing pass
   const u = a.u32;
+  u.fill(0, m, m + M_KEYS);
   u[m + M_N] = n;
   a.f64[(m + M_SLOPE) >>> 1] = slope;
   a.f64[(m + M_INTERCEPT) >>> 1] = intercept;
@@ -63,9 +64,15 @@ function buildModel(a: Arena, run: PairRun, from: number, to: number, slope: num
   for (let i = 0; i < n; i++) {
     u[k + 2 * i] = run.khi[from + i];
     u[k + 2 * i + 1] = run.klo[from + i];
+  }
+  u.fill(0, k + 2 * n, r); // pad
+  for (let i = 0; i < n; i++) {
     u[r + 4 * i] = run.vhi[from + i];
     u[r + 4 * i + 1] = run.vlo[from + i];
+    u[r + 4 * i + 2] = 0; // empty slot
+    u[r + 4 * i + 3] = 0; // unlocked, version 0, live
   }
+  u.fill(0, r + 4 * n, r + 4 * n + 4); // slot above the last key
   return m;
 }
 
