@@ -332,3 +332,142 @@ export function lockSpot(hi: u32, lo: u32, ann: u32): u32 {
   atomic.store<u32>(<usize>ann << 2, 0);
   return 0;
 }
+
+// ---- Range scans -------------------------------------------------------------------------------------
+// The same walk as src/learned-index/range-scan.ts over one directory snapshot (slot 0, key 0, slot 1, ...,
+// on to the next model, into and out of sub-directories), writing (keyHi, keyLo, valHi, valLo) quads to
+// `scanOut` until `scanCap` pairs, the limit or the end key. Each slot is read under its seqlock: on a
+// version change the slot's pairs are dropped and it is read again.
+
+let scanOut: u32 = 0;
+let scanCount: u32 = 0;
+let scanCap: u32 = 0;
+let scanFromHi: u32 = 0;
+let scanFromLo: u32 = 0;
+let scanEndHi: u32 = 0;
+let scanEndLo: u32 = 0;
+let scanDone = false;
+let scanFailed = false;
+
+/** Appends a pair >= from; past the end key or at capacity, marks the scan done instead. */
+@inline function emit(h: u32, l: u32, vh: u32, vl: u32): void {
+  if (less(h, l, scanFromHi, scanFromLo)) return;
+  if (less(scanEndHi, scanEndLo, h, l) || scanCount >= scanCap) {
+    scanDone = true;
+    return;
+  }
+  const o = <usize>(scanOut + 4 * scanCount) << 2;
+  store<u32>(o, h);
+  store<u32>(o, l, 4);
+  store<u32>(o, vh, 8);
+  store<u32>(o, vl, 12);
+  scanCount++;
+}
+
+function scanBin(b: u32, lim: u32): void {
+  let nc = word(b);
+  if (nc > BIN_M) nc = BIN_M;
+  for (let c: u32 = 0; c < nc && !scanDone; c++) {
+    const ch = word(b + 1 + BIN_M + c);
+    if (ch + BIN_CHILD_WORDS > lim) {
+      scanFailed = true;
+      return;
+    }
+    let n = word(b + 1 + c);
+    if (n > BIN_N) n = BIN_N;
+    for (let i: u32 = 0; i < n && !scanDone; i++) {
+      emit(word(ch + i), word(ch + 16 + i), word(ch + 32 + i), word(ch + 48 + i));
+    }
+  }
+}
+
+function scanDirIn(d: u32, depth: i32, lim: u32): void {
+  if (depth >= MAX_DEPTH || d + 2 > lim) {
+    scanFailed = true;
+    return;
+  }
+  const c = word(d);
+  for (let j = dirFind(d, scanFromHi, scanFromLo); j < c && !scanDone && !scanFailed; j++) {
+    scanModelIn(word(d + 2 + 2 * c + j), depth, lim);
+  }
+}
+
+function scanModelIn(m: u32, depth: i32, lim: u32): void {
+  if (m + MODEL_HEADER_WORDS > lim) {
+    scanFailed = true;
+    return;
+  }
+  const n = word(m + M_N);
+  const k = m + M_KEYS;
+  const rec = k + ((2 * n + 3) & ~3);
+  for (let i = lowerBound(m, n, scanFromHi, scanFromLo); i <= n && !scanDone && !scanFailed; i++) {
+    const r = rec + 4 * i;
+    let spin = 0;
+    for (;;) {
+      if (++spin > MAX_SPINS) {
+        scanFailed = true;
+        return;
+      }
+      const v = lockWord(r + R_LOCK);
+      if ((v & 1) != 0) continue;
+      const mark = scanCount;
+      const s = word(r + R_SLOT);
+      if ((s & 3) == SLOT_DIR) {
+        scanDirIn(s ^ SLOT_DIR, depth + 1, lim); // installed sub-directories never change
+        if (scanDone || scanFailed) return;
+        // the trained key to the right of the sub-directory, under a fresh version
+        for (;;) {
+          if (++spin > MAX_SPINS) {
+            scanFailed = true;
+            return;
+          }
+          const v2 = lockWord(r + R_LOCK);
+          if ((v2 & 1) != 0) continue;
+          const vh = word(r);
+          const vl = word(r + 1);
+          if (lockWord(r + R_LOCK) != v2) continue;
+          if (i < n && (v2 & DEAD) == 0) emit(word(k + 2 * i), word(k + 2 * i + 1), vh, vl);
+          break;
+        }
+        break;
+      }
+      const done0 = scanDone;
+      if ((s & 3) == SLOT_PAIR) {
+        const p = s ^ SLOT_PAIR;
+        if (p + 4 > lim) {
+          scanFailed = true;
+          return;
+        }
+        emit(word(p), word(p + 1), word(p + 2), word(p + 3));
+      } else if (s != 0) {
+        scanBin(s, lim);
+      }
+      if (i < n && (v & DEAD) == 0 && !scanDone) emit(word(k + 2 * i), word(k + 2 * i + 1), word(r), word(r + 1));
+      if (lockWord(r + R_LOCK) == v) break;
+      scanCount = mark; // a writer interfered: read the slot again
+      scanDone = done0;
+      if (scanFailed) return;
+    }
+  }
+}
+
+/**
+ * Writes the pairs with from <= key <= end in ascending order to word `out` (4 words each), at most `cap`
+ * of them, inside an epoch announced at `ann`. Returns how many, or GIVE_UP (nothing usable: the caller
+ * scans on the TS path). A result of `cap` pairs may have more after it: scan again from the last key + 1.
+ */
+export function scan(fromHi: u32, fromLo: u32, endHi: u32, endLo: u32, out: u32, cap: u32, ann: u32): i32 {
+  atomic.store<u32>(<usize>ann << 2, word(H_EPOCH));
+  scanOut = out;
+  scanCount = 0;
+  scanCap = cap;
+  scanFromHi = fromHi;
+  scanFromLo = fromLo;
+  scanEndHi = endHi;
+  scanEndLo = endLo;
+  scanDone = false;
+  scanFailed = false;
+  scanDirIn(atomic.load<u32>(<usize>H_ROOT << 2), 0, words());
+  atomic.store<u32>(<usize>ann << 2, 0);
+  return scanFailed ? GIVE_UP : <i32>scanCount;
+}

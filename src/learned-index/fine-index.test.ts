@@ -37,6 +37,16 @@ function checkAll(idx: FineIndex, oracle: Map<bigint, bigint>): void {
     }
     assert.deepEqual(idx.getMany(keys), want);
     assert.deepEqual(ts.getMany(keys), want);
+    // Scans on both paths: whole, and windows that start between keys and cross wasm scan chunks.
+    const sorted = sortedPairs(oracle);
+    assert.deepEqual(ts.scan(0n, Number.MAX_SAFE_INTEGER), sorted);
+    for (let j = 0; j < sorted.length; j += 997) {
+      const from = sorted[j][0] === MAX ? MAX : sorted[j][0] + 1n;
+      const end = sorted[Math.min(sorted.length - 1, j + 600)][0];
+      const want = sorted.filter(([k]) => k >= from && k <= end).slice(0, 300);
+      assert.deepEqual(idx.range(from, end, 300), want);
+      assert.deepEqual(ts.range(from, end, 300), want);
+    }
   } finally {
     ts.close();
   }

@@ -13,7 +13,6 @@ import { Arena, H, MAX_ARENA_BYTES, SharedMemory } from './arena.js';
 import { EpochMember, sizeOf } from './epochs.js';
 import { IndexCore, INSERT, R_SKIPPED, SET, UPDATE } from './index-core.js';
 import { buildDirectory, buildModels, dirModels } from './model.js';
-import { scanRange } from './range-scan.js';
 import { bulkLoadRun, retrainDue, retrainModel } from './retrain.js';
 import { checkU64, cmp64, hiOf, loOf, PairRun, toBig } from './u64.js';
 import { wasmReader } from './wasm-reader.js';
@@ -180,7 +179,7 @@ export class FineIndex implements KeyIndex {
     checkInt(limit, 0, Number.MAX_SAFE_INTEGER, 'limit');
     const r = this.scratch;
     r.length = 0;
-    scanRange(this.arena, this.epochs, this.core.eps, r, limit, hiOf(from), loOf(from), hiOf(end), loOf(end));
+    this.core.scan(r, limit, hiOf(from), loOf(from), hiOf(end), loOf(end));
     const out: Array<[bigint, bigint]> = new Array(r.length);
     for (let i = 0; i < r.length; i++) out[i] = [toBig(r.khi[i], r.klo[i]), toBig(r.vhi[i], r.vlo[i])];
     return out;
@@ -263,7 +262,7 @@ export class FineIndex implements KeyIndex {
   scanHL(fromHi: number, fromLo: number, limit: number, out: PairRun, endHi = 0xffffffff, endLo = 0xffffffff): number {
     checkHL(fromHi, fromLo);
     checkHL(endHi, endLo);
-    return scanRange(this.arena, this.epochs, this.core.eps, out, limit, fromHi, fromLo, endHi, endLo);
+    return this.core.scan(out, limit, fromHi, fromLo, endHi, endLo);
   }
 
   /** Retrains every model with enough changes now (what the background worker does). Returns how many. */

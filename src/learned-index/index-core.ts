@@ -13,6 +13,7 @@ import {
   buildDirectory, buildModels, DEAD, dirFind, dirModel, lowerBound, M_CHANGES, M_FROZEN, M_KEYS, M_N, PAIR_WORDS,
   R_LOCK, R_SLOT, recAt, SLOT_DIR, SLOT_PAIR,
 } from './model.js';
+import { scanRange } from './range-scan.js';
 import { cmp64, PairRun } from './u64.js';
 import { W_FOUND, W_GIVE_UP, WasmReader } from './wasm-reader.js';
 
@@ -42,6 +43,8 @@ function keyIs(u: Uint32Array, k: number, i: number, hi: number, lo: number): bo
 /** Keys per wasm batch call (the scratch block holds keys, values and results for this many). */
 const BATCH = 256;
 const SCRATCH_WORDS = 5 * BATCH;
+/** Pairs per wasm scan call (4 words each, in the same scratch block). */
+const SCAN_CHUNK = 256;
 
 export class IndexCore {
   readonly eps: number;
@@ -139,6 +142,40 @@ export class IndexCore {
       this.epochs.exit();
     }
     return hits;
+  }
+
+  /**
+   * Appends to `out` the pairs with from <= key <= end in ascending order, at most `limit`; returns how
+   * many. The wasm path scans in chunks, each resuming after the last key of the one before.
+   */
+  scan(out: PairRun, limit: number, fromHi: number, fromLo: number, endHi: number, endLo: number): number {
+    const w = this.reader;
+    if (w === null || !this.epochs.idle) {
+      return scanRange(this.arena, this.epochs, this.eps, out, limit, fromHi, fromLo, endHi, endLo);
+    }
+    if (this.scratch === 0) this.scratch = this.arena.alloc(SCRATCH_WORDS);
+    const sk = this.scratch;
+    let got = 0;
+    let fh = fromHi;
+    let fl = fromLo;
+    while (got < limit && cmp64(fh, fl, endHi, endLo) <= 0) {
+      const cap = Math.min(SCAN_CHUNK, limit - got);
+      const c = w.scan(fh, fl, endHi, endLo, sk, cap, this.ann);
+      if (c === W_GIVE_UP) return got + scanRange(this.arena, this.epochs, this.eps, out, limit - got, fh, fl, endHi, endLo);
+      const u = this.arena.u32;
+      for (let j = 0; j < c; j++) out.push(u[sk + 4 * j], u[sk + 4 * j + 1], u[sk + 4 * j + 2], u[sk + 4 * j + 3]);
+      got += c;
+      if (c < cap) break;
+      // Resume after the last key (a chunk of `cap` pairs may have stopped short of the end).
+      fh = u[sk + 4 * c - 4];
+      fl = u[sk + 4 * c - 3];
+      if (fl === 0xffffffff) {
+        if (fh === 0xffffffff) break;
+        fh++;
+        fl = 0;
+      } else fl++;
+    }
+    return got;
   }
 
   /** Frees this thread's batch block (before the handle closes). */

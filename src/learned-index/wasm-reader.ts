@@ -1,5 +1,5 @@
 /**
- * The wasm lookup path of FINEdex, and the descent of its writes (assembly/finedex.ts, built by `node scripts/build-kernels.mjs` into
+ * The wasm path of FINEdex: lookups, range scans and the descent of writes (assembly/finedex.ts, built by `node scripts/build-kernels.mjs` into
  * src/kernels/generated/finedex-wasm.ts): the same lookup as IndexCore's TS path, instantiated over the
  * index's own shared memory, so each thread runs it on the one index in place. It is faster because wasm
  * atomics are plain instructions where Node 20 makes every JS `Atomics` call a 15-25 ns builtin call.
@@ -24,6 +24,8 @@ export interface WasmReader {
    * and announcement held; top, model, n, i in words ann + 4 .. ann + 7), or 0 (nothing held: use the TS path).
    */
   lockSpot(hi: number, lo: number, ann: number): number;
+  /** Up to `cap` pairs in [from, end] as (keyHi, keyLo, valHi, valLo) quads at word `out`; count or W_GIVE_UP. */
+  scan(fromHi: number, fromLo: number, endHi: number, endLo: number, out: number, cap: number, ann: number): number;
 }
 
 interface WasmApi {
