@@ -147,8 +147,9 @@ export class FineIndex implements KeyIndex {
   }
 
   /**
-   * Looks up many keys at once: the value of each, or undefined where absent. Faster than one `get` per key
-   * on a large index: the wasm path overlaps the cache misses of a group of keys.
+   * Looks up many keys at once: the value of each, or undefined where absent. One epoch announcement for
+   * the batch, and the wasm path touches a group's lines before looking its keys up (1.1-1.5x one `get` per
+   * key on 1M random keys here).
    */
   getMany(keys: ArrayLike<bigint>): Array<bigint | undefined> {
     const n = keys?.length;
@@ -225,7 +226,6 @@ export class FineIndex implements KeyIndex {
     if (keys.length !== 2 * n || values.length < 2 * n || found.length < n) {
       throw invalidArgument(`getManyHL: keys must hold (hi, lo) pairs, values 2 and found 1 entry per key; got ${keys.length}, ${values.length}, ${found.length}`);
     }
-    for (let i = 0; i < keys.length; i++) if (keys[i] >>> 0 !== keys[i]) checkHL(keys[i], 0);
     return this.core.getMany(keys, values, found);
   }
 
