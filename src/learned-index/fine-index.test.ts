@@ -270,3 +270,32 @@ test('a wasm lookup that meets a slot held by another thread gives up and finish
   assert.equal(Atomics.load(a.i32, lock) & 1, 0, 'the lookup returned after the release');
   await worker.terminate();
 });
+
+test('a full arena is NOT_SUPPORTED on the write that needs room; what is stored stays readable', () => {
+  const idx = FineIndex.create({ initialBytes: 1 << 16, maxBytes: 1 << 20, maxModelKeys: 1024 });
+  const oracle = new Map<bigint, bigint>();
+  let err: unknown;
+  const r = new SeededRandom(9);
+  for (let i = 0; i < 200_000 && err === undefined; i++) {
+    const k = rand64(r);
+    try {
+      idx.set(k, BigInt(i));
+      oracle.set(k, BigInt(i));
+    } catch (e) {
+      err = e;
+    }
+  }
+  assert.ok(isNeurStoreError(err, 'NOT_SUPPORTED'), `expected NOT_SUPPORTED, got ${String(err)}`);
+  assert.match((err as Error).message, /arena full/);
+  checkAll(idx, oracle);
+  // A bulk load that does not fit fails whole: the old contents stay.
+  const many: Array<[bigint, bigint]> = [];
+  for (let i = 0n; i < 100_000n; i++) many.push([i, i]);
+  assert.throws(() => idx.bulkLoad(many), (e) => isNeurStoreError(e, 'NOT_SUPPORTED'));
+  checkAll(idx, oracle);
+  for (const k of [...oracle.keys()].slice(0, 100)) {
+    assert.equal(idx.delete(k), true); // still writable
+    oracle.delete(k);
+  }
+  checkAll(idx, oracle);
+});

@@ -8,7 +8,7 @@
  * key is present); `update` only replaces (false when absent).
  */
 import type { KeyIndex } from '../engine/key-index.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, isNeurStoreError } from '../errors.js';
 import { Arena, H, MAX_ARENA_BYTES, SharedMemory } from './arena.js';
 import { EpochMember, sizeOf } from './epochs.js';
 import { IndexCore, INSERT, R_SKIPPED, SET, UPDATE } from './index-core.js';
@@ -63,6 +63,19 @@ function checkHL(hi: number, lo: number): void {
   }
 }
 
+/**
+ * Retrains after a write that made `top` due. The write itself is done, so a full arena (NOT_SUPPORTED) only
+ * skips this retraining (the models are left as they were, and the next due write tries again); the writes
+ * that need room report it themselves.
+ */
+function retrainInline(arena: Arena, epochs: EpochMember, top: number): void {
+  try {
+    retrainModel(arena, epochs, top);
+  } catch (e) {
+    if (!isNeurStoreError(e, 'NOT_SUPPORTED')) throw e;
+  }
+}
+
 export class FineIndex implements KeyIndex {
   private readonly arena: Arena;
   private readonly epochs: EpochMember;
@@ -77,7 +90,7 @@ export class FineIndex implements KeyIndex {
     this.epochs = new EpochMember(arena);
     this.core = new IndexCore(arena, this.epochs, path === 'ts' ? null : wasmReader(arena.memory));
     this.core.onRetrainDue = (top) => {
-      if (Atomics.load(arena.i32, H.BACKGROUND) === 0) retrainModel(arena, this.epochs, top);
+      if (Atomics.load(arena.i32, H.BACKGROUND) === 0) retrainInline(arena, this.epochs, top);
       else {
         Atomics.add(arena.i32, H.RETRAIN_REQ, 1);
         Atomics.notify(arena.i32, H.RETRAIN_REQ);

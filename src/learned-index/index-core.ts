@@ -6,6 +6,7 @@
  * new directory and start over). The first key of an empty gap goes into a 4-word pair block (no level bin
  * until a second key arrives). Retraining itself lives in `retrain.ts`.
  */
+import { isNeurStoreError } from '../errors.js';
 import { Arena, H } from './arena.js';
 import { binCollect, binCount, binCreate, binGet, binInsert, binBlocks, binRemove, FULL, INSERTED } from './level-bin.js';
 import { EpochMember, lockSlot, readBegin, unlockSlot } from './epochs.js';
@@ -98,9 +99,8 @@ export class IndexCore {
   getMany(keys: Uint32Array, values: Uint32Array, found: Uint8Array): number {
     const n = keys.length >>> 1;
     const w = this.reader;
-    if (w === null || !this.epochs.idle) return this.getManyTs(keys, values, found, 0, n);
-    if (this.scratch === 0) this.scratch = this.arena.alloc(SCRATCH_WORDS);
-    const sk = this.scratch;
+    const sk = w === null || !this.epochs.idle ? 0 : this.scratchBlock();
+    if (w === null || sk === 0) return this.getManyTs(keys, values, found, 0, n);
     const so = sk + 2 * BATCH;
     const sr = sk + 4 * BATCH;
     let hits = 0;
@@ -150,11 +150,8 @@ export class IndexCore {
    */
   scan(out: PairRun, limit: number, fromHi: number, fromLo: number, endHi: number, endLo: number): number {
     const w = this.reader;
-    if (w === null || !this.epochs.idle) {
-      return scanRange(this.arena, this.epochs, this.eps, out, limit, fromHi, fromLo, endHi, endLo);
-    }
-    if (this.scratch === 0) this.scratch = this.arena.alloc(SCRATCH_WORDS);
-    const sk = this.scratch;
+    const sk = w === null || !this.epochs.idle ? 0 : this.scratchBlock();
+    if (w === null || sk === 0) return scanRange(this.arena, this.epochs, this.eps, out, limit, fromHi, fromLo, endHi, endLo);
     let got = 0;
     let fh = fromHi;
     let fl = fromLo;
@@ -176,6 +173,18 @@ export class IndexCore {
       } else fl++;
     }
     return got;
+  }
+
+  /** This thread's batch block for wasm calls, allocated on first use; 0 when the arena is full (use TS). */
+  private scratchBlock(): number {
+    if (this.scratch === 0) {
+      try {
+        this.scratch = this.arena.alloc(SCRATCH_WORDS);
+      } catch (e) {
+        if (!isNeurStoreError(e, 'NOT_SUPPORTED')) throw e;
+      }
+    }
+    return this.scratch;
   }
 
   /** Frees this thread's batch block (before the handle closes). */

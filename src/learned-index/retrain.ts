@@ -89,11 +89,17 @@ export function retrainModel(a: Arena, epochs: EpochMember, top: number): boolea
     const run = new PairRun(1024);
     const retired: number[] = [d, dirWords(models.length)];
     const retire: Retire = (p, w) => void retired.push(p, w);
-    for (let k = first; k <= last; k++) Atomics.store(a.i32, models[k] + M_FROZEN, 1);
-    for (let k = first; k <= last; k++) collectModel(a, models[k], run, retire);
-    const whole = first === 0 && last === models.length - 1;
-    const fresh = run.length > 0 || whole ? buildModels(a, run, eps, maxKeys) : [];
-    publish(a, [...models.slice(0, first), ...fresh, ...models.slice(last + 1)]);
+    const frozen = models.slice(first, last + 1);
+    for (const m of frozen) Atomics.store(a.i32, m + M_FROZEN, 1);
+    try {
+      for (const m of frozen) collectModel(a, m, run, retire);
+      const whole = first === 0 && last === models.length - 1;
+      const fresh = run.length > 0 || whole ? buildModels(a, run, eps, maxKeys) : [];
+      publish(a, [...models.slice(0, first), ...fresh, ...models.slice(last + 1)]);
+    } catch (e) {
+      thaw(a, frozen);
+      throw e;
+    }
     for (let k = 0; k < retired.length; k += 2) epochs.retire(retired[k], retired[k + 1]);
     Atomics.add(a.i32, H.RETRAINS, 1);
     return true;
@@ -101,6 +107,16 @@ export function retrainModel(a: Arena, epochs: EpochMember, top: number): boolea
     epochs.exit();
     a.unlock(H.RETRAIN_LOCK);
   }
+}
+
+/**
+ * Undoes a freeze after a retraining failed before publishing (the arena is full): collecting only read the
+ * frozen models and queued nothing for reclamation, so they are still whole, and writers waiting on them
+ * go on. Blocks the failed build had allocated stay allocated.
+ */
+function thaw(a: Arena, models: number[]): void {
+  for (const m of models) Atomics.store(a.i32, m + M_FROZEN, 0);
+  Atomics.notify(a.i32, H.ROOT);
 }
 
 function publish(a: Arena, models: number[]): void {
@@ -120,10 +136,17 @@ export function bulkLoadRun(a: Arena, epochs: EpochMember, run: PairRun): void {
     const retire: Retire = (p, w) => void retired.push(p, w);
     const models = old === 0 ? [] : dirModels(a.u32, old);
     for (const m of models) Atomics.store(a.i32, m + M_FROZEN, 1);
-    if (old !== 0) collectDir(a, old, null, retire);
-    const fresh = buildModels(a, run, a.i32[H.EPSILON], a.i32[H.MAX_MODEL_KEYS]);
+    let nd: number;
+    try {
+      if (old !== 0) collectDir(a, old, null, retire);
+      nd = buildDirectory(a, buildModels(a, run, a.i32[H.EPSILON], a.i32[H.MAX_MODEL_KEYS]));
+    } catch (e) {
+      thaw(a, models); // the old contents stay
+      throw e;
+    }
     setSize(a.i32, run.length); // before publishing: until then every writer waits on the frozen models
-    publish(a, fresh);
+    Atomics.store(a.i32, H.ROOT, nd);
+    Atomics.notify(a.i32, H.ROOT);
     for (let k = 0; k < retired.length; k += 2) epochs.retire(retired[k], retired[k + 1]);
   } finally {
     epochs.exit();

@@ -3,6 +3,7 @@
  * (or every 20 ms), until told to stop through the control word.
  */
 import { parentPort } from 'node:worker_threads';
+import { isNeurStoreError } from '../errors.js';
 import { H } from './arena.js';
 import { FineIndex } from './fine-index.js';
 import type { RetrainWorkerInit } from './retrain-worker.js';
@@ -14,7 +15,12 @@ parentPort?.once('message', (init: RetrainWorkerInit) => {
   parentPort?.postMessage('ready');
   while (Atomics.load(control, 0) === 0) {
     const seen = Atomics.load(i32, H.RETRAIN_REQ);
-    Atomics.add(control, 1, index.retrainDue());
+    try {
+      Atomics.add(control, 1, index.retrainDue());
+    } catch (e) {
+      // A full arena skips the retraining (the models stay as they were); try again on the next signal.
+      if (!isNeurStoreError(e, 'NOT_SUPPORTED')) throw e;
+    }
     index.reclaim();
     Atomics.wait(i32, H.RETRAIN_REQ, seen, 20);
   }
