@@ -307,6 +307,7 @@ function benchSut(s: Sut, d: Dataset, ops: number): Record<string, string> {
   t = performance.now();
   for (let k = 0; k < half; k++) s.set(d, 2 * ((k * 7919) % half) + 1, k); // odd keys in scattered order
   row['insert'] = f(half / (performance.now() - t) / 1000);
+  row['B/key after insert'] = ((s.bytes ? s.bytes() : gcHeap() - h0) / n).toFixed(1);
   for (const m of MIXES) {
     if (s.pointOnly && m.scan > 0) continue;
     s.build(d, even(n));

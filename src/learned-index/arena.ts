@@ -158,15 +158,46 @@ export class Arena {
     this.lock(H.ALLOC_LOCK);
     let base: number;
     try {
-      base = this.i32[H.FREE_HEADS + cls];
-      if (base !== 0) this.i32[H.FREE_HEADS + cls] = this.i32[base];
-      else base = this.bump(classWords(cls));
+      base = this.popFree(cls);
+      if (base === 0) base = this.splitLarger(cls);
+      if (base === 0) base = this.bump(classWords(cls));
     } finally {
       this.unlock(H.ALLOC_LOCK);
     }
     this.ensure(base);
     if (zero) this.u32.fill(0, base, base + classWords(cls));
     return base;
+  }
+
+  /** Pops a block of class `cls` from its free list, or 0. Caller holds the allocator lock. */
+  private popFree(cls: number): number {
+    const b = this.i32[H.FREE_HEADS + cls];
+    if (b === 0) return 0;
+    this.ensure(b); // freed by another thread, maybe after it grew the memory
+    this.i32[H.FREE_HEADS + cls] = this.i32[b];
+    return b;
+  }
+
+  /**
+   * Takes a free block of the smallest larger class and splits it: the first `classWords(cls)` words are
+   * returned, the rest is filed as a free block of the largest class that fits in it (at most 1/8 of the
+   * rest is lost). So blocks freed by retraining (old models, of other sizes than the new ones) are reused
+   * instead of growing the arena. Returns 0 when no larger class has a free block. Caller holds the lock.
+   */
+  private splitLarger(cls: number): number {
+    for (let c = cls + 1; c < CLASSES; c++) {
+      if (this.i32[H.FREE_HEADS + c] === 0) continue;
+      const b = this.popFree(c);
+      const rest = classWords(c) - classWords(cls);
+      if (rest >= 4) {
+        const rc = classOf(Arena.floorClassWords(rest));
+        const r = b + classWords(cls);
+        this.i32[r] = this.i32[H.FREE_HEADS + rc];
+        this.i32[H.FREE_HEADS + rc] = r;
+      }
+      return b;
+    }
+    return 0;
   }
 
   /**
@@ -201,9 +232,8 @@ export class Arena {
     if (this.i32[H.FREE_HEADS] === 0) return false;
     this.lock(H.ALLOC_LOCK);
     for (let k = 0; k < 64; k++) {
-      const p = this.i32[H.FREE_HEADS];
+      const p = this.popFree(0);
       if (p === 0) break;
-      this.i32[H.FREE_HEADS] = this.i32[p];
       this.pairs.push(p);
     }
     this.unlock(H.ALLOC_LOCK);
@@ -237,6 +267,7 @@ export class Arena {
   private freeShared(ptr: number, words: number): void {
     const cls = classOf(words);
     this.lock(H.ALLOC_LOCK);
+    this.ensure(ptr);
     this.i32[ptr] = this.i32[H.FREE_HEADS + cls];
     this.i32[H.FREE_HEADS + cls] = ptr;
     this.unlock(H.ALLOC_LOCK);
