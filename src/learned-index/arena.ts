@@ -9,7 +9,8 @@
  * (at most 1/8 of a big block is slack). Every block starts on a multiple of 4 words, so f64 fields stay
  * 8-byte aligned and a pointer's two low bits are free for tags. The owner passes the size back when
  * freeing, so blocks carry no header.
- * Freed blocks go to per-class free lists. Allocation takes a spin lock in the header.
+ * Freed blocks go to per-class free lists; an empty list splits a free block of a larger class. Allocation
+ * takes a spin lock in the header.
  */
 import { invalidArgument, notSupported } from '../errors.js';
 
