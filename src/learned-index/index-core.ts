@@ -44,6 +44,12 @@ function keyIs(u: Uint32Array, k: number, i: number, hi: number, lo: number): bo
 /** Keys per wasm batch call (the scratch block holds keys, values and results for this many). */
 const BATCH = 256;
 const SCRATCH_WORDS = 5 * BATCH;
+/**
+ * Changes a write counts toward its model's retraining when it turns a gap's pair into a level bin: a bin
+ * costs 336 bytes, about 14 trained keys' worth, so gaps filling up with small bins bring the retraining
+ * that compacts them into trained keys sooner.
+ */
+const BIN_WEIGHT = 8;
 /** Pairs per wasm scan call (4 words each, in the same scratch block). */
 const SCAN_CHUNK = 256;
 
@@ -59,6 +65,8 @@ export class IndexCore {
   private readonly ann: number;
   /** This thread's batch block for the wasm getMany (allocated on first use, freed by `release`). */
   private scratch = 0;
+  /** Set when the last write turned a pair into a level bin (it then counts BIN_WEIGHT changes). */
+  private binMade = false;
   private readonly spot: Spot = { top: 0, model: 0, n: 0, i: 0, rec: 0 };
   private readonly retireFn = (p: number, w: number): void => this.epochs.retire(p, w);
   /** Called after a write when the top model has seen enough changes to retrain (set by the index). */
@@ -305,9 +313,14 @@ export class IndexCore {
 
   private noteChange(top: number): void {
     const i32 = this.arena.i32;
-    const changes = ++i32[top + M_CHANGES]; // plain: a count lost to a race only delays a retraining
+    const weight = this.binMade ? BIN_WEIGHT : 1;
+    this.binMade = false;
+    const before = i32[top + M_CHANGES];
+    const changes = before + weight;
+    i32[top + M_CHANGES] = changes; // plain: a count lost to a race only delays a retraining
     const due = Math.max(256, i32[top + M_N]);
-    if (changes >= due && (changes === due || (changes & 255) === 0)) this.onRetrainDue(top);
+    // Signal once on reaching `due`, then every 256 changes while the retraining has not happened.
+    if (changes >= due && (before < due || changes >>> 8 !== before >>> 8)) this.onRetrainDue(top);
   }
 
   /**
@@ -403,6 +416,7 @@ export class IndexCore {
     }
     if (mode === UPDATE) return R_SKIPPED;
     const b = binCreate(a, u[p], u[p + 1], u[p + 2], u[p + 3]);
+    this.binMade = true;
     binInsert(a, b, hi, lo, vhi, vlo);
     Atomics.store(a.i32, r + R_SLOT, b); // readers see the pair or the complete bin, never a half
     this.epochs.retire(p, PAIR_WORDS);
