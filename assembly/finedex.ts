@@ -1,12 +1,13 @@
-// FINEdex lookups, and the descent of writes, in wasm over the index's own shared memory (compiled with
-// --importMemory --sharedMemory).
+// FINEdex in wasm over the index's own shared memory (compiled with --importMemory --sharedMemory):
+// lookups (one key and batches), range scans, and the descent of writes (find the slot, lock it).
 //
-// Same algorithm and layout as src/learned-index/index-core.ts (getIn, lockSpot), model.ts (dirFind,
-// lowerBound) and level-bin.ts (binGet): every argument and pointer is a u32 word offset into the arena. What wasm buys is
-// the cost of the protocol: Node 20 does not inline JS `Atomics` (15-25 ns a call), while here an atomic
-// load is a plain load and the epoch announcement one store. Results are identical to the TS path (tests
-// compare them); anything that looks torn or that spins too long returns GIVE_UP and the caller retries the
-// key on the TS path, so wasm never traps on a pointer read mid-update.
+// Same algorithm and layout as src/learned-index/index-core.ts (getIn, lockSpot), range-scan.ts,
+// model.ts (dirFind, lowerBound) and level-bin.ts (binGet, binCollect): every argument and pointer is a u32
+// word offset into the arena. What wasm buys is the cost of the protocol: Node 20 does not inline JS
+// `Atomics` (15-25 ns a call), while here an atomic load is a plain load and the epoch announcement one
+// store. Results are identical to the TS path (tests compare them); anything that looks torn or that spins
+// too long returns GIVE_UP (or 0 from lockSpot) and the caller repeats the operation on the TS path, so
+// wasm never traps on a pointer read mid-update and never spins forever.
 //
 // Constants mirror arena.ts (H), model.ts (M_*, R_*, SLOT_*) and level-bin.ts (BIN_*): keep them in step.
 
