@@ -375,7 +375,9 @@ async function main(): Promise<void> {
   const ops = Number(arg('--ops', String(Math.min(n, 500_000))));
   const names = arg('--datasets', 'uniform,normal,lognormal,sequential,real').split(',');
   const part = arg('--only', 'all'); // all | single | workers
-  const path = FineIndex.create({ initialBytes: 65536 }).stats().path;
+  const probe = FineIndex.create({ initialBytes: 65536 });
+  const path = probe.stats().path;
+  probe.close();
   console.log(`FINEdex benchmark: ${n} keys, ${ops} ops per workload (Mops/s unless noted), node ${process.version}, FINEdex path: ${path}`);
   for (const name of names) {
     const d = name === 'real' ? realKeys() : synthetic(name, n);
