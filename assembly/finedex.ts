@@ -59,6 +59,18 @@ let sink: u32 = 0;
   return h < hi || (h == hi && l < lo);
 }
 
+/** First record word of model m with n trained keys (model.ts recAt). */
+@inline function recAt(m: u32, n: u32): u32 {
+  return m + M_KEYS + ((2 * n + 3) & ~3);
+}
+
+/** Predicted position of (hi, lo) in model m (n > 0 trained keys), clamped to [0, n - 1]. */
+@inline function predict(m: u32, n: u32, hi: u32, lo: u32): u32 {
+  const x = (<f64>hi - <f64>word(m + M_FIRST_HI)) * 4294967296.0 + (<f64>lo - <f64>word(m + M_FIRST_LO));
+  const pf = load<f64>(<usize>(m + M_INTERCEPT) << 2) + load<f64>(<usize>(m + M_SLOPE) << 2) * x;
+  return pf >= <f64>(n - 1) ? n - 1 : pf > 0 ? <u32>(pf + 0.5) : 0;
+}
+
 /** Index in directory d of the model owning (hi, lo) (the first whose last key is >= it). */
 function dirFind(d: u32, hi: u32, lo: u32): u32 {
   const c = word(d);
@@ -81,13 +93,11 @@ function dirFind(d: u32, hi: u32, lo: u32): u32 {
  */
 function lowerBound(m: u32, n: u32, hi: u32, lo: u32): u32 {
   if (n == 0) return 0;
-  const x = (<f64>hi - <f64>word(m + M_FIRST_HI)) * 4294967296.0 + (<f64>lo - <f64>word(m + M_FIRST_LO));
-  const pf = load<f64>(<usize>(m + M_INTERCEPT) << 2) + load<f64>(<usize>(m + M_SLOPE) << 2) * x;
-  const p: i32 = pf >= <f64>(n - 1) ? <i32>n - 1 : pf > 0 ? <i32>(pf + 0.5) : 0;
+  const p = <i32>predict(m, n, hi, lo);
   const k = m + M_KEYS;
   // Touch the predicted record now: its cache miss then overlaps the search's instead of following it (the
   // caller reads the record of the answer next, almost always this line or a neighbour).
-  sink += word(k + ((2 * n + 3) & ~3) + 4 * <u32>p + R_LOCK);
+  sink += word(recAt(m, n) + 4 * <u32>p + R_LOCK);
   let l: i32;
   let r: i32;
   if (less(word(k + 2 * p), word(k + 2 * p + 1), hi, lo)) {
@@ -162,7 +172,7 @@ function getIn(hi: u32, lo: u32): i32 {
     const n = word(m + M_N);
     const i = lowerBound(m, n, hi, lo);
     const k = m + M_KEYS;
-    const r = m + M_KEYS + ((2 * n + 3) & ~3) + 4 * i;
+    const r = recAt(m, n) + 4 * i;
     const hit = i < n && word(k + 2 * i) == hi && word(k + 2 * i + 1) == lo;
     let descend = false;
     for (let spin = 0; spin < MAX_SPINS; spin++) {
@@ -234,11 +244,9 @@ function predicted(hi: u32, lo: u32): u32 {
     recordDelta = 0;
     return m;
   }
-  const x = (<f64>hi - <f64>word(m + M_FIRST_HI)) * 4294967296.0 + (<f64>lo - <f64>word(m + M_FIRST_LO));
-  const pf = load<f64>(<usize>(m + M_INTERCEPT) << 2) + load<f64>(<usize>(m + M_SLOPE) << 2) * x;
-  const p: u32 = pf >= <f64>(n - 1) ? n - 1 : pf > 0 ? <u32>(pf + 0.5) : 0;
+  const p = predict(m, n, hi, lo);
   const k = m + M_KEYS + 2 * p;
-  recordDelta = ((2 * n + 3) & ~3) + 2 * p + R_LOCK;
+  recordDelta = recAt(m, n) + 4 * p + R_LOCK - k;
   return k;
 }
 
@@ -302,7 +310,7 @@ export function lockSpot(hi: u32, lo: u32, ann: u32): u32 {
     if (top == 0) top = m;
     const n = word(m + M_N);
     const i = lowerBound(m, n, hi, lo);
-    const r = m + M_KEYS + ((2 * n + 3) & ~3) + 4 * i;
+    const r = recAt(m, n) + 4 * i;
     const w = <usize>(r + R_LOCK) << 2;
     let held = false;
     for (let spin = 0; spin < MAX_SPINS; spin++) {
@@ -400,53 +408,42 @@ function scanModelIn(m: u32, depth: i32, lim: u32): void {
   }
   const n = word(m + M_N);
   const k = m + M_KEYS;
-  const rec = k + ((2 * n + 3) & ~3);
+  const rec = recAt(m, n);
   for (let i = lowerBound(m, n, scanFromHi, scanFromLo); i <= n && !scanDone && !scanFailed; i++) {
     const r = rec + 4 * i;
-    let spin = 0;
-    for (;;) {
-      if (++spin > MAX_SPINS) {
+    // After a sub-directory (installed ones never change) only the trained key to its right is left to read.
+    let slotDone = false;
+    for (let spin = 0; ; spin++) {
+      if (spin > MAX_SPINS) {
         scanFailed = true;
         return;
       }
       const v = lockWord(r + R_LOCK);
       if ((v & 1) != 0) continue;
       const mark = scanCount;
-      const s = word(r + R_SLOT);
-      if ((s & 3) == SLOT_DIR) {
-        scanDirIn(s ^ SLOT_DIR, depth + 1, lim); // installed sub-directories never change
-        if (scanDone || scanFailed) return;
-        // the trained key to the right of the sub-directory, under a fresh version
-        for (;;) {
-          if (++spin > MAX_SPINS) {
+      if (!slotDone) {
+        const s = word(r + R_SLOT);
+        if ((s & 3) == SLOT_DIR) {
+          scanDirIn(s ^ SLOT_DIR, depth + 1, lim);
+          if (scanDone || scanFailed) return;
+          slotDone = true;
+          continue; // the key under a fresh version
+        }
+        if ((s & 3) == SLOT_PAIR) {
+          const p = s ^ SLOT_PAIR;
+          if (p + 4 > lim) {
             scanFailed = true;
             return;
           }
-          const v2 = lockWord(r + R_LOCK);
-          if ((v2 & 1) != 0) continue;
-          const vh = word(r);
-          const vl = word(r + 1);
-          if (lockWord(r + R_LOCK) != v2) continue;
-          if (i < n && (v2 & DEAD) == 0) emit(word(k + 2 * i), word(k + 2 * i + 1), vh, vl);
-          break;
+          emit(word(p), word(p + 1), word(p + 2), word(p + 3));
+        } else if (s != 0) {
+          scanBin(s, lim);
         }
-        break;
-      }
-      const done0 = scanDone;
-      if ((s & 3) == SLOT_PAIR) {
-        const p = s ^ SLOT_PAIR;
-        if (p + 4 > lim) {
-          scanFailed = true;
-          return;
-        }
-        emit(word(p), word(p + 1), word(p + 2), word(p + 3));
-      } else if (s != 0) {
-        scanBin(s, lim);
       }
       if (i < n && (v & DEAD) == 0 && !scanDone) emit(word(k + 2 * i), word(k + 2 * i + 1), word(r), word(r + 1));
       if (lockWord(r + R_LOCK) == v) break;
-      scanCount = mark; // a writer interfered: read the slot again
-      scanDone = done0;
+      scanCount = mark; // a writer interfered: read the slot again (the loop runs only while not done)
+      scanDone = false;
       if (scanFailed) return;
     }
   }

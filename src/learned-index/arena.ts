@@ -58,7 +58,7 @@ interface MemoryCtor {
 }
 const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: MemoryCtor } }).WebAssembly.Memory;
 
-export const PAGE_BYTES = 65536;
+const PAGE_BYTES = 65536;
 /** Largest arena: a wasm32 memory of 65536 pages. */
 export const MAX_ARENA_BYTES = 2 ** 32;
 

@@ -89,8 +89,8 @@ export class IndexCore {
     return this.getTs(hi, lo);
   }
 
-  /** The TS lookup (the fallback when wasm is not built, and the reference the wasm path is tested against). */
-  getTs(hi: number, lo: number): boolean {
+  /** The TS lookup (the fallback when wasm is not built, or gave up). */
+  private getTs(hi: number, lo: number): boolean {
     this.epochs.enter();
     try {
       return this.getIn(hi, lo);

@@ -95,7 +95,7 @@ export function retrainModel(a: Arena, epochs: EpochMember, top: number): boolea
       for (const m of frozen) collectModel(a, m, run, retire);
       const whole = first === 0 && last === models.length - 1;
       const fresh = run.length > 0 || whole ? buildModels(a, run, eps, maxKeys) : [];
-      publish(a, [...models.slice(0, first), ...fresh, ...models.slice(last + 1)]);
+      publish(a, buildDirectory(a, [...models.slice(0, first), ...fresh, ...models.slice(last + 1)]));
     } catch (e) {
       thaw(a, frozen);
       throw e;
@@ -119,8 +119,8 @@ function thaw(a: Arena, models: number[]): void {
   Atomics.notify(a.i32, H.ROOT);
 }
 
-function publish(a: Arena, models: number[]): void {
-  const nd = buildDirectory(a, models);
+/** Makes directory `nd` the root (one atomic store) and wakes writers waiting for it. */
+function publish(a: Arena, nd: number): void {
   Atomics.store(a.i32, H.ROOT, nd);
   Atomics.notify(a.i32, H.ROOT);
 }
@@ -145,8 +145,7 @@ export function bulkLoadRun(a: Arena, epochs: EpochMember, run: PairRun): void {
       throw e;
     }
     setSize(a.i32, run.length); // before publishing: until then every writer waits on the frozen models
-    Atomics.store(a.i32, H.ROOT, nd);
-    Atomics.notify(a.i32, H.ROOT);
+    publish(a, nd);
     for (let k = 0; k < retired.length; k += 2) epochs.retire(retired[k], retired[k + 1]);
   } finally {
     epochs.exit();

@@ -3,13 +3,12 @@
  * src/kernels/generated/finedex-wasm.ts): the same lookup as IndexCore's TS path, instantiated over the
  * index's own shared memory, so each thread runs it on the one index in place. It is faster because wasm
  * atomics are plain instructions where Node 20 makes every JS `Atomics` call a 15-25 ns builtin call.
- * The module is compiled once per thread (at import); `readerBackend()` says whether it is in use and why.
+ * The module is compiled once per thread (at import); `FineIndex.stats().path` says whether it is in use.
  */
 import type { SharedMemory } from './arena.js';
 
 /** Results of the wasm calls (per key). */
 export const W_FOUND = 1;
-export const W_ABSENT = 0;
 /** Torn read or a slot held too long: the caller repeats the key on the TS path. */
 export const W_GIVE_UP = -1;
 
@@ -37,17 +36,13 @@ const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 // A variable specifier keeps tsc from requiring the generated file, which a fresh checkout lacks.
 const GENERATED_MODULE = '../kernels/generated/finedex-wasm.js';
 
-async function compile(): Promise<{ module: object | null; reason: string }> {
-  let b64: string;
+/** The compiled module, or null when it is not built (`node scripts/build-kernels.mjs`) or does not compile. */
+async function compile(): Promise<object | null> {
   try {
-    b64 = ((await import(GENERATED_MODULE)) as { FINEDEX_WASM_BASE64: string }).FINEDEX_WASM_BASE64;
+    const b64 = ((await import(GENERATED_MODULE)) as { FINEDEX_WASM_BASE64: string }).FINEDEX_WASM_BASE64;
+    return new WASM.Module(Buffer.from(b64, 'base64'));
   } catch {
-    return { module: null, reason: 'wasm lookups not built (run `node scripts/build-kernels.mjs`)' };
-  }
-  try {
-    return { module: new WASM.Module(Buffer.from(b64, 'base64')), reason: 'wasm' };
-  } catch (e) {
-    return { module: null, reason: `wasm lookups failed to compile: ${(e as Error).message}` };
+    return null;
   }
 }
 
@@ -55,15 +50,10 @@ const compiled = await compile();
 
 /** The wasm reader over `memory`, or null when the module is not built or does not instantiate. */
 export function wasmReader(memory: SharedMemory): WasmReader | null {
-  if (compiled.module === null) return null;
+  if (compiled === null) return null;
   try {
-    return new WASM.Instance(compiled.module, { env: { memory } }).exports as WasmReader;
+    return new WASM.Instance(compiled, { env: { memory } }).exports as WasmReader;
   } catch {
     return null;
   }
-}
-
-/** `'wasm'` or `'ts'` with the reason, e.g. `{ backend: 'ts', reason: 'wasm lookups not built ...' }`. */
-export function readerBackend(): { backend: 'wasm' | 'ts'; reason: string } {
-  return { backend: compiled.module ? 'wasm' : 'ts', reason: compiled.reason };
 }
