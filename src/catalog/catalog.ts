@@ -78,6 +78,14 @@ export interface CatalogTx {
   insertModel(model: ModelRow, tensors: readonly TensorRow[]): Promise<void>;
   /** False when no model has that name. */
   deleteModel(name: string): Promise<boolean>;
+  /** Points every tensor stored in record `from` at record `to`, which holds the same exact content (self-healing). */
+  repointRecord(from: bigint, to: bigint): Promise<number>;
+}
+
+/** A catalog row that fails its checksum (or damage SQLite itself found: `model` null). */
+export interface CatalogDamage {
+  readonly model: string | null;
+  readonly message: string;
 }
 
 export interface Catalog {
@@ -86,10 +94,13 @@ export interface Catalog {
    * committed when `fn` resolves and rolled back when it throws. CONFLICT if the lock cannot be had in time.
    */
   write<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T>;
+  /** Rows are checked against their checksums: a damaged one is CORRUPTION naming the model, never wrong data. */
   getModel(name: string): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
   tensors(name: string): Promise<TensorRow[]>;
-  /** Every engine record any model references (tensors, their bases and architectures). */
+  /** Every row checked; the damaged ones, for `repair` and `verify`. */
+  check(): Promise<CatalogDamage[]>;
+  /** Every engine record any model references (tensors, their bases and architectures); CORRUPTION on a damaged row. */
   liveRecordKeys(): Promise<Set<bigint>>;
   /**
    * Records of tensors of `shape` and one of `dtypes` (default `FLOAT_BASE_DTYPES`) whose delta chain is shorter

@@ -50,17 +50,26 @@ export function decodeManifest(bytes: Uint8Array, file: string): Manifest {
   if (MANIFEST_HEADER_BYTES + length !== b.length) throw corruption(file, 8, 'manifest length does not match the file');
   const body = b.subarray(MANIFEST_HEADER_BYTES);
   if (crc32(body) !== b.readUInt32LE(12)) throw corruption(file, MANIFEST_HEADER_BYTES, 'manifest checksum mismatch');
-  const m = JSON.parse(body.toString('utf8')) as Manifest;
-  if (!Array.isArray(m.segments) || !Number.isSafeInteger(m.generation)) {
+  let m: Manifest;
+  try {
+    m = JSON.parse(body.toString('utf8')) as Manifest;
+  } catch {
+    throw corruption(file, MANIFEST_HEADER_BYTES, 'manifest body is not JSON');
+  }
+  const entryOk = (s: SegmentEntry): boolean => Number.isSafeInteger(s?.id) && Number.isSafeInteger(s?.length) && s.length >= 0;
+  if (!Array.isArray(m.segments) || !Number.isSafeInteger(m.generation) || !Number.isSafeInteger(m.nextSegmentId) || !m.segments.every(entryOk)) {
     throw corruption(file, MANIFEST_HEADER_BYTES, 'manifest body is not a manifest');
   }
   return m;
 }
 
-/** Reads the manifest of `dir`, or EMPTY_MANIFEST when the store has none yet. */
-export async function readManifest(env: Env, dir: string): Promise<Manifest> {
+/**
+ * Reads the manifest of `dir`; null when there is none (a new store, or a lost manifest: the engine tells them
+ * apart by the segment files it finds). CORRUPTION when the file is damaged.
+ */
+export async function readManifest(env: Env, dir: string): Promise<Manifest | null> {
   const path = joinPath(dir, MANIFEST_FILE);
-  if (!(await env.exists(path))) return EMPTY_MANIFEST;
+  if (!(await env.exists(path))) return null;
   return decodeManifest(await env.readFile(path), path);
 }
 

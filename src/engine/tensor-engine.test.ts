@@ -114,7 +114,7 @@ test('a flipped payload bit is reported as CORRUPTION naming the file and offset
   });
 });
 
-test('a flipped header bit is found on open and never served as another record', async () => {
+test('a flipped header bit is found on open, costs only its record, and is never served as another record', async () => {
   const env = new MemoryEnv();
   const engine = await TensorEngine.open(env, 'db', SMALL);
   await engine.beginWrite();
@@ -126,8 +126,10 @@ test('a flipped header bit is found on open and never served as another record',
   const reopened = await TensorEngine.open(env, 'db', SMALL);
   assert.equal(reopened.damaged.length, 1);
   assert.equal(reopened.damaged[0]!.offset, third);
-  assert.deepEqual(await reopened.get(1n), new Uint8Array(10).fill(1));
-  await assert.rejects(reopened.get(3n), (e) => isNeurStoreError(e, 'CORRUPTION'));
+  assert.equal(reopened.damaged[0]!.length, RECORD_HEADER_BYTES + 10);
+  for (const i of [0n, 1n, 3n, 4n]) assert.deepEqual(await reopened.get(i), new Uint8Array(10).fill(Number(i)), `record ${i} after the damage`);
+  await assert.rejects(reopened.get(2n), (e) => isNeurStoreError(e, 'CORRUPTION'));
+  assert.equal(reopened.has(2n ^ 1n) && reopened.recordCount, 4, 'the damaged key is not indexed under another key');
 });
 
 test('compaction refuses to drop a damaged live record', async () => {

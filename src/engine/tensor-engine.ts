@@ -7,17 +7,24 @@
  * manifest switch leaves bytes past the committed length, which the next `beginWrite` cuts off. Any number of
  * readers, in this process or others, read concurrently; a reader that misses a key or a segment catches up
  * with the manifest and retries.
+ *
+ * Damage stays local and nothing is ever deleted on a guess: a damaged or missing segment, segment header or
+ * record header is recorded in `damaged` and costs only the records it covers (the scanner resynchronises to
+ * the next valid header); a missing manifest beside existing segments is CORRUPTION until `rebuildManifest`
+ * (engine-repair.ts) restores it; segment files the manifest does not name are deleted only when they are
+ * uncommitted (numbered past the manifest's `nextSegmentId`) or every record in them is indexed elsewhere.
  */
 import { NeurStoreError, conflict, corruption, invalidArgument, notFound } from '../errors.js';
 import { joinPath, type Env, type EnvFile } from '../env/env.js';
 import type { KeyIndex } from './key-index.js';
 import { FineIndex } from '../learned-index/fine-index.js';
-import { EMPTY_MANIFEST, readManifest, writeManifest, type Manifest, type SegmentEntry } from './manifest.js';
+import { EMPTY_MANIFEST, MANIFEST_FILE, readManifest, writeManifest, type Manifest, type SegmentEntry } from './manifest.js';
 import {
   MAX_RECORD_BYTES, PAGE_BYTES, RECORD_HEADER_BYTES, SEGMENT_BYTES, SEGMENT_HEADER_BYTES,
   checkSegmentHeader, decodeRecordHeader, encodeRecord, encodeSegmentHeader, payloadChecksumOk,
 } from './record-format.js';
 import { scanSegment } from './segment-scanner.js';
+import { SEGMENTS_DIR, segmentIdOf, segmentPath } from './segment-files.js';
 import { SegmentWriter } from './segment-writer.js';
 
 export interface EngineOptions {
@@ -25,12 +32,15 @@ export interface EngineOptions {
   createIndex?: () => KeyIndex;
   segmentBytes?: number;
   pageBytes?: number;
+  /** Never write (no directory creation, `beginWrite` refused): for reads on a full or read-only disk. */
+  readOnly?: boolean;
 }
 
 interface Segment {
   readonly id: number;
   readonly path: string;
-  readonly file: EnvFile;
+  /** Null when the file the manifest names is missing (recorded as damage). */
+  readonly file: EnvFile | null;
   /** Bytes indexed so far (committed length as of the last manifest read, or more while writing). */
   length: number;
 }
@@ -38,6 +48,8 @@ interface Segment {
 export interface Damage {
   readonly file: string;
   readonly offset: number;
+  /** Bytes that hold no locatable record (0 for a damaged segment header, which costs no records). */
+  readonly length: number;
   readonly message: string;
 }
 
@@ -67,9 +79,18 @@ export class TensorEngine {
 
   /** Opens (or creates) the engine in `dir` and indexes every committed record. */
   static async open(env: Env, dir: string, options: EngineOptions = {}): Promise<TensorEngine> {
-    await env.mkdir(joinPath(dir, 'segments'));
+    if (!options.readOnly) await env.mkdir(joinPath(dir, SEGMENTS_DIR));
     const engine = new TensorEngine(env, dir, options);
-    await engine.load(await readManifest(env, dir));
+    try {
+      // A new store gets its (empty) manifest at once, so segment files without a manifest always mean a lost one.
+      if (!options.readOnly && (await readManifest(env, dir)) === null && (await engine.segmentFiles()).length === 0) {
+        await writeManifest(env, dir, EMPTY_MANIFEST);
+      }
+      await engine.load(await engine.readManifest());
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
     return engine;
   }
 
@@ -77,7 +98,7 @@ export class TensorEngine {
     return this.index.size;
   }
 
-  /** Damaged headers found while indexing (their segments could not be indexed past them). */
+  /** Damage found while indexing: missing or damaged segments, segment headers and record headers. */
   get damaged(): readonly Damage[] {
     return this.damage;
   }
@@ -106,7 +127,7 @@ export class TensorEngine {
     } catch (e) {
       // Another process may have compacted the segment away; catch up once and retry.
       if (this.writing || !(e instanceof NeurStoreError) || e.code === 'CORRUPTION') throw e;
-      await this.load(await readManifest(this.env, this.dir));
+      await this.load(await this.readManifest());
       const again = this.index.get(key);
       if (again === undefined) throw this.missing(key);
       return this.readAt(again, key, -1);
@@ -122,8 +143,9 @@ export class TensorEngine {
 
   /** Starts a write batch. The caller must hold the store's writer lock until `commit` or `abort`. */
   async beginWrite(): Promise<void> {
+    if (this.options.readOnly) throw conflict('the store is open read-only');
     if (this.writing) throw conflict('a write batch is already open on this engine');
-    const m = await readManifest(this.env, this.dir);
+    const m = await this.readManifest();
     if (m.generation !== this.manifest.generation) await this.load(m);
     await this.removeUncommitted();
     this.writing = true;
@@ -142,7 +164,7 @@ export class TensorEngine {
       await this.writer.sync();
       this.segments.get(this.writer.segmentId)!.length = this.writer.length;
     }
-    await this.env.syncDir(joinPath(this.dir, 'segments'));
+    await this.env.syncDir(joinPath(this.dir, SEGMENTS_DIR));
     await this.switchManifest([...this.segments.values()].map((s) => ({ id: s.id, length: s.length })));
     this.writing = false;
   }
@@ -152,14 +174,17 @@ export class TensorEngine {
     if (!this.writing) return;
     await this.closeWriter(false);
     this.writing = false;
-    await this.load(await readManifest(this.env, this.dir));
+    await this.load(await this.readManifest());
     await this.removeUncommitted(); // still under the writer lock: give the space back now
   }
 
   /**
    * Rewrites every segment holding records that `isLive` rejects, copying live records (verified) into new
-   * segments, and deletes the old files after the manifest no longer names them. Runs inside a write batch
-   * and commits it. A live record that fails its checksum stops compaction with CORRUPTION: nothing is lost.
+   * segments, and deletes the old files after the manifest no longer names them. Runs inside a write batch and
+   * commits it. Segments with no live record go first, one manifest switch for all (that needs no free space);
+   * then each mixed segment is copied and dropped on its own, so a full disk still gets space back. A live
+   * record that fails its checksum stops compaction with CORRUPTION: what was committed before stays, nothing
+   * live is lost. The caller checks first that every live record is indexed (see NeurStore.gc).
    */
   async compact(isLive: (key: bigint) => boolean): Promise<{ segmentsRewritten: number; bytesReclaimed: number }> {
     this.requireWriting();
@@ -171,37 +196,46 @@ export class TensorEngine {
       if (!list) bySegment.set(seg, (list = []));
       list.push([key, loc]);
     }
-    const victims = [...this.segments.keys()].filter((id) => {
-      const list = bySegment.get(id) ?? [];
-      return list.length === 0 || list.some(([k]) => !isLive(k));
-    });
+    const records = (id: number): Array<[bigint, bigint]> => bySegment.get(id) ?? [];
+    const dead = [...this.segments.keys()].filter((id) => !records(id).some(([k]) => isLive(k)));
+    const mixed = [...this.segments.keys()].filter((id) => !dead.includes(id) && records(id).some(([k]) => !isLive(k)));
     await this.closeWriter(true); // new records must not land in a segment being rewritten
-    for (const id of victims) {
-      for (const [key, loc] of bySegment.get(id) ?? []) {
+    if (dead.length > 0) await this.dropSegments(dead, (id) => records(id));
+    for (const id of mixed) {
+      for (const [key, loc] of records(id)) {
         if (isLive(key)) await this.put(key, await this.readAt(loc, key, -1));
-        else this.index.delete(key);
       }
+      await this.dropSegments([id], (i) => records(i).filter(([k]) => !isLive(k)));
     }
-    const dropped = new Set(victims);
-    if (this.writer) this.segments.get(this.writer.segmentId)!.length = this.writer.length;
-    if (this.writer) await this.writer.sync();
-    await this.env.syncDir(joinPath(this.dir, 'segments'));
+    if (dead.length + mixed.length === 0) await this.commit();
+    this.writing = false;
+    return { segmentsRewritten: dead.length + mixed.length, bytesReclaimed: Math.max(0, before - this.diskBytes) };
+  }
+
+  /** Commits what was appended, switches to a manifest without segments `ids`, then deletes their files. */
+  private async dropSegments(ids: number[], forget: (id: number) => Array<[bigint, bigint]>): Promise<void> {
+    if (this.writer) {
+      await this.writer.sync();
+      this.segments.get(this.writer.segmentId)!.length = this.writer.length;
+    }
+    await this.env.syncDir(joinPath(this.dir, SEGMENTS_DIR));
+    const dropped = new Set(ids);
     const keep = [...this.segments.values()].filter((s) => !dropped.has(s.id));
     await this.switchManifest(keep.map((s) => ({ id: s.id, length: s.length })));
-    for (const id of victims) {
+    for (const id of ids) {
+      for (const [key, loc] of forget(id)) if (this.index.get(key) === loc) this.index.delete(key);
       const seg = this.segments.get(id)!;
-      await seg.file.close();
+      await seg.file?.close();
       this.segments.delete(id);
+      this.damage = this.damage.filter((d) => d.file !== seg.path);
       await this.env.remove(seg.path);
     }
-    await this.env.syncDir(joinPath(this.dir, 'segments'));
-    this.writing = false;
-    return { segmentsRewritten: victims.length, bytesReclaimed: Math.max(0, before - this.diskBytes) };
+    await this.env.syncDir(joinPath(this.dir, SEGMENTS_DIR));
   }
 
   /** Catches up with commits of other processes (cheaply when segments only grew). */
   async refresh(): Promise<void> {
-    const m = await readManifest(this.env, this.dir);
+    const m = await this.readManifest();
     if (m.generation === this.manifest.generation) return;
     const grewOnly = this.manifest.segments.every((old) => m.segments.some((s) => s.id === old.id && s.length >= old.length));
     if (!grewOnly) return this.load(m);
@@ -211,7 +245,7 @@ export class TensorEngine {
 
   async close(): Promise<void> {
     await this.closeWriter(false);
-    for (const s of this.segments.values()) await s.file.close();
+    for (const s of this.segments.values()) await s.file?.close();
     this.segments.clear();
     this.index.close?.();
   }
@@ -224,8 +258,25 @@ export class TensorEngine {
 
   private missing(key: bigint): NeurStoreError {
     const d = this.damage[0];
-    if (d) return corruption(d.file, d.offset, `record ${key.toString(16)} not found and this segment is damaged: ${d.message}`);
+    if (d) {
+      const more = this.damage.length > 1 ? ` (and ${this.damage.length - 1} more damaged places)` : '';
+      return corruption(d.file, d.offset, `record ${key.toString(16)} not found, and the store is damaged here: ${d.message}${more}; run \`neurstore repair\``);
+    }
     return notFound(`record ${key.toString(16)} is not in the store`);
+  }
+
+  private async segmentFiles(): Promise<string[]> {
+    return (await this.env.list(joinPath(this.dir, SEGMENTS_DIR))).filter((n) => segmentIdOf(n) !== null);
+  }
+
+  /** The manifest; CORRUPTION when it is missing although segment files exist (nothing is deleted then). */
+  private async readManifest(): Promise<Manifest> {
+    const m = await readManifest(this.env, this.dir);
+    if (m) return m;
+    const segs = await this.segmentFiles();
+    if (segs.length === 0) return EMPTY_MANIFEST;
+    throw corruption(joinPath(this.dir, MANIFEST_FILE), 0,
+      `the manifest is missing but ${segs.length} segment file(s) exist; nothing was deleted: run \`neurstore repair\` to rebuild it`);
   }
 
   private async put(key: bigint, payload: Uint8Array): Promise<void> {
@@ -244,7 +295,7 @@ export class TensorEngine {
     await this.closeWriter(true);
     const id = this.manifest.nextSegmentId;
     this.manifest = { ...this.manifest, nextSegmentId: id + 1 };
-    const path = this.segmentPath(id);
+    const path = segmentPath(this.dir, id);
     const file = await this.env.openAppend(path);
     await file.append(encodeSegmentHeader(id));
     this.segments.set(id, { id, path, file: await this.env.openRead(path), length: SEGMENT_HEADER_BYTES });
@@ -269,26 +320,35 @@ export class TensorEngine {
 
   private async readAt(loc: bigint, key: bigint, prefix: number): Promise<Uint8Array> {
     const seg = this.segments.get(Number(loc >> OFFSET_BITS));
-    if (!seg) throw notFound(`segment ${Number(loc >> OFFSET_BITS)} is gone`);
+    if (!seg?.file) throw notFound(`segment ${Number(loc >> OFFSET_BITS)} is gone`);
     const offset = Number(loc & OFFSET_MASK);
     if (this.writer?.segmentId === seg.id && this.writer.isBuffered(offset)) await this.writer.flush();
-    const header = decodeRecordHeader(await seg.file.read(offset, RECORD_HEADER_BYTES));
+    if (offset + RECORD_HEADER_BYTES > seg.length) throw corruption(seg.path, offset, `record lies past the segment's committed length ${seg.length}`);
+    const header = decodeRecordHeader(await this.readSegment(seg, offset, RECORD_HEADER_BYTES));
     if (!header) throw corruption(seg.path, offset, 'record header checksum mismatch');
     if (header.key !== key) throw corruption(seg.path, offset, `record holds key ${header.key.toString(16)}, expected ${key.toString(16)}`);
     const length = prefix < 0 ? header.length : Math.min(prefix, header.length);
-    const payload = await seg.file.read(offset + RECORD_HEADER_BYTES, length);
+    const payload = await this.readSegment(seg, offset + RECORD_HEADER_BYTES, length);
     if (prefix < 0 && !payloadChecksumOk(header, payload)) throw corruption(seg.path, offset, 'record payload checksum mismatch');
     return payload;
   }
 
-  private segmentPath(id: number): string {
-    return joinPath(this.dir, 'segments', `${String(id).padStart(6, '0')}.seg`);
+  /** A read inside a segment; a file cut shorter than its committed length is CORRUPTION, not an I/O error. */
+  private async readSegment(seg: Segment, offset: number, length: number): Promise<Uint8Array> {
+    try {
+      return await seg.file!.read(offset, length);
+    } catch (e) {
+      if (!(e instanceof NeurStoreError) || e.code !== 'IO_ERROR') throw e;
+      const size = await seg.file!.size().catch(() => -1);
+      if (size >= 0 && size < offset + length) throw corruption(seg.path, offset, `segment is truncated to ${size} bytes (the manifest commits ${seg.length})`);
+      throw e;
+    }
   }
 
   /** Full rebuild of segments and index from a manifest. */
   private async load(m: Manifest): Promise<void> {
     await this.closeWriter(false);
-    for (const s of this.segments.values()) await s.file.close();
+    for (const s of this.segments.values()) await s.file?.close();
     this.segments = new Map();
     this.damage = [];
     // Gather every record, then bulk-load the index once: far cheaper than inserting key by key.
@@ -298,38 +358,80 @@ export class TensorEngine {
     this.manifest = m;
   }
 
-  /** Indexes the records of `entry` from `from` (or the start) to its committed length, through `add`. */
+  /**
+   * Indexes the records of `entry` from `from` (or the start) to its committed length, through `add`. A missing
+   * file, a damaged segment header, a file shorter than committed and damaged record headers are recorded in
+   * `damage`; every record that can still be located is indexed.
+   */
   private async indexSegment(
     entry: SegmentEntry,
     from: number | undefined,
     add: (key: bigint, location: bigint) => void = (k, loc) => this.index.set(k, loc),
   ): Promise<void> {
+    const path = segmentPath(this.dir, entry.id);
     let seg = this.segments.get(entry.id);
     if (!seg) {
-      const path = this.segmentPath(entry.id);
-      const file = await this.env.openRead(path);
-      const problem = checkSegmentHeader(await file.read(0, Math.min(SEGMENT_HEADER_BYTES, entry.length)), entry.id);
-      if (problem) throw corruption(path, 0, problem);
+      const file = await this.env.openRead(path).catch((e: unknown) => {
+        if (e instanceof NeurStoreError && e.code === 'NOT_FOUND') return null;
+        throw e;
+      });
       seg = { id: entry.id, path, file, length: SEGMENT_HEADER_BYTES };
       this.segments.set(entry.id, seg);
+      if (!file) {
+        this.damage.push({ file: path, offset: 0, length: entry.length, message: 'segment file is missing' });
+        return;
+      }
+      const problem = checkSegmentHeader(await file.read(0, Math.min(SEGMENT_HEADER_BYTES, entry.length, await file.size())), entry.id);
+      if (problem) this.damage.push({ file: path, offset: 0, length: 0, message: problem });
+    }
+    if (!seg.file) return;
+    let to = entry.length;
+    const size = await seg.file.size();
+    if (size < to) {
+      this.damage.push({ file: path, offset: size, length: to - size, message: `segment is truncated to ${size} bytes (the manifest commits ${to})` });
+      to = size;
     }
     const start = from ?? SEGMENT_HEADER_BYTES;
-    const result = await scanSegment(seg.file, start, entry.length, (r) => add(r.key, packLocation(entry.id, r.offset)));
-    if (result.damage) this.damage.push({ file: seg.path, ...result.damage });
+    const result = await scanSegment(seg.file, start, to, (r) => add(r.key, packLocation(entry.id, r.offset)));
+    for (const d of result.damage) this.damage.push({ file: path, ...d });
     seg.length = entry.length;
   }
 
-  /** Cuts bytes past the committed length of each segment and deletes segment files the manifest does not name. */
+  /**
+   * Cuts bytes past the committed length of each segment and deletes segment files the manifest does not name:
+   * those numbered from `nextSegmentId` on (an unfinished batch's), and older ones (left by a compaction cut
+   * between its manifest switch and the unlink) only when every record in them is indexed elsewhere.
+   */
   private async removeUncommitted(): Promise<void> {
     for (const seg of this.segments.values()) {
+      if (!seg.file) continue;
       const file = await this.env.openAppend(seg.path);
-      if ((await file.size()) > seg.length) await file.truncate(seg.length);
-      await file.close();
+      try {
+        if ((await file.size()) > seg.length) await file.truncate(seg.length);
+      } finally {
+        await file.close();
+      }
     }
-    const named = new Set(this.manifest.segments.map((s) => this.segmentPath(s.id)));
-    for (const name of await this.env.list(joinPath(this.dir, 'segments'))) {
-      const path = joinPath(this.dir, 'segments', name);
-      if (!named.has(path)) await this.env.remove(path);
+    const named = new Set(this.manifest.segments.map((s) => s.id));
+    for (const name of await this.env.list(joinPath(this.dir, SEGMENTS_DIR))) {
+      const id = segmentIdOf(name);
+      if (id === null || named.has(id)) continue;
+      const path = joinPath(this.dir, SEGMENTS_DIR, name);
+      if (id >= this.manifest.nextSegmentId || (await this.coveredElsewhere(path))) await this.env.remove(path);
+    }
+  }
+
+  /** True when every record of an unnamed segment file is indexed in a segment the manifest names. */
+  private async coveredElsewhere(path: string): Promise<boolean> {
+    const file = await this.env.openRead(path);
+    try {
+      let covered = true;
+      const result = await scanSegment(file, SEGMENT_HEADER_BYTES, await file.size(), (r) => {
+        if (this.index.get(r.key) === undefined) covered = false;
+      });
+      return covered && result.damage.every((d) => d.message === 'record header is cut short');
+    } finally {
+      await file.close();
     }
   }
 

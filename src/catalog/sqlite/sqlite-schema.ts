@@ -3,7 +3,8 @@
  * complement), converted at the edge by `toSqlKey`/`fromSqlKey`.
  */
 
-export const SCHEMA_VERSION = 1;
+/** 2 added `row_crc` and `tensors_crc` to models (see catalog/row-checksum.ts); version 1 catalogs are migrated on a writable open. */
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -19,7 +20,9 @@ CREATE TABLE IF NOT EXISTS models (
   tolerance REAL NOT NULL,
   tensor_count INTEGER NOT NULL,
   stored_bytes INTEGER NOT NULL,
-  metadata TEXT NOT NULL
+  metadata TEXT NOT NULL,
+  row_crc INTEGER,
+  tensors_crc INTEGER
 );
 CREATE TABLE IF NOT EXISTS tags (
   model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
@@ -46,6 +49,12 @@ CREATE TABLE IF NOT EXISTS tensors (
 );
 CREATE INDEX IF NOT EXISTS tensors_by_record ON tensors(record_key);
 CREATE INDEX IF NOT EXISTS tensors_by_shape ON tensors(shape);
+`;
+
+/** Version 1 -> 2: the checksum columns (filled in by the catalog, which knows how to compute them). */
+export const MIGRATE_1_TO_2_SQL = `
+ALTER TABLE models ADD COLUMN row_crc INTEGER;
+ALTER TABLE models ADD COLUMN tensors_crc INTEGER;
 `;
 
 export const toSqlKey = (k: bigint): bigint => BigInt.asIntN(64, k);
