@@ -86,10 +86,15 @@ export function decodedBytes(job: DecodeJob): number {
   }
 }
 
-/** `bytes` itself when it already lives in shared memory, else a copy there. */
+/**
+ * `bytes` itself when it already lives in shared memory, else a copy there, of the same class. A Buffer (what
+ * file reads and zstd-napi return) is copied with `Buffer.from`: calling its constructor, `new Buffer(memory)`,
+ * is deprecated (DEP0005) and would print a warning on every `get`.
+ */
 export function shared<T extends Uint8Array | Float32Array>(a: T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
-  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  const memory = new SharedArrayBuffer(a.byteLength);
+  const out = (Buffer.isBuffer(a) ? Buffer.from(memory) : new (a.constructor as new (b: SharedArrayBuffer) => T)(memory)) as T;
   out.set(a as never);
   return out;
 }

@@ -47,6 +47,18 @@ export async function tfjsModelOf(name: string, model: StoredModel): Promise<Tfj
     weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.length),
   } as tfTypes.io.ModelArtifacts;
   const tf = await import('@tensorflow/tfjs');
+  await skipTfjsNodeAdvice(tf);
   const layers = json.format === 'layers-model' || (json.modelTopology as { class_name?: string }).class_name !== undefined;
   return layers ? tf.loadLayersModel(tf.io.fromMemory(artifacts)) : tf.loadGraphModel(tf.io.fromMemory(artifacts));
+}
+
+/**
+ * TF.js's CPU backend prints, on its first tensor in Node.js, a banner advising to install `@tensorflow/tfjs-node`
+ * (a native backend this store does not use; its binary download is not an npm package). Marking the active
+ * backend as used already skips that one message; every other TF.js warning still prints.
+ */
+async function skipTfjsNodeAdvice(tf: typeof tfTypes): Promise<void> {
+  await tf.ready();
+  const backend = tf.backend() as { firstUse?: unknown };
+  if (typeof backend.firstUse === 'boolean') backend.firstUse = false;
 }
