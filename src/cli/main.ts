@@ -15,6 +15,7 @@ import { formatBytes, table, toJson } from './format-output.js';
 import { ProgressBar } from './progress-bar.js';
 import { sweepCommand } from './sweep-command.js';
 import { loadCommand } from './load-command.js';
+import { explainProgram } from './help.js';
 
 /** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
 export function storeDir(flag: string | undefined): string {
@@ -203,11 +204,12 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program.addCommand(sweepCommand(io));
   program.addCommand(loadCommand(io));
-  return program;
+  return explainProgram(program); // --version, environment and exit codes, examples, `help COMMAND`: last, after every command
 }
 
 /** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  if (io === processIo) endQuietlyWhenOutputCloses();
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -219,4 +221,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     io.err(`neurstore: ${err.code ?? 'INTERNAL'}: ${err.message}\n`);
     return exitCodeOf(e);
   }
+}
+
+/** `neurstore ls | head -1`: when the reader of stdout goes away, stop quietly instead of failing with EPIPE. */
+function endQuietlyWhenOutputCloses(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
 }
