@@ -98,6 +98,8 @@ export interface Catalog {
   getModel(name: string): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;
   tensors(name: string): Promise<TensorRow[]>;
+  /** Every model's name as stored, unchecked (for `verify`, which then checks each model). */
+  modelNames(): Promise<string[]>;
   /** Every row checked; the damaged ones, for `repair` and `verify`. */
   check(): Promise<CatalogDamage[]>;
   /** Every engine record any model references (tensors, their bases and architectures); CORRUPTION on a damaged row. */

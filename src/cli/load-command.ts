@@ -41,7 +41,7 @@ export function loadCommand(io: CliIo): Command {
     .option('--session', 'build the runnable model too (ONNX Runtime session or TF.js model)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: LoadFlags, cmd: Command) => {
-      const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store));
+      const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store), { readOnly: true });
       try {
         await runLoad(store, name, o, io);
       } finally {

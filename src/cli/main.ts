@@ -16,6 +16,7 @@ import { ProgressBar } from './progress-bar.js';
 import { sweepCommand } from './sweep-command.js';
 import { loadCommand } from './load-command.js';
 import { explainProgram } from './help.js';
+import { repairCommand, verifyCommand } from './check-commands.js';
 
 /** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
 export function storeDir(flag: string | undefined): string {
@@ -48,8 +49,9 @@ function parseTags(values: string[]): Record<string, string> {
   return tags;
 }
 
-async function withStore<T>(cmd: Command, f: (s: NeurStore) => Promise<T>): Promise<T> {
-  const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store));
+/** Opens the store for one command; commands that only read open it read-only (they work on a full disk). */
+export async function withStore<T>(cmd: Command, f: (s: NeurStore) => Promise<T>, access: 'read' | 'write' = 'write'): Promise<T> {
+  const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store), { readOnly: access === 'read' });
   try {
     return await f(store);
   } finally {
@@ -136,7 +138,7 @@ export function buildProgram(io: CliIo = processIo): Command {
         const files = await s.get(name, resolve(o.output), { format: o.format, onProgress: (p) => progress.update(p.done, p.total) });
         progress.done();
         out(`wrote ${files.join(', ')}`);
-      });
+      }, 'read');
     });
 
   program
@@ -152,7 +154,7 @@ export function buildProgram(io: CliIo = processIo): Command {
           m.name, m.format, m.tensorCount, formatBytes(m.bytesIn), formatBytes(m.storedBytes),
           Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(','),
         ])));
-      });
+      }, 'read');
     });
 
   program
@@ -177,7 +179,7 @@ export function buildProgram(io: CliIo = processIo): Command {
         out(table(['#', 'TENSOR', 'DTYPE', 'SHAPE', 'BYTES', 'STORED AS', 'BITS', 'BASE'], tensors.map((t) => [
           t.index, t.name, t.dtype, `[${t.shape.join(', ')}]`, t.byteLength, t.storedAs, t.bits.toFixed(2), t.base ?? '',
         ])));
-      });
+      }, 'read');
     });
 
   program.command('rm <name>').description('remove a model (space returns at the next gc)').action(async (name: string, _o, cmd: Command) => {
@@ -195,7 +197,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .description('models, tensors, bytes in, bytes on disk, ratio, dedup hits')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const st = await withStore(cmd, (s) => s.stats());
+      const st = await withStore(cmd, (s) => s.stats(), 'read');
       if (o.json) return out(toJson(st));
       out(table(['MODELS', 'TENSORS', 'BYTES IN', 'ON DISK', 'RATIO', 'DEDUP HITS'], [[
         st.models, st.tensors, formatBytes(st.bytesIn), formatBytes(st.bytesOnDisk), `${st.ratio.toFixed(2)}x`, st.dedupHits,
@@ -204,6 +206,8 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program.addCommand(sweepCommand(io));
   program.addCommand(loadCommand(io));
+  program.addCommand(verifyCommand(io));
+  program.addCommand(repairCommand(io));
   return explainProgram(program); // --version, environment and exit codes, examples, `help COMMAND`: last, after every command
 }
 

@@ -2,8 +2,12 @@
  * Content-addressed records on top of the engine: a record is found by its identity digest (see
  * record-payload.ts), so storing content already present (whatever the tensor's name, model or format)
  * writes nothing and returns the existing record: exact dedup.
+ *
+ * A dedup hit is only taken once the whole record passes its checksum. A damaged one is passed over, so the put
+ * writes a fresh record (on the next free key) and, for exact content, `takeHealed` tells the store which
+ * damaged record the fresh one replaces, so other models stored in it can be repointed (self-healing).
  */
-import { corruption } from '../errors.js';
+import { NeurStoreError, corruption } from '../errors.js';
 import type { TensorEngine } from '../engine/tensor-engine.js';
 import {
   MAX_PAYLOAD_HEADER_BYTES, decodePayloadHeader, encodePayload, keyOfDigest, sameDigest,
@@ -31,15 +35,21 @@ export interface ReadRecord {
 }
 
 export class ContentStore {
+  /** Damaged records passed over by `find`, by identity (hex), waiting for the fresh copy `add` writes. */
+  private readonly damaged = new Map<string, bigint>();
+  private healed: Array<[bigint, bigint]> = [];
+
   constructor(private readonly engine: TensorEngine) {}
 
-  /** The record holding `identity`, if any (reads only payload headers). */
+  /** The intact record holding `identity`, if any (verifies the whole record: see the file comment). */
   async find(identity: Uint8Array): Promise<FoundRecord | undefined> {
     let key = keyOfDigest(identity);
     for (let probe = 0; probe < MAX_PROBES; probe++, key = (key + 1n) & KEY_MASK) {
       if (!this.engine.has(key)) return undefined;
-      const header = decodePayloadHeader(await this.engine.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
-      if (sameDigest(header.identity, identity)) return { key, header };
+      const header = await this.headerOrNull(key);
+      if (!header || !sameDigest(header.identity, identity)) continue;
+      if (await this.intact(key)) return { key, header };
+      if (!header.check) this.damaged.set(Buffer.from(identity).toString('hex'), key);
     }
     throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(identity).toString(16)}`);
   }
@@ -51,9 +61,40 @@ export class ContentStore {
       if (this.engine.has(key)) continue;
       const payload = encodePayload(parts);
       await this.engine.append(key, payload);
+      const hex = Buffer.from(parts.identity).toString('hex');
+      const old = this.damaged.get(hex);
+      if (old !== undefined && !parts.check) this.healed.push([old, key]);
+      this.damaged.delete(hex);
       return { key, storedBytes: payload.length };
     }
     throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(parts.identity).toString(16)}`);
+  }
+
+  /** Pairs (damaged record, fresh record of the same exact content) written since the last call. */
+  takeHealed(): Array<[bigint, bigint]> {
+    const out = this.healed;
+    this.healed = [];
+    this.damaged.clear();
+    return out;
+  }
+
+  private async headerOrNull(key: bigint): Promise<PayloadHeader | null> {
+    try {
+      return await this.header(key);
+    } catch (e) {
+      if (e instanceof NeurStoreError && e.code === 'CORRUPTION') return null;
+      throw e;
+    }
+  }
+
+  private async intact(key: bigint): Promise<boolean> {
+    try {
+      await this.engine.get(key);
+      return true;
+    } catch (e) {
+      if (e instanceof NeurStoreError && e.code === 'CORRUPTION') return false;
+      throw e;
+    }
   }
 
   /** A record's payload header alone (codec, base, digests): one small read. */

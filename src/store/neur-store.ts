@@ -9,6 +9,8 @@ import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
 import { SqliteCatalog } from '../catalog/sqlite/sqlite-catalog.js';
 import { TensorEngine, type EngineOptions } from '../engine/tensor-engine.js';
+import { rebuildManifestIfNeeded } from '../engine/engine-repair.js';
+import { verifyModels, type RepairReport, type VerifyOptions, type VerifyReport } from './store-check.js';
 import { ContentStore, type StoredContent } from './content-store.js';
 import { detectFormat, formatByName } from './format-registry.js';
 import type { TensorEntry } from '../formats/model-format.js';
@@ -37,6 +39,12 @@ import {
 } from './store-types.js';
 
 export const STORE_MARKER_FILE = 'NEURSTORE';
+/**
+ * A ballast file (as CockroachDB keeps one): deleted when a writable open finds the disk full, so `rm` and `gc`
+ * can still run and give space back; written again after a `gc`. Not data: left out of `bytesOnDisk`.
+ */
+export const RESERVE_FILE = 'RESERVE';
+const RESERVE_BYTES = 1024 * 1024;
 /** Stored tensors of a shape a lossless put considers as XOR bases. */
 const LOSSLESS_LOADED_PER_SHAPE = 8;
 const STORE_MARKER = JSON.stringify({ format: 'neurstore', version: 1 }) + '\n';
@@ -52,6 +60,11 @@ export interface OpenOptions {
   baseCacheBytes?: number;
   /** Decode worker threads (default: the machine's cores, at most 4; 0 decodes on the calling thread). */
   decodeWorkers?: number;
+  /**
+   * Open for reading only: nothing is written, so `list`, `info`, `stats`, `get`, `load` and `verify` work on a
+   * full disk and on read-only media; writes fail with CONFLICT.
+   */
+  readOnly?: boolean;
 }
 
 export class NeurStore {
@@ -79,15 +92,45 @@ export class NeurStore {
   /** Opens the store in `dir`. NOT_FOUND when there is none and `create` is not set. */
   static async open(dir: string, options: OpenOptions = {}): Promise<NeurStore> {
     const env = options.env ?? new NodeEnv();
+    checkPath(dir, 'store directory');
     const marker = joinPath(dir, STORE_MARKER_FILE);
     if (!(await env.exists(marker))) {
-      if (!options.create) throw notFound(`no NeurStore at ${dir}: create one with \`neurstore init ${dir}\``);
+      if (!options.create || options.readOnly) throw notFound(`no NeurStore at ${dir}: create one with \`neurstore init ${dir}\``);
       await env.mkdir(dir);
       await writeFileAtomic(env, marker, Buffer.from(STORE_MARKER));
+      await ensureReserve(env, dir);
     }
-    const engine = await TensorEngine.open(env, dir, options.engine);
-    const catalog = options.catalog ?? new SqliteCatalog(joinPath(dir, 'catalog.sqlite'));
-    return new NeurStore(dir, env, catalog, engine, options);
+    const engine = await TensorEngine.open(env, dir, { ...options.engine, readOnly: options.readOnly });
+    try {
+      const catalog = options.catalog ?? (await openCatalog(env, dir, Boolean(options.readOnly)));
+      return new NeurStore(dir, env, catalog, engine, options);
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Repairs the store in `dir`: rebuilds a missing or damaged manifest from the segment files (nothing is
+   * deleted), then verifies every model and reports what is damaged and which models lost which tensors.
+   */
+  static async repair(dir: string, options: Omit<OpenOptions, 'create' | 'readOnly'> & VerifyOptions = {}): Promise<RepairReport> {
+    const env = options.env ?? new NodeEnv();
+    if (!(await env.exists(joinPath(dir, STORE_MARKER_FILE)))) throw notFound(`no NeurStore at ${dir}`);
+    const catalog = options.catalog ?? (await openCatalog(env, dir, false));
+    let rebuilt;
+    try {
+      rebuilt = await catalog.write(() => rebuildManifestIfNeeded(env, dir));
+    } finally {
+      if (!options.catalog) await catalog.close();
+    }
+    const store = await NeurStore.open(dir, options);
+    try {
+      const report = await store.verify(undefined, options);
+      return { ...report, manifest: { reason: rebuilt.reason, records: rebuilt.records, savedAs: rebuilt.savedAs, segments: rebuilt.manifest.segments.length } };
+    } finally {
+      await store.close();
+    }
   }
 
   /**
@@ -96,6 +139,7 @@ export class NeurStore {
    */
   async put(path: string, options: PutOptions): Promise<PutResult> {
     validateName(options.name);
+    checkPath(path, 'model path');
     const { mode, tolerance } = resolveMode(options);
     const source = await openModelSource(this.env, path);
     try {
@@ -125,7 +169,11 @@ export class NeurStore {
           await this.abort();
           throw e;
         }
-        if (!options.dryRun) await tx.insertModel(result, result.tensors);
+        if (!options.dryRun) {
+          await tx.insertModel(result, result.tensors);
+          // Self-healing: models stored in a record that turned out damaged now share the fresh exact copy.
+          for (const [damaged, fresh] of this.content.takeHealed()) await tx.repointRecord(damaged, fresh);
+        }
         return result;
       });
     } finally {
@@ -136,6 +184,7 @@ export class NeurStore {
   /** Drops a write batch, and the decoded values the encoder cached for records that now do not exist. */
   private async abort(): Promise<void> {
     this.decoder.clear();
+    this.content.takeHealed();
     await this.engine.abort();
   }
 
@@ -170,6 +219,10 @@ export class NeurStore {
    * `options.format` its tensors in another format. Returns the files written (main file first).
    */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
+    checkPath(outPath, 'output path');
+    if ((await this.env.exists(outPath)) && (await this.env.isDirectory(outPath))) {
+      throw invalidArgument(`output path ${outPath} is a directory: give a file path (e.g. ${joinPath(outPath, name.replace(/[^\w.-]+/g, '_'))}.${'<ext>'})`);
+    }
     const { model, rows, stored } = await this.storedModel(name);
     const { architecture } = stored;
     const format = formatByName(model.format);
@@ -260,18 +313,32 @@ export class NeurStore {
     if (!removed) throw notFound(`no model named '${name}'`);
   }
 
-  /** Reclaims the space of records no model references. */
+  /**
+   * Reclaims the space of records no model references. Refuses (CORRUPTION, nothing deleted) when a record a
+   * model needs cannot be found or read: run `verify`/`repair` to see which.
+   */
   async gc(): Promise<GcResult> {
-    return this.catalog.write(async () => {
+    const result = await this.catalog.write(async () => {
       await this.engine.beginWrite();
-      const live = await this.liveClosure();
       try {
+        const live = await this.liveClosure();
         return await this.engine.compact((k) => live.has(k));
       } catch (e) {
         await this.engine.abort();
         throw e;
       }
     });
+    await ensureReserve(this.env, this.dir);
+    return result;
+  }
+
+  /**
+   * Re-reads every record model `name` needs (every model's when omitted), checking record checksums and the
+   * SHA-256 of every decoded tensor, and every catalog row's checksum. Changes nothing.
+   */
+  async verify(name?: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+    await this.engine.refresh();
+    return verifyModels(this.catalog, this.decoder, this.engine.damaged, name === undefined ? undefined : [name], options);
   }
 
   /**
@@ -284,7 +351,11 @@ export class NeurStore {
     const queue = [...live];
     while (queue.length > 0) {
       const key = queue.pop()!;
-      if (!this.engine.has(key)) continue;
+      if (!this.engine.has(key)) {
+        const who = await this.catalog.tensorOfRecord(key);
+        const owner = who ? `model '${who.model}' (tensor '${who.tensor}')` : 'a live model';
+        throw new NeurStoreError('CORRUPTION', `gc refused, nothing deleted: record ${key.toString(16)} that ${owner} needs is missing${this.engine.damaged.length ? ' (the store has damaged segments)' : ''}; run \`neurstore verify\` and \`neurstore repair\``);
+      }
       const base = (await this.content.header(key)).base?.key;
       if (base !== undefined && !live.has(base)) {
         live.add(base);
@@ -343,11 +414,41 @@ export class NeurStore {
     let n = 0;
     for (const name of await this.env.list(dir)) {
       const p = joinPath(dir, name);
-      if (name.startsWith('catalog.sqlite') || (await this.env.isDirectory(p))) continue;
+      if (name.startsWith('catalog.sqlite') || name === RESERVE_FILE || (await this.env.isDirectory(p))) continue;
       n += await this.env.fileSize(p).catch((e: unknown) => (e instanceof NeurStoreError && e.code === 'NOT_FOUND' ? 0 : Promise.reject(e)));
     }
     return n;
   }
+}
+
+/** The catalog in `dir`; a writable open on a full disk gives up the reserve file and tries once more. */
+async function openCatalog(env: Env, dir: string, readOnly: boolean): Promise<Catalog> {
+  const path = joinPath(dir, 'catalog.sqlite');
+  try {
+    return new SqliteCatalog(path, { readOnly });
+  } catch (e) {
+    const reserve = joinPath(dir, RESERVE_FILE);
+    if (readOnly || !(e instanceof NeurStoreError) || e.code !== 'IO_ERROR' || !(await env.exists(reserve))) throw e;
+    await env.remove(reserve);
+    return new SqliteCatalog(path, { readOnly });
+  }
+}
+
+/** Writes the reserve file when it is missing; a disk too full for it is left alone (best effort). */
+async function ensureReserve(env: Env, dir: string): Promise<void> {
+  const path = joinPath(dir, RESERVE_FILE);
+  if (await env.exists(path)) return;
+  try {
+    await writeFileAtomic(env, path, new Uint8Array(RESERVE_BYTES));
+  } catch {
+    await env.remove(`${path}.tmp`).catch(() => undefined);
+  }
+}
+
+/** Paths reach the file system only without NUL bytes (which it would cut or refuse). */
+function checkPath(path: string, what: string): void {
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`${what} is empty`);
+  if (path.includes('\0')) throw invalidArgument(`${what} ${JSON.stringify(path)} contains a NUL byte`);
 }
 
 /** The mode and tolerance a put runs with: lossless unless asked, `default` when only a tolerance is given. */

@@ -15,7 +15,12 @@ export const DEFAULT_TOLERANCE = 1e-3;
 import type { FormatName } from '../formats/model-format.js';
 
 /** Called as work advances; `done` and `total` count bytes. */
-export type ProgressFn = (p: { phase: 'put' | 'get' | 'gc' | 'load'; done: number; total: number }) => void;
+export interface Progress {
+  readonly phase: 'put' | 'get' | 'gc' | 'load' | 'verify';
+  readonly done: number;
+  readonly total: number;
+}
+export type ProgressFn = (p: Progress) => void;
 
 export interface PutOptions {
   /** Name of the model in the store; CONFLICT if taken. */

@@ -179,6 +179,10 @@ export class SqliteCatalog implements Catalog {
     });
   }
 
+  async modelNames(): Promise<string[]> {
+    return guarded(this.path, 'read', () => (this.db.prepare('SELECT name FROM models ORDER BY name').all() as Row[]).map((r) => r.name as string));
+  }
+
   async tensors(name: string): Promise<TensorRow[]> {
     return guarded(this.path, 'read', () => {
       const model = this.modelRow(name);
@@ -186,7 +190,7 @@ export class SqliteCatalog implements Catalog {
     });
   }
 
-  /** Every model row and tensor list checked against its checksum (and, with `deep`, SQLite's own quick_check). */
+  /** Every model row and tensor list checked against its checksum (and, with `deep`, SQLite's own integrity_check). */
   async check(): Promise<CatalogDamage[]> {
     return guarded(this.path, 'check', () => this.checkRows(true));
   }
@@ -194,8 +198,8 @@ export class SqliteCatalog implements Catalog {
   private checkRows(deep: boolean): CatalogDamage[] {
     const damage: CatalogDamage[] = [];
     if (deep) {
-      for (const r of this.db.pragma('quick_check') as Row[]) {
-        if (r.quick_check !== 'ok') damage.push({ model: null, message: `SQLite quick_check: ${String(r.quick_check)}` });
+      for (const r of this.db.pragma('integrity_check') as Row[]) {
+        if (r.integrity_check !== 'ok') damage.push({ model: null, message: `SQLite integrity_check: ${String(r.integrity_check)}` });
       }
     }
     for (const r of this.db.prepare('SELECT * FROM models ORDER BY id').safeIntegers(true).all() as Row[]) {
