@@ -3,6 +3,7 @@
 // .wasm and a .ts holding the same bytes as base64, so the pure layers can load them without file I/O:
 //   assembly/kernels.ts -> kernels.wasm, kernels-wasm.ts (SIMD kernels, own memory)
 //   assembly/finedex.ts -> finedex.wasm, finedex-wasm.ts (FINEdex lookups over the index's imported shared memory)
+//   assembly/codec-kernels.ts -> codec-kernels.wasm, codec-kernels-wasm.ts (the lossless codec's sparse coder)
 // Usage: `node scripts/build-kernels.mjs` (exit code 1 on a compile error).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -43,3 +44,4 @@ await build('kernels', 'KERNELS_WASM_BASE64', ['--enable', 'simd']);
 await build('finedex', 'FINEDEX_WASM_BASE64', [
   '--importMemory', '--sharedMemory', '--enable', 'threads', '--initialMemory', '1', '--maximumMemory', '65536',
 ]);
+await build('codec-kernels', 'CODEC_KERNELS_WASM_BASE64', ['--enable', 'simd']);

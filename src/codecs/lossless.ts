@@ -4,25 +4,37 @@
  * elements, minus the base's bytes (uint8-quantized codes of a fine-tune sit a few steps from its base's;
  * on the face-api landmark -> expression pair this cuts the expression model's order-0 entropy by 16%), are split
  * into byte planes (ZipNN-style: byte k of every element together, so exponent bytes and noisy mantissa
- * bytes get separate statistics), and each plane is coded with whichever coder makes it smallest.
+ * bytes get separate statistics), and each plane is coded on its own.
  * Works for any element width (1, 2, 4, 8 bytes); NaN payloads, infinities and -0 round-trip exactly.
  * No checksum here: the storage engine checksums every record; decoding checks structure and plane lengths
  * (and rANS checks its final state), throwing INVALID_ARGUMENT.
  *
+ * Coders, chosen by measurement (bench/codecs.bench.ts, README "Lossless codec"): by default a large plane is
+ * stored raw when its sampled byte entropy says nothing can shrink it, coded with the sparse coder when one
+ * byte value dominates it, else with zstd at its plane setting (ZSTD_PLANE: Huffman literals, few matches):
+ * ~1.5 GB/s to decode a plane, within ~1% of rANS's size. Small planes (<= 64 KiB) take the smaller of rANS
+ * and zstd -3, as before. `effort: 'max'` tries every coder on every plane and keeps the smallest (rANS wins
+ * most planes by 1-3%, and decodes 4x slower).
+ *
  * Byte layout (varint = unsigned LEB128):
- *   blob   := magic:u8=0xD3 version:u8=2 width:u8 baseOp:u8 length:varint plane[width]
+ *   blob   := magic:u8=0xD3 version:u8=3 width:u8 baseOp:u8 length:varint plane[width]
  *   baseOp := 0 no base | 1 XOR with the base's bytes | 2 minus the base's bytes, mod 256 (width 1 only)
  *   plane  := coder:u8 encoded:varint-length-prefixed bytes      (decodes to length / width bytes)
- * Decoding: merge the planes, then undo baseOp (XOR, or add the base's bytes mod 256). Version 2: rANS planes
- * use the compact frequency table (rans-coder.ts mode 4) and baseOp 2 exists; version 1 is no longer read.
+ *   coder  := 0 raw | 1 rANS | 2 zstd | 3 sparse (version 3 only)
+ * Decoding: merge the planes, then undo baseOp (XOR, or add the base's bytes mod 256). Version 3 added the
+ * sparse coder; version 2 blobs (coders 0-2, written before it) still decode; version 1 is no longer read.
  */
 import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
-import { type EntropyCoder, RANS_CODER, RAW_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import {
+  type EntropyCoder, RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById,
+} from './entropy-coder.js';
 
 const MAGIC = 0xd3;
-const VERSION = 2;
+/** Written by this version; READABLE_VERSIONS are decoded. */
+const VERSION = 3;
+const READABLE_VERSIONS = [2, 3];
 
 /** How the base is applied: the blob's baseOp byte. */
 enum BaseOp {
@@ -31,9 +43,18 @@ enum BaseOp {
   Subtract = 2,
 }
 
+/**
+ * How hard the encoder works: 'default' picks each large plane's coder from its sampled statistics (fast to
+ * encode and decode); 'max' codes every plane with every coder and keeps the smallest (rANS mostly: 1-3%
+ * smaller planes, 4x slower decoding); 'rans' is the choice made before version 3 (rANS on every large
+ * plane that is not screened out as random), kept to compare against.
+ */
+export type LosslessEffort = 'default' | 'max' | 'rans';
+
 /** Options of `encodeLossless`. */
 export interface LosslessOptions {
-  /** Coders tried on every plane (smallest wins, raw if none helps). Default [rANS, zstd-3]. */
+  readonly effort?: LosslessEffort;
+  /** Coders tried on every plane (smallest wins, raw if none helps), overriding the effort's choice. */
   readonly coders?: readonly EntropyCoder[];
 }
 
@@ -67,53 +88,75 @@ export function encodeLossless(
 }
 
 function encodeWith(data: Uint8Array, width: number, op: BaseOp, options: LosslessOptions): Uint8Array {
-  const planes = new Uint8Array(data.length);
-  kernels().splitPlanes(data, width, planes);
+  let planes = data;
+  if (width > 1) {
+    planes = new Uint8Array(data.length);
+    kernels().splitPlanes(data, width, planes);
+  }
   const n = data.length / width;
   const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(op).varint(data.length);
-  // Measured on real float planes: rANS alone is within 0.1% of the best of rANS and zstd and twice as fast as
-  // trying both; zstd still wins on small or repetitive planes, where trying it costs little.
-  const coders = options.coders ?? (n > RANS_ONLY_PLANE_BYTES ? [RANS_CODER] : [RANS_CODER, ZSTD_CODER]);
   for (let p = 0; p < width; p++) {
-    const plane = planes.subarray(p * n, (p + 1) * n);
-    // A plane of near-random bytes (low mantissa bytes, random data) cannot shrink: skip the slow coders.
-    let enc = looksIncompressible(plane) ? { coder: RAW_CODER.id, bytes: plane } : encodeSmallest(plane, coders);
-    if (n > RANS_ONLY_PLANE_BYTES && enc.bytes.length > n * (1 - MIN_PLANE_GAIN)) enc = { coder: RAW_CODER.id, bytes: plane };
+    const enc = encodePlane(planes.subarray(p * n, (p + 1) * n), options);
     w.u8(enc.coder).block(enc.bytes);
   }
   return w.finish();
 }
 
+function encodePlane(plane: Uint8Array, options: LosslessOptions): { coder: number; bytes: Uint8Array } {
+  const n = plane.length;
+  if (options.coders) return encodeSmallest(plane, options.coders);
+  if (options.effort === 'max') return encodeSmallest(plane, [RANS_CODER, ZSTD_PLANE_CODER, SPARSE_CODER, ZSTD_CODER]);
+  // Small planes: what they cost to decode is small whatever the coder; rANS's compact table wins on them.
+  if (n <= SMALL_PLANE_BYTES) return encodeSmallest(plane, [RANS_CODER, ZSTD_CODER]);
+  const stats = sampleStats(plane);
+  // A plane of near-random bytes (low mantissa bytes, random data) cannot shrink: skip the coders.
+  if (stats.bits > INCOMPRESSIBLE_BITS) return { coder: RAW_CODER.id, bytes: plane };
+  if (options.effort === 'rans') return withMinGain(plane, encodeSmallest(plane, [RANS_CODER]));
+  const coders = stats.top >= SPARSE_ONLY ? [SPARSE_CODER] : stats.top >= SPARSE_TRY ? [ZSTD_PLANE_CODER, SPARSE_CODER] : [ZSTD_PLANE_CODER];
+  return withMinGain(plane, encodeSmallest(plane, coders));
+}
+
+/** `enc`, or the plane raw when coding saves less than MIN_PLANE_GAIN (a raw plane decodes as a copy). */
+function withMinGain(plane: Uint8Array, enc: { coder: number; bytes: Uint8Array }): { coder: number; bytes: Uint8Array } {
+  return enc.bytes.length > plane.length * (1 - MIN_PLANE_GAIN) ? { coder: RAW_CODER.id, bytes: plane } : enc;
+}
+
 /**
- * A plane larger than RANS_ONLY_PLANE_BYTES is coded only when that saves at least this fraction of its
- * bytes; otherwise it is stored raw (small planes take whatever is smallest: their decode time is small).
- * Decoding a coded plane costs ~8 ns a byte on the dev VM (wasm rANS), a raw one a copy. On faceres-deep most
- * low mantissa planes were already stored raw; the few coded for a 0.0-0.4% gain now are too (+4 KB of 11.7 MB).
+ * A plane larger than SMALL_PLANE_BYTES is coded only when that saves at least this fraction of its bytes;
+ * otherwise it is stored raw. On faceres-deep most low mantissa planes were stored raw anyway; the few coded
+ * for a 0.0-0.4% gain cost +4 KB of 11.7 MB stored raw.
  */
 const MIN_PLANE_GAIN = 0.01;
-/** Planes larger than this are coded with rANS alone by default. */
-const RANS_ONLY_PLANE_BYTES = 64 * 1024;
-/** Planes at least this large are screened by their byte entropy before any coder runs. */
-const SCREEN_BYTES = 4096;
+/** Planes up to this size take the smaller of rANS and zstd -3 by default. */
+const SMALL_PLANE_BYTES = 64 * 1024;
 /** Bytes of a plane sampled to estimate its entropy. */
 const SCREEN_SAMPLES = 1 << 16;
 /** Order-0 entropy (bits per byte) above which a plane is stored raw without trying the coders. */
 const INCOMPRESSIBLE_BITS = 7.9;
+/**
+ * Share of the most frequent byte value from which the sparse coder is tried as well as zstd, and from which
+ * it is used alone: a Huffman coder spends at least a bit on every byte of such a plane. Measured on the bf16
+ * fine-tune XOR planes (bench:codecs), where the sparse coder is 40% smaller than zstd at 90% zero bytes.
+ */
+const SPARSE_TRY = 0.5;
+const SPARSE_ONLY = 0.8;
 
 /**
- * True when a plane's order-0 entropy says no coder would gain: an order-0 coder (rANS) cannot beat it, and
- * zstd, which can exploit repeats, rarely finds any in such bytes. Deterministic, so encoding stays so.
+ * Order-0 entropy (bits per byte) and the most frequent value's share, over an evenly spaced sample of a
+ * plane. Deterministic, so encoding stays so.
  */
-function looksIncompressible(plane: Uint8Array): boolean {
-  if (plane.length < SCREEN_BYTES) return false;
-  // An evenly spaced sample is enough to price a plane's histogram.
+function sampleStats(plane: Uint8Array): { bits: number; top: number } {
   const stride = Math.max(1, Math.floor(plane.length / SCREEN_SAMPLES));
   const counts = new Uint32Array(256);
   let n = 0;
   for (let i = 0; i < plane.length; i += stride, n++) counts[plane[i]!]!++;
   let bits = 0;
-  for (const c of counts) if (c > 0) bits -= c * Math.log2(c / n);
-  return bits / n > INCOMPRESSIBLE_BITS;
+  let top = 0;
+  for (const c of counts) {
+    if (c > 0) bits -= c * Math.log2(c / n);
+    if (c > top) top = c;
+  }
+  return { bits: bits / n, top: top / n };
 }
 
 /** Header fields of a lossless blob. */
@@ -125,18 +168,20 @@ export interface LosslessInfo {
 
 interface Header extends LosslessInfo {
   readonly op: BaseOp;
+  readonly version: number;
 }
 
 function readHeader(r: ByteReader): Header {
   if (r.u8() !== MAGIC) r.fail('not a lossless blob (bad magic)');
-  if (r.u8() !== VERSION) r.fail('unsupported version');
+  const version = r.u8();
+  if (!READABLE_VERSIONS.includes(version)) r.fail(`unsupported version ${version}`);
   const width = r.u8();
   if (width !== 1 && width !== 2 && width !== 4 && width !== 8) r.fail(`bad element width ${width}`);
   const op = r.u8();
   if (op > BaseOp.Subtract || (op === BaseOp.Subtract && width !== 1)) r.fail(`bad base operation ${op} for width ${width}`);
   const length = r.varint();
   if (length % width !== 0) r.fail(`length ${length} is not a multiple of width ${width}`);
-  return { width, hasBase: op !== BaseOp.None, length, op };
+  return { width, hasBase: op !== BaseOp.None, length, op, version };
 }
 
 /** Reads the header only; throws INVALID_ARGUMENT when malformed. */
@@ -146,10 +191,13 @@ export function losslessInfo(blob: Uint8Array): LosslessInfo {
 }
 
 /**
- * Decodes to the original bytes (a new array). `base` must be the base given to the encoder (null if none).
- * Throws INVALID_ARGUMENT when the blob is malformed or truncated, or the base does not match it.
+ * Decodes to the original bytes, in a new array from `alloc` (default: a plain Uint8Array). `base` must be
+ * the base given to the encoder (null if none). Throws INVALID_ARGUMENT when the blob is malformed or
+ * truncated, or the base does not match it.
  */
-export function decodeLossless(blob: Uint8Array, base: Uint8Array | null = null): Uint8Array {
+export function decodeLossless(
+  blob: Uint8Array, base: Uint8Array | null = null, alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
   const r = new ByteReader(blob, 'lossless tensor');
   const h = readHeader(r);
   if (h.hasBase !== (base !== null)) {
@@ -158,16 +206,25 @@ export function decodeLossless(blob: Uint8Array, base: Uint8Array | null = null)
   if (base && base.length !== h.length) throw invalidArgument(`base has ${base.length} bytes, blob has ${h.length}`);
   const n = h.length / h.width;
   const encoded: Array<{ coder: EntropyCoder; bytes: Uint8Array }> = [];
-  for (let p = 0; p < h.width; p++) encoded.push({ coder: entropyCoderById(r.u8()), bytes: r.block() });
+  for (let p = 0; p < h.width; p++) {
+    const id = r.u8();
+    if (id === SPARSE_CODER.id && h.version < 3) r.fail(`coder ${id} in a version ${h.version} blob`);
+    encoded.push({ coder: entropyCoderById(id), bytes: r.block() });
+  }
   r.end();
-  // Each plane is decoded (and its length checked) before the full-size buffer is allocated, so a corrupted
+  // Every plane must say it decodes to n bytes before the full-size buffers are allocated, so a corrupted
   // length cannot ask for gigabytes.
-  const decoded = encoded.map((e) => e.coder.decode(e.bytes, n));
-  const planes = new Uint8Array(h.length);
-  decoded.forEach((d, p) => planes.set(d, p * n));
+  for (const e of encoded) {
+    if (e.coder.decodedLength(e.bytes) !== n) r.fail(`a ${e.coder.name} plane does not decode to ${n} bytes`);
+  }
+  const out = alloc(h.length);
   const k = kernels();
-  const out = new Uint8Array(h.length);
-  k.mergePlanes(planes, h.width, out);
+  if (h.width === 1) encoded[0]!.coder.decodeInto(encoded[0]!.bytes, out);
+  else {
+    const planes = new Uint8Array(h.length);
+    encoded.forEach((e, p) => e.coder.decodeInto(e.bytes, planes.subarray(p * n, (p + 1) * n)));
+    k.mergePlanes(planes, h.width, out);
+  }
   if (base && h.op === BaseOp.Xor) k.xorBytes(out, base, out);
   if (base && h.op === BaseOp.Subtract) for (let i = 0; i < out.length; i++) out[i] = out[i]! + base[i]!;
   return out;

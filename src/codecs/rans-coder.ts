@@ -73,30 +73,36 @@ function encodeStream(input: Uint8Array, freq: Uint32Array, cum: Uint32Array, k:
   return { states, bytes: out.subarray(p) };
 }
 
-/** Decodes a blob made by `ransEncode`; throws INVALID_ARGUMENT when it is truncated or corrupted. */
-export function ransDecode(blob: Uint8Array): Uint8Array {
+/**
+ * Decodes a blob made by `ransEncode` into `into` when given (it must have exactly the decoded length), else
+ * into a new array; returns the decoded bytes. Throws INVALID_ARGUMENT when it is truncated or corrupted.
+ */
+export function ransDecode(blob: Uint8Array, into?: Uint8Array): Uint8Array {
   const r = new ByteReader(blob, 'rANS block');
   const mode = r.u8();
   const n = r.varint();
   if (n > 2 ** 31) r.fail(`implausible length ${n}`);
+  if (into && into.length !== n) r.fail(`decodes to ${n} bytes, expected ${into.length}`);
   if (mode === 0) {
     if (n !== 0) r.fail('empty block with a length');
     r.end();
-    return new Uint8Array(0);
+    return into ?? new Uint8Array(0);
   }
   if (mode === 1) {
-    const out = new Uint8Array(n).fill(r.u8());
+    const out = (into ?? new Uint8Array(n)).fill(r.u8());
     r.end();
     return out;
   }
   if (mode === 2) {
-    const out = r.bytes(n).slice();
+    const raw = r.bytes(n);
     r.end();
-    return out;
+    if (!into) return raw.slice();
+    into.set(raw);
+    return into;
   }
   if (mode !== MODE_RANS2 && mode !== MODE_RANS8) r.fail(`unknown mode ${mode}`);
   const parts = readParts(r, n, mode === MODE_RANS8 ? 8 : 2);
-  const out = new Uint8Array(n);
+  const out = into ?? new Uint8Array(n);
   // The hot loop is a kernel (wasm when built, identical TS otherwise).
   const used = kernels().ransDecode(parts.freq, parts.stream, parts.states, out);
   if (used === -1) r.fail('stream ends early');
