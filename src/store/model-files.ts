@@ -24,8 +24,14 @@ export async function envByteSource(file: EnvFile): Promise<ByteSource> {
   };
 }
 
+/** A model source that knows the path the user named, for error messages. */
+export interface NamedSource extends ModelSource {
+  /** The file or directory as the user named it. */
+  readonly path: string;
+}
+
 /** An open model source; `close` releases its files. */
-export interface OpenedSource extends ModelSource {
+export interface OpenedSource extends NamedSource {
   /** Total bytes of the files opened so far (the model's size once a format has read it). */
   bytesOpened(): number;
   close(): Promise<void>;
@@ -38,9 +44,10 @@ export async function openModelSource(env: Env, path: string): Promise<OpenedSou
   const isDir = await env.isDirectory(clean);
   const dir = isDir ? clean : dirOf(clean);
   const files = isDir ? await listFiles(env, clean) : [baseName(clean)];
-  if (files.length === 0) throw invalidArgument(`directory ${path} holds no files`);
+  if (files.length === 0) throw invalidArgument(`directory ${path} holds no files: name a model file, or a directory holding one model's files`);
   const open = new Map<string, { file: EnvFile; source: ByteSource }>();
   return {
+    path,
     files,
     async open(name: string): Promise<ByteSource> {
       if (name.split('/').includes('..') || name.startsWith('/')) throw invalidArgument(`file name '${name}' leaves the model's directory`);

@@ -65,23 +65,43 @@ test('every truncation of a valid file is INVALID_ARGUMENT', async () => {
   for (let n = 0; n < dataEnd; n++) {
     const e = await read(whole.subarray(0, n)).then(() => undefined, (err: unknown) => err);
     assert.ok(isNeurStoreError(e, 'INVALID_ARGUMENT'), `prefix ${n}: ${String(e)}`);
-    assert.match(e.message, /truncated|missing magic|past the end|exceeds what the file can hold/, `prefix ${n}`);
+    assert.match(e.message, /truncated|missing magic|past the end|more than the file can hold/, `prefix ${n}`);
   }
   for (let n = dataEnd; n < whole.length; n++) await read(whole.subarray(0, n)); // a shorter tail pad is still a file
 });
 
 test('lying counts and lengths are capped by the file size, not allocated', async () => {
-  await rejects(file({ tensorCount: 1n << 62n }), /tensor count \d+ at offset 8 exceeds/);
-  await rejects(file({ kvCount: 1n << 40n }), /metadata count .* exceeds/);
+  await rejects(file({ tensorCount: 1n << 62n }), /tensor count is \d+ \(at offset 8\), more than the file can hold \(at most \d+\): the file is cut short or corrupt; download or export it again$/);
+  await rejects(file({ kvCount: 1n << 40n }), /metadata count is \d+ .* more than the file can hold/);
   await rejects(file({ kvCount: 1, rawKvs: rawKv('k', 8, (b) => b.u64(1n << 50n)) }), /length of metadata 'k'/);
   await rejects(file({ kvCount: 1, rawKvs: rawKv('k', 9, (b) => { b.u32(10); b.u64(1n << 40n); }) }), /element count of metadata 'k'/);
-  await rejects(file({ kvCount: 1, rawKvs: rawKv('k', 9, (b) => { b.u32(8); b.u64(3); b.u64(1n << 60n); b.u64(0); b.u64(0); }) }), /metadata 'k'\[0\]: GGUF length of metadata 'k' \d+ at offset \d+ exceeds/);
   const hugeKey = new ByteBuilder();
   hugeKey.u64(0xffffffffffffffffn);
   hugeKey.bytes(new Uint8Array(16));
   await rejects(file({ kvCount: 1, rawKvs: hugeKey.result() }), /length of metadata key #0/);
   await rejects(file({ infos: [{ name: 'x', ne: [1n << 60n, 1n << 60n], type: 0, offset: 0 }] }), /dimension 0 of tensor 'x'|too large/);
   await rejects(file({ infos: [{ name: 'x', ne: [1n << 26n, 1n << 26n], type: 0, offset: 0 }] }), /too large/);
+});
+
+test('a string length the file cannot hold names that string: the key, the value, the array element, the tensor name', async () => {
+  const named = (field: string) => new RegExp(`^GGUF length of ${field} is 1152921504606846976 \\(at offset \\d+\\), ` +
+    'more than the file can hold \\(at most \\d+\\): the file is cut short or corrupt; download or export it again$');
+  const key = new ByteBuilder();
+  key.u64(1n << 60n);
+  key.bytes(new Uint8Array(16));
+  await rejects(file({ kvCount: 1, rawKvs: key.result() }), named('metadata key #0'));
+  await rejects(file({ kvCount: 1, rawKvs: rawKv('general.name', 8, (b) => b.u64(1n << 60n)) }), named("metadata 'general\\.name'"));
+  // An array of three strings whose second one lies: the message names element [1], once, and not the array.
+  const tokens = rawKv('tokenizer.ggml.tokens', 9, (b) => { b.u32(8); b.u64(3n); b.string('a'); b.u64(1n << 60n); b.u64(0n); });
+  await rejects(file({ kvCount: 1, rawKvs: tokens }), named("metadata 'tokenizer\\.ggml\\.tokens'\\[1\\]"));
+  const tensorName = new ByteBuilder();
+  tensorName.bytes(Buffer.from('GGUF'));
+  tensorName.u32(3);
+  tensorName.u64(1n); // one tensor
+  tensorName.u64(0n); // no metadata
+  tensorName.u64(1n << 60n); // the length of its name
+  tensorName.bytes(new Uint8Array(32));
+  await rejects(tensorName.result(), named('name of tensor #0'));
 });
 
 test('unknown value types, bad UTF-8, duplicates and over-deep nesting', async () => {

@@ -55,7 +55,10 @@ export class GgufCursor {
   /** Checks `n` bytes at `pos` are loaded; INVALID_ARGUMENT (truncated, naming `what`) if the file is shorter. */
   need(n: number, what: string): void {
     if (!Number.isSafeInteger(n) || n < 0 || n > this.remaining) {
-      throw invalidArgument(`truncated GGUF header: ${what} needs ${n} bytes at offset ${this.pos}, file has ${this.source.size}`);
+      throw invalidArgument(
+        `truncated GGUF header: ${what} needs ${n} bytes at offset ${this.pos}, file has ${this.source.size}: ` +
+          'the file is cut short; download or copy it again',
+      );
     }
     if (this.pos + n > this.loaded) throw new NeedMore(this.pos + n);
   }
@@ -109,7 +112,10 @@ export class GgufCursor {
     const v = hi * 2 ** 32 + lo;
     if (hi >= 2 ** 21 || v > max) {
       const exact = (BigInt(hi) << 32n) | BigInt(lo);
-      throw invalidArgument(`GGUF ${prefix}${what} ${exact} at offset ${at} exceeds what the file can hold (${max})`);
+      throw invalidArgument(
+        `GGUF ${prefix}${what} is ${exact} (at offset ${at}), more than the file can hold (at most ${max}): ` +
+          'the file is cut short or corrupt; download or export it again',
+      );
     }
     return v;
   }

@@ -102,11 +102,15 @@ function readArray(c: GgufCursor, what: string, depth: number): GgufArray {
   const fixed = FIXED_BYTES[elementType];
   if (fixed !== undefined) c.need(fixed * count, what); // load once rather than fail and retry per element
   let i = 0;
+  let start = c.pos;
   try {
     // Element names are built only on failure: a string per element made large vocabularies slow.
-    for (; i < count; i++) items[i] = readScalar(c, elementType, what);
+    for (; i < count; i++, start = c.pos) items[i] = readScalar(c, elementType, what);
   } catch (e) {
-    if (isNeurStoreError(e)) throw invalidArgument(`${what}[${i}]: ${e.message}`, e);
+    if (!isNeurStoreError(e)) throw e;
+    // Read the failing element again under its own name, so the message names it (`what[i]`), not the array.
+    c.pos = start;
+    readScalar(c, elementType, `${what}[${i}]`);
     throw e;
   }
   return { type: 'ARRAY', elementType, items } as GgufArray;

@@ -7,7 +7,6 @@ import { invalidArgument, notSupported } from '../../errors.js';
 import type { ByteSink } from '../byte-source.js';
 import type { ModelFormat, ModelLayout, ModelSink, ModelSource, StoredModel } from '../model-format.js';
 import { decodeSafetensorsArchitecture, encodeSafetensorsArchitecture } from './safetensors-architecture.js';
-import { MAX_HEADER_BYTES } from './safetensors-header.js';
 import { LENGTH_PREFIX_BYTES, readSafetensors } from './safetensors-reader.js';
 import { writeSafetensorsVerbatim } from './safetensors-writer.js';
 
@@ -15,8 +14,15 @@ import { writeSafetensorsVerbatim } from './safetensors-writer.js';
 const MIN_FILE_BYTES = LENGTH_PREFIX_BYTES + 2;
 
 /**
- * True when the source is one file that starts with a plausible header length (at least 2, at most 100 MB,
- * inside the file) followed by `{`. Reads 9 bytes; never throws for non-safetensors content.
+ * Header lengths below this are taken as a safetensors prefix. A JSON or protobuf file's first 8 bytes read as
+ * a far larger number (text bytes in its top two), so a header over the limit, or a file cut short, is still
+ * recognized as safetensors and refused by `read` with the reason, not as "not a model".
+ */
+const PLAUSIBLE_HEADER_BYTES = 2n ** 48n;
+
+/**
+ * True when the source is one file that starts with a plausible header length (at least 2, below 2^48)
+ * followed by `{`. Reads 9 bytes; never throws for non-safetensors content.
  */
 async function detect(source: ModelSource): Promise<boolean> {
   if (source.files.length !== 1) return false;
@@ -24,8 +30,7 @@ async function detect(source: ModelSource): Promise<boolean> {
   if (bytes.size < MIN_FILE_BYTES) return false;
   const head = await bytes.read(0, LENGTH_PREFIX_BYTES + 1);
   const n = new DataView(head.buffer, head.byteOffset, head.length).getBigUint64(0, true);
-  if (n < 2n || n > BigInt(MAX_HEADER_BYTES) || Number(n) + LENGTH_PREFIX_BYTES > bytes.size) return false;
-  return head[LENGTH_PREFIX_BYTES] === 0x7b;
+  return n >= 2n && n < PLAUSIBLE_HEADER_BYTES && head[LENGTH_PREFIX_BYTES] === 0x7b;
 }
 
 /** Reads the single file of `source`; see `readSafetensors` for what is validated. */

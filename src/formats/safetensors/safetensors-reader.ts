@@ -30,18 +30,25 @@ export interface SafetensorsFile {
  */
 export function headerLengthOf(prefix: Uint8Array, fileSize: number): number {
   if (fileSize < LENGTH_PREFIX_BYTES) {
-    throw invalidArgument(`safetensors file is ${fileSize} bytes, shorter than its 8-byte header length`);
+    throw invalidArgument(
+      `safetensors file is ${fileSize} bytes, shorter than its 8-byte header length: the file is cut short; ` +
+        'download or copy it again',
+    );
   }
   const view = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES);
   const n = view.getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
-    throw invalidArgument(`safetensors header length ${n} is larger than the ${MAX_HEADER_BYTES}-byte limit (100 MB)`);
+    throw invalidArgument(
+      `safetensors header is ${n} bytes, over the limit of ${MAX_HEADER_BYTES} bytes (100 MB) that safetensors ` +
+        'readers accept (the reference implementation too): a header this large is corrupt, or holds data that ' +
+        'belongs in tensors; export the model again with its __metadata__ under the limit',
+    );
   }
   const length = Number(n);
   if (LENGTH_PREFIX_BYTES + length > fileSize) {
     throw invalidArgument(
       `safetensors header length ${length} runs past the end of the file (${fileSize} bytes, header would end at ` +
-        `${LENGTH_PREFIX_BYTES + length})`,
+        `${LENGTH_PREFIX_BYTES + length}): the file is cut short; download or copy it again`,
     );
   }
   return length;
