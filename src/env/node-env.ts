@@ -14,6 +14,11 @@ function wrap(e: unknown, what: string, path: string): NeurStoreError {
   if (e instanceof NeurStoreError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new NeurStoreError('NOT_FOUND', `${what}: no such file ${path}`, { cause: e });
+  // Node refuses a path with a NUL byte before the OS sees it: bad input (a model file naming such a shard).
+  if (code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_INVALID_ARG_TYPE') {
+    return new NeurStoreError('INVALID_ARGUMENT', `${what} ${JSON.stringify(path)}: not a usable path (${(e as Error).message.split('\n')[0]})`, { cause: e });
+  }
+  if (code === 'EISDIR') return new NeurStoreError('INVALID_ARGUMENT', `${what} ${path}: is a directory, a file was expected`, { cause: e });
   return ioError(`${what} ${path}`, e);
 }
 

@@ -1,12 +1,15 @@
 /**
  * Adapters between the Env and the formats' byte interfaces: a `ModelSource` over a file or directory the user
  * named, and a `ModelSink` that writes a model's files into temporaries and moves them into place only when
- * the whole model was written, so a failed `get` leaves no half file behind.
+ * the whole model was written, so a failed `get` leaves no half file behind. A temporary is named after the
+ * process writing it (`FILE.PID.neurstore-tmp`); one left by a process that died (kill -9 during a `get`) is
+ * deleted by the next `get` into the same directory.
  */
 import { NeurStoreError, invalidArgument } from '../errors.js';
 import { dirOf, joinPath, type Env, type EnvFile } from '../env/env.js';
 import type { ByteSink, ByteSource } from '../formats/byte-source.js';
 import type { ModelSink, ModelSource } from '../formats/model-format.js';
+import { processAlive } from '../env/process-alive.js';
 
 const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
@@ -75,6 +78,14 @@ async function listFiles(env: Env, dir: string): Promise<string[]> {
   return out;
 }
 
+/** Deletes temporaries in `dir` whose writer is gone (or that predate per-process names). */
+async function removeStaleTemporaries(env: Env, dir: string): Promise<void> {
+  for (const name of await env.list(dir)) {
+    const m = /(?:\.(\d+))?\.neurstore-tmp$/.exec(name);
+    if (m && (m[1] === undefined || !processAlive(Number(m[1])))) await env.remove(joinPath(dir, name));
+  }
+}
+
 /** A sink whose first file goes to `target` and later ones beside it; `commit` moves them into place. */
 export interface StagedSink extends ModelSink {
   readonly written: string[];
@@ -91,8 +102,9 @@ export function stagedSink(env: Env, target: string): StagedSink {
       if (name.split('/').includes('..') || name.startsWith('/')) throw invalidArgument(`file name '${name}' leaves the output directory`);
       const final = staged.length === 0 ? target : joinPath(dirOf(target), name);
       if (staged.some((s) => s.final === final)) throw invalidArgument(`the model writes ${final} twice`);
-      const tmp = `${final}.neurstore-tmp`;
+      const tmp = `${final}.${process.pid}.neurstore-tmp`;
       await env.mkdir(dirOf(final));
+      if (staged.length === 0) await removeStaleTemporaries(env, dirOf(final));
       await env.remove(tmp);
       const file = await env.openAppend(tmp);
       staged.push({ tmp, final, file });

@@ -3,7 +3,7 @@
  * content store (exact dedup over the engine) and the catalog, and owns the order that keeps data safe:
  * records are durable (engine commit) before the catalog names them, all under the catalog's writer lock.
  */
-import { NeurStoreError, conflict, invalidArgument, notFound, notSupported } from '../errors.js';
+import { NeurStoreError, conflict, invalidArgument, ioError, notFound, notSupported } from '../errors.js';
 import { joinPath, writeFileAtomic, type Env } from '../env/env.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
@@ -44,6 +44,7 @@ export const STORE_MARKER_FILE = 'NEURSTORE';
  * can still run and give space back; written again after a `gc`. Not data: left out of `bytesOnDisk`.
  */
 export const RESERVE_FILE = 'RESERVE';
+const CATALOG_FILE = 'catalog.sqlite';
 const RESERVE_BYTES = 1024 * 1024;
 /** Stored tensors of a shape a lossless put considers as XOR bases. */
 const LOSSLESS_LOADED_PER_SHAPE = 8;
@@ -71,11 +72,13 @@ export class NeurStore {
   private readonly content: ContentStore;
   private readonly decoder: TensorDecoder;
   private readonly loader: ModelLoader;
+  /** Set when a writable open found the disk too full for the catalog: only `remove` and `gc` may write then. */
+  private diskFull = false;
 
   private constructor(
     readonly dir: string,
     private readonly env: Env,
-    private readonly catalog: Catalog,
+    private catalog: Catalog,
     private readonly engine: TensorEngine,
     options: OpenOptions,
   ) {
@@ -102,8 +105,11 @@ export class NeurStore {
     }
     const engine = await TensorEngine.open(env, dir, { ...options.engine, readOnly: options.readOnly });
     try {
-      const catalog = options.catalog ?? (await openCatalog(env, dir, Boolean(options.readOnly)));
-      return new NeurStore(dir, env, catalog, engine, options);
+      if (options.catalog) return new NeurStore(dir, env, options.catalog, engine, options);
+      const { catalog, diskFull } = await openCatalog(dir, Boolean(options.readOnly));
+      const store = new NeurStore(dir, env, catalog, engine, options);
+      store.diskFull = diskFull;
+      return store;
     } catch (e) {
       await engine.close().catch(() => undefined);
       throw e;
@@ -117,7 +123,7 @@ export class NeurStore {
   static async repair(dir: string, options: Omit<OpenOptions, 'create' | 'readOnly'> & VerifyOptions = {}): Promise<RepairReport> {
     const env = options.env ?? new NodeEnv();
     if (!(await env.exists(joinPath(dir, STORE_MARKER_FILE)))) throw notFound(`no NeurStore at ${dir}`);
-    const catalog = options.catalog ?? (await openCatalog(env, dir, false));
+    const catalog = options.catalog ?? new SqliteCatalog(joinPath(dir, CATALOG_FILE));
     let rebuilt;
     try {
       rebuilt = await catalog.write(() => rebuildManifestIfNeeded(env, dir));
@@ -140,6 +146,7 @@ export class NeurStore {
   async put(path: string, options: PutOptions): Promise<PutResult> {
     validateName(options.name);
     checkPath(path, 'model path');
+    if (this.diskFull) throw ioError(`the disk holding ${this.dir} is full: free space (\`neurstore rm\` then \`neurstore gc\` can run on a full disk)`);
     const { mode, tolerance } = resolveMode(options);
     const source = await openModelSource(this.env, path);
     try {
@@ -309,6 +316,7 @@ export class NeurStore {
 
   /** Removes a model from the catalog; its space comes back at the next `gc`. */
   async remove(name: string): Promise<void> {
+    await this.useReserveIfFull();
     const removed = await this.catalog.write((tx) => tx.deleteModel(name));
     if (!removed) throw notFound(`no model named '${name}'`);
   }
@@ -318,6 +326,7 @@ export class NeurStore {
    * model needs cannot be found or read: run `verify`/`repair` to see which.
    */
   async gc(): Promise<GcResult> {
+    await this.useReserveIfFull();
     const result = await this.catalog.write(async () => {
       await this.engine.beginWrite();
       try {
@@ -330,6 +339,16 @@ export class NeurStore {
     });
     await ensureReserve(this.env, this.dir);
     return result;
+  }
+
+  /** On a full disk, gives up the reserve file so the catalog can take the write that frees space. */
+  private async useReserveIfFull(): Promise<void> {
+    if (!this.diskFull) return;
+    await this.env.remove(joinPath(this.dir, RESERVE_FILE));
+    const writable = new SqliteCatalog(joinPath(this.dir, CATALOG_FILE));
+    await this.catalog.close();
+    this.catalog = writable;
+    this.diskFull = false;
   }
 
   /**
@@ -414,23 +433,24 @@ export class NeurStore {
     let n = 0;
     for (const name of await this.env.list(dir)) {
       const p = joinPath(dir, name);
-      if (name.startsWith('catalog.sqlite') || name === RESERVE_FILE || (await this.env.isDirectory(p))) continue;
+      if (name.startsWith(CATALOG_FILE) || name === RESERVE_FILE || (await this.env.isDirectory(p))) continue;
       n += await this.env.fileSize(p).catch((e: unknown) => (e instanceof NeurStoreError && e.code === 'NOT_FOUND' ? 0 : Promise.reject(e)));
     }
     return n;
   }
 }
 
-/** The catalog in `dir`; a writable open on a full disk gives up the reserve file and tries once more. */
-async function openCatalog(env: Env, dir: string, readOnly: boolean): Promise<Catalog> {
-  const path = joinPath(dir, 'catalog.sqlite');
+/**
+ * The catalog in `dir`. A writable open that fails for lack of space falls back to reading (`diskFull`), so
+ * that reads work and `rm`/`gc` can free space with the reserve file (see `useReserveIfFull`).
+ */
+async function openCatalog(dir: string, readOnly: boolean): Promise<{ catalog: Catalog; diskFull: boolean }> {
+  const path = joinPath(dir, CATALOG_FILE);
   try {
-    return new SqliteCatalog(path, { readOnly });
+    return { catalog: new SqliteCatalog(path, { readOnly }), diskFull: false };
   } catch (e) {
-    const reserve = joinPath(dir, RESERVE_FILE);
-    if (readOnly || !(e instanceof NeurStoreError) || e.code !== 'IO_ERROR' || !(await env.exists(reserve))) throw e;
-    await env.remove(reserve);
-    return new SqliteCatalog(path, { readOnly });
+    if (readOnly || !(e instanceof NeurStoreError) || e.code !== 'IO_ERROR') throw e;
+    return { catalog: new SqliteCatalog(path, { readOnly: true }), diskFull: true };
   }
 }
 

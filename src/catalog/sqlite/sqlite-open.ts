@@ -34,6 +34,12 @@ export function guarded<T>(path: string, what: string, f: () => T): T {
   }
 }
 
+// better-sqlite3 reads SQLITE_USE_URI once, when its addon first loads (on the first open), to let 'file:' names
+// carry parameters; only the immutable fallback below uses one (plain paths are never 'file:' names here).
+// NeurStore sets this variable for its dependency; it is not a setting of NeurStore's own.
+const URI_SWITCH = 'SQLITE_USE_URI';
+process.env[URI_SWITCH] ??= '1';
+
 const SHM_FAILURES = /^SQLITE_(IOERR_SHM|IOERR_LOCK|READONLY|CANTOPEN)/;
 
 export function openReadOnly(path: string, timeoutMs: number): Database.Database {
@@ -49,7 +55,8 @@ export function openReadOnly(path: string, timeoutMs: number): Database.Database
     if (walBytes(path) > 0) {
       throw ioError(`cannot open catalog ${path} read-only: its write-ahead log holds commits and SQLite cannot create its shared-memory file here (${code}); free some space or open the store where it is writable once`);
     }
-    return guarded(path, 'cannot open catalog', () => new Database(`file:${encodeURI(path)}?immutable=1`, { readonly: true, fileMustExist: true }));
+    const uri = `file:${path.split('/').map(encodeURIComponent).join('/')}?immutable=1`;
+    return guarded(path, 'cannot open catalog', () => new Database(uri, { readonly: true, fileMustExist: true }));
   }
 }
 
