@@ -54,6 +54,7 @@ export async function openModelSource(env: Env, path: string): Promise<OpenedSou
     files,
     async open(name: string): Promise<ByteSource> {
       if (name.split('/').includes('..') || name.startsWith('/')) throw invalidArgument(`file name '${name}' leaves the model's directory`);
+      if (name.includes('\0')) throw invalidArgument(`${path} names a file ${JSON.stringify(name)} that holds a NUL byte: fix the model's file list`);
       const hit = open.get(name);
       if (hit) return hit.source;
       const file = await env.openRead(joinPath(dir, name));
