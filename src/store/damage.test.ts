@@ -118,6 +118,11 @@ const DAMAGE: Record<string, (dir: string) => Promise<Cell>> = {
     return { hurt: ['l1'] }; // and whoever had records past the cut: the test works that out
 
   },
+  'segment file missing': async (dir) => {
+    const where = (await recordLocations(dir)).get((await ownRecords(dir, 'l1'))[0]!)!;
+    unlinkSync(where.file);
+    return { hurt: ['l1'] }; // and whoever else had records in that file: the test works that out
+  },
   'manifest missing': async (dir) => {
     unlinkSync(join(dir, 'MANIFEST'));
     return { hurt: [], untilRepair: true };
@@ -168,7 +173,7 @@ for (const [place, damage] of Object.entries(DAMAGE)) {
     const before = await recordLocations(dir);
     const cell = await damage(dir);
     const hurt = new Set(cell.hurt);
-    if (place === 'truncated segment') {
+    if (place === 'truncated segment' || place === 'segment file missing') {
       const after = await recordLocations(dir);
       const lost = new Set([...before.keys()].filter((k) => !after.has(k)));
       for (const m of Object.keys(MODELS)) if (recordsOf.get(m)!.some((k) => lost.has(k))) hurt.add(m);
