@@ -4,9 +4,11 @@
  *   payload  := version:u8 (=1) | kind:u8 | codec:u8 | flags:u8 | identity[32] | check[32]? | base? | body
  *   base     := base-key:u64 | base-view:u8 (how the base's decoded bytes are read: 0 F32, 1 F16, 2 BF16 values,
  *               3 raw bytes) | depth:u8 (this record's delta-chain length, >= 1), present when flags has BASE
- *   kind     := 1 architecture | 2 tensor | 3 base8 (the paper's 8-bit base tensor)
+ *   kind     := 1 architecture | 2 tensor | 3 base8 (the paper's 8-bit base tensor) | 4 chunk (a piece of a large
+ *               tensor, see chunk-list.ts)
  *   codec    := 0 raw | 1 zstd | 2 lossless (codecs/lossless) | 3 group delta (default mode)
  *               | 4 paper delta | 5 quant8 (body: min:f32 | scale:f32 | codes)
+ *               | 16 chunk list (a tensor stored as chunk records: body in chunk-list.ts)
  *   flags    := bit 0 LOSSY: `check` follows | bit 1 BASE: `base-key` follows (the record it decodes against)
  *   identity := SHA-256 of (kind || bytes) for exact records; of (kind || mode || tolerance || bytes) for lossy
  *               ones, so the same tensor put again in the same mode dedups, and an exact copy serves any mode
@@ -31,6 +33,7 @@ export enum RecordKind {
   Architecture = 1,
   Tensor = 2,
   Base8 = 3,
+  Chunk = 4,
 }
 
 export enum Codec {
@@ -40,6 +43,7 @@ export enum Codec {
   GroupDelta = 3,
   PaperDelta = 4,
   Quant8 = 5,
+  ChunkList = 16,
 }
 
 const FLAG_LOSSY = 1;
