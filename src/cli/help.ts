@@ -95,6 +95,19 @@ export const WORKED_EXAMPLES: Readonly<Record<string, WorkedExample>> = {
     note: 'The whole store: the bytes put in against everything on disk (segments and catalog), and how many ' +
       'tensors were stored once for several models.',
   },
+  verify: {
+    args: 'verify',
+    output: ['checked 1 model(s), 2 tensor(s), 397.0 KB', 'no damage found'],
+    note: 'Re-reads every record the models need and checks its checksums and SHA-256 (`verify NAME`: one ' +
+      'model). On damage it names the models and tensors hit and exits 5; putting an intact copy of the file ' +
+      'again heals a damaged record, `repair` a lost manifest.',
+  },
+  repair: {
+    args: 'repair',
+    output: ['manifest intact', 'checked 1 model(s), 2 tensor(s), 397.0 KB', 'no damage found'],
+    note: 'Rebuilds a lost or damaged MANIFEST from the segments (deleting nothing), then verifies and reports ' +
+      'which models lost which tensors (exit 5 while damage remains; `rm` what cannot be recovered).',
+  },
   rm: {
     args: 'rm mnist',
     output: ['removed mnist'],
