@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RANS_CODER, RAW_CODER, ZSTD_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import { RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 import { ransEncode } from './rans-coder.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
@@ -16,7 +16,7 @@ const inputs: Record<string, Uint8Array> = {
   twoSymbols: new Uint8Array(3000).map(() => (rand.next() < 0.999 ? 0 : 1)),
 };
 
-for (const coder of [RAW_CODER, RANS_CODER, ZSTD_CODER]) {
+for (const coder of [RAW_CODER, RANS_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, SPARSE_CODER]) {
   test(`${coder.name} round-trips every input`, () => {
     for (const [name, input] of Object.entries(inputs)) {
       const enc = coder.encode(input);
@@ -47,7 +47,7 @@ test('encodeSmallest keeps the smallest coder output', () => {
 test('truncated, corrupted or mislabelled blobs throw INVALID_ARGUMENT', () => {
   const bad = (f: () => unknown) => assert.throws(f, (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
   const s = inputs.skewed!;
-  for (const coder of [RANS_CODER, ZSTD_CODER]) {
+  for (const coder of [RANS_CODER, ZSTD_CODER, SPARSE_CODER]) {
     const enc = coder.encode(s);
     bad(() => coder.decode(enc.subarray(0, enc.length - 3), s.length));
     bad(() => coder.decode(enc, s.length + 1));

@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { invalidArgument } from '../errors.js';
 import { ByteReader } from './byte-io.js';
 import { ransDecode, ransEncode } from './rans-coder.js';
-import { decodeSparse, encodeSparse, sparseLength } from './sparse-coder.js';
+import { ScratchBuffer } from './scratch-buffer.js';
+import { decodeSparse, dominantByte, encodeSparse, sparseLength } from './sparse-coder.js';
 
 /** zstd-napi's low-level binding (contexts that can be reused, decompression into a caller's buffer). */
 const zstd = createRequire(import.meta.url)('zstd-napi/binding') as typeof import('zstd-napi/binding.js');
@@ -105,9 +106,11 @@ function cctxFor(s: ZstdSettings): InstanceType<typeof zstd.CCtx> {
   return c;
 }
 
+const zstdOut = new ScratchBuffer();
+
 /** One zstd frame of `input` (content size recorded) under settings `s`. */
 export function zstdCompress(input: Uint8Array, s: ZstdSettings): Uint8Array {
-  const dst = new Uint8Array(zstd.compressBound(input.length));
+  const dst = zstdOut.get(zstd.compressBound(input.length));
   const n = cctxFor(s).compress2(dst, input);
   return dst.slice(0, n);
 }
@@ -152,11 +155,14 @@ export const ZSTD_CODER: EntropyCoder = zstdCoder(3);
 /** Id 2 at the plane setting (ZSTD_PLANE): what the lossless codec uses on large planes. */
 export const ZSTD_PLANE_CODER: EntropyCoder = zstdCoder(ZSTD_PLANE);
 
-/** Id 3: the sparse coder (sparse-coder.ts), its parts coded with ZSTD_PLANE_CODER or raw. */
+/** How the sparse coder codes its two parts: ZSTD_PLANE_CODER, or raw when that is not smaller. */
+export const encodeSparsePart = (part: Uint8Array): { coder: number; bytes: Uint8Array } => encodeSmallest(part, [ZSTD_PLANE_CODER]);
+
+/** Id 3: the sparse coder (sparse-coder.ts) against the plane's most frequent byte, parts by encodeSparsePart. */
 export const SPARSE_CODER: EntropyCoder = coder({
   id: 3,
   name: 'sparse',
-  encode: (input) => encodeSparse(input, (part) => encodeSmallest(part, [ZSTD_PLANE_CODER])),
+  encode: (input) => encodeSparse(input, dominantByte(input).value, encodeSparsePart),
   decodeInto: (blob, out) => decodeSparse(blob, out, (id, part, into) => entropyCoderById(id).decodeInto(part, into)),
   decodedLength: sparseLength,
 });

@@ -27,9 +27,12 @@
 import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
+import { ScratchBuffer } from './scratch-buffer.js';
 import {
-  type EntropyCoder, RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById,
+  type EntropyCoder, RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, encodeSparsePart,
+  entropyCoderById,
 } from './entropy-coder.js';
+import { encodeSparse } from './sparse-coder.js';
 
 const MAGIC = 0xd3;
 /** Written by this version; READABLE_VERSIONS are decoded. */
@@ -76,7 +79,7 @@ export function encodeLossless(
   if (bytes.length % width !== 0) throw invalidArgument(`${bytes.length} bytes is not a whole number of ${width}-byte elements`);
   if (base && base.length !== bytes.length) throw invalidArgument(`base has ${base.length} bytes, tensor has ${bytes.length}`);
   if (!base) return encodeWith(bytes, width, BaseOp.None, options);
-  const data = new Uint8Array(bytes.length);
+  const data = deltaScratch.get(bytes.length);
   kernels().xorBytes(bytes, base, data);
   let best = encodeWith(data, width, BaseOp.Xor, options);
   if (width === 1) {
@@ -87,33 +90,46 @@ export function encodeLossless(
   return best;
 }
 
+/** Intermediate buffers, reused (see ScratchBuffer): the bytes against a base, the byte planes. */
+const deltaScratch = new ScratchBuffer();
+const planeScratch = new ScratchBuffer();
+
 function encodeWith(data: Uint8Array, width: number, op: BaseOp, options: LosslessOptions): Uint8Array {
   let planes = data;
   if (width > 1) {
-    planes = new Uint8Array(data.length);
+    planes = planeScratch.get(data.length);
     kernels().splitPlanes(data, width, planes);
   }
   const n = data.length / width;
-  const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(op).varint(data.length);
+  const head = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(op).varint(data.length);
+  // Each plane's coding is copied out before the next plane is coded (coders may return scratch views).
+  const parts: Uint8Array[] = [];
   for (let p = 0; p < width; p++) {
-    const enc = encodePlane(planes.subarray(p * n, (p + 1) * n), options);
-    w.u8(enc.coder).block(enc.bytes);
+    const enc = encodePlane(planes.subarray(p * n, (p + 1) * n), width, options);
+    parts.push(new ByteWriter().u8(enc.coder).varint(enc.bytes.length).finish(), enc.bytes.slice());
   }
-  return w.finish();
+  return Buffer.concat([head.finish(), ...parts]);
 }
 
-function encodePlane(plane: Uint8Array, options: LosslessOptions): { coder: number; bytes: Uint8Array } {
+function encodePlane(plane: Uint8Array, width: number, options: LosslessOptions): { coder: number; bytes: Uint8Array } {
   const n = plane.length;
   if (options.coders) return encodeSmallest(plane, options.coders);
   if (options.effort === 'max') return encodeSmallest(plane, [RANS_CODER, ZSTD_PLANE_CODER, SPARSE_CODER, ZSTD_CODER]);
-  // Small planes: what they cost to decode is small whatever the coder; rANS's compact table wins on them.
-  if (n <= SMALL_PLANE_BYTES) return encodeSmallest(plane, [RANS_CODER, ZSTD_CODER]);
+  const rans = options.effort === 'rans';
+  // Tiny planes: few bytes to decode whatever codes them; 1-byte elements also try rANS (see below).
+  if (n < TINY_PLANE_BYTES) return encodeSmallest(plane, rans ? [RANS_CODER, ZSTD_CODER] : width === 1 ? [RANS_CODER, ZSTD_PLANE_CODER] : [ZSTD_PLANE_CODER]);
   const stats = sampleStats(plane);
   // A plane of near-random bytes (low mantissa bytes, random data) cannot shrink: skip the coders.
   if (stats.bits > INCOMPRESSIBLE_BITS) return { coder: RAW_CODER.id, bytes: plane };
-  if (options.effort === 'rans') return withMinGain(plane, encodeSmallest(plane, [RANS_CODER]));
-  const coders = stats.top >= SPARSE_ONLY ? [SPARSE_CODER] : stats.top >= SPARSE_TRY ? [ZSTD_PLANE_CODER, SPARSE_CODER] : [ZSTD_PLANE_CODER];
-  return withMinGain(plane, encodeSmallest(plane, coders));
+  if (rans) {
+    // The choice before version 3: planes up to 64 KiB take the smaller of rANS and zstd -3, larger ones rANS.
+    return n <= 64 * 1024 ? encodeSmallest(plane, [RANS_CODER, ZSTD_CODER]) : withMinGain(plane, encodeSmallest(plane, [RANS_CODER]));
+  }
+  // 1-byte elements (quantized codes: a whole tensor in one plane) and constant planes also try rANS: it
+  // codes the face-api uint8 tensors 1.3% smaller than zstd, and a constant plane in 3 bytes.
+  if (width === 1 || stats.top === 1) return encodeSmallest(plane, [RANS_CODER, ZSTD_PLANE_CODER]);
+  const enc = stats.top >= SPARSE_FROM ? { coder: SPARSE_CODER.id, bytes: encodeSparse(plane, stats.topValue, encodeSparsePart) } : encodeSmallest(plane, [ZSTD_PLANE_CODER]);
+  return withMinGain(plane, enc);
 }
 
 /** `enc`, or the plane raw when coding saves less than MIN_PLANE_GAIN (a raw plane decodes as a copy). */
@@ -122,41 +138,40 @@ function withMinGain(plane: Uint8Array, enc: { coder: number; bytes: Uint8Array 
 }
 
 /**
- * A plane larger than SMALL_PLANE_BYTES is coded only when that saves at least this fraction of its bytes;
+ * A plane of TINY_PLANE_BYTES or more is coded only when that saves at least this fraction of its bytes;
  * otherwise it is stored raw. On faceres-deep most low mantissa planes were stored raw anyway; the few coded
  * for a 0.0-0.4% gain cost +4 KB of 11.7 MB stored raw.
  */
 const MIN_PLANE_GAIN = 0.01;
-/** Planes up to this size take the smaller of rANS and zstd -3 by default. */
-const SMALL_PLANE_BYTES = 64 * 1024;
+/** Planes below this size take the smaller of rANS and zstd by default. */
+const TINY_PLANE_BYTES = 4096;
 /** Bytes of a plane sampled to estimate its entropy. */
 const SCREEN_SAMPLES = 1 << 16;
 /** Order-0 entropy (bits per byte) above which a plane is stored raw without trying the coders. */
 const INCOMPRESSIBLE_BITS = 7.9;
 /**
- * Share of the most frequent byte value from which the sparse coder is tried as well as zstd, and from which
- * it is used alone: a Huffman coder spends at least a bit on every byte of such a plane. Measured on the bf16
- * fine-tune XOR planes (bench:codecs), where the sparse coder is 40% smaller than zstd at 90% zero bytes.
+ * Share of the most frequent byte value (in the sample) from which a plane takes the sparse coder instead of
+ * zstd: a Huffman coder spends at least a bit on every byte of such a plane. On the bf16 fine-tune XOR high
+ * bytes (90% zeros) the sparse coder is 40% smaller than zstd (bench:codecs).
  */
-const SPARSE_TRY = 0.5;
-const SPARSE_ONLY = 0.8;
+const SPARSE_FROM = 0.6;
 
 /**
  * Order-0 entropy (bits per byte) and the most frequent value's share, over an evenly spaced sample of a
  * plane. Deterministic, so encoding stays so.
  */
-function sampleStats(plane: Uint8Array): { bits: number; top: number } {
+function sampleStats(plane: Uint8Array): { bits: number; top: number; topValue: number } {
   const stride = Math.max(1, Math.floor(plane.length / SCREEN_SAMPLES));
   const counts = new Uint32Array(256);
   let n = 0;
   for (let i = 0; i < plane.length; i += stride, n++) counts[plane[i]!]!++;
   let bits = 0;
-  let top = 0;
-  for (const c of counts) {
+  let topValue = 0;
+  counts.forEach((c, v) => {
     if (c > 0) bits -= c * Math.log2(c / n);
-    if (c > top) top = c;
-  }
-  return { bits: bits / n, top: top / n };
+    if (c > counts[topValue]!) topValue = v;
+  });
+  return { bits: bits / n, top: counts[topValue]! / n, topValue };
 }
 
 /** Header fields of a lossless blob. */
@@ -221,7 +236,7 @@ export function decodeLossless(
   const k = kernels();
   if (h.width === 1) encoded[0]!.coder.decodeInto(encoded[0]!.bytes, out);
   else {
-    const planes = new Uint8Array(h.length);
+    const planes = planeScratch.get(h.length);
     encoded.forEach((e, p) => e.coder.decodeInto(e.bytes, planes.subarray(p * n, (p + 1) * n)));
     k.mergePlanes(planes, h.width, out);
   }

@@ -15,6 +15,10 @@
  */
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { codecKernels } from '../kernels/codec-kernels.js';
+import { ScratchBuffer } from './scratch-buffer.js';
+
+const mapScratch = new ScratchBuffer();
+const valuesScratch = new ScratchBuffer();
 
 /** Encodes one part; returns its coder id and bytes. */
 export type PartEncoder = (part: Uint8Array) => { coder: number; bytes: Uint8Array };
@@ -30,16 +34,16 @@ export function dominantByte(input: Uint8Array): { value: number; count: number 
   return { value, count: counts[value]! };
 }
 
-export function encodeSparse(input: Uint8Array, encodePart: PartEncoder): Uint8Array {
+/** Codes `input` against `fill` (any byte value decodes right; the most frequent one codes smallest). */
+export function encodeSparse(input: Uint8Array, fill: number, encodePart: PartEncoder): Uint8Array {
   const n = input.length;
-  const fill = dominantByte(input).value;
-  const map = new Uint8Array((n + 7) >>> 3);
-  const values = new Uint8Array(n);
+  const map = mapScratch.get((n + 7) >>> 3);
+  const values = valuesScratch.get(n);
   const others = codecKernels().sparseSplit(input, fill, map, values);
   const w = new ByteWriter().varint(n).u8(fill).varint(others);
   for (const part of [map, values.subarray(0, others)]) {
     const e = encodePart(part);
-    w.u8(e.coder).block(e.bytes);
+    w.u8(e.coder).block(e.bytes); // copied: the part may be a scratch view
   }
   return w.finish();
 }
@@ -62,8 +66,8 @@ export function decodeSparse(blob: Uint8Array, out: Uint8Array, decodePart: Part
   const valuesBytes = r.block();
   r.end();
   if (mapId === 3 || valuesId === 3) r.fail('nested sparse part');
-  const map = new Uint8Array((n + 7) >>> 3);
-  const values = new Uint8Array(others);
+  const map = mapScratch.get((n + 7) >>> 3);
+  const values = valuesScratch.get(others);
   decodePart(mapId, mapBytes, map);
   decodePart(valuesId, valuesBytes, values);
   if (codecKernels().sparseMerge(map, values, fill, out) !== 0) r.fail('bitmap does not match its count of differing bytes');

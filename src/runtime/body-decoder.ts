@@ -44,8 +44,8 @@ function decodeBytes({ codec, body, base, dtype }: DecodeJob): Uint8Array {
       return body;
     case 'zstd':
       return decompress(body);
-    case 'lossless':
-      return decodeLossless(body, base as Uint8Array | null);
+    case 'lossless': // decoded straight into shared memory (`shared` then keeps it without a copy)
+      return decodeLossless(body, base as Uint8Array | null, (n) => new Uint8Array(new SharedArrayBuffer(n)));
     case 'group-delta': {
       const d = decodeGroupDelta(body, base as Float32Array | null);
       return d.dtype === 'F32' ? new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength) : toDTypeBytes(d.values, d.dtype);
