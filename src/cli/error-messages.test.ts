@@ -8,14 +8,7 @@ import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
 import { ByteBuilder } from '../formats/gguf/gguf-values.js';
 import { tempDir } from '../store/testing/temp-dir.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { main } from './main.js';
-
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (l) => (stdout += l + '\n'), err: (t) => (stderr += t), tty: false });
-  return { code, stdout, stderr };
-}
+import { runCli as run } from './testing/run-cli.js';
 
 /** Puts `file` into a fresh store and returns the one error line; asserts exit 2 and an empty store after. */
 async function putError(file: string, ...flags: string[]): Promise<string> {

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES_DIR, PROJECT_ROOT, ensureFixtures } from '../../scripts/fetch-fixtures.js';
 import { tempDir } from '../store/testing/temp-dir.js';
+import { outputShape } from './testing/run-cli.js';
 
 const DOC = join(PROJECT_ROOT, 'docs', 'getting-started.md');
 /** Where the page says the checkout is. */
@@ -35,10 +36,7 @@ export function stepsOf(markdown: string): Step[] {
   return steps;
 }
 
-/** Numbers (sizes, ratios, errors, timings) and runs of spaces evened out. */
-function shape(line: string): string {
-  return line.replace(/\d+(?:\.\d+)?(?:e[+-]?\d+)?/g, '#').replace(/\s+/g, ' ').trim();
-}
+const shape = outputShape;
 
 /** True when `actual` is `shown` line for line, where a "..." line in `shown` stands for any number of lines. */
 export function matches(shown: readonly string[], actual: readonly string[]): boolean {

@@ -10,14 +10,7 @@ import { tempDir } from '../store/testing/temp-dir.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { ENVIRONMENT, WORKED_EXAMPLES, explainProgram } from './help.js';
 import { buildProgram, main, type CliIo } from './main.js';
-
-/** Runs the CLI in-process and captures what it prints. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (l) => (stdout += l + '\n'), err: (t) => (stderr += t), tty: false });
-  return { code, stdout, stderr };
-}
+import { outputShape, runCli as run } from './testing/run-cli.js';
 
 test('--version and -V print the version of package.json', async () => {
   const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -93,9 +86,7 @@ test('a command without a worked example still has its help', async () => {
 });
 
 /** Output compared line by line with numbers (sizes, ratios, errors, timings) and runs of spaces evened out. */
-function shape(lines: readonly string[]): string[] {
-  return lines.map((l) => l.replace(/\d+(?:\.\d+)?(?:e[+-]?\d+)?/g, '#').replace(/\s+/g, ' ').trim());
-}
+const shape = (lines: readonly string[]): string[] => lines.map(outputShape);
 
 test('the worked examples, run in order from an empty home directory, print what help shows', async (t) => {
   const home = tempDir();

@@ -2,20 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from './main.js';
+import { runCli as run } from './testing/run-cli.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { tempDir } from '../store/testing/temp-dir.js';
 import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
 
 const MNIST = join(SHARED_MNIST_DIR, 'model_4bc2046.safetensors');
-
-/** Runs the CLI in-process and captures what it prints. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { out: (l) => (stdout += l + '\n'), err: (t) => (stderr += t), tty: false });
-  return { code, stdout, stderr };
-}
 
 test('init, put, ls, info, get, stats, rm, gc through the CLI', async () => {
   const dir = tempDir();
