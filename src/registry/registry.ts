@@ -1,0 +1,473 @@
+/**
+ * The registry: repositories `namespace/name` of files at immutable commits (40-hex ids) on branches (`main`
+ * by default) and tags, above the tensor store. Model files go into the store (see hub-models.ts); every other
+ * file is a zstd blob (blob-store.ts); the metadata is registry.sqlite (registry-db.ts). A commit is written in
+ * this order, so a crash at any point leaves the repository as it was or with the whole new commit: files are
+ * staged, models put (the store's own commit), blobs written and fsynced, then one SQLite transaction inserts
+ * the commit, its files and moves the branch.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NeurStoreError, conflict, invalidArgument, isNeurStoreError, notFound } from '../errors.js';
+import { NeurStore } from '../store/neur-store.js';
+import { resolveMode } from '../store/neur-store.js';
+import type { Mode } from '../store/store-types.js';
+import { BlobStore } from './blob-store.js';
+import { exists, identityOfFile, lfsPointer, writeAtomic, writeBytesAtomic, type ByteRange, type FileIdentity } from './durable-files.js';
+import {
+  HubError, checkFilePath, checkRefName, checkRepoId, checkRevision, entryNotFound, isCommitId, repoNotFound, revisionNotFound,
+} from './hub-names.js';
+import { findModel, hubModelName, memberIdentities, memberStream } from './hub-models.js';
+import { baseModelsOfCard } from './model-card.js';
+import { REGISTRY_FILE, RegistryDb, type CommitRow, type FileRow, type HubModelRow, type RefRow, type RepoRow } from './registry-db.js';
+
+export const DEFAULT_BRANCH = 'main';
+/** Files above this size, or whose first 8 KiB hold a NUL byte, are "LFS" files in the Hub's sense. */
+export const LFS_THRESHOLD = 10 * 1024 * 1024;
+
+/** One change of a commit. `put` takes its bytes from a file (linked or copied), memory, or an upload. */
+export type CommitOp =
+  | { op: 'put'; path: string; file: string }
+  | { op: 'put'; path: string; bytes: Uint8Array }
+  | { op: 'put'; path: string; upload: string; size?: number }
+  | { op: 'delete'; path: string }
+  | { op: 'deleteFolder'; path: string };
+
+export interface CommitOptions {
+  branch?: string;
+  message?: string;
+  description?: string;
+  author?: string;
+  /** The commit the writer based its change on: CONFLICT (HTTP 412) when the branch has moved on. */
+  parentCommit?: string;
+  /** The new tree is exactly the files put (a `push DIR`), instead of the parent's tree changed by the ops. */
+  replaceTree?: boolean;
+  mode?: Mode;
+  tolerance?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface CommitResult {
+  commit: CommitRow;
+  files: FileRow[];
+  /** Files this commit added or changed, and how each was stored. */
+  changed: Array<{ path: string; kind: 'blob' | 'model'; size: number; storedBytes: number; reused: boolean }>;
+}
+
+export interface RegistryOpenOptions {
+  readOnly?: boolean;
+  /** Create the store if the directory holds none. */
+  create?: boolean;
+  decodeWorkers?: number;
+}
+
+export class Registry {
+  private constructor(
+    readonly dir: string,
+    readonly store: NeurStore,
+    readonly db: RegistryDb,
+    readonly blobs: BlobStore,
+  ) {}
+
+  static async open(dir: string, options: RegistryOpenOptions = {}): Promise<Registry> {
+    const store = options.create ? await NeurStore.init(dir, { decodeWorkers: options.decodeWorkers }) : await NeurStore.open(dir, { readOnly: options.readOnly, decodeWorkers: options.decodeWorkers });
+    try {
+      const dbPath = join(dir, REGISTRY_FILE);
+      if (options.readOnly && !(await exists(dbPath))) throw notFound(`the store at ${dir} holds no repositories yet: push one with \`neurstore push DIR namespace/name\``);
+      const db = new RegistryDb(dbPath, Boolean(options.readOnly));
+      return new Registry(dir, store, db, new BlobStore(join(dir, 'registry', 'blobs')));
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+    await this.store.close();
+  }
+
+  get uploadsDir(): string {
+    return join(this.dir, 'registry', 'uploads');
+  }
+
+  /** A secret of this registry (signing upload URLs), made once and kept in the database. */
+  async secret(name: string): Promise<string> {
+    const have = this.db.meta(`secret:${name}`);
+    if (have) return have;
+    return this.db.write((tx) => {
+      const again = tx.db.meta(`secret:${name}`);
+      if (again) return again;
+      const s = randomBytes(32).toString('hex');
+      tx.setMeta(`secret:${name}`, s);
+      return s;
+    });
+  }
+
+  // ---- repositories and revisions ----
+
+  async createRepo(name: string, options: { private?: boolean; mode?: Mode; tolerance?: number; author?: string } = {}): Promise<RepoRow> {
+    checkRepoId(name);
+    const { mode, tolerance } = resolveMode({ mode: options.mode, tolerance: options.tolerance });
+    const repo: RepoRow = { name, private: Boolean(options.private), mode, tolerance, createdMs: Date.now() };
+    const commit = makeCommit(name, null, [], 'initial commit', options.author ?? 'neurstore', repo.createdMs, []);
+    await this.db.write((tx) => {
+      if (tx.db.repo(name)) throw new HubError('CONFLICT', 'BadRequest', `repository '${name}' already exists`);
+      tx.insertRepo(repo);
+      tx.insertCommit(commit, []);
+      tx.setRef({ repo: name, kind: 'branch', name: DEFAULT_BRANCH, commit: commit.id });
+    });
+    return repo;
+  }
+
+  async updateRepo(name: string, change: { private?: boolean }): Promise<RepoRow> {
+    return this.db.write((tx) => {
+      const r = tx.db.repo(name);
+      if (!r) throw repoNotFound(name);
+      const next = { ...r, private: change.private ?? r.private };
+      tx.updateRepo(next);
+      return next;
+    });
+  }
+
+  async deleteRepo(name: string): Promise<void> {
+    const gone = await this.db.write((tx) => tx.deleteRepo(name));
+    if (!gone) throw repoNotFound(name);
+  }
+
+  repo(name: string): RepoRow {
+    checkRepoId(name);
+    const r = this.db.repo(name);
+    if (!r) throw repoNotFound(name);
+    return r;
+  }
+
+  repos(): RepoRow[] {
+    return this.db.repos();
+  }
+
+  /** The commit `rev` names in `repo`: a branch, a tag, a commit id of the repo, or HEAD (the default branch). */
+  resolve(repo: string, rev: string = DEFAULT_BRANCH): CommitRow {
+    this.repo(repo);
+    checkRevision(rev);
+    const name = rev === 'HEAD' ? DEFAULT_BRANCH : rev.replace(/^refs\/(heads|tags)\//, '');
+    const ref = this.db.ref(repo, 'branch', name) ?? this.db.ref(repo, 'tag', name);
+    const id = ref?.commit ?? (isCommitId(rev) ? rev : undefined);
+    const c = id ? this.db.commit(id) : undefined;
+    if (!c || c.repo !== repo) throw revisionNotFound(repo, rev);
+    return c;
+  }
+
+  refs(repo: string): RefRow[] {
+    this.repo(repo);
+    return this.db.refs(repo);
+  }
+
+  files(commit: CommitRow): FileRow[] {
+    return this.db.files(commit.id);
+  }
+
+  file(commit: CommitRow, path: string): FileRow {
+    checkFilePath(path);
+    const f = this.db.file(commit.id, path);
+    if (!f) throw entryNotFound(commit.repo, path, commit.id);
+    return f;
+  }
+
+  log(repo: string, rev?: string, limit = 1000): CommitRow[] {
+    return this.db.history(this.resolve(repo, rev).id, limit);
+  }
+
+  async tag(repo: string, name: string, rev?: string): Promise<RefRow> {
+    checkRefName(name, 'tag');
+    const commit = this.resolve(repo, rev);
+    const ref: RefRow = { repo, kind: 'tag', name, commit: commit.id };
+    await this.db.write((tx) => {
+      if (tx.db.ref(repo, 'tag', name)) throw conflict(`tag '${name}' already exists in '${repo}' (tags do not move: delete it first)`);
+      tx.setRef(ref);
+    });
+    return ref;
+  }
+
+  async deleteTag(repo: string, name: string): Promise<void> {
+    this.repo(repo);
+    const gone = await this.db.write((tx) => tx.deleteRef(repo, 'tag', name));
+    if (!gone) throw new HubError('NOT_FOUND', 'RevisionNotFound', `no tag '${name}' in '${repo}'`);
+  }
+
+  async createBranch(repo: string, name: string, rev?: string): Promise<RefRow> {
+    checkRefName(name, 'branch');
+    const commit = this.resolve(repo, rev);
+    const ref: RefRow = { repo, kind: 'branch', name, commit: commit.id };
+    await this.db.write((tx) => {
+      if (tx.db.ref(repo, 'branch', name)) throw conflict(`branch '${name}' already exists in '${repo}'`);
+      tx.setRef(ref);
+    });
+    return ref;
+  }
+
+  // ---- reading files ----
+
+  /** A file's bytes, or bytes [start, end] of them, as a stream (model files decode as they stream). */
+  async openFile(f: FileRow, range?: ByteRange): Promise<Readable> {
+    if (f.kind === 'blob') return this.blobs.open(f.ref, range);
+    const { model, architecture } = await this.modelOf(f.ref);
+    return memberStream(this.store, model, architecture, f.member, range);
+  }
+
+  async fileBytes(f: FileRow): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.openFile(f)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  private readonly architectures = new Map<string, Uint8Array>();
+
+  async modelOf(name: string): Promise<{ model: HubModelRow; architecture: Uint8Array }> {
+    const model = this.db.model(name);
+    if (!model) throw new NeurStoreError('CORRUPTION', `model ${name} that a commit names has no registry row`);
+    let architecture = this.architectures.get(model.architecture);
+    if (!architecture) {
+      architecture = await this.blobs.bytes(model.architecture);
+      if (this.architectures.size > 256) this.architectures.clear();
+      this.architectures.set(model.architecture, architecture);
+    }
+    return { model, architecture };
+  }
+
+  /** Writes every file of `repo` at `rev` under `outDir` (each atomically); returns the commit and files. */
+  async pull(repo: string, rev: string | undefined, outDir: string): Promise<{ commit: CommitRow; files: FileRow[] }> {
+    const commit = this.resolve(repo, rev);
+    const files = this.files(commit);
+    for (const f of files) {
+      checkFilePath(f.path);
+      const src = await this.openFile(f);
+      await writeAtomic(join(outDir, ...f.path.split('/')), (out) => pipeline(src, out));
+    }
+    return { commit, files };
+  }
+
+  // ---- writing commits ----
+
+  private commitQueue: Promise<unknown> = Promise.resolve();
+
+  /** Applies `ops` on top of the branch (or replaces its tree) as one new commit. Serialized per registry. */
+  commit(repo: string, ops: readonly CommitOp[], options: CommitOptions = {}): Promise<CommitResult> {
+    const run = this.commitQueue.then(() => this.runCommit(repo, ops, options));
+    this.commitQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runCommit(repoName: string, ops: readonly CommitOp[], o: CommitOptions): Promise<CommitResult> {
+    const repo = this.repo(repoName);
+    const branch = checkRefName(o.branch ?? DEFAULT_BRANCH, 'branch');
+    const { mode, tolerance } = o.mode !== undefined || o.tolerance !== undefined ? resolveMode({ mode: o.mode, tolerance: o.tolerance }) : repo;
+    const seen = new Set<string>();
+    for (const op of ops) {
+      checkFilePath(op.op === 'deleteFolder' ? op.path.replace(/\/+$/, '') : op.path);
+      if (op.op === 'put' && seen.has(op.path)) throw invalidArgument(`the commit puts '${op.path}' twice`);
+      seen.add(op.path);
+    }
+    const startHead = this.db.ref(repoName, 'branch', branch);
+    const parentRows = startHead && !o.replaceTree ? this.db.files(startHead.commit) : [];
+    const staging = join(this.dir, 'registry', 'staging', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const consumedUploads: string[] = [];
+    try {
+      const puts = ops.filter((op): op is Extract<CommitOp, { op: 'put' }> => op.op === 'put');
+      const staged = new Map<string, FileIdentity>();
+      const reused = new Map<string, FileRow>();
+      for (const op of puts) {
+        const dest = join(staging, ...op.path.split('/'));
+        await fsp.mkdir(posix.dirname(dest), { recursive: true });
+        if ('bytes' in op) await fsp.writeFile(dest, op.bytes);
+        else if ('file' in op) await linkOrCopy(op.file, dest);
+        else {
+          const upload = join(this.uploadsDir, op.upload);
+          if (await exists(upload)) {
+            await linkOrCopy(upload, dest);
+            consumedUploads.push(upload);
+          } else {
+            const row = this.db.fileBySource(op.upload, mode, tolerance);
+            if (!row || (op.size !== undefined && row.size !== op.size && row.sourceSha256 === row.sha256)) {
+              throw new HubError('INVALID_ARGUMENT', 'BadRequest', `file '${op.path}': no uploaded object with sha256 ${op.upload}${op.size === undefined ? '' : ` and size ${op.size}`} (upload it through the LFS batch endpoint first)`);
+            }
+            reused.set(op.path, { ...row, path: op.path });
+            continue;
+          }
+        }
+        const id = await identityOfFile(dest);
+        if ('upload' in op && id.sha256 !== op.upload) throw new NeurStoreError('CORRUPTION', `upload ${op.upload} holds bytes of sha256 ${id.sha256}`);
+        staged.set(op.path, id);
+        o.onProgress?.(`staged ${op.path}`);
+      }
+      const { rows, changed } = await this.storeFiles(staging, staged, parentRows, mode, tolerance, o);
+      for (const [path, row] of reused) {
+        rows.set(path, row);
+        changed.push({ path, kind: row.kind, size: row.size, storedBytes: 0, reused: true });
+      }
+      const cardBaseModels = await this.cardBaseModels(staging, staged, rows, parentRows, ops);
+      const result = await this.db.write((tx) => {
+        const head = tx.db.ref(repoName, 'branch', branch);
+        if (o.parentCommit && head && o.parentCommit !== head.commit) {
+          throw new HubError('CONFLICT', 'PreconditionFailed', `branch '${branch}' of '${repoName}' is at ${head.commit}, not at the parent commit ${o.parentCommit} the change was based on`);
+        }
+        if (!head && branch !== DEFAULT_BRANCH && !o.replaceTree) {
+          throw revisionNotFound(repoName, branch);
+        }
+        const base = o.replaceTree || !head ? [] : tx.db.files(head.commit);
+        const tree = applyOps(base, ops, rows, repoName);
+        const commit = makeCommit(repoName, head?.commit ?? null, tree, [o.message ?? 'update', o.description].filter(Boolean).join('\n\n'), o.author ?? 'neurstore', Date.now(), cardBaseModels);
+        tx.insertCommit(commit, tree);
+        tx.setRef({ repo: repoName, kind: 'branch', name: branch, commit: commit.id });
+        return { commit, files: tree, changed };
+      });
+      for (const u of consumedUploads) await fsp.rm(u, { force: true });
+      return result;
+    } finally {
+      await fsp.rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /** Stores the staged files: models through the tensor store, everything else as blobs. */
+  private async storeFiles(staging: string, staged: ReadonlyMap<string, FileIdentity>, parentRows: readonly FileRow[], mode: Mode, tolerance: number, o: CommitOptions): Promise<{ rows: Map<string, FileRow>; changed: CommitResult['changed'] }> {
+    const rows = new Map<string, FileRow>();
+    const changed: CommitResult['changed'] = [];
+    const claimed = new Set<string>();
+    for (const path of [...staged.keys()].sort()) {
+      if (claimed.has(path)) continue;
+      let found = await findModel(staging, path);
+      if (!found && (await this.materializeSiblings(staging, path, parentRows, staged))) found = await findModel(staging, path);
+      if (!found || found.companions.some((c) => claimed.has(c))) continue;
+      const group = [path, ...found.companions];
+      const ids = await Promise.all(group.map(async (p) => staged.get(p) ?? identityOfFile(join(staging, ...p.split('/')))));
+      const name = hubModelName(ids, mode, tolerance);
+      let storedBytes = 0;
+      let model = this.db.model(name);
+      const reused = Boolean(model);
+      if (!model) {
+        o.onProgress?.(`storing model ${path} (${found.layout.format}, ${mode})`);
+        try {
+          storedBytes = (await this.store.put(join(staging, ...path.split('/')), { name, mode, tolerance: mode === 'lossless' ? undefined : tolerance })).storedBytes;
+        } catch (e) {
+          if (!isNeurStoreError(e, 'CONFLICT') || !/already exists/.test(e.message)) throw e;
+        }
+        const arch = found.layout.architecture;
+        const archId = createHash('sha256').update(arch).digest('hex');
+        storedBytes += (await this.blobs.put(archId, arch.length, () => readableOf(arch))).storedBytes;
+        const sizes = new Map<string, number>([['', ids[0]!.size], ...found.companions.map((c, i) => [posix.relative(posix.dirname(path), c), ids[i + 1]!.size] as [string, number])]);
+        const draft: HubModelRow = { name, format: found.layout.format, architecture: archId, members: [] };
+        const members = await memberIdentities(this.store, draft, arch, sizes);
+        model = { ...draft, members };
+        if (mode === 'lossless') {
+          members.forEach((m, i) => {
+            if (m.sha256 !== ids[i]!.sha256) throw new NeurStoreError('CORRUPTION', `model file '${group[i]}' did not come back byte-exact from the store (sha256 ${m.sha256}, pushed ${ids[i]!.sha256}); nothing was committed`);
+          });
+        }
+        const row = model;
+        await this.db.write((tx) => tx.insertModel(row));
+      }
+      if (model.members.length !== group.length) continue; // the format writes other files than it read: keep them as blobs
+      group.forEach((p, i) => {
+        const m = model!.members[i]!;
+        rows.set(p, { path: p, size: m.size, sha256: m.sha256, gitSha1: m.gitSha1, sourceSha256: ids[i]!.sha256, lfs: true, kind: 'model', ref: name, member: m.member });
+        claimed.add(p);
+        if (staged.has(p)) changed.push({ path: p, kind: 'model', size: m.size, storedBytes: i === 0 ? storedBytes : 0, reused });
+      });
+    }
+    for (const [path, id] of staged) {
+      if (claimed.has(path)) continue;
+      const file = join(staging, ...path.split('/'));
+      const { storedBytes } = await this.blobs.put(id.sha256, id.size, () => createReadStream(file));
+      rows.set(path, { path, size: id.size, sha256: id.sha256, gitSha1: id.gitSha1, sourceSha256: id.sha256, lfs: id.size > LFS_THRESHOLD || (await looksBinary(file)), kind: 'blob', ref: id.sha256, member: '' });
+      changed.push({ path, kind: 'blob', size: id.size, storedBytes, reused: storedBytes === 0 });
+    }
+    return { rows, changed };
+  }
+
+  /** `base_model` of the model card (README.md) the new tree will hold: the one put now, else the parent's. */
+  private async cardBaseModels(staging: string, staged: ReadonlyMap<string, FileIdentity>, rows: ReadonlyMap<string, FileRow>, parentRows: readonly FileRow[], ops: readonly CommitOp[]): Promise<string[]> {
+    const isCard = (p: string) => p.toLowerCase() === 'readme.md';
+    const put = [...rows.keys()].find(isCard);
+    if (put) {
+      const row = rows.get(put)!;
+      if (row.size > 1 << 20) return [];
+      const text = staged.has(put) ? await fsp.readFile(join(staging, put), 'utf8') : (await this.fileBytes(row)).toString('utf8');
+      return baseModelsOfCard(text);
+    }
+    const old = parentRows.find((f) => isCard(f.path));
+    if (!old || old.size > 1 << 20 || ops.some((op) => op.op !== 'put' && (op.path === old.path || old.path.startsWith(op.path.replace(/\/*$/, '/'))))) return [];
+    return baseModelsOfCard((await this.fileBytes(old)).toString('utf8'));
+  }
+
+  /**
+   * A model whose companions are in the parent commit but not in this one (a TF.js model.json changed alone):
+   * writes the parent's files of that directory into the staging area. True when it wrote any.
+   */
+  private async materializeSiblings(staging: string, path: string, parentRows: readonly FileRow[], staged: ReadonlyMap<string, FileIdentity>): Promise<boolean> {
+    const dir = posix.dirname(path);
+    const siblings = parentRows.filter((f) => posix.dirname(f.path) === dir && !staged.has(f.path) && f.lfs);
+    for (const f of siblings) {
+      const dest = join(staging, ...f.path.split('/'));
+      if (await exists(dest)) continue;
+      await pipeline(await this.openFile(f), createWriteStream(dest));
+    }
+    return siblings.length > 0;
+  }
+}
+
+/** The tree after `ops`: `base` minus deletions, plus the rows of the files put. */
+function applyOps(base: readonly FileRow[], ops: readonly CommitOp[], rows: ReadonlyMap<string, FileRow>, repo: string): FileRow[] {
+  const tree = new Map(base.map((f) => [f.path, f]));
+  for (const op of ops) {
+    if (op.op === 'delete') {
+      if (!tree.delete(op.path)) throw entryNotFound(repo, op.path, 'the branch head');
+    } else if (op.op === 'deleteFolder') {
+      const prefix = op.path.replace(/\/*$/, '/');
+      for (const p of [...tree.keys()]) if (p.startsWith(prefix)) tree.delete(p);
+    }
+  }
+  for (const [path, row] of rows) tree.set(path, row);
+  const paths = [...tree.keys()].sort();
+  for (const p of paths) {
+    for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) {
+      if (tree.has(d)) throw invalidArgument(`'${d}' would be both a file and the directory of '${p}'`);
+    }
+  }
+  return paths.map((p) => tree.get(p)!);
+}
+
+function makeCommit(repo: string, parent: string | null, files: readonly FileRow[], message: string, author: string, createdMs: number, baseModels: string[]): CommitRow {
+  const h = createHash('sha1');
+  h.update(JSON.stringify([repo, parent, message, author, createdMs, files.map((f) => [f.path, f.sha256, f.size])]));
+  h.update(randomBytes(8)); // two identical commits in the same millisecond still get two ids
+  return { id: h.digest('hex'), repo, parent, message: message.slice(0, 10_000), author, createdMs, baseModels };
+}
+
+
+async function looksBinary(path: string): Promise<boolean> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(8192);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).includes(0);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fsp.link(from, to);
+  } catch {
+    await fsp.copyFile(from, to);
+  }
+}
+
+function readableOf(bytes: Uint8Array): Readable {
+  return Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)]);
+}
+
+export { lfsPointer, writeBytesAtomic };
