@@ -17,6 +17,8 @@ import { sweepCommand } from './sweep-command.js';
 import { loadCommand } from './load-command.js';
 import { explainProgram } from './help.js';
 import { repairCommand, verifyCommand } from './check-commands.js';
+import { lineageCommand, logCommand, pullCommand, pushCommand, tagCommand, tokenCommand } from './hub-commands.js';
+import { serveCommand } from './serve-command.js';
 
 /** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
 export function storeDir(flag: string | undefined): string {
@@ -208,6 +210,13 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(loadCommand(io));
   program.addCommand(verifyCommand(io));
   program.addCommand(repairCommand(io));
+  program.addCommand(pushCommand(io));
+  program.addCommand(pullCommand(io));
+  program.addCommand(logCommand(io));
+  program.addCommand(tagCommand(io));
+  program.addCommand(lineageCommand(io));
+  program.addCommand(tokenCommand(io));
+  program.addCommand(serveCommand(io));
   return explainProgram(program); // --version, environment and exit codes, examples, `help COMMAND`: last, after every command
 }
 

@@ -13,14 +13,15 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createRepo, downloadFile, fileDownloadInfo, listFiles, modelInfo, uploadFiles, whoAmI } from '@huggingface/hub';
 import type { FastifyInstance } from 'fastify';
-import { ensureFixtures, fixturePath } from '../../scripts/fetch-fixtures.js';
+import { SHARED_MNIST_DIR, ensureFixtures, fixturePath } from '../../scripts/fetch-fixtures.js';
+import { join } from 'node:path';
 import { tempDir } from '../store/testing/temp-dir.js';
 import { Registry } from '../registry/registry.js';
 import { createToken } from '../registry/tokens.js';
 import { buildServer } from './server.js';
 
 ensureFixtures();
-const MNIST = '/work/shared/fixtures/mnist-tinygrad/model_4bc2046.safetensors'.replace('/work/shared', process.env.NEURSTORE_SHARED ?? '/work/shared');
+const MNIST = join(SHARED_MNIST_DIR, 'model_4bc2046.safetensors');
 const FOLDER: Record<string, Buffer> = {
   'model.safetensors': readFileSync(MNIST),
   'tfjs/model.json': readFileSync(fixturePath('human-models', 'age.json')),
