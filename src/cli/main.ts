@@ -14,6 +14,8 @@ import { exitCodeOf } from './exit-codes.js';
 import { formatBytes, table, toJson } from './format-output.js';
 import { ProgressBar } from './progress-bar.js';
 import { sweepCommand } from './sweep-command.js';
+import { sqlCommand } from './sql-command.js';
+import { inferCommand } from './infer-command.js';
 import { loadCommand } from './load-command.js';
 import { explainProgram } from './help.js';
 import { repairCommand, verifyCommand } from './check-commands.js';
@@ -208,6 +210,8 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program.addCommand(sweepCommand(io));
   program.addCommand(loadCommand(io));
+  program.addCommand(sqlCommand(io));
+  program.addCommand(inferCommand(io));
   program.addCommand(verifyCommand(io));
   program.addCommand(repairCommand(io));
   program.addCommand(pushCommand(io));
