@@ -6,6 +6,10 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { NeurStoreError } from '../errors.js';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkFilePath } from '../registry/hub-names.js';
 import { Access } from './access.js';
 import { sendError } from './http-errors.js';
 import { downloadRoutes } from './hub-download.js';
@@ -20,6 +24,11 @@ export interface ServerOptions {
   limits?: Partial<UploadLimits>;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
+  /**
+   * Serve the files of this directory as they are at `GET /api/neurstore/plain/{path}` (no store, no auth):
+   * the baseline `bench:server` compares model downloads with. Off unless given.
+   */
+  plainFilesDir?: string;
 }
 
 const EXPOSED = 'X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,Content-Range,X-Linked-Size,X-Linked-ETag,Content-Length';
@@ -55,8 +64,19 @@ export async function buildServer(reg: Registry, options: ServerOptions = {}): P
   downloadRoutes(app, reg, access);
   uploadRoutes(app, reg, access, limits, baseUrl);
   nativeRoutes(app, reg, access);
+  if (options.plainFilesDir) plainFiles(app, options.plainFilesDir);
   await app.ready();
   return app;
+}
+
+function plainFiles(app: FastifyInstance, dir: string): void {
+  app.get('/api/neurstore/plain/*', async (req, reply) => {
+    const path = checkFilePath((req.params as Record<string, string>)['*']);
+    const file = join(dir, ...path.split('/'));
+    const size = (await stat(file).catch(() => undefined))?.size;
+    if (size === undefined) throw new NeurStoreError('NOT_FOUND', `no file ${path}`);
+    return reply.header('Content-Type', 'application/octet-stream').header('Content-Length', String(size)).send(createReadStream(file));
+  });
 }
 
 function parseJson(body: string, done: (e: Error | null, v?: unknown) => void): void {
