@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'CORRUPTION'
   | 'NOT_SUPPORTED'
   | 'IO_ERROR'
-  | 'CONFLICT';
+  | 'CONFLICT'
+  | 'CANCELLED';
 
 export class NeurStoreError extends Error {
   /** Machine-readable category of the failure. */
@@ -48,6 +49,11 @@ export function conflict(message: string): NeurStoreError {
 export function ioError(message: string, cause?: unknown): NeurStoreError {
   const detail = cause instanceof Error ? `: ${cause.message}` : '';
   return new NeurStoreError('IO_ERROR', `${message}${detail}`, { cause });
+}
+
+/** The caller stopped the operation (an AbortSignal, Ctrl-C); nothing of it was committed. */
+export function cancelled(message: string): NeurStoreError {
+  return new NeurStoreError('CANCELLED', message);
 }
 
 export function isNeurStoreError(e: unknown, code?: ErrorCode): e is NeurStoreError {

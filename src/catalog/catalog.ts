@@ -14,7 +14,7 @@ export type StoredAs =
   | 'duplicate' | 'raw' | 'lossless' | 'lossless-delta' | 'standalone' | 'delta' | 'paper-delta' | 'paper-base';
 
 /** The codec of a tensor record (what `codec` in the payload says), for statistics and base lookups. */
-export type CodecName = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-delta';
+export type CodecName = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-delta' | 'chunked';
 
 export interface TensorRow {
   /** Position of the tensor in its model's architecture. */
@@ -106,10 +106,11 @@ export interface Catalog {
   liveRecordKeys(): Promise<Set<bigint>>;
   /**
    * Records of tensors of `shape` and one of `dtypes` (default `FLOAT_BASE_DTYPES`) whose delta chain is shorter
-   * than `maxDepth`: the bases a delta may use, the `limit` most recently stored first.
+   * than `maxDepth`, stored with one of `codecs` (default raw, lossless, group-delta): the bases a delta may
+   * use, the `limit` most recently stored first.
    */
   baseCandidates(
-    shape: readonly number[], maxDepth: number, limit: number, dtypes?: readonly string[],
+    shape: readonly number[], maxDepth: number, limit: number, dtypes?: readonly string[], codecs?: readonly CodecName[],
   ): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
   /** The paper mode's 8-bit base records of tensors of `shape`. */
   paperBasesOfShape(shape: readonly number[]): Promise<bigint[]>;

@@ -8,6 +8,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode | 'INTERNAL', number>> = {
   CORRUPTION: 5,
   NOT_SUPPORTED: 6,
   IO_ERROR: 7,
+  CANCELLED: 130,
   INTERNAL: 70,
 };
 

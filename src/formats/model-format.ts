@@ -19,6 +19,11 @@ export interface TensorEntry {
   readonly byteLength: number;
   /** The tensor's bytes, little-endian, row-major, exactly `byteLength` of them. */
   read(): Promise<Uint8Array>;
+  /**
+   * `length` bytes of the tensor from `offset`: how the store reads a large tensor piece by piece, never whole.
+   * Formats whose tensors lie in one range of a file provide it; without it the store calls `read()`.
+   */
+  readRange?(offset: number, length: number): Promise<Uint8Array>;
 }
 
 /** A model split in two. `tensors[i]` is the tensor that the architecture calls number `i`. */
@@ -51,6 +56,29 @@ export interface ModelSink {
 export interface StoredModel {
   readonly architecture: Uint8Array;
   tensorBytes(index: number): Promise<Uint8Array>;
+  /**
+   * Tensor `index`'s bytes in order, as pieces: writers that copy a tensor's bytes out whole use this (through
+   * `writeTensorBytes`) so a large tensor streams through in bounded memory. Optional.
+   */
+  tensorPieces?(index: number): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Writes tensor `index` of `model` to `sink`, in pieces when the model offers them, and returns its byte count;
+ * `check(n)` is called with the count before anything is written when known up front (to refuse a wrong size).
+ */
+export async function writeTensorBytes(model: StoredModel, index: number, sink: ByteSink): Promise<number> {
+  if (!model.tensorPieces) {
+    const bytes = await model.tensorBytes(index);
+    if (bytes.length > 0) await sink.write(bytes);
+    return bytes.length;
+  }
+  let n = 0;
+  for await (const piece of model.tensorPieces(index)) {
+    await sink.write(piece);
+    n += piece.length;
+  }
+  return n;
 }
 
 export interface ModelFormat {

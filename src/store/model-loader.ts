@@ -32,6 +32,8 @@ export class ModelLoader {
   constructor(
     private readonly content: ContentStore,
     private readonly decoder: TensorDecoder,
+    /** A tensor's exact bytes however it is stored (chunked tensors are not the decoder's). */
+    private readonly exactBytes: (row: TensorRow) => Promise<Uint8Array> = (row) => decoder.tensorBytes(row.recordKey, row.dtype),
   ) {}
 
   async *load(rows: readonly TensorRow[], modelTolerance: number, options: LoadOptions = {}): AsyncGenerator<LoadedTensor> {
@@ -56,7 +58,7 @@ export class ModelLoader {
       const base = await this.int8Base(row);
       if (base) return { ...info, form: 'int8', q8: base.q8, baseKey: base.key };
     }
-    const bytes = await this.decoder.tensorBytes(row.recordKey, dtype);
+    const bytes = await this.exactBytes(row);
     if (!isFloatDType(dtype)) return { ...info, form: 'bytes', bytes };
     const values = dtype === 'F32' && bytes.byteOffset % 4 === 0
       ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)

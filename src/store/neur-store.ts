@@ -3,7 +3,7 @@
  * content store (exact dedup over the engine) and the catalog, and owns the order that keeps data safe:
  * records are durable (engine commit) before the catalog names them, all under the catalog's writer lock.
  */
-import { NeurStoreError, conflict, invalidArgument, ioError, notFound, notSupported } from '../errors.js';
+import { NeurStoreError, cancelled, conflict, invalidArgument, ioError, notFound, notSupported } from '../errors.js';
 import { joinPath, writeFileAtomic, type Env } from '../env/env.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
@@ -19,6 +19,8 @@ import { Codec, RecordKind, exactIdentity } from './record-payload.js';
 import { TensorDecoder } from './tensor-decoder.js';
 import { TensorEncoder } from './tensor-encoder.js';
 import { BasePool } from './base-pool.js';
+import { ChunkedTensors } from './chunked-tensors.js';
+import { EncodePool } from '../runtime/encode-pool.js';
 import { compress } from 'zstd-napi';
 import { exportTensors } from './model-export.js';
 import { ModelLoader, type LoadOptions } from './model-loader.js';
@@ -61,6 +63,10 @@ export interface OpenOptions {
   baseCacheBytes?: number;
   /** Decode worker threads (default: the machine's cores, at most 4; 0 decodes on the calling thread). */
   decodeWorkers?: number;
+  /** Encode worker threads for large tensors' chunks (default as `decodeWorkers`; 0 encodes on the calling thread). */
+  encodeWorkers?: number;
+  /** Tensors larger than this are stored as chunk records, streamed (default CHUNK_BYTES, 8 MiB). */
+  chunkBytes?: number;
   /**
    * Open for reading only: nothing is written, so `list`, `info`, `stats`, `get`, `load` and `verify` work on a
    * full disk and on read-only media; writes fail with CONFLICT.
@@ -72,6 +78,8 @@ export class NeurStore {
   private readonly content: ContentStore;
   private readonly decoder: TensorDecoder;
   private readonly loader: ModelLoader;
+  private readonly encodePool: EncodePool;
+  private readonly chunked: ChunkedTensors;
   /** Set when a writable open found the disk too full for the catalog: only `remove` and `gc` may write then. */
   private diskFull = false;
 
@@ -84,7 +92,10 @@ export class NeurStore {
   ) {
     this.content = new ContentStore(engine);
     this.decoder = new TensorDecoder(this.content, new BaseCache(options.baseCacheBytes), new DecodePool({ workers: options.decodeWorkers }));
-    this.loader = new ModelLoader(this.content, this.decoder);
+    this.encodePool = new EncodePool(options.encodeWorkers);
+    const candidates = { baseCandidates: (...a: Parameters<Catalog['baseCandidates']>) => this.catalog.baseCandidates(...a) };
+    this.chunked = new ChunkedTensors(this.content, candidates, this.encodePool, this.decoder.pool, { chunkBytes: options.chunkBytes });
+    this.loader = new ModelLoader(this.content, this.decoder, (row) => this.tensorBytes(row));
   }
 
   /** Creates a store in `dir` (idempotent) and opens it. */
@@ -161,7 +172,7 @@ export class NeurStore {
           // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
           const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
           const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed);
-          const rows = await this.putTensors(layout.tensors, encoder, options);
+          const rows = await this.putTensors(layout.tensors, encoder, mode, options);
           encoder.finish();
           const model: ModelInfo = {
             name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: source.bytesOpened(),
@@ -204,16 +215,28 @@ export class NeurStore {
     return this.content.add({ kind: RecordKind.Architecture, codec: zstd ? Codec.Zstd : Codec.Raw, identity, body: zstd ? z : bytes });
   }
 
-  private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, options: PutOptions): Promise<TensorRow[]> {
+  /**
+   * Stores every tensor: large ones in lossless mode as chunk records, streamed (chunked-tensors.ts); the rest
+   * whole through the encoder of the put's mode.
+   */
+  private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, mode: Mode, options: PutOptions): Promise<TensorRow[]> {
     const total = tensors.reduce((n, t) => n + t.byteLength, 0);
     const rows: TensorRow[] = [];
     let done = 0;
     for (const [index, t] of tensors.entries()) {
-      const bytes = await t.read();
-      if (bytes.length !== t.byteLength) {
-        throw invalidArgument(`tensor '${t.name}' has ${bytes.length} bytes, its header says ${t.byteLength}`);
+      if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
+      let e;
+      if (mode === 'lossless' && this.chunked.applies(t.byteLength)) {
+        e = await this.chunked.put(t, options.signal).catch((err: unknown) => {
+          throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
+        });
+      } else {
+        const bytes = await t.read();
+        if (bytes.length !== t.byteLength) {
+          throw invalidArgument(`tensor '${t.name}' has ${bytes.length} bytes, its header says ${t.byteLength}`);
+        }
+        e = await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes });
       }
-      const e = await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes });
       rows.push({ index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, recordKey: e.key, ...e });
       done += t.byteLength;
       options.onProgress?.({ phase: 'put', done, total });
@@ -357,7 +380,16 @@ export class NeurStore {
    */
   async verify(name?: string, options: VerifyOptions = {}): Promise<VerifyReport> {
     await this.engine.refresh();
-    return verifyModels(this.catalog, this.decoder, this.engine.damaged, name === undefined ? undefined : [name], options);
+    const read = {
+      tensor: (row: TensorRow) => this.tensorBytes(row),
+      architecture: (key: bigint) => this.decoder.tensorBytes(key, 'U8', RecordKind.Architecture),
+    };
+    return verifyModels(this.catalog, read, this.engine.damaged, name === undefined ? undefined : [name], options);
+  }
+
+  /** A tensor's exact bytes, whole, however it is stored. */
+  private tensorBytes(row: TensorRow): Promise<Uint8Array> {
+    return row.codec === 'chunked' ? this.chunked.bytes(row.recordKey) : this.decoder.tensorBytes(row.recordKey, row.dtype);
   }
 
   /**
@@ -375,10 +407,13 @@ export class NeurStore {
         const owner = who ? `model '${who.model}' (tensor '${who.tensor}')` : 'a live model';
         throw new NeurStoreError('CORRUPTION', `gc refused, nothing deleted: record ${key.toString(16)} that ${owner} needs is missing${this.engine.damaged.length ? ' (the store has damaged segments)' : ''}; run \`neurstore verify\` and \`neurstore repair\``);
       }
-      const base = (await this.content.header(key)).base?.key;
-      if (base !== undefined && !live.has(base)) {
-        live.add(base);
-        queue.push(base);
+      const header = await this.content.header(key);
+      const needs = header.codec === Codec.ChunkList ? await this.chunked.chunkKeys(key) : [];
+      if (header.base) needs.push(header.base.key);
+      for (const k of needs) {
+        if (live.has(k)) continue;
+        live.add(k);
+        queue.push(k);
       }
     }
     return live;
@@ -405,6 +440,7 @@ export class NeurStore {
 
   async close(): Promise<void> {
     await this.decoder.close();
+    await this.encodePool.close();
     await this.engine.close();
     await this.catalog.close();
   }
@@ -414,12 +450,21 @@ export class NeurStore {
     const model = await this.requireModel(name);
     const rows = await this.catalog.tensors(name);
     const architecture = await this.decoder.tensorBytes(model.architectureKey, 'U8', RecordKind.Architecture);
-    const fetch = prefetcher(rows.map((r) => r.byteLength), (i) => this.decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype));
-    const tensorBytes = (i: number): Promise<Uint8Array> => {
-      if (!rows[i]) return Promise.reject(notFound(`model '${name}' has no tensor number ${i}`));
-      return fetch(i);
+    // Chunked tensors stream through their own bounded read-ahead: the prefetcher leaves them alone.
+    const chunked = (i: number): boolean => rows[i]?.codec === 'chunked';
+    const fetch = prefetcher(rows.map((r, i) => (chunked(i) ? 0 : r.byteLength)),
+      (i) => (chunked(i) ? Promise.resolve(null) : this.decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype)));
+    const row = (i: number): TensorRow => {
+      if (!rows[i]) throw notFound(`model '${name}' has no tensor number ${i}`);
+      return rows[i]!;
     };
-    return { model, rows, stored: { architecture, tensorBytes } };
+    const store = this.chunked;
+    const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? store.bytes(row(i).recordKey) : (await fetch(i))!);
+    async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
+      if (chunked(i)) yield* store.pieces(row(i).recordKey);
+      else yield await tensorBytes(i);
+    }
+    return { model, rows, stored: { architecture, tensorBytes, tensorPieces } };
   }
 
   private async requireModel(name: string): Promise<ModelInfo> {

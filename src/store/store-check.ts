@@ -8,8 +8,6 @@ import { NeurStoreError } from '../errors.js';
 import type { Catalog, CatalogDamage, TensorRow } from '../catalog/catalog.js';
 import type { Damage } from '../engine/tensor-engine.js';
 import type { ManifestRebuild } from '../engine/engine-repair.js';
-import type { TensorDecoder } from './tensor-decoder.js';
-import { RecordKind } from './record-payload.js';
 import type { ProgressFn } from './store-types.js';
 
 /** A tensor (or a model's architecture: tensor `(architecture)`) that cannot be read back. */
@@ -47,9 +45,15 @@ export interface VerifyOptions {
 
 const ARCHITECTURE = '(architecture)';
 
-/** Checks `names` (every model when undefined) through the catalog and the decoder. */
+/** How verify reads what it checks: each read decodes and checks checksums and the SHA-256 identity. */
+export interface CheckedReads {
+  tensor(row: TensorRow): Promise<unknown>;
+  architecture(key: bigint): Promise<unknown>;
+}
+
+/** Checks `names` (every model when undefined) through the catalog and `read`. */
 export async function verifyModels(
-  catalog: Catalog, decoder: TensorDecoder, segments: readonly Damage[], names: string[] | undefined, options: VerifyOptions = {},
+  catalog: Catalog, read: CheckedReads, segments: readonly Damage[], names: string[] | undefined, options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const catalogDamage = names ? [] : await catalog.check();
   const all = names ?? (await intactModelNames(catalog, catalogDamage));
@@ -69,10 +73,10 @@ export async function verifyModels(
   let done = 0;
   let count = 0;
   for (const w of work) {
-    await check(tensors, w.model, ARCHITECTURE, () => decoder.tensorBytes(w.architectureKey, 'U8', RecordKind.Architecture));
+    await check(tensors, w.model, ARCHITECTURE, () => read.architecture(w.architectureKey));
     for (const r of w.rows) {
       options.signal?.throwIfAborted();
-      await check(tensors, w.model, r.name, () => decoder.tensorBytes(r.recordKey, r.dtype));
+      await check(tensors, w.model, r.name, () => read.tensor(r));
       done += r.byteLength;
       count++;
       options.onProgress?.({ phase: 'verify', done, total });

@@ -40,6 +40,8 @@ export interface PutOptions {
   /** Seed of the paper mode's random choice of new bases (default 42). */
   seed?: number;
   onProgress?: ProgressFn;
+  /** Stops the put: nothing of it is listed, its records are cut off (or left for `gc`); CANCELLED. */
+  signal?: AbortSignal;
 }
 
 export interface GetOptions {

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { NeurStoreError, conflict } from '../../errors.js';
 import {
-  FLOAT_BASE_DTYPES, type Catalog, type CatalogDamage, type CatalogTotals, type CatalogTx, type ModelRow, type TensorRow,
+  FLOAT_BASE_DTYPES, type Catalog, type CatalogDamage, type CodecName, type CatalogTotals, type CatalogTx, type ModelRow, type TensorRow,
 } from '../catalog.js';
 import { modelRowChecksum, tensorRowsChecksum } from '../row-checksum.js';
 import { MIGRATE_1_TO_2_SQL, SCHEMA_SQL, SCHEMA_VERSION, fromSqlKey, toSqlKey } from './sqlite-schema.js';
@@ -232,14 +232,15 @@ export class SqliteCatalog implements Catalog {
   }
   async baseCandidates(
     shape: readonly number[], maxDepth: number, limit: number, dtypes: readonly string[] = FLOAT_BASE_DTYPES,
+    codecs: readonly CodecName[] = ['raw', 'lossless', 'group-delta'],
   ): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
-    if (dtypes.length === 0) return [];
+    if (dtypes.length === 0 || codecs.length === 0) return [];
     const rows = guarded(this.path, 'read', () => this.db
       .prepare(`SELECT record_key AS k, MIN(dtype) AS dtype, MIN(depth) AS depth FROM tensors WHERE shape = ? AND depth < ?
-                AND dtype IN (${dtypes.map(() => '?').join(', ')}) AND codec IN ('raw', 'lossless', 'group-delta') GROUP BY record_key
+                AND dtype IN (${dtypes.map(() => '?').join(', ')}) AND codec IN (${codecs.map(() => '?').join(', ')}) GROUP BY record_key
                 ORDER BY MAX(rowid) DESC LIMIT ?`)
       .safeIntegers(true)
-      .all(JSON.stringify(shape), maxDepth, ...dtypes, limit) as Row[]);
+      .all(JSON.stringify(shape), maxDepth, ...dtypes, ...codecs, limit) as Row[]);
     return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string, depth: Number(r.depth) }));
   }
 

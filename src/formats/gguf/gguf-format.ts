@@ -9,7 +9,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import type { ByteSource } from '../byte-source.js';
-import type { ModelFormat, ModelLayout, ModelSink, ModelSource, StoredModel, TensorEntry } from '../model-format.js';
+import { writeTensorBytes, type ModelFormat, type ModelLayout, type ModelSink, type ModelSource, type StoredModel, type TensorEntry } from '../model-format.js';
 import { decodeGgufArchitecture, encodeGgufArchitecture, type GgufArchitecture } from './gguf-architecture.js';
 import { readSource } from './gguf-cursor.js';
 import { dataOrder, hasGgufMagic, readGgufHeader, type GgufHeader, type GgufTensorInfo } from './gguf-header-reader.js';
@@ -66,6 +66,7 @@ function tensorEntry(src: ByteSource, dataStart: number, t: GgufTensorInfo): Ten
     byteLength: t.byteLength,
     // A copy (Buffer#slice would not copy), so the caller owns it and cannot scribble on the source's buffer.
     read: async () => (t.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(await readSource(src, dataStart + t.offset, t.byteLength))),
+    readRange: async (offset: number, length: number) => new Uint8Array(await readSource(src, dataStart + t.offset + offset, length)),
   };
 }
 
@@ -95,11 +96,10 @@ async function writeBody(arch: GgufArchitecture, model: StoredModel, out: { writ
   for (let k = 0; k < order.length; k++) {
     const t = order[k]!;
     await out.write(arch.gaps[k]!);
-    const bytes = await model.tensorBytes(t.index);
-    if (bytes.length !== t.byteLength) {
-      throw invalidArgument(`GGUF tensor #${t.index} has ${bytes.length} bytes, the architecture says ${t.byteLength}`);
+    const n = await writeTensorBytes(model, t.index, out);
+    if (n !== t.byteLength) {
+      throw invalidArgument(`GGUF tensor #${t.index} has ${n} bytes, the architecture says ${t.byteLength}`);
     }
-    await out.write(bytes);
   }
   await out.write(arch.gaps[order.length]!);
 }

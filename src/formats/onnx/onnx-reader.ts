@@ -69,6 +69,7 @@ function entry(name: string, t: FoundTensor, src: ByteSource, offset: number): T
     shape: storeShape(t.info, t.dims, t.byteLength),
     byteLength: t.byteLength,
     read: () => src.read(offset, t.byteLength),
+    readRange: (at: number, length: number) => src.read(offset + at, length),
   };
 }
 

@@ -64,7 +64,7 @@ async function write(model: StoredModel, sink: ModelSink): Promise<void> {
     },
   };
   try {
-    await writeSafetensorsVerbatim(arch.header, (i) => model.tensorBytes(i), lazy);
+    await writeSafetensorsVerbatim(arch.header, model, lazy);
   } finally {
     await out?.close();
   }

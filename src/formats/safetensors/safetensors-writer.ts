@@ -9,6 +9,7 @@
  */
 import { invalidArgument } from '../../errors.js';
 import type { ByteSink } from '../byte-source.js';
+import { writeTensorBytes, type StoredModel } from '../model-format.js';
 import { isSafetensorsDType, SAFETENSORS_DTYPES, safetensorsByteLength } from './safetensors-dtype.js';
 import { MAX_HEADER_BYTES, METADATA_KEY, parseSafetensorsHeader, brief, quoted } from './safetensors-header.js';
 import { LENGTH_PREFIX_BYTES } from './safetensors-reader.js';
@@ -115,16 +116,24 @@ function checkSpec(t: SafetensorsTensorSpec, seen: Set<string>): void {
  */
 export async function writeSafetensorsVerbatim(
   header: Uint8Array,
-  tensorBytes: (index: number) => Promise<Uint8Array>,
+  tensors: StoredModel | ((index: number) => Promise<Uint8Array>),
   sink: ByteSink,
 ): Promise<number> {
+  const model: StoredModel = typeof tensors === 'function' ? { architecture: header, tensorBytes: tensors } : tensors;
   const parsed = parseSafetensorsHeader(header);
   await sink.write(lengthPrefix(header.length));
   await sink.write(header);
   let total = LENGTH_PREFIX_BYTES + header.length;
   for (let i = 0; i < parsed.tensors.length; i++) {
     const t = parsed.tensors[i];
-    total += await writeTensor(sink, t.name, t.end - t.begin, await tensorBytes(i));
+    const expected = t.end - t.begin;
+    if (model.tensorPieces) {
+      const n = await writeTensorBytes(model, i, sink);
+      if (n !== expected) throw invalidArgument(`tensor ${quoted(t.name)}: expected ${expected} bytes, got ${n} bytes`);
+      total += n;
+    } else {
+      total += await writeTensor(sink, t.name, expected, await model.tensorBytes(i));
+    }
   }
   return total;
 }

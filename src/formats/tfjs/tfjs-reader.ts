@@ -150,6 +150,7 @@ async function readGroup(group: ManifestGroup, bytes: GroupBytes, g: number, sta
       shape: w.shape,
       byteLength,
       read: () => bytes.read(at, byteLength),
+      readRange: (from: number, length: number) => bytes.read(at + from, length),
     });
     offset += byteLength;
   }

@@ -1,0 +1,49 @@
+/**
+ * Lossless coding of large-tensor chunks on every core: `encode` runs `encodeLossless` on a worker (or inline
+ * with `workers: 0`; the same function either way, so results are identical). The chunk's buffer is moved to the
+ * worker, not copied; the caller must not use it afterwards.
+ */
+import { availableParallelism } from 'node:os';
+import { encodeLossless } from '../codecs/lossless.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface EncodeJob {
+  readonly bytes: Uint8Array;
+  /** Element width in bytes (byte planes are split by it). */
+  readonly width: number;
+  /** The base chunk to XOR against, if any. */
+  readonly base: Uint8Array | null;
+}
+
+export interface EncodeResult {
+  readonly body: Uint8Array;
+}
+
+export class EncodePool {
+  private readonly pool: WorkerPool<EncodeJob, EncodeResult> | null;
+
+  /** `workers` defaults to the machine's cores (at most 4); 0 encodes on the calling thread. */
+  constructor(workers = Math.min(4, availableParallelism())) {
+    this.pool = workers > 0 ? new WorkerPool(new URL('./encode.worker.js', import.meta.url), workers, 'encode') : null;
+  }
+
+  get size(): number {
+    return this.pool?.size ?? 0;
+  }
+
+  encode(job: EncodeJob): Promise<EncodeResult> {
+    if (!this.pool) {
+      try {
+        return Promise.resolve({ body: encodeLossless(job.bytes, job.width, job.base ?? undefined) });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const moved = job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength && job.bytes.buffer instanceof ArrayBuffer;
+    return this.pool.run(job, moved ? [job.bytes.buffer as ArrayBuffer] : []);
+  }
+
+  close(): Promise<void> {
+    return this.pool?.close() ?? Promise.resolve();
+  }
+}

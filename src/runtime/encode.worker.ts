@@ -1,0 +1,10 @@
+/** An encode worker: lossless-codes the chunks `EncodePool` posts (XOR against a base chunk when one is sent). */
+import { encodeLossless } from '../codecs/lossless.js';
+import { serveJobs } from './worker-pool.js';
+import type { EncodeJob, EncodeResult } from './encode-pool.js';
+
+serveJobs<EncodeJob, EncodeResult>((job) => {
+  const body = encodeLossless(job.bytes, job.width, job.base ?? undefined);
+  const out = new Uint8Array(body); // its own buffer, moved back whole
+  return { result: { body: out }, transfer: [out.buffer] };
+});

@@ -1,0 +1,105 @@
+/**
+ * A small pool of worker threads running one module's job handler (see `serveJobs`): jobs go to the least busy
+ * worker, a worker with jobs keeps the process alive and an idle one does not, errors come back as
+ * `NeurStoreError`s with their code, and a worker that dies fails what it had in flight (the next job starts a
+ * fresh set). Used by the encode pool (put runs its chunk encoding on every core).
+ */
+import { parentPort, type TransferListItem, type Worker } from 'node:worker_threads';
+import { NeurStoreError, type ErrorCode } from '../errors.js';
+import { spawnWorker } from '../env/spawn-worker.js';
+
+interface Pending {
+  resolve(r: unknown): void;
+  reject(e: unknown): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  busy: number;
+}
+
+export class WorkerPool<Job, Result> {
+  private slots: Slot[] | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  /** `module` is the worker's `.js` URL (its `.ts` source runs through tsx in a checkout); `size` >= 1. */
+  constructor(private readonly module: URL, readonly size: number, private readonly what: string) {}
+
+  run(job: Job, transfer: readonly TransferListItem[] = []): Promise<Result> {
+    const slots = this.start();
+    const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    if (slot.busy++ === 0) slot.worker.ref();
+    const done = (): void => {
+      if (--slot.busy === 0) slot.worker.unref();
+    };
+    const id = this.nextId++;
+    return new Promise<Result>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: (r) => { done(); resolve(r as Result); },
+        reject: (e) => { done(); reject(e); },
+      });
+      slot.worker.postMessage({ id, job }, [...transfer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    const slots = this.slots;
+    this.slots = null;
+    if (!slots) return;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    this.failPending(new NeurStoreError('IO_ERROR', `${this.what} pool closed while a job was running`));
+  }
+
+  private start(): Slot[] {
+    if (this.slots) return this.slots;
+    const slots: Slot[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const worker = spawnWorker(this.module);
+      worker.unref();
+      worker.on('message', (m: { id: number; result?: unknown; error?: { code?: string; message: string } }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error) p.reject(rebuildError(m.error));
+        else p.resolve(m.result);
+      });
+      const died = (e: unknown): void => {
+        if (this.slots !== slots) return;
+        this.slots = null;
+        for (const s of slots) void s.worker.terminate();
+        this.failPending(new NeurStoreError('IO_ERROR', `${this.what} worker failed: ${(e as Error).message ?? e}`, { cause: e }));
+      };
+      worker.on('error', died);
+      worker.on('exit', (code) => died(new Error(`exited with code ${code}`)));
+      slots.push({ worker, busy: 0 });
+    }
+    this.slots = slots;
+    return slots;
+  }
+
+  private failPending(e: Error): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(e);
+    }
+  }
+}
+
+/** In a worker module: answers each job with `handle(job)` (its result and what to transfer back). */
+export function serveJobs<Job, Result>(handle: (job: Job) => { result: Result; transfer?: TransferListItem[] }): void {
+  parentPort!.on('message', (m: { id: number; job: Job }) => {
+    try {
+      const { result, transfer } = handle(m.job);
+      parentPort!.postMessage({ id: m.id, result }, transfer ?? []);
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      parentPort!.postMessage({ id: m.id, error: { code: err.code, message: err.message ?? String(e) } });
+    }
+  });
+}
+
+function rebuildError(e: { code?: string; message: string }): Error {
+  const codes: readonly string[] = ['NOT_FOUND', 'INVALID_ARGUMENT', 'CORRUPTION', 'NOT_SUPPORTED', 'IO_ERROR', 'CONFLICT'];
+  return e.code && codes.includes(e.code) ? new NeurStoreError(e.code as ErrorCode, e.message) : new Error(e.message);
+}

@@ -1,0 +1,142 @@
+/**
+ * Large tensors through the chunked path (small chunk sizes so tests stay small): byte-exact round trips of a
+ * 64 MB model, loads, exact dedup per tensor and per chunk, near copies coded against their base's chunks and
+ * kept alive by gc after the base model is gone, damage found and named, and a cancelled put that leaves the
+ * store as it was. Oracles: the original bytes and a second store without chunking.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isNeurStoreError } from '../errors.js';
+import { SeededRandom } from '../env/seeded-random.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../engine/record-format.js';
+import { NeurStore } from './neur-store.js';
+import { RecordKind } from './record-payload.js';
+import { writeSafetensorsFile, type TestTensor } from './testing/safetensors-files.js';
+import { tempDir } from './testing/temp-dir.js';
+
+const rng = new SeededRandom(77);
+const tmp = tempDir();
+const CHUNK = 64 * 1024;
+
+/** bf16 weights, N(0, 0.02), as LLM checkpoints hold them. */
+function bf16(n: number, from?: Uint8Array, noise = 0): Uint8Array {
+  const out = new Uint8Array(n * 2);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (let i = 0; i < n; i++) {
+    const base = from ? new Float32Array(new Uint32Array([(from[2 * i]! | (from[2 * i + 1]! << 8)) << 16]).buffer)[0]! : rng.gaussian() * 0.02;
+    f[0] = base + (noise ? rng.gaussian() * noise : 0);
+    out[2 * i] = (u[0]! >>> 16) & 0xff;
+    out[2 * i + 1] = u[0]! >>> 24;
+  }
+  return out;
+}
+
+const baseTensors: TestTensor[] = [
+  { name: 'embed', dtype: 'BF16', shape: [512, 256], bytes: bf16(512 * 256) }, // 256 KiB: 4 chunks
+  { name: 'layer.0.w', dtype: 'BF16', shape: [300, 301], bytes: bf16(300 * 301) }, // odd size: a short last chunk
+  { name: 'norm', dtype: 'F32', shape: [256], bytes: rng.bytes(1024) }, // small: stored whole
+  { name: 'ids', dtype: 'U8', shape: [200_000], bytes: rng.bytes(200_000) },
+];
+const tuned: TestTensor[] = baseTensors.map((t) => (t.dtype === 'BF16'
+  ? { ...t, bytes: bf16(t.bytes.length / 2, t.bytes, 0.001) }
+  : t));
+const basePath = await writeSafetensorsFile(join(tmp, 'base.safetensors'), baseTensors);
+const tunedPath = await writeSafetensorsFile(join(tmp, 'tuned.safetensors'), tuned);
+
+async function open(dir = join(tempDir(), 's'), chunkBytes = CHUNK): Promise<NeurStore> {
+  return NeurStore.init(dir, { chunkBytes, engine: { segmentBytes: 512 * 1024, pageBytes: 64 * 1024 } });
+}
+
+async function exact(store: NeurStore, name: string, original: string): Promise<void> {
+  const out = join(tempDir(), `${name}.safetensors`);
+  await store.get(name, out);
+  assert.ok(readFileSync(out).equals(readFileSync(original)), `${name} reads back byte-exact`);
+}
+
+test('large tensors are stored as chunks and read back byte-exact, whole and in load modes, as without chunking', async () => {
+  const store = await open();
+  const r = await store.put(basePath, { name: 'base' });
+  assert.deepEqual(r.tensors.map((t) => t.codec === 'chunked'), [true, true, false, true], 'tensors above the chunk size are chunked');
+  await exact(store, 'base', basePath);
+  const plain = await open(undefined, 1 << 30);
+  await plain.put(basePath, { name: 'base' });
+  const a = [];
+  for await (const t of store.load('base', { mode: 'fp32' })) a.push(t);
+  const b = [];
+  for await (const t of plain.load('base', { mode: 'fp32' })) b.push(t);
+  assert.deepEqual(a, b, 'loads equal those of a store without chunking');
+  assert.equal((await store.verify()).ok, true);
+  // Put again: every chunk and every tensor is a duplicate.
+  const again = await store.put(basePath, { name: 'again' });
+  assert.ok(again.tensors.every((t) => t.storedAs === 'duplicate'), 'every tensor dedups whole');
+  assert.ok(again.storedBytes < 2000, `a second put stores ~nothing (${again.storedBytes} bytes)`);
+  await store.close();
+  await plain.close();
+});
+
+test('a fine-tune is coded against its base chunk by chunk, smaller, and stays readable after the base is removed and gc runs', async () => {
+  const store = await open();
+  const base = await store.put(basePath, { name: 'base' });
+  const ft = await store.put(tunedPath, { name: 'tuned' });
+  const embed = ft.tensors.find((t) => t.name === 'embed')!;
+  assert.equal(embed.storedAs, 'lossless-delta');
+  assert.equal(embed.baseKey, base.tensors.find((t) => t.name === 'embed')!.recordKey);
+  const baseEmbed = base.tensors.find((t) => t.name === 'embed')!;
+  assert.ok(embed.storedBytes < 0.8 * baseEmbed.storedBytes, `XOR against the base chunk pays (${embed.storedBytes} vs ${baseEmbed.storedBytes})`);
+  await store.remove('base');
+  await store.gc();
+  await exact(store, 'tuned', tunedPath);
+  assert.equal((await store.verify()).ok, true);
+  await store.close();
+});
+
+test('a 64 MB model goes through the chunked path with 1 MiB chunks, byte-exact', async () => {
+  const big = await writeSafetensorsFile(join(tmp, 'big.safetensors'), [
+    { name: 'w', dtype: 'BF16', shape: [8192, 4096], bytes: bf16(8192 * 4096) },
+  ]);
+  const store = await open(undefined, 1024 * 1024);
+  const r = await store.put(big, { name: 'big' });
+  assert.equal(r.tensors[0]!.codec, 'chunked');
+  await exact(store, 'big', big);
+  await store.close();
+});
+
+test('a damaged chunk is CORRUPTION on get, and verify names the model and tensor', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base' });
+  await store.close();
+  // The first chunk record written is embed's first chunk: flip a byte in its payload.
+  const seg = join(dir, 'segments', '000001.seg');
+  const b = readFileSync(seg);
+  let at = SEGMENT_HEADER_BYTES;
+  while (b[at + RECORD_HEADER_BYTES + 1] !== RecordKind.Chunk) at += RECORD_HEADER_BYTES + b.readUInt32LE(at + 8);
+  b[at + RECORD_HEADER_BYTES + 200] ^= 0x10;
+  writeFileSync(seg, b);
+  const again = await open(dir);
+  await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION'));
+  const v = await again.verify();
+  assert.equal(v.ok, false);
+  assert.deepEqual(v.tensors.map((t) => [t.model, t.tensor]), [['base', 'embed']]);
+  await again.close();
+});
+
+test('a cancelled put stores nothing: the store lists what it did before, gc returns it to its size', async () => {
+  const store = await open();
+  await store.put(basePath, { name: 'base' });
+  const before = await store.stats();
+  const controller = new AbortController();
+  await assert.rejects(
+    store.put(tunedPath, { name: 'tuned', signal: controller.signal, onProgress: (p) => { if (p.done > 0) controller.abort(); } }),
+    (e) => isNeurStoreError(e, 'CANCELLED'),
+  );
+  assert.deepEqual((await store.list()).map((m) => m.name), ['base']);
+  await store.gc();
+  const after = await store.stats();
+  assert.equal(after.segmentBytes, before.segmentBytes);
+  await exact(store, 'base', basePath);
+  await store.close();
+});

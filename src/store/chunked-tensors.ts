@@ -1,0 +1,237 @@
+/**
+ * Large tensors, streamed: a tensor larger than a chunk is read, hashed, coded and written piece by piece, so
+ * no tensor (a 6 GB embedding) ever has to fit in memory, and its chunks code and decode on every core.
+ *
+ * Write: each chunk is read with the format's `readRange`, its SHA-256 taken (exact dedup per chunk), and coded
+ * losslessly on the encode pool (XOR against the same chunk of a near copy when one was picked), with a bounded
+ * number of chunks in flight; records are appended in order. The tensor's own SHA-256 is taken on the way and
+ * becomes the identity of its chunk-list record (chunk-list.ts), so a tensor put again dedups whole.
+ * Near copies are found without decoding whole tensors: the candidates (same shape and dtype, stored chunked)
+ * are ranked by coding a small slice of the first chunk against each one's first chunk.
+ *
+ * Read: chunks decode on the decode pool, a bounded number ahead, each checked against its SHA-256; the tensor's
+ * SHA-256 is checked at the end (a streaming reader writes to a staged file, so a mismatch leaves no output).
+ */
+import { createHash } from 'node:crypto';
+import { NeurStoreError, corruption, invalidArgument } from '../errors.js';
+import type { Catalog } from '../catalog/catalog.js';
+
+/** What chunked puts ask the catalog: near-copy candidates. */
+export type CandidateSource = Pick<Catalog, 'baseCandidates'>;
+import { encodeLossless } from '../codecs/lossless.js';
+import { DTYPE_BYTES, isDType } from '../formats/dtype.js';
+import type { TensorEntry } from '../formats/model-format.js';
+import type { DecodePool } from '../runtime/decode-pool.js';
+import type { EncodePool } from '../runtime/encode-pool.js';
+import type { ContentStore } from './content-store.js';
+import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
+import { Codec, RecordKind, exactIdentity, sameDigest } from './record-payload.js';
+import type { EncodedTensor } from './tensor-encoder.js';
+
+/** Default chunk size: 8 MiB (see the README's scale table for the measurement behind it). */
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Chunks coded or decoded ahead of the one being written or handed out. */
+const CHUNKS_AHEAD = 4;
+/** Longest XOR chain a chunk may be decoded through. */
+const MAX_CHUNK_DEPTH = 3;
+/** Near-copy candidates ranked per tensor, and the slice of the first chunk they are ranked on. */
+const CANDIDATES = 4;
+const PROBE_BYTES = 256 * 1024;
+
+export interface ChunkedOptions {
+  readonly chunkBytes?: number;
+}
+
+/** The chunk records of a tensor, as the catalog row's base and storage fields describe them. */
+export class ChunkedTensors {
+  readonly chunkBytes: number;
+
+  constructor(
+    private readonly content: ContentStore,
+    private readonly catalog: CandidateSource,
+    private readonly encoder: EncodePool,
+    private readonly decoder: DecodePool,
+    options: ChunkedOptions = {},
+  ) {
+    this.chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+    if (!Number.isSafeInteger(this.chunkBytes) || this.chunkBytes < 1024) throw invalidArgument(`chunk size must be at least 1 KiB, got ${this.chunkBytes}`);
+  }
+
+  /** True when `byteLength` bytes are stored chunked. */
+  applies(byteLength: number): boolean {
+    return byteLength > this.chunkBytes;
+  }
+
+  /** Stores tensor `t` losslessly as chunk records plus a chunk list. Runs inside an engine write batch. */
+  async put(t: TensorEntry, signal?: AbortSignal): Promise<EncodedTensor> {
+    const width = elementWidth(t.dtype);
+    const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
+    const base = await this.nearCopy(t, width, size);
+    const whole = createHash('sha256').update(Uint8Array.of(RecordKind.Tensor));
+    const refs: Array<Promise<ChunkRef>> = [];
+    const inFlight = new Map<string, Promise<bigint>>(); // identical chunks of this tensor code once
+    let appending: Promise<unknown> = Promise.resolve();
+    let added = 0;
+    for (let offset = 0, i = 0; offset < t.byteLength; offset += size, i++) {
+      signal?.throwIfAborted();
+      const length = Math.min(size, t.byteLength - offset);
+      const bytes = await readPiece(t, offset, length);
+      whole.update(bytes);
+      const identity = exactIdentity(RecordKind.Chunk, bytes);
+      const id = Buffer.from(identity).toString('hex');
+      let key = inFlight.get(id);
+      if (!key) {
+        const found = await this.content.find(identity);
+        const baseRef = base && base.list.chunks[i]?.length === length ? base.list.chunks[i]! : null;
+        key = found ? Promise.resolve(found.key) : this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0).then((body) => {
+          // Appends run one after another, in chunk order.
+          const next = appending.then(() => this.content.add(body));
+          appending = next.catch(() => {}); // a failed append is reported through its chunk's promise
+          return next.then((s) => { added += s.storedBytes; return s.key; });
+        });
+        inFlight.set(id, key);
+      }
+      const ref = key.then((k) => ({ key: k, length }));
+      ref.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
+      refs.push(ref);
+      if (refs.length > CHUNKS_AHEAD) await refs[refs.length - 1 - CHUNKS_AHEAD];
+    }
+    const chunks = await Promise.all(refs);
+    await appending;
+    const identity = new Uint8Array(whole.digest());
+    const stored = await this.content.find(identity);
+    const encoded = { codec: 'chunked' as const, maxError: 0, ...(base ? { baseKey: base.key } : {}) };
+    const depth = base ? base.depth + 1 : 0;
+    if (stored) return { key: stored.key, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
+    const list = await this.content.add({
+      kind: RecordKind.Tensor, codec: Codec.ChunkList, identity, body: encodeChunkList({ chunkBytes: size, totalBytes: t.byteLength, chunks }),
+    });
+    const storedBytes = added + list.storedBytes;
+    return {
+      key: list.key, storedAs: base ? 'lossless-delta' : 'lossless', depth, storedBytes,
+      bits: t.byteLength > 0 ? (8 * storedBytes) / (t.byteLength / width) : 0, ...encoded,
+    };
+  }
+
+  /** The chunk's record parts: coded on the encode pool, against its base chunk when there is one. */
+  private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number) {
+    const base = baseRef ? await this.chunkBytesOf(baseRef.key) : null;
+    const { body } = await this.encoder.encode({ bytes, width, base });
+    const ref = baseRef ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
+    return { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) };
+  }
+
+  /**
+   * The stored chunked tensor (same shape and dtype) whose first chunk a slice of `t`'s first chunk codes
+   * smallest against, when that beats coding the slice alone; null otherwise. Decodes one chunk per candidate.
+   */
+  private async nearCopy(t: TensorEntry, width: number, size: number): Promise<{ key: bigint; list: ChunkList; depth: number } | null> {
+    const candidates = await this.catalog.baseCandidates(t.shape, MAX_CHUNK_DEPTH, CANDIDATES, [t.dtype], ['chunked']);
+    if (candidates.length === 0) return null;
+    const probeLength = Math.min(PROBE_BYTES - (PROBE_BYTES % width), size, t.byteLength);
+    const probe = await readPiece(t, 0, probeLength);
+    let best: { key: bigint; list: ChunkList; depth: number } | null = null;
+    let bestBytes = encodeLossless(probe, width).length;
+    for (const c of candidates) {
+      const list = await this.list(c.key).catch(() => null); // a damaged candidate is just not a candidate
+      if (!list || list.chunkBytes !== size || list.chunks[0]!.length < probeLength) continue;
+      const first = await this.chunkBytesOf(list.chunks[0]!.key).catch(() => null);
+      if (!first) continue;
+      const n = encodeLossless(probe, width, first.subarray(0, probeLength)).length;
+      if (n < bestBytes) {
+        bestBytes = n;
+        best = { key: c.key, list, depth: c.depth };
+      }
+    }
+    return best;
+  }
+
+  /** The chunk list of chunk-list record `key`. */
+  async list(key: bigint): Promise<ChunkList> {
+    const { header, body } = await this.content.read(key);
+    const where = `record ${key.toString(16)}`;
+    if (header.kind !== RecordKind.Tensor || header.codec !== Codec.ChunkList) throw corruption(where, 2, 'not a chunk list');
+    return decodeChunkList(body, where);
+  }
+
+  /** The keys of the chunk records a chunk-list record names (for gc). */
+  async chunkKeys(key: bigint): Promise<bigint[]> {
+    return (await this.list(key)).chunks.map((c) => c.key);
+  }
+
+  /** One chunk's bytes, decoded (through its XOR base chain) and checked against its SHA-256. */
+  async chunkBytesOf(key: bigint): Promise<Uint8Array> {
+    const { header, body } = await this.content.read(key);
+    const where = `record ${key.toString(16)}`;
+    if (header.kind !== RecordKind.Chunk || header.codec !== Codec.Lossless) throw corruption(where, 1, `record is not a chunk (kind ${header.kind}, codec ${header.codec})`);
+    if (header.base && header.base.depth > MAX_CHUNK_DEPTH) throw corruption(where, header.headerBytes - 1, `chunk delta chain of ${header.base.depth}`);
+    const base = header.base ? await this.chunkBytesOf(header.base.key) : null;
+    const expected = Uint8Array.from(header.identity);
+    let decoded;
+    try {
+      decoded = await this.decoder.decode({ codec: 'lossless', body, base, dtype: 'U8', digestPrefix: RecordKind.Chunk }, true);
+    } catch (e) {
+      if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
+      throw e;
+    }
+    if (!sameDigest(decoded.digest, expected)) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
+    return decoded.bytes;
+  }
+
+  /**
+   * The tensor's bytes in order, chunk by chunk, with CHUNKS_AHEAD chunks decoding ahead; CORRUPTION (after
+   * the last chunk at worst) when the whole does not match the tensor's SHA-256.
+   */
+  async *pieces(key: bigint): AsyncGenerator<Uint8Array> {
+    const { header, body } = await this.content.read(key);
+    const where = `record ${key.toString(16)}`;
+    if (header.kind !== RecordKind.Tensor || header.codec !== Codec.ChunkList) throw corruption(where, 2, 'not a chunk list');
+    const expected = Uint8Array.from(header.identity);
+    const list = decodeChunkList(body, where);
+    const whole = createHash('sha256').update(Uint8Array.of(RecordKind.Tensor));
+    const ahead: Array<Promise<Uint8Array>> = [];
+    const start = (i: number): void => {
+      if (i < list.chunks.length) {
+        const p = this.chunkBytesOf(list.chunks[i]!.key);
+        p.catch(() => {}); // reported when its turn comes
+        ahead.push(p);
+      }
+    };
+    for (let i = 0; i < Math.min(CHUNKS_AHEAD, list.chunks.length); i++) start(i);
+    for (let i = 0; i < list.chunks.length; i++) {
+      const bytes = await ahead.shift()!;
+      start(i + CHUNKS_AHEAD);
+      if (bytes.length !== list.chunks[i]!.length) throw corruption(where, 0, `chunk ${i} decoded to ${bytes.length} bytes, the list says ${list.chunks[i]!.length}`);
+      whole.update(bytes);
+      yield bytes;
+    }
+    if (!sameDigest(whole.digest(), expected)) throw corruption(where, 4, 'chunked tensor does not match its SHA-256 digest');
+  }
+
+  /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
+  async bytes(key: bigint): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const p of this.pieces(key)) parts.push(p);
+    return Buffer.concat(parts);
+  }
+}
+
+/** Bytes per element for byte-plane splitting (1 for packed or unknown types). */
+function elementWidth(dtype: string): number {
+  const w = isDType(dtype) ? DTYPE_BYTES[dtype] : 1;
+  return Number.isInteger(w) && w >= 1 ? w : 1;
+}
+
+async function readPiece(t: TensorEntry, offset: number, length: number): Promise<Uint8Array> {
+  if (t.readRange) {
+    const bytes = await t.readRange(offset, length);
+    if (bytes.length !== length) throw invalidArgument(`tensor '${t.name}': read ${bytes.length} bytes at ${offset}, expected ${length}`);
+    return bytes;
+  }
+  // A format without ranged reads: the tensor is read whole once (cached on the entry for the next pieces).
+  const cache = t as TensorEntry & { wholeForPieces?: Promise<Uint8Array> };
+  cache.wholeForPieces ??= t.read();
+  const whole = await cache.wholeForPieces;
+  if (whole.length !== t.byteLength) throw invalidArgument(`tensor '${t.name}' has ${whole.length} bytes, its header says ${t.byteLength}`);
+  return whole.subarray(offset, offset + length);
+}
