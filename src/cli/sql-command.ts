@@ -30,10 +30,6 @@ function plain(v: unknown): unknown {
   if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), plain(x)]));
   if (Array.isArray(v)) return v.map(plain);
   if (v && typeof v === 'object') {
-    const e = (v as { entries?: unknown }).entries;
-    if (Array.isArray(e) && e.every((x) => x && typeof x === 'object' && 'key' in x && 'value' in x)) {
-      return Object.fromEntries((e as Array<{ key: unknown; value: unknown }>).map((x) => [String(x.key), plain(x.value)]));
-    }
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   }
   return v;

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { invalidArgument, notFound, notSupported } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
 import { DEFAULT_SWEEP_TOLERANCES, sweepTolerances, type EvaluateFn, type SweepRow } from '../store/tolerance-sweep.js';
+import { SQL_METRICS, sqlEvaluator, type SqlMetric } from '../sql/sql-metric.js';
 import { table, toJson } from './format-output.js';
 import { storeDir, subcommand, type CliIo } from './main.js';
 
@@ -22,6 +23,9 @@ interface SweepFlags {
   mode: 'default' | 'paper';
   tolerances: number[];
   eval?: string;
+  db?: string;
+  query?: string;
+  metric?: SqlMetric;
   json?: boolean;
 }
 
@@ -75,9 +79,15 @@ export function sweepCommand(io: CliIo): Command {
     .addOption(new Option('--tolerances <list>', 'comma-separated tolerances').argParser(parseTolerances)
       .default([...DEFAULT_SWEEP_TOLERANCES], DEFAULT_SWEEP_TOLERANCES.map((t) => t.toExponential(0)).join(',')))
     .option('--eval <script>', 'a JS/TS module whose default export is async (modelPath) => number, run on each written-back model')
+    .option('--query <sql>', 'measure each tolerance on these rows instead: SELECT features [, label] (DuckDB by default, reading files)')
+    .option('--db <file|url>', 'where --query runs: a SQLite file, a DuckDB file (*.duckdb) or postgres://...')
+    .addOption(new Option('--metric <metric>', 'with --query: accuracy (needs a label), agreement with the uncompressed model, or mse').choices([...SQL_METRICS]))
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: SweepFlags, cmd: Command) => {
-      const evaluate = o.eval === undefined ? undefined : await loadEvaluate(o.eval);
+      if (o.query !== undefined && o.eval !== undefined) throw invalidArgument('--eval and --query: choose one way to measure');
+      if (o.query === undefined && (o.db !== undefined || o.metric !== undefined)) throw invalidArgument('--db and --metric need --query');
+      const sql = o.query === undefined ? undefined : await sqlEvaluator(resolve(file), { db: o.db, query: o.query, metric: o.metric });
+      const evaluate = sql?.evaluate ?? (o.eval === undefined ? undefined : await loadEvaluate(o.eval));
       const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store));
       let rows: SweepRow[];
       try {
@@ -86,7 +96,7 @@ export function sweepCommand(io: CliIo): Command {
         await store.close();
       }
       if (o.json) return io.out(toJson(rows.map((r) => ({ ...r, ratio: Number.isFinite(r.ratio) ? r.ratio : null }))));
-      io.out(table(['TOLERANCE', 'RATIO', 'MAX ERROR', 'METRIC'], rows.map((r) => [
+      io.out(table(['TOLERANCE', 'RATIO', 'MAX ERROR', sql ? sql.metric.toUpperCase() : 'METRIC'], rows.map((r) => [
         r.tolerance.toExponential(0), fmtRatio(r), r.maxError.toExponential(2), r.metric === undefined ? '-' : String(Number(r.metric.toPrecision(6))),
       ])));
     });

@@ -6,13 +6,13 @@
  * DuckDB reads CSV, Parquet and JSON files itself (`FROM 'digits.csv'`).
  */
 import {
-  DuckDBInstance, DuckDBScalarFunction, DOUBLE, FLOAT, INTEGER, LIST, VARCHAR, listValue,
+  DuckDBInstance, DuckDBScalarFunction, DuckDBTypeId, DOUBLE, FLOAT, INTEGER, LIST, VARCHAR, listValue,
   type DuckDBConnection, type DuckDBDataChunk, type DuckDBListVector, type DuckDBScalarFunctionInfo, type DuckDBVector,
 } from '@duckdb/node-api';
 
 import type { ModelHost } from './model-host.js';
 import { argmax } from './model-runner.js';
-import { checkFinite, fail, modelArgs, scoreBatch, type FeatureBatch, type PredictFunction } from './predict-core.js';
+import { PREDICT_FUNCTIONS, checkFinite, fail, modelArgs, scoreBatch, type FeatureBatch, type PredictFunction } from './predict-core.js';
 import { sqlIdent, sqlString, type ColumnKind, type StoreTable } from './store-tables.js';
 import { sqlFailure, type SqlEngine, type SqlResult } from './sql-engine.js';
 
@@ -76,6 +76,10 @@ function batchesOf(fn: PredictFunction, chunk: DuckDBDataChunk): FeatureBatch[] 
   return [...groups.values()];
 }
 
+function mapObject(entries: Array<{ key: unknown; value: unknown }>): Record<string, unknown> {
+  return Object.fromEntries(entries.map((e) => [String(e.key), e.value]));
+}
+
 function predictFunction(fn: PredictFunction, host: ModelHost, onError: (e: unknown) => void): DuckDBScalarFunction {
   return DuckDBScalarFunction.create({
     name: fn,
@@ -107,12 +111,12 @@ export class DuckdbEngine implements SqlEngine {
   private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection) {}
 
   /** Opens DuckDB (`path`: a DuckDB file, default in memory) with the store's tables and functions. */
-  static async open(host: ModelHost, tables: readonly StoreTable[], path?: string): Promise<DuckdbEngine> {
+  static async open(host: ModelHost | undefined, tables: readonly StoreTable[], path?: string): Promise<DuckdbEngine> {
     const instance = await DuckDBInstance.create(path ?? ':memory:');
     const conn = await instance.connect();
     const engine = new DuckdbEngine(instance, conn);
     try {
-      for (const fn of ['predict', 'predict_scores'] as const) conn.registerScalarFunction(predictFunction(fn, host, (e) => (engine.lastError = e)));
+      if (host) for (const fn of PREDICT_FUNCTIONS) conn.registerScalarFunction(predictFunction(fn, host, (e) => (engine.lastError = e)));
       await conn.run("ATTACH ':memory:' AS neurstore");
       for (const t of tables) {
         await conn.run(`CREATE TABLE neurstore.${t.name} (${t.columns.map(([n, k]) => `${sqlIdent(n)} ${DUCK_TYPES[k]}`).join(', ')})`);
@@ -132,10 +136,15 @@ export class DuckdbEngine implements SqlEngine {
     try {
       const result = await this.conn.stream(sql);
       const columns = result.columnNames();
+      const maps = result.columnTypes().flatMap((t, i) => (t.typeId === DuckDBTypeId.MAP ? [i] : []));
       const self = this;
       async function* rows(): AsyncGenerator<unknown[][]> {
         try {
-          for await (const batch of result.yieldRowsJs()) yield batch;
+          for await (const batch of result.yieldRowsJs() as AsyncIterable<unknown[][]>) {
+            // A MAP comes as a list of {key, value}: give it as the object it means (an empty one is `{}`, not `[]`).
+            for (const row of batch) for (const i of maps) if (Array.isArray(row[i])) row[i] = mapObject(row[i] as Array<{ key: unknown; value: unknown }>);
+            yield batch;
+          }
         } catch (e) {
           throw sqlFailure(e, self.lastError);
         }

@@ -32,7 +32,7 @@ export class SqliteEngine implements SqlEngine {
   private constructor(private readonly db: Database.Database) {}
 
   /** Opens the SQLite database at `path` (NOT_FOUND when it does not exist) with the store's tables and functions. */
-  static open(host: ModelHost, tables: readonly StoreTable[], path: string): SqliteEngine {
+  static open(host: ModelHost | undefined, tables: readonly StoreTable[], path: string): SqliteEngine {
     if (!existsSync(path)) throw notFound(`no SQLite database at ${path}`);
     const db = new Database(path, { fileMustExist: true });
     const engine = new SqliteEngine(db);
@@ -43,7 +43,7 @@ export class SqliteEngine implements SqlEngine {
         const insert = db.prepare(`INSERT INTO neurstore.${t.name} VALUES (${t.columns.map(() => '?').join(', ')})`);
         db.transaction(() => { for (const r of t.rows) insert.run(...r.map(sqliteValue)); })();
       }
-      for (const fn of PREDICT_FUNCTIONS) db.function(fn, { varargs: true, deterministic: true }, engine.predictFunction(fn, host));
+      if (host) for (const fn of PREDICT_FUNCTIONS) db.function(fn, { varargs: true, deterministic: true }, engine.predictFunction(fn, host));
     } catch (e) {
       db.close();
       throw e;
