@@ -19,6 +19,9 @@ export type HostReply =
   | { ok: true; features?: number | null; rowShape?: (number | string)[]; scores?: Float32Array; perRow?: number }
   | { ok: false; code?: string; message: string };
 
+/** How long a reply that was signalled may take to arrive before the worker counts as gone. */
+const REPLY_GRACE_MS = 10_000;
+
 const ERROR_CODES = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'CORRUPTION', 'NOT_SUPPORTED', 'IO_ERROR', 'CONFLICT']);
 
 /** What a model takes, as the host learned when loading it. */
@@ -29,6 +32,8 @@ export interface HostedModel {
 
 export class ModelHost {
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
+  /** Never notified: waiting on it is a sleep. */
+  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
   private readonly port: MessagePort;
   private readonly worker: Worker;
   private readonly models = new Map<string, HostedModel>();
@@ -67,7 +72,12 @@ export class ModelHost {
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(req, transfer);
     Atomics.wait(this.flag, 0, 0);
-    const msg = receiveMessageOnPort(this.port)?.message as HostReply | undefined;
+    let msg = receiveMessageOnPort(this.port)?.message as HostReply | undefined;
+    // The flag can be seen before the message reaches this port's queue: wait for it, a millisecond at a time.
+    for (let waited = 0; !msg && Atomics.load(this.flag, 0) === 1 && waited < REPLY_GRACE_MS; waited++) {
+      Atomics.wait(this.pause, 0, 0, 1);
+      msg = receiveMessageOnPort(this.port)?.message as HostReply | undefined;
+    }
     if (!msg) throw new Error(`the model worker stopped before answering (${req.op}${'model' in req ? ` '${req.model}'` : ''})`);
     if (!msg.ok) {
       if (msg.code && ERROR_CODES.has(msg.code)) throw new NeurStoreError(msg.code as ErrorCode, msg.message);
