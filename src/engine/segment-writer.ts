@@ -1,14 +1,23 @@
 /**
  * Appends records to one segment file through a page buffer: records gather in memory until PAGE_BYTES are
  * waiting, then go to the file in one write. `length` counts buffered bytes too, so offsets are known at once.
+ *
+ * Calls may overlap (a put appends chunk records in the background while it reads others back): writes to the
+ * file are queued one after another, offsets are handed out in call order, and a byte counts as on file
+ * (`isBuffered` false) only once its write has completed, so a reader never reads bytes still on their way.
+ * A failed write fails every later call; the batch is then aborted by the engine.
  */
 import type { EnvFile } from '../env/env.js';
 
 export class SegmentWriter {
   private page: Uint8Array[] = [];
   private pageBytes = 0;
-  /** Bytes already handed to the file. */
-  private flushed: number;
+  /** Bytes handed to the file (their writes queued, maybe not yet done). */
+  private queued: number;
+  /** Bytes whose writes have completed. */
+  private written: number;
+  /** The last queued write. */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     readonly segmentId: number,
@@ -16,46 +25,43 @@ export class SegmentWriter {
     startLength: number,
     private readonly pageLimit: number,
   ) {
-    this.flushed = startLength;
+    this.queued = startLength;
+    this.written = startLength;
   }
 
   get path(): string {
     return this.file.path;
   }
 
-  /** Logical length: flushed bytes plus the page being filled. */
+  /** Logical length: bytes handed to the file plus the page being filled. */
   get length(): number {
-    return this.flushed + this.pageBytes;
+    return this.queued + this.pageBytes;
   }
 
-  /** True when bytes at `offset` are still only in the page buffer. */
+  /** True when bytes at `offset` are not yet readable from the file (buffered, or their write still running). */
   isBuffered(offset: number): boolean {
-    return offset >= this.flushed;
+    return offset >= this.written;
   }
 
   /** Queues `bytes`; returns the offset they will have in the file. */
   async add(bytes: Uint8Array): Promise<number> {
     const offset = this.length;
     if (bytes.length >= this.pageLimit) {
-      await this.flush();
-      await this.file.append(bytes);
-      this.flushed += bytes.length;
-      return offset;
+      this.cutPage();
+      this.enqueue(bytes);
+    } else {
+      this.page.push(bytes);
+      this.pageBytes += bytes.length;
+      if (this.pageBytes >= this.pageLimit) this.cutPage();
     }
-    this.page.push(bytes);
-    this.pageBytes += bytes.length;
-    if (this.pageBytes >= this.pageLimit) await this.flush();
+    await this.tail;
     return offset;
   }
 
+  /** Every byte added so far is on file (not yet durable: see `sync`). */
   async flush(): Promise<void> {
-    if (this.pageBytes === 0) return;
-    const page = this.page.length === 1 ? this.page[0]! : Buffer.concat(this.page, this.pageBytes);
-    this.page = [];
-    const n = this.pageBytes;
-    this.pageBytes = 0;
-    await this.file.append(page);
-    this.flushed += n;
+    this.cutPage();
+    await this.tail;
   }
 
   async sync(): Promise<void> {
@@ -63,15 +69,24 @@ export class SegmentWriter {
     await this.file.sync();
   }
 
-  /** Drops buffered bytes and cuts the file back to `length` (abort of an uncommitted batch). */
-  async rollback(length: number): Promise<void> {
-    this.page = [];
-    this.pageBytes = 0;
-    await this.file.truncate(length);
-    this.flushed = length;
+  async close(): Promise<void> {
+    await this.tail.catch(() => undefined); // a failed write was reported to its caller
+    await this.file.close();
   }
 
-  async close(): Promise<void> {
-    await this.file.close();
+  private cutPage(): void {
+    if (this.pageBytes === 0) return;
+    const page = this.page.length === 1 ? this.page[0]! : Buffer.concat(this.page, this.pageBytes);
+    this.page = [];
+    this.pageBytes = 0;
+    this.enqueue(page);
+  }
+
+  private enqueue(data: Uint8Array): void {
+    this.queued += data.length;
+    this.tail = this.tail.then(async () => {
+      await this.file.append(data);
+      this.written += data.length;
+    });
   }
 }

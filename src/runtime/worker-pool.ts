@@ -47,7 +47,12 @@ export class WorkerPool<Job, Result> {
     const slots = this.slots;
     this.slots = null;
     if (!slots) return;
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    // Not awaited: a worker still loading its modules may never answer `terminate` (seen here with tsx's
+    // loader), and an unreferenced worker does not keep the process alive anyway.
+    for (const s of slots) {
+      s.worker.unref();
+      void s.worker.terminate().catch(() => undefined);
+    }
     this.failPending(new NeurStoreError('IO_ERROR', `${this.what} pool closed while a job was running`));
   }
 

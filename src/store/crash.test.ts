@@ -29,8 +29,15 @@ const shared = tensors('shared', 3);
 const modelA = await safetensorsBytes([...shared, ...tensors('a', 8)]);
 const modelB = await safetensorsBytes([...shared, ...tensors('b', 12)]);
 
+/**
+ * Chunk size of the stores opened: huge (tensors stored whole) or small enough that every tensor is chunked.
+ * Chunks code inline (encodeWorkers 0: the same function as on the workers), so hundreds of reopened stores do
+ * not each start threads.
+ */
+let chunkBytes = 1 << 30;
+
 async function open(env: Env, catalogPath: string): Promise<NeurStore> {
-  return NeurStore.open('store', { env, catalog: new SqliteCatalog(catalogPath), create: true, engine: ENGINE });
+  return NeurStore.open('store', { env, catalog: new SqliteCatalog(catalogPath), create: true, engine: ENGINE, chunkBytes, encodeWorkers: 0 });
 }
 
 async function exact(store: NeurStore, env: MemoryEnv, name: string, bytes: Uint8Array): Promise<void> {
@@ -88,53 +95,58 @@ async function countOps(base: { env: MemoryEnv; catalog: string }, work: (s: Neu
 
 const putB = (s: NeurStore) => s.put('in/b.safetensors', { name: 'b' });
 
-test('a put cut at any file operation leaves the earlier model exact and no half model', async () => {
-  const base = await baseState(false, 'put');
-  const n = await countOps(base, putB);
-  assert.ok(n > 10, `a put makes ${n} mutating operations`);
-  for (const torn of [false, true]) {
-    for (let k = 1; k <= n; k++) {
-      const { store, env, failed } = await crashRun(base, k, { crashAtOp: k, tornBytes: torn ? (len) => rng.int(len + 1) : undefined }, putB, torn);
-      assert.ok(failed, `op ${k}: the put reports the crash`);
-      assert.deepEqual((await store.list()).map((m) => m.name), ['a'], `op ${k}: only a is listed`);
+for (const [label, size] of [['', 1 << 30], [', tensors chunked', 2048]] as const) {
+  test(`a put cut at any file operation leaves the earlier model exact and no half model${label}`, async () => {
+    chunkBytes = size;
+    const base = await baseState(false, `put-${size}`);
+    const n = await countOps(base, putB);
+    assert.ok(n > 10, `a put makes ${n} mutating operations`);
+    for (const torn of [false, true]) {
+      for (let k = 1; k <= n; k++) {
+        const { store, env, failed } = await crashRun(base, k, { crashAtOp: k, tornBytes: torn ? (len) => rng.int(len + 1) : undefined }, putB, torn);
+        assert.ok(failed, `op ${k}: the put reports the crash`);
+        assert.deepEqual((await store.list()).map((m) => m.name), ['a'], `op ${k}: only a is listed`);
+        await exact(store, env, 'a', modelA);
+        await putB(store);
+        await exact(store, env, 'b', modelB);
+        await store.gc();
+        await exact(store, env, 'a', modelA);
+        await store.close();
+      }
+    }
+  });
+
+  test(`a full disk fails the put cleanly and the store goes on once space is back${label}`, async () => {
+    chunkBytes = size;
+    const base = await baseState(false, `full-${size}`);
+    for (const room of [0, 100, 5_000, 20_000, 40_000]) {
+      const { store, env, failed } = await crashRun(base, room, { diskBytes: room }, putB, false);
+      assert.ok(failed, `${room} bytes free: the put fails`);
+      assert.deepEqual((await store.list()).map((m) => m.name), ['a']);
       await exact(store, env, 'a', modelA);
       await putB(store);
       await exact(store, env, 'b', modelB);
-      await store.gc();
-      await exact(store, env, 'a', modelA);
       await store.close();
     }
-  }
-});
+  });
 
-test('a full disk fails the put cleanly and the store goes on once space is back', async () => {
-  const base = await baseState(false, 'full');
-  for (const room of [0, 100, 5_000, 20_000, 40_000]) {
-    const { store, env, failed } = await crashRun(base, room, { diskBytes: room }, putB, false);
-    assert.ok(failed, `${room} bytes free: the put fails`);
-    assert.deepEqual((await store.list()).map((m) => m.name), ['a']);
-    await exact(store, env, 'a', modelA);
-    await putB(store);
-    await exact(store, env, 'b', modelB);
-    await store.close();
-  }
-});
-
-test('a gc cut at any file operation loses nothing that is referenced', async () => {
-  const base = await baseState(true, 'gc');
-  const gc = async (s: NeurStore) => {
-    await s.remove('a');
-    await s.gc();
-  };
-  const n = await countOps(base, gc);
-  for (let k = 1; k <= n; k++) {
-    const { store, env } = await crashRun(base, k, { crashAtOp: k }, gc, false);
-    const names = (await store.list()).map((m) => m.name);
-    assert.ok(names.includes('b'), `op ${k}: b survives`);
-    await exact(store, env, 'b', modelB);
-    if (names.includes('a')) await exact(store, env, 'a', modelA);
-    await store.gc();
-    await exact(store, env, 'b', modelB);
-    await store.close();
-  }
-});
+  test(`a gc cut at any file operation loses nothing that is referenced${label}`, async () => {
+    chunkBytes = size;
+    const base = await baseState(true, `gc-${size}`);
+    const gc = async (s: NeurStore) => {
+      await s.remove('a');
+      await s.gc();
+    };
+    const n = await countOps(base, gc);
+    for (let k = 1; k <= n; k++) {
+      const { store, env } = await crashRun(base, k, { crashAtOp: k }, gc, false);
+      const names = (await store.list()).map((m) => m.name);
+      assert.ok(names.includes('b'), `op ${k}: b survives`);
+      await exact(store, env, 'b', modelB);
+      if (names.includes('a')) await exact(store, env, 'a', modelA);
+      await store.gc();
+      await exact(store, env, 'b', modelB);
+      await store.close();
+    }
+  });
+}
