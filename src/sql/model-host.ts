@@ -71,7 +71,8 @@ export class ModelHost {
     if (this.closed) throw new NeurStoreError('CONFLICT', 'the model host is closed');
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(req, transfer);
-    Atomics.wait(this.flag, 0, 0);
+    // A loop: the worker's notify of the previous call can land after this wait began (it raced its own store).
+    while (Atomics.load(this.flag, 0) === 0) Atomics.wait(this.flag, 0, 0);
     let msg = receiveMessageOnPort(this.port)?.message as HostReply | undefined;
     // The flag can be seen before the message reaches this port's queue: wait for it, a millisecond at a time.
     for (let waited = 0; !msg && Atomics.load(this.flag, 0) === 1 && waited < REPLY_GRACE_MS; waited++) {
