@@ -2,8 +2,8 @@
 // sources actually read, `help COMMAND` for every command, and every worked example run again as printed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { SHARED_MNIST_DIR, PROJECT_ROOT } from '../../scripts/fetch-fixtures.js';
 import { tempDir } from '../store/testing/temp-dir.js';
@@ -22,13 +22,20 @@ test('--version and -V print the version of package.json', async () => {
   }
 });
 
-/** Every `process.env.NAME` the sources read (tests aside). */
-function envVarsRead(dir: string, out = new Set<string>()): Set<string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) envVarsRead(p, out);
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
-      for (const m of readFileSync(p, 'utf8').matchAll(/process\.env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[['"]([^'"]+)['"]\])/g)) out.add(m[1] ?? m[2]!);
+/** Every `process.env.NAME` read by the code the CLI loads: src/cli/main.ts and what it imports, transitively. */
+function envVarsRead(entry: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
+    for (const m of code.matchAll(/process\.env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[['"]([^'"]+)['"]\])/g)) out.add(m[1] ?? m[2]!);
+    for (const m of code.matchAll(/(?:from\s+|import\()\s*['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
+      const next = join(dirname(file), `${m[1]}.ts`);
+      if (existsSync(next)) queue.push(next);
     }
   }
   return out;
@@ -37,7 +44,7 @@ function envVarsRead(dir: string, out = new Set<string>()): Set<string> {
 test('--help lists every environment variable the CLI reads, the exit codes and where to go next', async () => {
   const r = await run('--help');
   assert.equal(r.code, 0);
-  const read = envVarsRead(join(PROJECT_ROOT, 'src'));
+  const read = envVarsRead(join(PROJECT_ROOT, 'src', 'cli', 'main.ts'));
   assert.ok(read.has('NEURSTORE_DIR'), 'the oracle finds the variable main.ts reads');
   const listed = new Set(ENVIRONMENT.map(([n]) => n));
   for (const name of read) {
