@@ -118,11 +118,18 @@ export function buildProgram(io: CliIo = processIo): Command {
       const tags = parseTags(o.tag);
       await withStore(cmd, async (s) => {
         const progress = bar(`put ${o.name}`);
+        // Ctrl-C stops the put cleanly (nothing of it listed; gc reclaims what it wrote): exit 130.
+        const stop = new AbortController();
+        const onSigint = (): void => stop.abort();
+        process.once('SIGINT', onSigint);
         const m = await s.put(resolve(file), {
+          signal: stop.signal,
           name: o.name, tags, format: o.format, mode: o.mode, tolerance: o.tolerance, dryRun: o.dryRun,
           onProgress: (p) => progress.update(p.done, p.total),
+        }).finally(() => {
+          process.off('SIGINT', onSigint);
+          progress.done();
         });
-        progress.done();
         if (o.json) return out(toJson(m));
         const verb = m.dryRun ? 'would store' : 'stored';
         const ratio = m.storedBytes > 0 ? `${(m.bytesIn / m.storedBytes).toFixed(2)}x` : 'all duplicates';

@@ -30,7 +30,7 @@ import type { EncodedTensor } from './tensor-encoder.js';
 
 /** Default chunk size: 8 MiB (see the README's scale table for the measurement behind it). */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
-/** Chunks coded or decoded ahead of the one being written or handed out. */
+/** Chunks decoded ahead of the one being handed out. */
 const CHUNKS_AHEAD = 4;
 /** Longest XOR chain a chunk may be decoded through. */
 const MAX_CHUNK_DEPTH = 3;
@@ -63,7 +63,7 @@ export class ChunkedTensors {
   }
 
   /** Stores tensor `t` losslessly as chunk records plus a chunk list. Runs inside an engine write batch. */
-  async put(t: TensorEntry, signal?: AbortSignal): Promise<EncodedTensor> {
+  async put(t: TensorEntry, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<EncodedTensor> {
     const width = elementWidth(t.dtype);
     const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
     const base = await this.nearCopy(t, width, size);
@@ -91,10 +91,15 @@ export class ChunkedTensors {
         });
         inFlight.set(id, key);
       }
-      const ref = key.then((k) => ({ key: k, length }));
+      const ref = key.then((k) => {
+        onBytes?.(length);
+        return { key: k, length };
+      });
       ref.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
       refs.push(ref);
-      if (refs.length > CHUNKS_AHEAD) await refs[refs.length - 1 - CHUNKS_AHEAD];
+      // Chunks in flight: one per encode worker and one being read (each costs ~4x its size until written).
+      const inFlightMax = this.encoder.size + 1;
+      if (refs.length > inFlightMax) await refs[refs.length - 1 - inFlightMax];
     }
     const chunks = await Promise.all(refs);
     await appending;

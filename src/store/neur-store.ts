@@ -227,7 +227,8 @@ export class NeurStore {
       if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
       let e;
       if (mode === 'lossless' && this.chunked.applies(t.byteLength)) {
-        e = await this.chunked.put(t, options.signal).catch((err: unknown) => {
+        const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
+        e = await this.chunked.put(t, options.signal, progress).catch((err: unknown) => {
           throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
         });
       } else {
@@ -238,8 +239,7 @@ export class NeurStore {
         e = await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes });
       }
       rows.push({ index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, recordKey: e.key, ...e });
-      done += t.byteLength;
-      options.onProgress?.({ phase: 'put', done, total });
+      if (e.codec !== 'chunked') options.onProgress?.({ phase: 'put', done: (done += t.byteLength), total });
     }
     return rows;
   }
@@ -258,16 +258,18 @@ export class NeurStore {
     const format = formatByName(model.format);
     const total = rows.reduce((n, r) => n + r.byteLength, 0);
     let done = 0;
-    const tensorBytes = async (i: number): Promise<Uint8Array> => {
-      const bytes = await stored.tensorBytes(i);
-      done += bytes.length;
-      options.onProgress?.({ phase: 'get', done, total });
+    const counted = (bytes: Uint8Array): Uint8Array => {
+      options.onProgress?.({ phase: 'get', done: (done += bytes.length), total });
       return bytes;
     };
+    const tensorBytes = async (i: number): Promise<Uint8Array> => counted(await stored.tensorBytes(i));
+    async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
+      for await (const piece of stored.tensorPieces!(i)) yield counted(piece);
+    }
     const sink = stagedSink(this.env, outPath);
     try {
       if (!options.format || options.format === format.name) {
-        await format.write({ architecture, tensorBytes }, sink);
+        await format.write({ architecture, tensorBytes, tensorPieces }, sink);
       } else {
         formatByName(options.format);
         await exportTensors({ modelName: name, format: format.name, architecture, tensors: rows, tensorBytes }, options.format, sink);

@@ -1,0 +1,145 @@
+/**
+ * bench:scale: a generated bf16 LLM (and a fine-tune of it) through NeurStore, against zstd -3 / zstd -d (the
+ * CLI, one thread), the ZipNN method (byte-grouped zstd -3, one thread) and cp, measured side by side in one run.
+ * Every operation runs in a child process of its own, so its peak RSS is its own.
+ *
+ *   npm run bench:scale -- [--size 1g|4g|256m] [--json] [--skip-lossy]
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { llmFiles } from './scale/llm-files.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const JSON_OUT = argv.includes('--json');
+const SKIP_LOSSY = argv.includes('--skip-lossy');
+const SIZE = parseSize(flag('--size') ?? '1g');
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([mg])$/i.exec(s);
+  if (!m) throw new Error(`--size takes e.g. 256m, 1g, 4g; got ${s}`);
+  return Number(m[1]) * (m[2]!.toLowerCase() === 'g' ? 2 ** 30 : 2 ** 20);
+}
+
+interface Row {
+  readonly operation: string;
+  readonly seconds: number;
+  readonly mbPerS: number;
+  readonly peakRssMiB: number | null;
+  readonly storedBytes?: number;
+  readonly note?: string;
+}
+
+const rows: Row[] = [];
+mkdirSync(join('.cache', 'scale'), { recursive: true });
+const work = mkdtempSync(join('.cache', 'scale', 'run-'));
+
+function child(args: string[]): { seconds: number; maxRssBytes: number; [k: string]: unknown } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/scale/scale-child.ts', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+/** A command's wall time and peak RSS (GNU time's %M). */
+function command(cmd: string, args: string[]): { seconds: number; rss: number | null } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8' });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return { seconds, rss: Number.isFinite(kb) ? kb * 1024 : null };
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += dirBytes(p);
+    else if (e.name !== 'RESERVE') n += statSync(p).size;
+  }
+  return n;
+}
+
+const mib = (b: number | null): number | null => (b === null ? null : Math.round(b / 2 ** 20));
+const add = (operation: string, bytes: number, seconds: number, rss: number | null, extra: Partial<Row> = {}): void => {
+  rows.push({ operation, seconds: Number(seconds.toFixed(2)), mbPerS: Math.round(bytes / 1e6 / seconds), peakRssMiB: mib(rss), ...extra });
+};
+
+const t0 = performance.now();
+const { base, tuned } = llmFiles(SIZE);
+const genSeconds = (performance.now() - t0) / 1000;
+const size = statSync(base).size;
+
+// NeurStore, lossless: base, then the fine-tune into the same store.
+const store = join(work, 'lossless');
+const putBase = child(['put', store, base, 'base', 'lossless']);
+add('put lossless, base', size, putBase.seconds, putBase.maxRssBytes, { storedBytes: Number(putBase.storedBytes) });
+const putTuned = child(['put', store, tuned, 'tuned', 'lossless']);
+add('put lossless, fine-tune', size, putTuned.seconds, putTuned.maxRssBytes, { storedBytes: Number(putTuned.storedBytes) });
+const bothLossless = dirBytes(store);
+for (const name of ['base', 'tuned']) {
+  const out = join(work, `${name}.out.safetensors`);
+  const g = child(['get', store, name, out]);
+  add(`get ${name === 'base' ? 'base' : 'fine-tune'}`, size, g.seconds, g.maxRssBytes);
+  rmSync(out);
+}
+const v = child(['verify', store]);
+add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { note: v.ok ? 'ok' : 'DAMAGE' });
+
+// NeurStore, default mode at 1e-3 (large tensors are not streamed in the lossy modes yet).
+let bothLossy: number | null = null;
+if (!SKIP_LOSSY) {
+  const lossy = join(work, 'lossy');
+  const b = child(['put', lossy, base, 'base', 'default']);
+  add('put default 1e-3, base', size, b.seconds, b.maxRssBytes, { storedBytes: Number(b.storedBytes) });
+  const t = child(['put', lossy, tuned, 'tuned', 'default']);
+  add('put default 1e-3, fine-tune', size, t.seconds, t.maxRssBytes, { storedBytes: Number(t.storedBytes), note: `max error ${Number(t.maxError).toExponential(2)}` });
+  bothLossy = dirBytes(lossy);
+}
+
+// The others, same files, same run.
+const z = join(work, 'base.zst');
+const zc = command('zstd', ['-3', '-T1', '-q', '-f', base, '-o', z]);
+add('zstd -3 (CLI, 1 thread), base', size, zc.seconds, zc.rss, { storedBytes: statSync(z).size });
+const zd = command('zstd', ['-d', '-q', '-f', z, '-o', join(work, 'base.unz')]);
+add('zstd -d, base', size, zd.seconds, zd.rss);
+rmSync(join(work, 'base.unz'));
+const zipnn = child(['zipnn', base, join(work, 'base.zipnn')]);
+add('ZipNN method (byte planes + zstd -3, 1 thread), base', size, zipnn.seconds, zipnn.maxRssBytes, { storedBytes: statSync(join(work, 'base.zipnn')).size });
+const zt = join(work, 'tuned.zst');
+command('zstd', ['-3', '-T1', '-q', '-f', tuned, '-o', zt]);
+const cp = command('cp', [base, join(work, 'base.copy')]);
+add('cp, base', size, cp.seconds, cp.rss);
+
+const summary = {
+  modelBytes: size,
+  generatedSeconds: Number(genSeconds.toFixed(1)),
+  storedBothLossless: bothLossless,
+  storedBothDefault: bothLossy,
+  storedBothZstd: statSync(z).size + statSync(zt).size,
+  ratioLossless: (2 * size) / bothLossless,
+  ratioZstd: (2 * size) / (statSync(z).size + statSync(zt).size),
+  ratioZipnnBase: size / statSync(join(work, 'base.zipnn')).size,
+};
+rmSync(work, { recursive: true, force: true });
+
+const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
+if (JSON_OUT) {
+  console.log(JSON.stringify({ ...header, ...summary, rows }, null, 2));
+} else {
+  console.log(`bench:scale  node ${header.node}  ${header.cpu}  ${header.cores} cores  model ${(size / 1e9).toFixed(2)} GB bf16 (+ a fine-tune)`);
+  console.log('');
+  console.log('| operation | s | MB/s | peak RSS MiB | stored bytes | note |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.operation} | ${r.seconds} | ${r.mbPerS} | ${r.peakRssMiB ?? 'n/a'} | ${r.storedBytes ?? ''} | ${r.note ?? ''} |`);
+  console.log('');
+  console.log(`stored, base + fine-tune: NeurStore lossless ${(bothLossless / 1e9).toFixed(3)} GB (${summary.ratioLossless.toFixed(2)}x)` +
+    `${bothLossy ? `, default 1e-3 ${(bothLossy / 1e9).toFixed(3)} GB (${((2 * size) / bothLossy).toFixed(2)}x)` : ''}` +
+    `, zstd -3 ${(summary.storedBothZstd / 1e9).toFixed(3)} GB (${summary.ratioZstd.toFixed(2)}x); ZipNN method on the base ${summary.ratioZipnnBase.toFixed(2)}x`);
+}
