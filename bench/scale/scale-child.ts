@@ -47,7 +47,7 @@ async function run(): Promise<void> {
         const z = compress(plane, { compressionLevel: 3 });
         const len = Buffer.alloc(4);
         len.writeUInt32LE(z.length);
-        if (!w.write(len) || !w.write(z)) await new Promise((r) => w.once('drain', r));
+        if (!w.write(len) || !w.write(z)) await new Promise<void>((r) => w.once('drain', () => r()));
       }
     }
     await new Promise<void>((r) => w.end(r));
