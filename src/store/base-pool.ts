@@ -9,6 +9,7 @@
  * Each shape's index is filled lazily from the catalog the first time a tensor of that shape arrives, and
  * grows as the put adds bases. One pool serves one put (the catalog is the truth between puts).
  */
+import { NeurStoreError } from '../errors.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Quant8 } from '../codecs/quant8.js';
 import { Quant8L2Space } from '../vector-index/quant8-l2-space.js';
@@ -103,8 +104,8 @@ export class BasePool {
       // Decoding every stored tensor of a popular shape would make each put slower than the last: the most
       // recent ones (a family's latest members) stand for the rest.
       for (const r of await this.catalog.baseCandidates(shape, MAX_DELTA_DEPTH, this.loadPerShape)) {
-        const values = (await this.decoder.base(r.key, r.dtype as FloatDType)) as Float32Array;
-        this.addCandidate(shape, r.key, r.dtype as FloatDType, values, r.depth);
+        const values = (await this.readable(r.key, r.dtype as FloatDType)) as Float32Array | null;
+        if (values) this.addCandidate(shape, r.key, r.dtype as FloatDType, values, r.depth);
       }
     }
     // Sketch distance only approximates (an 8-bit sketch can blur a fine-tune's small changes): a shape with
@@ -117,8 +118,8 @@ export class BasePool {
     for (const id of ids) {
       const key = this.keys[id]!;
       const { dtype, depth } = this.rootInfo.get(id)!;
-      const values = (await this.decoder.base(key, dtype)) as Float32Array;
-      ranked.push({ key, dtype, values, depth, distance: squaredL2(x, values) });
+      const values = (await this.readable(key, dtype)) as Float32Array | null;
+      if (values) ranked.push({ key, dtype, values, depth, distance: squaredL2(x, values) });
     }
     return ranked.sort((a, b) => a.distance - b.distance).slice(0, count);
   }
@@ -149,7 +150,10 @@ export class BasePool {
     }
     const out: ByteCandidate[] = [];
     // Records of this put are readable at once (the engine shows a batch to its writer), so none is held here.
-    for (const c of list) out.push({ ...c, bytes: (await this.decoder.base(c.key, 'bytes')) as Uint8Array });
+    for (const c of list) {
+      const bytes = (await this.readable(c.key, 'bytes')) as Uint8Array | null;
+      if (bytes) out.push({ ...c, bytes });
+    }
     return out;
   }
 
@@ -164,12 +168,26 @@ export class BasePool {
     if (list.length > MAX_BYTE_CANDIDATES) list.shift();
   }
 
+  /**
+   * A base's decoded form, or null when its record is damaged or gone: a base that cannot be read is no
+   * candidate, and the put stores the tensor against another base or alone (never fails for it).
+   */
+  private async readable(key: bigint, view: FloatDType | 'bytes'): Promise<Float32Array | Uint8Array | null> {
+    try {
+      return await this.decoder.base(key, view);
+    } catch (e) {
+      if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
+      throw e;
+    }
+  }
+
   /** Sketches the candidates of a shape not sketched yet: only crowded shapes ever need the sketch index. */
   private async sketchAll(shape: readonly number[], ids: readonly number[]): Promise<void> {
     for (const id of ids) {
       if (this.roots.has(id)) continue;
       const { dtype } = this.rootInfo.get(id)!;
-      this.roots.insert(id, shape, (await this.decoder.base(this.keys[id]!, dtype)) as Float32Array);
+      const values = (await this.readable(this.keys[id]!, dtype)) as Float32Array | null;
+      if (values) this.roots.insert(id, shape, values);
     }
   }
 

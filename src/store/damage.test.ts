@@ -243,3 +243,25 @@ for (const [place, damage] of Object.entries(DAMAGE)) {
     await store.close();
   });
 }
+
+test('a put whose delta base is damaged stores the tensor against another base or alone, within the bound', async () => {
+  const dir = join(tempDir(), 'store');
+  const store = await NeurStore.init(dir, { engine: ENGINE });
+  const w = new Float32Array(4096).map(() => rng.gaussian() * 0.02);
+  const f32 = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer.slice(0));
+  const tuned = w.map((v) => v + rng.gaussian() * 0.001);
+  const basePath = await writeSafetensorsFile(join(tmp, 'lossy-base.safetensors'), [{ name: 'w', dtype: 'F32', shape: [64, 64], bytes: f32(w) }]);
+  const tunedPath = await writeSafetensorsFile(join(tmp, 'lossy-tuned.safetensors'), [{ name: 'w', dtype: 'F32', shape: [64, 64], bytes: f32(tuned) }]);
+  const base = await store.put(basePath, { name: 'base', tolerance: 1e-3 });
+  await store.close();
+  const where = (await recordLocations(dir)).get(base.tensors[0]!.recordKey)!;
+  flipByte(where.file, where.offset + RECORD_HEADER_BYTES + Math.floor(where.length / 2));
+  const again = await NeurStore.open(dir, { engine: ENGINE });
+  const r = await again.put(tunedPath, { name: 'tuned', tolerance: 1e-3 });
+  assert.notEqual(r.tensors[0]!.baseKey, base.tensors[0]!.recordKey, 'the damaged base is not used');
+  const out = join(tmp, 'lossy-tuned.out');
+  await again.get('tuned', out);
+  const got = new Float32Array(new Uint8Array(readFileSync(out)).buffer.slice(readFileSync(out).length - 4096 * 4));
+  assert.ok(got.every((v, i) => Math.abs(v - tuned[i]!) <= 1e-3), 'every element within the tolerance');
+  await again.close();
+});
