@@ -36,24 +36,42 @@ function literal(v: unknown, kind: ColumnKind): string {
   }
 }
 
-/** The float items and validity of a list vector's child, read in bulk when the vector exposes them. */
-function childReader(lists: DuckDBListVector): { value(i: number): number | null } {
+const ALL_VALID = 0xffffffffffffffffn;
+
+/** Reads one row's features out of a list vector's child: in bulk (typed array + validity words) when exposed. */
+type ChildReader = (fn: string, row: number, at: number, n: number) => Float32Array;
+
+function childReader(lists: DuckDBListVector): ChildReader {
   const child = lists.childVector as DuckDBVector & { items?: unknown; validity?: { data?: unknown } };
   const items = child.items;
-  if (items instanceof Float64Array && child.validity && child.validity.data === null) return { value: (i) => items[i]! };
-  return { value: (i) => child.getItem(i) as number | null };
+  const mask = child.validity?.data;
+  if (items instanceof Float64Array && (mask === null || mask instanceof BigUint64Array)) {
+    return (fn, row, at, n) => {
+      if (mask) {
+        // Whole 64-bit validity words first (one comparison for 64 elements), bit by bit only where one is not full.
+        for (let w = Math.floor(at / 64); w * 64 < at + n; w++) {
+          if (mask[w] === ALL_VALID) continue;
+          for (let i = Math.max(at, w * 64); i < Math.min(at + n, (w + 1) * 64); i++) {
+            if ((mask[w]! & (1n << BigInt(i % 64))) === 0n) fail(fn, row + 1, `feature ${i - at + 1} is NULL`);
+          }
+        }
+      }
+      return Float32Array.from(items.subarray(at, at + n));
+    };
+  }
+  return (fn, row, at, n) => {
+    const x = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      const v = child.getItem(at + k) as number | null;
+      if (v === null) fail(fn, row + 1, `feature ${k + 1} is NULL`);
+      x[k] = v;
+    }
+    return x;
+  };
 }
 
-function featuresAt(fn: string, row: number, lists: DuckDBListVector, child: { value(i: number): number | null }): Float32Array {
-  const at = lists.getEntryOffset(row);
-  const n = lists.getEntryLength(row);
-  const x = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    const v = child.value(at + k);
-    if (v === null) fail(fn, row + 1, `feature ${k + 1} is NULL`);
-    x[k] = v;
-  }
-  return checkFinite(fn, row + 1, x);
+function featuresAt(fn: string, row: number, lists: DuckDBListVector, read: ChildReader): Float32Array {
+  return checkFinite(fn, row + 1, read(fn, row, lists.getEntryOffset(row), lists.getEntryLength(row)));
 }
 
 /** Groups a chunk's rows by (model, mode), each with its checked features. */
@@ -63,10 +81,13 @@ function batchesOf(fn: PredictFunction, chunk: DuckDBDataChunk): FeatureBatch[] 
   const lists = chunk.getColumnVector(1) as DuckDBListVector;
   const modes = chunk.columnCount > 2 ? chunk.getColumnVector(2) : undefined;
   const child = childReader(lists);
+  // getItem(i) would build the row's whole list value just to see it is not NULL: ask the validity mask instead.
+  const validity = (lists as unknown as { validity?: { itemValid?: (i: number) => boolean } }).validity;
+  const listValid = typeof validity?.itemValid === 'function' ? (i: number) => validity.itemValid!(i) : (i: number) => lists.getItem(i) !== null;
   const groups = new Map<string, FeatureBatch>();
   for (let i = 0; i < chunk.rowCount; i++) {
     const { model, mode } = modelArgs(fn, i + 1, models.getItem(i), modes ? modes.getItem(i) : undefined);
-    if (lists.getItem(i) === null) fail(fn, i + 1, 'features are NULL');
+    if (!listValid(i)) fail(fn, i + 1, 'features are NULL');
     const key = `${model}\0${mode}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { model, mode, rows: [], vectors: [] }));
