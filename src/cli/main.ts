@@ -34,6 +34,7 @@ interface PutFlags {
   mode?: Mode;
   tolerance?: number;
   dryRun?: boolean;
+  effort?: 'default' | 'max';
   json?: boolean;
 }
 
@@ -112,6 +113,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .addOption(new Option('--format <format>', 'read the input as this format instead of detecting it').choices(formatNames()))
     .addOption(new Option('--mode <mode>', 'lossless (default), default (error-bounded, ours) or paper (the published baseline)').choices(['lossless', 'default', 'paper']))
     .option('--tolerance <t>', `max |x - x'| per element in the lossy modes (implies --mode default; default ${DEFAULT_TOLERANCE})`, parseTolerance)
+    .addOption(new Option('--effort <effort>', 'lossless coding effort: default (fast), max (about 1% smaller, several times slower)').choices(['default', 'max']))
     .option('--dry-run', 'encode and report the ratio and max error, store nothing')
     .option('--json', 'machine-readable output (the model and every tensor)')
     .action(async (file: string, o: PutFlags, cmd: Command) => {
@@ -124,7 +126,7 @@ export function buildProgram(io: CliIo = processIo): Command {
         process.once('SIGINT', onSigint);
         const m = await s.put(resolve(file), {
           signal: stop.signal,
-          name: o.name, tags, format: o.format, mode: o.mode, tolerance: o.tolerance, dryRun: o.dryRun,
+          name: o.name, tags, format: o.format, mode: o.mode, tolerance: o.tolerance, dryRun: o.dryRun, effort: o.effort,
           onProgress: (p) => progress.update(p.done, p.total),
         }).finally(() => {
           process.off('SIGINT', onSigint);

@@ -4,7 +4,7 @@
  * worker, not copied; the caller must not use it afterwards.
  */
 import { availableParallelism } from 'node:os';
-import { encodeLossless } from '../codecs/lossless.js';
+import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface EncodeJob {
@@ -13,6 +13,7 @@ export interface EncodeJob {
   readonly width: number;
   /** The base chunk to XOR against, if any. */
   readonly base: Uint8Array | null;
+  readonly effort?: LosslessEffort;
 }
 
 export interface EncodeResult {
@@ -34,7 +35,7 @@ export class EncodePool {
   encode(job: EncodeJob): Promise<EncodeResult> {
     if (!this.pool) {
       try {
-        return Promise.resolve({ body: encodeLossless(job.bytes, job.width, job.base ?? undefined) });
+        return Promise.resolve({ body: encodeLossless(job.bytes, job.width, job.base, { effort: job.effort }) });
       } catch (e) {
         return Promise.reject(e);
       }

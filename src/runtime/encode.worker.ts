@@ -4,7 +4,7 @@ import { serveJobs } from './worker-pool.js';
 import type { EncodeJob, EncodeResult } from './encode-pool.js';
 
 serveJobs<EncodeJob, EncodeResult>((job) => {
-  const body = encodeLossless(job.bytes, job.width, job.base ?? undefined);
+  const body = encodeLossless(job.bytes, job.width, job.base, { effort: job.effort });
   const out = new Uint8Array(body); // its own buffer, moved back whole
   return { result: { body: out }, transfer: [out.buffer] };
 });

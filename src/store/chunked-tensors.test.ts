@@ -140,3 +140,15 @@ test('a cancelled put stores nothing: the store lists what it did before, gc ret
   await exact(store, 'base', basePath);
   await store.close();
 });
+
+test('effort max stores no more bytes than the default effort, whole and chunked, byte-exact', async () => {
+  const fast = await open();
+  const max = await open();
+  const a = await fast.put(basePath, { name: 'base' });
+  const b = await max.put(basePath, { name: 'base', effort: 'max' });
+  for (const [i, t] of b.tensors.entries()) assert.ok(t.storedBytes <= a.tensors[i]!.storedBytes, `${t.name}: ${t.storedBytes} <= ${a.tensors[i]!.storedBytes}`);
+  await exact(max, 'base', basePath);
+  await assert.rejects(max.put(basePath, { name: 'x', effort: 'huge' as 'max' }), (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
+  await fast.close();
+  await max.close();
+});

@@ -18,7 +18,7 @@ import type { Catalog } from '../catalog/catalog.js';
 
 /** What chunked puts ask the catalog: near-copy candidates. */
 export type CandidateSource = Pick<Catalog, 'baseCandidates'>;
-import { encodeLossless } from '../codecs/lossless.js';
+import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
 import { DTYPE_BYTES, isDType } from '../formats/dtype.js';
 import type { TensorEntry } from '../formats/model-format.js';
 import type { DecodePool } from '../runtime/decode-pool.js';
@@ -63,7 +63,8 @@ export class ChunkedTensors {
   }
 
   /** Stores tensor `t` losslessly as chunk records plus a chunk list. Runs inside an engine write batch. */
-  async put(t: TensorEntry, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<EncodedTensor> {
+  async put(t: TensorEntry, options: { signal?: AbortSignal; onBytes?: (n: number) => void; effort?: LosslessEffort } = {}): Promise<EncodedTensor> {
+    const { signal, onBytes, effort } = options;
     const width = elementWidth(t.dtype);
     const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
     const base = await this.nearCopy(t, width, size);
@@ -83,7 +84,7 @@ export class ChunkedTensors {
       if (!key) {
         const found = await this.content.find(identity);
         const baseRef = base && base.list.chunks[i]?.length === length ? base.list.chunks[i]! : null;
-        key = found ? Promise.resolve(found.key) : this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0).then((body) => {
+        key = found ? Promise.resolve(found.key) : this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort).then((body) => {
           // Appends run one after another, in chunk order.
           const next = appending.then(() => this.content.add(body));
           appending = next.catch(() => {}); // a failed append is reported through its chunk's promise
@@ -119,9 +120,9 @@ export class ChunkedTensors {
   }
 
   /** The chunk's record parts: coded on the encode pool, against its base chunk when there is one. */
-  private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number) {
+  private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
     const base = baseRef ? await this.chunkBytesOf(baseRef.key) : null;
-    const { body } = await this.encoder.encode({ bytes, width, base });
+    const { body } = await this.encoder.encode({ bytes, width, base, effort });
     const ref = baseRef ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
     return { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) };
   }

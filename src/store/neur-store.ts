@@ -171,7 +171,7 @@ export class NeurStore {
           const arch = await this.putArchitecture(layout.architecture);
           // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
           const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
-          const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed);
+          const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
           const rows = await this.putTensors(layout.tensors, encoder, mode, options);
           encoder.finish();
           const model: ModelInfo = {
@@ -228,7 +228,7 @@ export class NeurStore {
       let e;
       if (mode === 'lossless' && this.chunked.applies(t.byteLength)) {
         const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
-        e = await this.chunked.put(t, options.signal, progress).catch((err: unknown) => {
+        e = await this.chunked.put(t, { signal: options.signal, onBytes: progress, effort: options.effort }).catch((err: unknown) => {
           throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
         });
       } else {
@@ -510,6 +510,11 @@ async function ensureReserve(env: Env, dir: string): Promise<void> {
   } catch {
     await env.remove(`${path}.tmp`).catch(() => undefined);
   }
+}
+
+function checkEffort(effort: string | undefined): 'default' | 'max' {
+  if (effort === undefined || effort === 'default' || effort === 'max') return effort ?? 'default';
+  throw invalidArgument(`unknown effort '${effort}' (default, max)`);
 }
 
 /** Paths reach the file system only without NUL bytes (which it would cut or refuse). */

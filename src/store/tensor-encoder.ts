@@ -10,7 +10,7 @@
  */
 import { NeurStoreError } from '../errors.js';
 import type { CodecName, Mode, StoredAs, TensorRow } from '../catalog/catalog.js';
-import { encodeLossless } from '../codecs/lossless.js';
+import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
 import { decodeGroupDelta, encodeGroupDelta, estimateGroupDeltaBytes } from '../codecs/group-delta.js';
 import { decodePaperDelta, encodePaperDelta, paperNeededBits, paperStdBits } from '../codecs/paper-delta.js';
 import { dequantize8, quantize8, type Quant8 } from '../codecs/quant8.js';
@@ -104,6 +104,8 @@ export class TensorEncoder {
     readonly mode: Mode,
     readonly tolerance: number,
     seed = 42,
+    /** How hard lossless coding works (codecs/lossless.ts): 'max' keeps the smallest of every coder. */
+    private readonly effort: LosslessEffort = 'default',
   ) {
     this.rng = new SeededRandom(seed);
   }
@@ -151,7 +153,7 @@ export class TensorEncoder {
     const raw: Choice = { storedAs: 'raw', parts: { kind: RecordKind.Tensor, codec: Codec.Raw, identity, body: t.bytes }, maxError: 0 };
     if (t.bytes.length < 64) return raw;
     let best = raw;
-    const plain = encodeLossless(t.bytes, width);
+    const plain = encodeLossless(t.bytes, width, null, { effort: this.effort });
     if (plain.length < best.parts.body.length) best = { ...raw, storedAs: 'lossless', parts: { ...raw.parts, codec: Codec.Lossless, body: plain } };
     if (width === 1) return this.byteDelta(t, best);
     if (!isFloatDType(t.dtype)) return best;
@@ -161,7 +163,7 @@ export class TensorEncoder {
     for (const c of structured ? await this.pool.candidates(t.shape, values, 1) : []) {
       // XOR helps only against a near copy (a fine-tune's own base), not any tensor of the same shape.
       if (c.dtype !== t.dtype || !(c.distance < XOR_MAX_RELATIVE_DISTANCE * squaredNorm(values))) continue;
-      const xor = encodeLossless(t.bytes, width, bytesOf(c.values, c.dtype));
+      const xor = encodeLossless(t.bytes, width, bytesOf(c.values, c.dtype), { effort: this.effort });
       if (xor.length < best.parts.body.length) {
         const base = { key: c.key, view: 'bytes' as const, depth: c.depth + 1 };
         return { storedAs: 'lossless-delta', parts: { ...raw.parts, codec: Codec.Lossless, body: xor, base }, maxError: 0, candidate: { dtype: t.dtype, values } };
@@ -185,7 +187,7 @@ export class TensorEncoder {
       }
     }
     if (!pick) return best;
-    const body = encodeLossless(t.bytes, 1, pick.bytes);
+    const body = encodeLossless(t.bytes, 1, pick.bytes, { effort: this.effort });
     if (body.length >= best.parts.body.length) return best;
     const base = { key: pick.key, view: 'bytes' as const, depth: pick.depth + 1 };
     return { storedAs: 'lossless-delta', parts: { ...best.parts, codec: Codec.Lossless, body, base }, maxError: 0 };
