@@ -11,6 +11,11 @@ import { SqliteCatalog } from '../catalog/sqlite/sqlite-catalog.js';
 import { TensorEngine, type EngineOptions } from '../engine/tensor-engine.js';
 import { rebuildManifestIfNeeded } from '../engine/engine-repair.js';
 import { verifyModels, type RepairReport, type VerifyOptions, type VerifyReport } from './store-check.js';
+import { CATALOG_FILE, RESERVE_FILE, STORE_MARKER, STORE_MARKER_FILE, ensureReserve, openCatalog } from './store-files.js';
+import { checkEffort, checkPath, resolveMode, validateName } from './store-options.js';
+
+export { STORE_MARKER_FILE, RESERVE_FILE } from './store-files.js';
+export { resolveMode, validateName } from './store-options.js';
 import { ContentStore, type StoredContent } from './content-store.js';
 import { detectFormat, formatByName } from './format-registry.js';
 import type { TensorEntry } from '../formats/model-format.js';
@@ -40,17 +45,8 @@ import {
   type PutResult, type StoreStats,
 } from './store-types.js';
 
-export const STORE_MARKER_FILE = 'NEURSTORE';
-/**
- * A ballast file (as CockroachDB keeps one): deleted when a writable open finds the disk full, so `rm` and `gc`
- * can still run and give space back; written again after a `gc`. Not data: left out of `bytesOnDisk`.
- */
-export const RESERVE_FILE = 'RESERVE';
-const CATALOG_FILE = 'catalog.sqlite';
-const RESERVE_BYTES = 1024 * 1024;
 /** Stored tensors of a shape a lossless put considers as XOR bases. */
 const LOSSLESS_LOADED_PER_SHAPE = 8;
-const STORE_MARKER = JSON.stringify({ format: 'neurstore', version: 1 }) + '\n';
 
 export interface OpenOptions {
   env?: Env;
@@ -484,64 +480,5 @@ export class NeurStore {
       n += await this.env.fileSize(p).catch((e: unknown) => (e instanceof NeurStoreError && e.code === 'NOT_FOUND' ? 0 : Promise.reject(e)));
     }
     return n;
-  }
-}
-
-/**
- * The catalog in `dir`. A writable open that fails for lack of space falls back to reading (`diskFull`), so
- * that reads work and `rm`/`gc` can free space with the reserve file (see `useReserveIfFull`).
- */
-async function openCatalog(dir: string, readOnly: boolean): Promise<{ catalog: Catalog; diskFull: boolean }> {
-  const path = joinPath(dir, CATALOG_FILE);
-  try {
-    return { catalog: new SqliteCatalog(path, { readOnly }), diskFull: false };
-  } catch (e) {
-    if (readOnly || !(e instanceof NeurStoreError) || e.code !== 'IO_ERROR') throw e;
-    return { catalog: new SqliteCatalog(path, { readOnly: true }), diskFull: true };
-  }
-}
-
-/** Writes the reserve file when it is missing; a disk too full for it is left alone (best effort). */
-async function ensureReserve(env: Env, dir: string): Promise<void> {
-  const path = joinPath(dir, RESERVE_FILE);
-  if (await env.exists(path)) return;
-  try {
-    await writeFileAtomic(env, path, new Uint8Array(RESERVE_BYTES));
-  } catch {
-    await env.remove(`${path}.tmp`).catch(() => undefined);
-  }
-}
-
-function checkEffort(effort: string | undefined): 'default' | 'max' {
-  if (effort === undefined || effort === 'default' || effort === 'max') return effort ?? 'default';
-  throw invalidArgument(`unknown effort '${effort}' (default, max)`);
-}
-
-/** Paths reach the file system only without NUL bytes (which it would cut or refuse). */
-function checkPath(path: string, what: string): void {
-  if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`${what} is empty`);
-  if (path.includes('\0')) throw invalidArgument(`${what} ${JSON.stringify(path)} contains a NUL byte`);
-}
-
-/** The mode and tolerance a put runs with: lossless unless asked, `default` when only a tolerance is given. */
-export function resolveMode(o: Pick<PutOptions, 'mode' | 'tolerance'>): { mode: Mode; tolerance: number } {
-  const mode = o.mode ?? (o.tolerance !== undefined ? 'default' : 'lossless');
-  if (!['lossless', 'default', 'paper'].includes(mode)) throw invalidArgument(`unknown mode '${mode}' (lossless, default, paper)`);
-  if (mode === 'lossless') {
-    if (o.tolerance !== undefined && o.tolerance !== 0) throw invalidArgument('lossless mode takes no tolerance');
-    return { mode, tolerance: 0 };
-  }
-  const tolerance = o.tolerance ?? DEFAULT_TOLERANCE;
-  if (!(tolerance > 0) || !Number.isFinite(tolerance)) throw invalidArgument(`tolerance must be a finite number > 0, got ${o.tolerance}`);
-  return { mode, tolerance };
-}
-
-/** Model names: 1-256 characters, no control characters, not starting with '-' (it would read as a flag). */
-export function validateName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-    throw invalidArgument('a model name must be 1 to 256 characters long');
-  }
-  if (/[\u0000-\u001f\u007f]/.test(name) || name.startsWith('-')) {
-    throw invalidArgument(`model name '${name}' has control characters or starts with '-'`);
   }
 }
