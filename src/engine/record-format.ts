@@ -63,13 +63,26 @@ export function decodeRecordHeader(bytes: Uint8Array): RecordHeader | null {
 
 /** Header + payload of one record, checksummed. */
 export function encodeRecord(key: bigint, payload: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
-  out.writeUInt32LE(crc32(payload), 4);
-  out.writeUInt32LE(payload.length, 8);
+  return Buffer.concat([encodeRecordHeader(key, [payload]), payload]);
+}
+
+/** The header of a record whose payload is `parts` joined (checksummed without joining them). */
+export function encodeRecordHeader(key: bigint, parts: readonly Uint8Array[]): Uint8Array {
+  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  let crc = 0;
+  let length = 0;
+  for (const p of parts) {
+    // Empty parts are skipped: node:zlib's crc32 of an empty view of a zero-byte buffer returns 0, not the
+    // running value it was given (seen on Node 20.20).
+    if (p.length === 0) continue;
+    crc = crc32(p, crc);
+    length += p.length;
+  }
+  out.writeUInt32LE(crc, 4);
+  out.writeUInt32LE(length, 8);
   out.writeUInt32LE(0, 12);
   out.writeBigUInt64LE(key, 16);
   out.writeUInt32LE(crc32(out.subarray(4, RECORD_HEADER_BYTES)), 0);
-  out.set(payload, RECORD_HEADER_BYTES);
   return out;
 }
 

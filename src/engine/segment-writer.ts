@@ -9,6 +9,9 @@
  */
 import type { EnvFile } from '../env/env.js';
 
+/** A large batch is fsynced in the background every this many bytes. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
 export class SegmentWriter {
   private page: Uint8Array[] = [];
   private pageBytes = 0;
@@ -16,6 +19,8 @@ export class SegmentWriter {
   private queued: number;
   /** Bytes whose writes have completed. */
   private written: number;
+  /** Bytes queued since the last background fsync. */
+  private unsynced = 0;
   /** The last queued write. */
   private tail: Promise<void> = Promise.resolve();
 
@@ -43,15 +48,19 @@ export class SegmentWriter {
     return offset >= this.written;
   }
 
-  /** Queues `bytes`; returns the offset they will have in the file. */
-  async add(bytes: Uint8Array): Promise<number> {
+  /** Queues `bytes` (or its parts, in order); returns the offset they will have in the file. */
+  async add(bytes: Uint8Array | readonly Uint8Array[]): Promise<number> {
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+    const length = parts.reduce((n, p) => n + p.length, 0);
     const offset = this.length;
-    if (bytes.length >= this.pageLimit) {
+    if (length >= this.pageLimit) {
+      // A large record goes to the file part by part, as it is: no copy joins a multi-megabyte body to its header.
       this.cutPage();
-      this.enqueue(bytes);
+      for (const p of parts) this.enqueue(p);
     } else {
-      this.page.push(bytes);
-      this.pageBytes += bytes.length;
+      // Copied now: a caller's buffer may change once `add` returns, and the page is written later.
+      this.page.push(Buffer.concat(parts, length));
+      this.pageBytes += length;
       if (this.pageBytes >= this.pageLimit) this.cutPage();
     }
     await this.tail;
@@ -84,9 +93,14 @@ export class SegmentWriter {
 
   private enqueue(data: Uint8Array): void {
     this.queued += data.length;
+    this.unsynced += data.length;
+    const syncNow = this.unsynced >= SYNC_EVERY_BYTES;
+    if (syncNow) this.unsynced = 0;
     this.tail = this.tail.then(async () => {
       await this.file.append(data);
       this.written += data.length;
+      // Written back as the batch goes, so the commit's fsync finds little left to do (it overlaps coding).
+      if (syncNow) await this.file.sync();
     });
   }
 }

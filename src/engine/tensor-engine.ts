@@ -21,7 +21,7 @@ import { FineIndex } from '../learned-index/fine-index.js';
 import { EMPTY_MANIFEST, MANIFEST_FILE, readManifest, writeManifest, type Manifest, type SegmentEntry } from './manifest.js';
 import {
   MAX_RECORD_BYTES, PAGE_BYTES, RECORD_HEADER_BYTES, SEGMENT_BYTES, SEGMENT_HEADER_BYTES,
-  checkSegmentHeader, decodeRecordHeader, encodeRecord, encodeSegmentHeader, payloadChecksumOk,
+  checkSegmentHeader, decodeRecordHeader, encodeRecordHeader, encodeSegmentHeader, payloadChecksumOk,
 } from './record-format.js';
 import { scanSegment } from './segment-scanner.js';
 import { SEGMENTS_DIR, segmentIdOf, segmentPath } from './segment-files.js';
@@ -152,7 +152,7 @@ export class TensorEngine {
   }
 
   /** Appends a record; the key must be new. Visible to `get` at once, durable after `commit`. */
-  async append(key: bigint, payload: Uint8Array): Promise<void> {
+  async append(key: bigint, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.index.get(key) !== undefined) throw conflict(`record ${key.toString(16)} already exists`);
     await this.put(key, payload);
   }
@@ -279,11 +279,14 @@ export class TensorEngine {
       `the manifest is missing but ${segs.length} segment file(s) exist; nothing was deleted: run \`neurstore repair\` to rebuild it`);
   }
 
-  private async put(key: bigint, payload: Uint8Array): Promise<void> {
+  /** Appends one record, its payload given whole or in parts (written as they are: no copy joins them). */
+  private async put(key: bigint, payload: Uint8Array | readonly Uint8Array[]): Promise<void> {
     this.requireWriting();
-    if (payload.length > MAX_RECORD_BYTES) throw invalidArgument(`record of ${payload.length} bytes exceeds the 4 GiB record limit`);
-    const record = encodeRecord(key, payload);
-    const writer = await this.writerFor(record.length);
+    const parts = payload instanceof Uint8Array ? [payload] : payload;
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    if (length > MAX_RECORD_BYTES) throw invalidArgument(`record of ${length} bytes exceeds the 4 GiB record limit`);
+    const record = [encodeRecordHeader(key, parts), ...parts];
+    const writer = await this.writerFor(RECORD_HEADER_BYTES + length);
     const offset = await writer.add(record);
     this.segments.get(writer.segmentId)!.length = writer.length;
     this.index.set(key, packLocation(writer.segmentId, offset));

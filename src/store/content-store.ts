@@ -10,7 +10,7 @@
 import { NeurStoreError, corruption } from '../errors.js';
 import type { TensorEngine } from '../engine/tensor-engine.js';
 import {
-  MAX_PAYLOAD_HEADER_BYTES, decodePayloadHeader, encodePayload, keyOfDigest, sameDigest,
+  MAX_PAYLOAD_HEADER_BYTES, decodePayloadHeader, encodePayloadHead, keyOfDigest, sameDigest,
   type PayloadHeader, type PayloadParts,
 } from './record-payload.js';
 
@@ -59,13 +59,13 @@ export class ContentStore {
     let key = keyOfDigest(parts.identity);
     for (let probe = 0; probe < MAX_PROBES; probe++, key = (key + 1n) & KEY_MASK) {
       if (this.engine.has(key)) continue;
-      const payload = encodePayload(parts);
+      const payload = [encodePayloadHead(parts), parts.body];
       await this.engine.append(key, payload);
       const hex = Buffer.from(parts.identity).toString('hex');
       const old = this.damaged.get(hex);
       if (old !== undefined && !parts.check) this.healed.push([old, key]);
       this.damaged.delete(hex);
-      return { key, storedBytes: payload.length };
+      return { key, storedBytes: payload[0]!.length + parts.body.length };
     }
     throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(parts.identity).toString(16)}`);
   }

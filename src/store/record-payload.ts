@@ -91,9 +91,13 @@ export function keyOfDigest(digest: Uint8Array): bigint {
 }
 
 export function encodePayload(p: PayloadParts): Uint8Array {
+  return Buffer.concat([encodePayloadHead(p), p.body]);
+}
+
+/** The payload's bytes before the body: a record is written as this and the body, without joining them. */
+export function encodePayloadHead(p: PayloadParts): Uint8Array {
   const flags = (p.check ? FLAG_LOSSY : 0) | (p.base ? FLAG_BASE : 0);
-  const head = 4 + 32 + (p.check ? 32 : 0) + (p.base ? 10 : 0);
-  const out = Buffer.allocUnsafe(head + p.body.length);
+  const out = Buffer.allocUnsafe(4 + 32 + (p.check ? 32 : 0) + (p.base ? 10 : 0));
   out[0] = PAYLOAD_VERSION;
   out[1] = p.kind;
   out[2] = p.codec;
@@ -108,9 +112,7 @@ export function encodePayload(p: PayloadParts): Uint8Array {
     out.writeBigUInt64LE(p.base.key, at);
     out[at + 8] = BASE_VIEWS.indexOf(p.base.view);
     out[at + 9] = p.base.depth;
-    at += 10;
   }
-  out.set(p.body, at);
   return out;
 }
 
