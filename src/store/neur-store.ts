@@ -381,7 +381,11 @@ export class NeurStore {
   async verify(name?: string, options: VerifyOptions = {}): Promise<VerifyReport> {
     await this.engine.refresh();
     const read = {
-      tensor: (row: TensorRow) => this.tensorBytes(row),
+      // Chunked tensors are checked piece by piece (never held whole): verify runs in bounded memory.
+      tensor: async (row: TensorRow) => {
+        if (row.codec !== 'chunked') return this.tensorBytes(row);
+        for await (const piece of this.chunked.pieces(row.recordKey)) void piece;
+      },
       architecture: (key: bigint) => this.decoder.tensorBytes(key, 'U8', RecordKind.Architecture),
     };
     return verifyModels(this.catalog, read, this.engine.damaged, name === undefined ? undefined : [name], options);
