@@ -399,7 +399,8 @@ export class NeurStore {
   /**
    * Every record a live model needs: the catalog's (tensors, their direct bases, architectures) and, followed
    * through the records' own headers, the bases of those bases, whose models may be gone (a delta chain
-   * a -> b -> c stays decodable after a's and b's models are removed).
+   * a -> b -> c stays decodable after a's and b's models are removed), and the chunks of chunked tensors.
+   * Each live record is read whole and checked on the way (gc costs a read of the live data, as `verify`).
    */
   private async liveClosure(): Promise<Set<bigint>> {
     const live = await this.catalog.liveRecordKeys();
@@ -411,7 +412,9 @@ export class NeurStore {
         const owner = who ? `model '${who.model}' (tensor '${who.tensor}')` : 'a live model';
         throw new NeurStoreError('CORRUPTION', `gc refused, nothing deleted: record ${key.toString(16)} that ${owner} needs is missing${this.engine.damaged.length ? ' (the store has damaged segments)' : ''}; run \`neurstore verify\` and \`neurstore repair\``);
       }
-      const header = await this.content.header(key);
+      // The whole record is read and checked, not just its head: a flipped bit in an unchecked head could hide
+      // a base from this walk, and gc would delete a record that is still needed.
+      const { header } = await this.content.read(key);
       const needs = header.codec === Codec.ChunkList ? await this.chunked.chunkKeys(key) : [];
       if (header.base) needs.push(header.base.key);
       for (const k of needs) {
