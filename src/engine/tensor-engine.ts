@@ -10,9 +10,9 @@
  *
  * Damage stays local and nothing is ever deleted on a guess: a damaged or missing segment, segment header or
  * record header is recorded in `damaged` and costs only the records it covers (the scanner resynchronises to
- * the next valid header); a missing manifest beside existing segments is CORRUPTION until `rebuildManifest`
- * (engine-repair.ts) restores it; segment files the manifest does not name are deleted only when they are
- * uncommitted (numbered past the manifest's `nextSegmentId`) or every record in them is indexed elsewhere.
+ * the next valid header); a missing manifest beside existing segments is CORRUPTION until
+ * `rebuildManifestIfNeeded` (engine-repair.ts) restores it; segment files the manifest does not name are deleted
+ * only when they are uncommitted (numbered past `nextSegmentId`) or every record in them is indexed elsewhere.
  */
 import { NeurStoreError, conflict, corruption, invalidArgument, notFound } from '../errors.js';
 import { joinPath, type Env, type EnvFile } from '../env/env.js';
