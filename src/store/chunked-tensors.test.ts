@@ -152,3 +152,24 @@ test('effort max stores no more bytes than the default effort, whole and chunked
   await fast.close();
   await max.close();
 });
+
+test('a fine-tune whose base chunk is damaged codes that chunk alone and reads back byte-exact', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base' });
+  await store.close();
+  // Damage the second chunk record written (embed's second chunk: not the one near copies are ranked on).
+  const seg = join(dir, 'segments', '000001.seg');
+  const b = readFileSync(seg);
+  let at = SEGMENT_HEADER_BYTES;
+  for (let seen = 0; ; at += RECORD_HEADER_BYTES + b.readUInt32LE(at + 8)) {
+    if (b[at + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === 2) break;
+  }
+  b[at + RECORD_HEADER_BYTES + 300] ^= 0x04;
+  writeFileSync(seg, b);
+  const again = await open(dir);
+  const ft = await again.put(tunedPath, { name: 'tuned' });
+  assert.equal(ft.tensors.find((t) => t.name === 'embed')!.storedAs, 'lossless-delta', 'the other chunks still use the base');
+  await exact(again, 'tuned', tunedPath);
+  await again.close();
+});

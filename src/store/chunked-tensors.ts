@@ -120,11 +120,17 @@ export class ChunkedTensors {
     };
   }
 
-  /** The chunk's record parts: coded on the encode pool, against its base chunk when there is one. */
+  /**
+   * The chunk's record parts: coded on the encode pool, against its base chunk when there is one and it reads
+   * back (a damaged base chunk is no base: the chunk is coded alone).
+   */
   private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
-    const base = baseRef ? await this.chunkBytesOf(baseRef.key) : null;
+    const base = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
+      if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
+      throw e;
+    }) : null;
     const { body } = await this.encoder.encode({ bytes, width, base, effort });
-    const ref = baseRef ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
+    const ref = baseRef && base ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
     return { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) };
   }
 
