@@ -173,3 +173,25 @@ test('a fine-tune whose base chunk is damaged codes that chunk alone and reads b
   await exact(again, 'tuned', tunedPath);
   await again.close();
 });
+
+test('self-healing of chunked tensors: putting an intact copy again replaces a damaged chunk and repairs the first model too', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base' });
+  await store.close();
+  const seg = join(dir, 'segments', '000001.seg');
+  const b = readFileSync(seg);
+  let at = SEGMENT_HEADER_BYTES;
+  while (b[at + RECORD_HEADER_BYTES + 1] !== RecordKind.Chunk) at += RECORD_HEADER_BYTES + b.readUInt32LE(at + 8);
+  b[at + RECORD_HEADER_BYTES + 200] ^= 0x10;
+  writeFileSync(seg, b);
+  const again = await open(dir);
+  await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION'));
+  await again.put(basePath, { name: 'copy' });
+  await exact(again, 'copy', basePath);
+  await exact(again, 'base', basePath); // repointed to the fresh chunk list
+  await again.gc(); // the damaged chunk is no longer needed: gc goes through and drops it
+  assert.equal((await again.verify()).ok, true);
+  await exact(again, 'base', basePath);
+  await again.close();
+});

@@ -106,10 +106,10 @@ export class ChunkedTensors {
     const chunks = await Promise.all(refs);
     await appending;
     const identity = listIdentity(size, chunkIds);
-    const stored = await this.content.find(identity);
+    const stored = await this.sameList(identity, chunks);
     const encoded = { codec: 'chunked' as const, maxError: 0, ...(base ? { baseKey: base.key } : {}) };
     const depth = base ? base.depth + 1 : 0;
-    if (stored) return { key: stored.key, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
+    if (stored !== undefined) return { key: stored, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
     const list = await this.content.add({
       kind: RecordKind.Tensor, codec: Codec.ChunkList, identity, body: encodeChunkList({ chunkBytes: size, totalBytes: t.byteLength, chunks }),
     });
@@ -118,6 +118,22 @@ export class ChunkedTensors {
       key: list.key, storedAs: base ? 'lossless-delta' : 'lossless', depth, storedBytes,
       bits: t.byteLength > 0 ? (8 * storedBytes) / (t.byteLength / width) : 0, ...encoded,
     };
+  }
+
+  /**
+   * A stored chunk list with `identity` that names exactly `chunks` (the records this put found or wrote, every
+   * one checked intact), if any. A list with the same identity naming other records (a damaged chunk that this
+   * put replaced) is not reused: it is marked replaced, so its models are repointed to the list written now.
+   */
+  private async sameList(identity: Uint8Array, chunks: readonly ChunkRef[]): Promise<bigint | undefined> {
+    let stale: bigint | undefined;
+    for await (const found of this.content.findAll(identity)) {
+      const list = await this.list(found.key).catch(() => null);
+      if (list && list.chunks.length === chunks.length && list.chunks.every((c, i) => c.key === chunks[i]!.key)) return found.key;
+      stale ??= found.key;
+    }
+    if (stale !== undefined) this.content.replace(identity, stale);
+    return undefined;
   }
 
   /**

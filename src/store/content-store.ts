@@ -43,15 +43,32 @@ export class ContentStore {
 
   /** The intact record holding `identity`, if any (verifies the whole record: see the file comment). */
   async find(identity: Uint8Array): Promise<FoundRecord | undefined> {
+    for await (const found of this.findAll(identity)) return found;
+    return undefined;
+  }
+
+  /**
+   * Every intact record holding `identity`, in probe order (usually one; more after self-healing wrote a fresh
+   * copy beside a record that holds the same identity but refers to damaged parts, as a chunk list can).
+   */
+  async *findAll(identity: Uint8Array): AsyncGenerator<FoundRecord> {
     let key = keyOfDigest(identity);
     for (let probe = 0; probe < MAX_PROBES; probe++, key = (key + 1n) & KEY_MASK) {
-      if (!this.engine.has(key)) return undefined;
+      if (!this.engine.has(key)) return;
       const header = await this.headerOrNull(key);
       if (!header || !sameDigest(header.identity, identity)) continue;
-      if (await this.intact(key)) return { key, header };
-      if (!header.check) this.damaged.set(Buffer.from(identity).toString('hex'), key);
+      if (await this.intact(key)) yield { key, header };
+      else if (!header.check) this.damaged.set(Buffer.from(identity).toString('hex'), key);
     }
     throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(identity).toString(16)}`);
+  }
+
+  /**
+   * Marks record `key`, which holds `identity` but cannot be used (it refers to damaged records), as replaced by
+   * the next record `add` writes for that identity: `takeHealed` then repoints its users to the fresh one.
+   */
+  replace(identity: Uint8Array, key: bigint): void {
+    this.damaged.set(Buffer.from(identity).toString('hex'), key);
   }
 
   /** Appends a record for content `find` did not find. Must run inside an engine write batch. */
