@@ -15,6 +15,7 @@ import { sendError } from './http-errors.js';
 import { downloadRoutes } from './hub-download.js';
 import { uploadRoutes, type UploadLimits } from './hub-upload.js';
 import { nativeRoutes } from './native-api.js';
+import { dashboardRoutes } from '../ui/routes.js';
 
 export interface ServerOptions {
   /** Read public repositories without a token (default false: every request needs a token). */
@@ -64,6 +65,7 @@ export async function buildServer(reg: Registry, options: ServerOptions = {}): P
   downloadRoutes(app, reg, access);
   uploadRoutes(app, reg, access, limits, baseUrl);
   nativeRoutes(app, reg, access);
+  dashboardRoutes(app, reg, access);
   if (options.plainFilesDir) plainFiles(app, options.plainFilesDir);
   await app.ready();
   return app;

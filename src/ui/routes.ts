@@ -1,0 +1,178 @@
+/**
+ * The dashboard's routes under /ui (and `/` → /ui). Access is the server's own (`Access`, src/http/access.ts):
+ * a page shows only what the request's token may read. A browser sends its token as an HttpOnly cookie set by
+ * the login form; for GET/HEAD requests without an Authorization header the cookie is handed to `Access` as
+ * `Authorization: Bearer ...`, so file downloads of private repositories work from the page too. The token is
+ * never written into a page.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from '../registry/registry.js';
+import type { Access } from '../http/access.js';
+import { answerOf } from '../http/http-errors.js';
+import { checkRepoId } from '../registry/hub-names.js';
+import { findToken } from '../registry/tokens.js';
+import { lineageGraph, lineageOf } from '../registry/lineage.js';
+import type { StoredAs } from '../catalog/catalog.js';
+import { CSS, JS } from './html.js';
+import { lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, type OverviewRow, type Savings, type TensorView } from './pages.js';
+
+const COOKIE = 'neurstore_token';
+
+const MECHANISM: Record<StoredAs, string> = {
+  duplicate: 'exact dedup',
+  delta: 'deltas', 'lossless-delta': 'deltas', 'paper-delta': 'deltas',
+  lossless: 'lossless coding', raw: 'lossless coding',
+  standalone: 'quantization', 'paper-base': 'quantization',
+};
+
+function cookieToken(req: FastifyRequest): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === COOKIE) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+type Q = Record<string, string | undefined>;
+
+export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Access): void {
+  app.addHook('onRequest', async (req) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && !req.headers.authorization) {
+      const t = cookieToken(req);
+      if (t && /^hf_[A-Za-z0-9]+$/.test(t)) req.headers.authorization = `Bearer ${t}`;
+    }
+  });
+
+  const loggedIn = (req: FastifyRequest): boolean => {
+    try {
+      return access.token(req) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+  const canRead = (req: FastifyRequest, name: string): boolean => {
+    try {
+      access.readable(req, name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  /** Store-level access (totals, models outside any repository): as `GET /api/neurstore/stats`. */
+  const storeReadable = (req: FastifyRequest): void => {
+    const all = reg.repos();
+    if (all.length > 0 && !all.some((r) => canRead(req, r.name))) access.readable(req, all[0]!.name);
+  };
+  const html = (reply: FastifyReply, body: string, status = 200) =>
+    reply.code(status).header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-store')
+      .header('X-Content-Type-Options', 'nosniff').header('Referrer-Policy', 'same-origin').send(body);
+  /** Runs a page; an error becomes an HTML page with the API's status (401 offers the login form). */
+  const guarded = <R extends FastifyRequest>(render: (req: R) => Promise<string>) => async (req: R, reply: FastifyReply) => {
+    try {
+      return html(reply, await render(req));
+    } catch (e) {
+      const a = answerOf(e);
+      const extra = a.status === 401 ? '<p><a href="/ui/login">Log in with a token</a> to see this.</p>' : '';
+      return html(reply, messagePage(a.status === 401 ? 'Log in needed' : `Error ${a.status}`, a.message, loggedIn(req), extra), a.status);
+    }
+  };
+
+  app.get('/', async (_req, reply) => reply.redirect('/ui'));
+  app.get('/ui/assets/dashboard.css', async (_req, reply) => reply.header('Content-Type', 'text/css; charset=utf-8').header('Cache-Control', 'max-age=300').send(CSS));
+  app.get('/ui/assets/dashboard.js', async (_req, reply) => reply.header('Content-Type', 'text/javascript; charset=utf-8').header('Cache-Control', 'max-age=300').send(JS));
+
+  app.get('/ui', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
+    storeReadable(req);
+    const stats = await reg.store.stats();
+    const models = await reg.store.list();
+    const byName = new Map(models.map((m) => [m.name, m]));
+    const rows: OverviewRow[] = [];
+    for (const r of reg.repos().filter((x) => canRead(req, x.name))) {
+      const refTags = reg.refs(r.name).filter((x) => x.kind === 'tag').map((x) => `tag:${x.name}`);
+      let files: ReturnType<Registry['files']> = [];
+      try {
+        files = reg.files(reg.resolve(r.name));
+      } catch { /* no commit yet */ }
+      const refs = new Set(files.filter((f) => f.kind === 'model').map((f) => f.ref));
+      rows.push({
+        kind: 'repository', name: r.name, href: repoHref(r.name), mode: r.mode, createdMs: r.createdMs,
+        tensors: [...refs].reduce((n, m) => n + (byName.get(m)?.tensorCount ?? 0), 0),
+        bytesIn: files.reduce((n, f) => n + f.size, 0),
+        tags: [r.private ? 'private' : 'public', `mode:${r.mode}`, ...refTags],
+      });
+    }
+    const savings = new Map<string, number>(['exact dedup', 'deltas', 'lossless coding', 'quantization'].map((k) => [k, 0]));
+    for (const m of models) {
+      const holders = [...new Set(reg.db.commitsWithModel(m.name).map((c) => c.repo))];
+      for (const t of (await reg.store.info(m.name)).tensors) {
+        const k = MECHANISM[t.storedAs] ?? 'lossless coding';
+        savings.set(k, savings.get(k)! + (t.byteLength - t.storedBytes));
+      }
+      if (holders.length > 0 && !holders.some((h) => canRead(req, h))) continue;
+      rows.push({
+        kind: 'model', name: m.name, href: modelHref(m.name), mode: m.mode, createdMs: m.createdMs, tensors: m.tensorCount,
+        bytesIn: m.bytesIn, storedBytes: m.storedBytes,
+        tags: [`format:${m.format}`, `mode:${m.mode}`, ...Object.entries(m.tags).map(([k, v]) => `${k}=${v}`)],
+      });
+    }
+    const list: Savings[] = [...savings].map(([mechanism, bytes]) => ({ mechanism, bytes }));
+    return overviewPage({ stats, rows, savings: list, q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req) });
+  }));
+
+  app.get('/ui/model', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
+    const name = req.query.name ?? '';
+    const holders = [...new Set(reg.db.commitsWithModel(name).map((c) => c.repo))];
+    if (holders.length === 0) storeReadable(req);
+    else if (!holders.some((h) => canRead(req, h))) access.readable(req, holders[0]!);
+    const info = await reg.store.info(name);
+    const owners = new Map<bigint, { model: string; tensor: string } | undefined>();
+    const tensors: TensorView[] = [];
+    for (const t of info.tensors) {
+      const key = t.baseKey ?? (t.storedAs === 'duplicate' ? t.recordKey : undefined);
+      if (key !== undefined && !owners.has(key)) owners.set(key, await reg.store.tensorOfRecord(key));
+      let base = key === undefined ? undefined : owners.get(key);
+      if (base && base.model !== name) {
+        const baseHolders = [...new Set(reg.db.commitsWithModel(base.model).map((c) => c.repo))];
+        if (baseHolders.length > 0 && !baseHolders.some((h) => canRead(req, h))) base = { model: '(a model you cannot read)', tensor: '' };
+      }
+      tensors.push({ ...t, base: base && !(base.model === name && base.tensor === t.name) ? base : undefined });
+    }
+    return modelPage({ model: info, maxError: info.maxError, tensors, repos: holders.filter((h) => canRead(req, h)), loggedIn: loggedIn(req) });
+  }));
+
+  app.get('/ui/repos/:ns/:name', guarded(async (req: FastifyRequest<{ Params: Record<string, string>; Querystring: Q }>) => {
+    const repo = access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
+    const rev = req.query.rev ?? 'main';
+    const commit = reg.resolve(repo.name, rev);
+    const files = reg.files(commit);
+    const readmeRow = files.find((f) => f.path === 'README.md' && f.kind === 'blob' && f.size <= 1 << 20);
+    const readme = readmeRow ? (await reg.fileBytes(readmeRow)).toString('utf8') : undefined;
+    const storedBytes = new Map<string, number>();
+    for (const ref of new Set(files.filter((f) => f.kind === 'model').map((f) => f.ref))) {
+      const m = await reg.store.info(ref).catch(() => undefined);
+      if (m) storedBytes.set(ref, m.storedBytes);
+    }
+    return repoPage({ repo, commit, rev, files, commits: reg.log(repo.name, commit.id, 50), refs: reg.refs(repo.name), readme, storedBytes, loggedIn: loggedIn(req) });
+  }));
+
+  app.get('/ui/lineage', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
+    const focus = req.query.repo ? access.readable(req, checkRepoId(req.query.repo)).name : undefined;
+    if (!focus) storeReadable(req);
+    let g = await lineageGraph(reg);
+    if (focus) g = lineageOf(g, focus);
+    const local = new Set(reg.repos().map((r) => r.name));
+    const visible = (n: string) => !local.has(n) || canRead(req, n);
+    return lineagePage({
+      repos: g.repos.filter(visible), edges: g.edges.filter((e) => visible(e.base) && visible(e.child)), focus,
+      local: new Set([...local].filter(visible)), loggedIn: loggedIn(req),
+    });
+  }));
+
+  app.get('/ui/login', guarded(async (req) => loginPage(undefined, loggedIn(req))));
+  app.post('/ui/login', async (req: FastifyRequest<{ Body: Record<string, string> | undefined }>, reply) => {
+    const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+    if (!/^hf_[A-Za-z0-9]+$/.test(token) || !findToken(reg.db, token)) return html(reply, loginPage('That token is not valid on this server.', false), 401);
+    return reply.header('Set-Cookie', `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`).redirect('/ui', 303);
+  });
+  app.post('/ui/logout', async (_req, reply) => reply.header('Set-Cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`).redirect('/ui', 303));
+}
