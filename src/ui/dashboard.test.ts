@@ -5,7 +5,7 @@
  * hostile HTML). Every page is opened; the oracle for the totals is `store.stats()`, for the tables
  * `store.info()` and the registry. Checks: content, non-empty SVG charts, no console errors, keyboard focus
  * reaching the search box, escaping (no injected element, no dialog), private data only after logging in, the
- * token never in the HTML. Screenshots go to .cache/screenshots/ and (small) to docs/.
+ * token never in the HTML. Screenshots go to .cache/screenshots/; UPDATE_SCREENSHOTS=1 also copies them to docs/.
  * Outside CI a missing Chromium skips with the reason; in CI (CI=true) it fails.
  */
 import { after, before, test } from 'node:test';
@@ -105,7 +105,9 @@ async function screenshot(p: Page, name: string): Promise<void> {
   const dir = join(PROJECT_ROOT, '.cache', 'screenshots');
   mkdirSync(dir, { recursive: true });
   await p.screenshot({ path: join(dir, name) });
-  copyFileSync(join(dir, name), join(PROJECT_ROOT, 'docs', name));
+  // The README's copies under docs/ change only when asked (UPDATE_SCREENSHOTS=1) or missing: no diff per test run.
+  const docs = join(PROJECT_ROOT, 'docs', name);
+  if (process.env.UPDATE_SCREENSHOTS === '1' || !existsSync(docs)) copyFileSync(join(dir, name), docs);
 }
 
 test('overview: totals equal store.stats(), table of repositories and models, chart, search by keyboard, tag filter', { skip }, async () => {
