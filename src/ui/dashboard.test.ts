@@ -244,6 +244,12 @@ test('private repository: 401 page without a token; after logging in it is liste
   for (const html of pages) assert.ok(!html.includes(reader), 'the token is not in the page');
   await p.click('button:has-text("Log out")');
   assert.equal((await p.goto(`${base}/ui/repos/secret/gender`))?.status(), 401);
+  // A stale cookie (a token deleted since) is ignored: public pages stay readable.
+  await p.context().addCookies([{ name: 'neurstore_token', value: 'hf_stalestalestalestalestalestalestale00', url: base }]);
+  assert.equal((await p.goto(`${base}/ui`))?.status(), 200);
+  // A login posted from another site is refused.
+  const cross = await p.request.post(`${base}/ui/login`, { form: { token: reader }, headers: { Origin: 'http://evil.example' }, maxRedirects: 0 });
+  assert.equal(cross.status(), 403);
   await p.close();
 });
 

@@ -39,7 +39,8 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
   app.addHook('onRequest', async (req) => {
     if ((req.method === 'GET' || req.method === 'HEAD') && !req.headers.authorization) {
       const t = cookieToken(req);
-      if (t && /^hf_[A-Za-z0-9]+$/.test(t)) req.headers.authorization = `Bearer ${t}`;
+      // A stale cookie (a deleted token) is ignored: the pages stay readable as anonymous and offer the login.
+      if (t && /^hf_[A-Za-z0-9]+$/.test(t) && findToken(reg.db, t)) req.headers.authorization = `Bearer ${t}`;
     }
   });
 
@@ -170,6 +171,8 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
 
   app.get('/ui/login', guarded(async (req) => loginPage(undefined, loggedIn(req))));
   app.post('/ui/login', async (req: FastifyRequest<{ Body: Record<string, string> | undefined }>, reply) => {
+    const origin = req.headers.origin;
+    if (origin && origin !== 'null' && new URL(origin).host !== req.headers.host) return html(reply, messagePage('Forbidden', 'a login from another site', false), 403);
     const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
     if (!/^hf_[A-Za-z0-9]+$/.test(token) || !findToken(reg.db, token)) return html(reply, loginPage('That token is not valid on this server.', false), 401);
     return reply.header('Set-Cookie', `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`).redirect('/ui', 303);
