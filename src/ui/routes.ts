@@ -13,6 +13,8 @@ import { checkRepoId } from '../registry/hub-names.js';
 import { findToken } from '../registry/tokens.js';
 import { lineageGraph, lineageOf } from '../registry/lineage.js';
 import type { StoredAs } from '../catalog/catalog.js';
+import type { ModelInfo, StoreStats } from '../store/store-types.js';
+import { createHash } from 'node:crypto';
 import { CSS, JS } from './html.js';
 import { lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, type OverviewRow, type Savings, type TensorView } from './pages.js';
 
@@ -78,6 +80,25 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     }
   };
 
+  /**
+   * Bytes saved per mechanism over every model (an aggregate: no model is named), from each tensor's row. Kept
+   * until the store changes (its figures or its model names), so a store of 1,000 models reads them once.
+   */
+  let savingsCache: { key: string; value: Savings[] } | undefined;
+  const savingsOf = async (models: ModelInfo[], stats: StoreStats): Promise<Savings[]> => {
+    const key = createHash('sha256').update(JSON.stringify([stats, models.map((m) => [m.name, m.createdMs])])).digest('hex');
+    if (savingsCache?.key === key) return savingsCache.value;
+    const savings = new Map<string, number>(['exact dedup', 'deltas', 'lossless coding', 'quantization'].map((k) => [k, 0]));
+    for (const m of models) {
+      for (const t of (await reg.store.info(m.name)).tensors) {
+        const k = MECHANISM[t.storedAs] ?? 'lossless coding';
+        savings.set(k, savings.get(k)! + (t.byteLength - t.storedBytes));
+      }
+    }
+    savingsCache = { key, value: [...savings].map(([mechanism, bytes]) => ({ mechanism, bytes })) };
+    return savingsCache.value;
+  };
+
   app.get('/', async (_req, reply) => reply.redirect('/ui'));
   app.get('/ui/assets/dashboard.css', async (_req, reply) => reply.header('Content-Type', 'text/css; charset=utf-8').header('Cache-Control', 'max-age=300').send(CSS));
   app.get('/ui/assets/dashboard.js', async (_req, reply) => reply.header('Content-Type', 'text/javascript; charset=utf-8').header('Cache-Control', 'max-age=300').send(JS));
@@ -102,13 +123,8 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
         tags: [r.private ? 'private' : 'public', `mode:${r.mode}`, ...refTags],
       });
     }
-    const savings = new Map<string, number>(['exact dedup', 'deltas', 'lossless coding', 'quantization'].map((k) => [k, 0]));
     for (const m of models) {
       const holders = [...new Set(reg.db.commitsWithModel(m.name).map((c) => c.repo))];
-      for (const t of (await reg.store.info(m.name)).tensors) {
-        const k = MECHANISM[t.storedAs] ?? 'lossless coding';
-        savings.set(k, savings.get(k)! + (t.byteLength - t.storedBytes));
-      }
       if (holders.length > 0 && !holders.some((h) => canRead(req, h))) continue;
       rows.push({
         kind: 'model', name: m.name, href: modelHref(m.name), mode: m.mode, createdMs: m.createdMs, tensors: m.tensorCount,
@@ -116,8 +132,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
         tags: [`format:${m.format}`, `mode:${m.mode}`, ...Object.entries(m.tags).map(([k, v]) => `${k}=${v}`)],
       });
     }
-    const list: Savings[] = [...savings].map(([mechanism, bytes]) => ({ mechanism, bytes }));
-    return overviewPage({ stats, rows, savings: list, q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req) });
+    return overviewPage({ stats, rows, savings: await savingsOf(models, stats), q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req) });
   }));
 
   app.get('/ui/model', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
