@@ -5,7 +5,7 @@
  * hostile HTML). Every page is opened; the oracle for the totals is `store.stats()`, for the tables
  * `store.info()` and the registry. Checks: content, non-empty SVG charts, no console errors, keyboard focus
  * reaching the search box, escaping (no injected element, no dialog), private data only after logging in, the
- * token never in the HTML. Screenshots go to .cache/screenshots/; UPDATE_SCREENSHOTS=1 also copies them to docs/.
+ * token never in the HTML, deleting a repository and a model and running gc from the page with a write token. Screenshots go to .cache/screenshots/; UPDATE_SCREENSHOTS=1 also copies them to docs/.
  * Outside CI a missing Chromium skips with the reason; in CI (CI=true) it fails.
  */
 import { after, before, test } from 'node:test';
@@ -250,6 +250,64 @@ test('private repository: 401 page without a token; after logging in it is liste
   // A login posted from another site is refused.
   const cross = await p.request.post(`${base}/ui/login`, { form: { token: reader }, headers: { Origin: 'http://evil.example' }, maxRedirects: 0 });
   assert.equal(cross.status(), 403);
+  await p.close();
+});
+
+test('writes from the page: a write token deletes a repository and a model after typing their names, then runs gc; a read token sees no such links', { skip }, async () => {
+  const admin = (await createToken(reg.db, 'root', 'write', '*')).secret;
+  const p = await browser.newPage();
+  p.on('pageerror', (e) => consoleErrors.push(e.message));
+  const login = async (token: string) => {
+    await p.goto(`${base}/ui/login`);
+    await p.fill('input[name=token]', token);
+    await p.click('button[type=submit]:has-text("Log in")');
+    await p.waitForURL(`${base}/ui`);
+  };
+  await login(reader);
+  assert.equal(await p.locator('#gc').count(), 0);
+  await p.goto(`${base}/ui/repos/org/age`);
+  assert.equal(await p.locator('#delete').count(), 0);
+  assert.equal((await p.goto(`${base}/ui/repos/org/age/delete`))?.status(), 403);
+
+  await login(admin);
+  await p.goto(`${base}/ui/repos/org/age`);
+  await p.click('#delete');
+  await p.fill('input[name=confirm]', 'org/wrong');
+  await p.click('button:has-text("Delete repository")');
+  assert.match(await p.locator('main').innerText(), /to confirm/);
+  assert.ok(reg.repos().some((r) => r.name === 'org/age'), 'a wrong confirmation deletes nothing');
+  await p.goto(`${base}/ui/repos/org/age/delete`);
+  await p.fill('input[name=confirm]', 'org/age');
+  await p.click('button:has-text("Delete repository")');
+  await p.waitForURL(`${base}/ui`);
+  assert.ok(!reg.repos().some((r) => r.name === 'org/age'));
+  assert.ok(!(await p.$$eval('#overview tbody tr', (r) => r.map((x) => x.getAttribute('data-name')))).includes('org/age'));
+
+  await p.goto(`${base}/ui/model?name=${encodeURIComponent(HOSTILE)}`);
+  await p.click('#delete');
+  await p.fill('input[name=confirm]', HOSTILE);
+  await p.click('button:has-text("Delete model")');
+  await p.waitForURL(`${base}/ui`);
+  assert.ok(!(await reg.store.list()).some((m) => m.name === HOSTILE));
+  // A repository's model is removed with its repository, not alone.
+  const held = reg.files(reg.resolve('org/mnist')).find((f) => f.kind === 'model')!.ref;
+  await p.goto(`${base}/ui/model?name=${encodeURIComponent(held)}`);
+  assert.equal(await p.locator('#delete').count(), 0);
+
+  const before = await reg.store.stats();
+  await p.goto(`${base}/ui`);
+  await p.click('#gc');
+  await p.fill('input[name=confirm]', 'gc');
+  await p.click('button:has-text("Run gc")');
+  assert.match(await p.locator('main').innerText(), /gc done.*\d+ bytes reclaimed/s);
+  await p.goto(`${base}/ui`);
+  const after = await reg.store.stats();
+  assert.ok(after.bytesOnDisk < before.bytesOnDisk, `${after.bytesOnDisk} < ${before.bytesOnDisk}`);
+  assert.equal(Number(await p.getAttribute('[data-stat="bytesOnDisk"]', 'data-value')), after.bytesOnDisk);
+  // A write posted from another site is refused even with the cookie.
+  const cross = await p.request.post(`${base}/ui/gc`, { form: { confirm: 'gc' }, headers: { Origin: 'http://evil.example' }, maxRedirects: 0 });
+  assert.equal(cross.status(), 403);
+  assert.ok(!(await p.content()).includes(admin));
   await p.close();
 });
 

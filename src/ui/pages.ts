@@ -28,7 +28,7 @@ export interface OverviewRow {
 
 export interface Savings { mechanism: string; bytes: number }
 
-export interface OverviewData { stats: StoreStats; rows: OverviewRow[]; savings: Savings[]; q: string; tag: string; loggedIn: boolean }
+export interface OverviewData { stats: StoreStats; rows: OverviewRow[]; savings: Savings[]; q: string; tag: string; loggedIn: boolean; /** The token may gc the store. */ storeWriter?: boolean }
 
 export function overviewPage(d: OverviewData): string {
   const s = d.stats;
@@ -58,6 +58,7 @@ export function overviewPage(d: OverviewData): string {
     `<th scope="col" data-sort="${sort}"${num ? ' class="num"' : ''}><button type="button">${esc(label)}</button></th>`;
   const body = `<h1>Store overview</h1>
 <dl class="figures" aria-label="store totals">${figures}</dl>
+${d.storeWriter ? '<p><a href="/ui/gc" id="gc">Run gc…</a></p>' : ''}
 <div class="charts"><section><h2>Bytes saved by mechanism</h2>
 ${barChart('bytes saved by mechanism', d.savings.map((x) => ({ label: x.mechanism, value: x.bytes })), fmtBytes)}
 <p class="muted">Saved = a tensor's bytes minus what it added on disk, summed by how it is stored: exact dedup (duplicates), deltas (against a base tensor), lossless coding, quantization (lossy standalone).</p></section></div>
@@ -75,7 +76,7 @@ ${rows}
 
 export interface TensorView extends TensorRow { base?: { model: string; tensor: string } }
 
-export interface ModelData { model: ModelInfo; maxError: number; tensors: TensorView[]; repos: string[]; loggedIn: boolean }
+export interface ModelData { model: ModelInfo; maxError: number; tensors: TensorView[]; repos: string[]; loggedIn: boolean; /** The token may remove this model. */ canDelete?: boolean }
 
 export function modelPage(d: ModelData): string {
   const m = d.model;
@@ -97,6 +98,7 @@ export function modelPage(d: ModelData): string {
 <p class="muted">${esc(m.format)} · ${esc(m.mode)}${m.tolerance ? ` · tolerance ${esc(m.tolerance)}` : ''} · put ${esc(fmtDate(m.createdMs))} · files ${esc(m.files.join(', '))} ${tags}</p>
 ${d.repos.length ? `<p>In ${d.repos.map((r) => `<a href="${esc(repoHref(r))}">${esc(r)}</a>`).join(', ')}</p>` : ''}
 <dl class="figures" aria-label="model totals">${figures}</dl>
+${d.canDelete ? `<p><a href="/ui/model/delete?name=${url(m.name)}" id="delete">Delete this model…</a></p>` : ''}
 <div class="charts"><section><h2>Bytes per tensor</h2>${barChart('bytes per tensor', bars, fmtBytes)}
 <p class="muted">On disk (dark) over the tensor's size (light)${d.tensors.length > top.length ? `; the ${top.length} largest of ${d.tensors.length}` : ''}.</p></section>
 <section><h2>Bits per element</h2>${histogram('bits per element', d.tensors.map((t) => t.bits), 'bits per element (tensors)')}</section></div>
@@ -114,7 +116,7 @@ ${rows}
 
 export interface RepoData {
   repo: RepoRow; commit: CommitRow; rev: string; files: FileRow[]; commits: CommitRow[]; refs: RefRow[];
-  readme?: string; storedBytes: Map<string, number>; loggedIn: boolean;
+  readme?: string; storedBytes: Map<string, number>; loggedIn: boolean; /** The token may delete the repository. */ canDelete?: boolean;
 }
 
 export function repoPage(d: RepoData): string {
@@ -137,7 +139,8 @@ ${commits}
 </tbody></table>
 <h2>Branches and tags</h2><table id="refs"><thead><tr><th scope="col">Kind</th><th scope="col">Name</th><th scope="col">Commit</th></tr></thead><tbody>
 ${refs}
-</tbody></table>`;
+</tbody></table>
+${d.canDelete ? `<p><a href="${esc(repoHref(name))}/delete" id="delete">Delete this repository…</a></p>` : ''}`;
   return page({ title: name, crumbs: [{ label: 'repositories' }, { label: name }], loggedIn: d.loggedIn, body });
 }
 
@@ -166,5 +169,15 @@ export function loginPage(error: string | undefined, loggedIn: boolean): string 
 <form method="post" action="/ui/login" class="card"><p>Paste a token from <code>neurstore token create</code>. It is kept in an HttpOnly cookie of this browser, never in a page.</p>
 ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
 <label>Token <input type="password" name="token" autocomplete="off" required pattern="hf_[A-Za-z0-9]+" size="44"></label> <button type="submit">Log in</button></form>`,
+  });
+}
+
+/** A confirmation page for a write: the name typed again, then a POST to `action`. */
+export function confirmPage(title: string, what: string, action: string, name: string, button: string): string {
+  return page({
+    title, loggedIn: true, body: `<h1>${esc(title)}</h1>
+<form method="post" action="${esc(action)}" class="card error"><p>${esc(what)}</p>
+<label>Type <code>${esc(name)}</code> to confirm <input name="confirm" autocomplete="off" required></label> <button type="submit">${esc(button)}</button>
+<a href="/ui">Cancel</a></form>`,
   });
 }

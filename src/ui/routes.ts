@@ -2,21 +2,22 @@
  * The dashboard's routes under /ui (and `/` → /ui). Access is the server's own (`Access`, src/http/access.ts):
  * a page shows only what the request's token may read. A browser sends its token as an HttpOnly cookie set by
  * the login form; for GET/HEAD requests without an Authorization header the cookie is handed to `Access` as
- * `Authorization: Bearer ...`, so file downloads of private repositories work from the page too. The token is
- * never written into a page.
+ * `Authorization: Bearer ...`, so file downloads of private repositories work from the page too; for the
+ * dashboard's own POSTs (delete a repository or a model, gc: each after a confirmation page) only when the request
+ * comes from this origin. The token is never written into a page.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import type { Access } from '../http/access.js';
-import { answerOf } from '../http/http-errors.js';
-import { checkRepoId } from '../registry/hub-names.js';
+import { answerOf, withStatus } from '../http/http-errors.js';
+import { HubError, checkRepoId } from '../registry/hub-names.js';
 import { findToken } from '../registry/tokens.js';
 import { lineageGraph, lineageOf } from '../registry/lineage.js';
 import type { StoredAs } from '../catalog/catalog.js';
 import type { ModelInfo, StoreStats } from '../store/store-types.js';
 import { createHash } from 'node:crypto';
-import { CSS, JS } from './html.js';
-import { lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, type OverviewRow, type Savings, type TensorView } from './pages.js';
+import { CSS, JS, repoPath } from './html.js';
+import { confirmPage, lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, type OverviewRow, type Savings, type TensorView } from './pages.js';
 
 const COOKIE = 'neurstore_token';
 
@@ -46,6 +47,15 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     }
   });
 
+  /** `check` passes (does not throw). */
+  const may = (check: () => unknown): boolean => {
+    try {
+      check();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const loggedIn = (req: FastifyRequest): boolean => {
     try {
       return access.token(req) !== undefined;
@@ -53,14 +63,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       return false;
     }
   };
-  const canRead = (req: FastifyRequest, name: string): boolean => {
-    try {
-      access.readable(req, name);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const canRead = (req: FastifyRequest, name: string): boolean => may(() => access.readable(req, name));
   /** Store-level access (totals, models outside any repository): as `GET /api/neurstore/stats`. */
   const storeReadable = (req: FastifyRequest): void => {
     const all = reg.repos();
@@ -132,7 +135,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
         tags: [`format:${m.format}`, `mode:${m.mode}`, ...Object.entries(m.tags).map(([k, v]) => `${k}=${v}`)],
       });
     }
-    return overviewPage({ stats, rows, savings: await savingsOf(models, stats), q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req) });
+    return overviewPage({ stats, rows, savings: await savingsOf(models, stats), q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req), storeWriter: may(() => storeWriter(req)) });
   }));
 
   app.get('/ui/model', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
@@ -153,7 +156,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       }
       tensors.push({ ...t, base: base && !(base.model === name && base.tensor === t.name) ? base : undefined });
     }
-    return modelPage({ model: info, maxError: info.maxError, tensors, repos: holders.filter((h) => canRead(req, h)), loggedIn: loggedIn(req) });
+    return modelPage({ model: info, maxError: info.maxError, tensors, repos: holders.filter((h) => canRead(req, h)), loggedIn: loggedIn(req), canDelete: holders.length === 0 && may(() => storeWriter(req)) });
   }));
 
   app.get('/ui/repos/:ns/:name', guarded(async (req: FastifyRequest<{ Params: Record<string, string>; Querystring: Q }>) => {
@@ -168,7 +171,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       const m = await reg.store.info(ref).catch(() => undefined);
       if (m) storedBytes.set(ref, m.storedBytes);
     }
-    return repoPage({ repo, commit, rev, files, commits: reg.log(repo.name, commit.id, 50), refs: reg.refs(repo.name), readme, storedBytes, loggedIn: loggedIn(req) });
+    return repoPage({ repo, commit, rev, files, commits: reg.log(repo.name, commit.id, 50), refs: reg.refs(repo.name), readme, storedBytes, loggedIn: loggedIn(req), canDelete: may(() => access.writer(req, repo.name)) });
   }));
 
   app.get('/ui/lineage', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
@@ -182,6 +185,72 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       repos: g.repos.filter(visible), edges: g.edges.filter((e) => visible(e.base) && visible(e.child)), focus,
       local: new Set([...local].filter(visible)), loggedIn: loggedIn(req),
     });
+  }));
+
+  // Writes from the page: a confirmation page (GET) whose form posts back with the name typed again. The cookie is
+  // used here only for a POST from this origin (SameSite=Strict too); the write checks are Access's.
+  const writerToken = (req: FastifyRequest) => {
+    const origin = req.headers.origin;
+    if (!origin || origin === 'null' || new URL(origin).host !== req.headers.host) throw withStatus(new HubError('NOT_FOUND', 'Forbidden', 'a write from another site (or without an Origin header)'), 403);
+    const t = cookieToken(req);
+    if (!req.headers.authorization && t) req.headers.authorization = `Bearer ${t}`;
+  };
+  /** Store-wide writes (gc, removing a model no repository holds) need a write token for every repository ('*'). */
+  const storeWriter = (req: FastifyRequest) => {
+    const t = access.token(req);
+    if (!t) throw withStatus(new HubError('INVALID_ARGUMENT', 'Unauthorized', 'log in with a write token for every repository (--repo \'*\')'), 401);
+    if (t.scope !== 'write' || t.repoPattern !== '*') throw withStatus(new HubError('NOT_FOUND', 'Forbidden', `token '${t.name}' may not change the whole store (needs write scope and --repo '*')`), 403);
+  };
+  const orphan = (name: string) => reg.db.commitsWithModel(name).length === 0;
+  const post = <R extends FastifyRequest>(run: (req: R, reply: FastifyReply) => Promise<FastifyReply | string>) => async (req: R, reply: FastifyReply) => {
+    try {
+      writerToken(req);
+      const out = await run(req, reply);
+      return typeof out === 'string' ? html(reply, out) : out;
+    } catch (e) {
+      const a = answerOf(e);
+      return html(reply, messagePage(`Error ${a.status}`, a.message, loggedIn(req)), a.status);
+    }
+  };
+  type Form = FastifyRequest<{ Params: Record<string, string>; Querystring: Q; Body: Record<string, string> | undefined }>;
+
+  app.get('/ui/repos/:ns/:name/delete', guarded(async (req: Form) => {
+    const name = checkRepoId(`${req.params.ns}/${req.params.name}`);
+    access.writer(req, name);
+    return confirmPage(`Delete ${name}`, `Deletes the repository ${name}: its commits, branches and tags. Its model data stays in the store until a gc.`, `/ui/repos/${repoPath(name)}/delete`, name, 'Delete repository');
+  }));
+  app.post('/ui/repos/:ns/:name/delete', post(async (req: Form, reply) => {
+    const name = checkRepoId(`${req.params.ns}/${req.params.name}`);
+    access.writer(req, name);
+    if (req.body?.confirm !== name) throw new HubError('INVALID_ARGUMENT', 'BadRequest', `type the repository's name (${name}) to confirm`);
+    await reg.deleteRepo(name);
+    return reply.redirect('/ui', 303);
+  }));
+  app.get('/ui/model/delete', guarded(async (req: Form) => {
+    const name = req.query.name ?? '';
+    storeWriter(req);
+    if (!orphan(name)) throw new HubError('CONFLICT', 'BadRequest', `model '${name}' is held by a repository: delete the repository instead`);
+    await reg.store.info(name);
+    return confirmPage(`Delete model ${name}`, `Removes the model ${name} from the store; its space comes back at the next gc.`, `/ui/model/delete?name=${encodeURIComponent(name)}`, name, 'Delete model');
+  }));
+  app.post('/ui/model/delete', post(async (req: Form, reply) => {
+    const name = req.query.name ?? '';
+    storeWriter(req);
+    if (!orphan(name)) throw new HubError('CONFLICT', 'BadRequest', `model '${name}' is held by a repository: delete the repository instead`);
+    if (req.body?.confirm !== name) throw new HubError('INVALID_ARGUMENT', 'BadRequest', 'type the model\'s name to confirm');
+    await reg.store.remove(name);
+    return reply.redirect('/ui', 303);
+  }));
+  app.get('/ui/gc', guarded(async (req) => {
+    storeReadable(req);
+    storeWriter(req);
+    return confirmPage('Run gc', 'Rewrites the store\'s segments without the records no model uses any more.', '/ui/gc', 'gc', 'Run gc');
+  }));
+  app.post('/ui/gc', post(async (req: Form) => {
+    storeWriter(req);
+    if (req.body?.confirm !== 'gc') throw new HubError('INVALID_ARGUMENT', 'BadRequest', 'type gc to confirm');
+    const r = await reg.store.gc();
+    return messagePage('gc done', `${r.segmentsRewritten} segments rewritten, ${r.bytesReclaimed} bytes reclaimed.`, true, '<p><a href="/ui">Back to the overview</a></p>');
   }));
 
   app.get('/ui/login', guarded(async (req) => loginPage(undefined, loggedIn(req))));
