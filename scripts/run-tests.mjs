@@ -23,5 +23,8 @@ const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
 let files = ['src', 'test', 'scripts', 'bench'].flatMap((d) => walk(d, [])).sort();
 if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
 if (!files.length) { console.error('no test files matched'); process.exit(1); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], { stdio: 'inherit' });
+// A test that fails to finish (a hang, a leaked handle) fails after 10 minutes instead of stalling the run, and
+// the runner exits when the last test ends even if something still holds the event loop.
+const guard = ['--test-timeout=600000', '--test-force-exit'];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...guard, ...flags, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -50,6 +50,18 @@ async function open(dir = join(tempDir(), 's'), chunkBytes = CHUNK): Promise<Neu
   return NeurStore.init(dir, { chunkBytes, engine: { segmentBytes: 512 * 1024, pageBytes: 64 * 1024 } });
 }
 
+/** Flips one bit in the payload of the `nth` chunk record of the store's first segment (records lie in chunk order). */
+function damageChunk(dir: string, nth: number, at: number, bit: number): void {
+  const seg = join(dir, 'segments', '000001.seg');
+  const b = readFileSync(seg);
+  let pos = SEGMENT_HEADER_BYTES;
+  for (let seen = 0; ; pos += RECORD_HEADER_BYTES + b.readUInt32LE(pos + 8)) {
+    if (b[pos + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === nth) break;
+  }
+  b[pos + RECORD_HEADER_BYTES + at] ^= bit;
+  writeFileSync(seg, b);
+}
+
 async function exact(store: NeurStore, name: string, original: string): Promise<void> {
   const out = join(tempDir(), `${name}.safetensors`);
   await store.get(name, out);
@@ -109,13 +121,7 @@ test('a damaged chunk is CORRUPTION on get, and verify names the model and tenso
   const store = await open(dir);
   await store.put(basePath, { name: 'base' });
   await store.close();
-  // The first chunk record written is embed's first chunk: flip a byte in its payload.
-  const seg = join(dir, 'segments', '000001.seg');
-  const b = readFileSync(seg);
-  let at = SEGMENT_HEADER_BYTES;
-  while (b[at + RECORD_HEADER_BYTES + 1] !== RecordKind.Chunk) at += RECORD_HEADER_BYTES + b.readUInt32LE(at + 8);
-  b[at + RECORD_HEADER_BYTES + 200] ^= 0x10;
-  writeFileSync(seg, b);
+  damageChunk(dir, 1, 200, 0x10); // embed's first chunk
   const again = await open(dir);
   await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION'));
   const v = await again.verify();
@@ -158,15 +164,7 @@ test('a fine-tune whose base chunk is damaged codes that chunk alone and reads b
   const store = await open(dir);
   await store.put(basePath, { name: 'base' });
   await store.close();
-  // Damage the second chunk record written (embed's second chunk: not the one near copies are ranked on).
-  const seg = join(dir, 'segments', '000001.seg');
-  const b = readFileSync(seg);
-  let at = SEGMENT_HEADER_BYTES;
-  for (let seen = 0; ; at += RECORD_HEADER_BYTES + b.readUInt32LE(at + 8)) {
-    if (b[at + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === 2) break;
-  }
-  b[at + RECORD_HEADER_BYTES + 300] ^= 0x04;
-  writeFileSync(seg, b);
+  damageChunk(dir, 2, 300, 0x04); // embed's second chunk: not the one near copies are ranked on
   const again = await open(dir);
   const ft = await again.put(tunedPath, { name: 'tuned' });
   assert.equal(ft.tensors.find((t) => t.name === 'embed')!.storedAs, 'lossless-delta', 'the other chunks still use the base');
@@ -174,24 +172,24 @@ test('a fine-tune whose base chunk is damaged codes that chunk alone and reads b
   await again.close();
 });
 
-test('self-healing of chunked tensors: putting an intact copy again replaces a damaged chunk and repairs the first model too', async () => {
-  const dir = join(tempDir(), 's');
-  const store = await open(dir);
-  await store.put(basePath, { name: 'base' });
-  await store.close();
-  const seg = join(dir, 'segments', '000001.seg');
-  const b = readFileSync(seg);
-  let at = SEGMENT_HEADER_BYTES;
-  while (b[at + RECORD_HEADER_BYTES + 1] !== RecordKind.Chunk) at += RECORD_HEADER_BYTES + b.readUInt32LE(at + 8);
-  b[at + RECORD_HEADER_BYTES + 200] ^= 0x10;
-  writeFileSync(seg, b);
-  const again = await open(dir);
-  await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION'));
-  await again.put(basePath, { name: 'copy' });
-  await exact(again, 'copy', basePath);
-  await exact(again, 'base', basePath); // repointed to the fresh chunk list
-  await again.gc(); // the damaged chunk is no longer needed: gc goes through and drops it
-  assert.equal((await again.verify()).ok, true);
-  await exact(again, 'base', basePath);
-  await again.close();
-});
+for (const [nth, which] of [[1, 'first'], [2, 'second']] as const) {
+  test(`self-healing of chunked tensors (${which} chunk damaged): putting an intact copy again replaces it and repairs the models that use it`, async () => {
+    const dir = join(tempDir(), 's');
+    const store = await open(dir);
+    await store.put(basePath, { name: 'base' });
+    await store.close();
+    damageChunk(dir, nth, 200, 0x10);
+    const again = await open(dir);
+    await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION'));
+    // A fine-tune coded against the damaged list's intact chunks, before the repair.
+    await again.put(tunedPath, { name: 'tuned' });
+    await again.put(basePath, { name: 'copy' });
+    await exact(again, 'copy', basePath);
+    await exact(again, 'base', basePath); // repointed to the fresh chunk list
+    await exact(again, 'tuned', tunedPath);
+    await again.gc(); // the damaged chunk is no longer needed by any model: gc goes through and drops it
+    assert.equal((await again.verify()).ok, true);
+    for (const [name, path] of [['base', basePath], ['copy', basePath], ['tuned', tunedPath]]) await exact(again, name!, path!);
+    await again.close();
+  });
+}

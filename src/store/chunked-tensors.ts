@@ -68,7 +68,7 @@ export class ChunkedTensors {
     const { signal, onBytes, effort } = options;
     const width = elementWidth(t.dtype);
     const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
-    const base = await this.nearCopy(t, width, size);
+    let base = await this.nearCopy(t, width, size);
     const chunkIds: Uint8Array[] = [];
     const refs: Array<Promise<ChunkRef>> = [];
     const inFlight = new Map<string, Promise<bigint>>(); // identical chunks of this tensor code once
@@ -85,12 +85,16 @@ export class ChunkedTensors {
       if (!key) {
         const found = await this.content.find(identity);
         const baseRef = base && base.list.chunks[i]?.length === length ? base.list.chunks[i]! : null;
-        key = found ? Promise.resolve(found.key) : this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort).then((body) => {
-          // Appends run one after another, in chunk order.
-          const next = appending.then(() => this.content.add(body));
-          appending = next.catch(() => {}); // a failed append is reported through its chunk's promise
-          return next.then((s) => { added += s.storedBytes; return s.key; });
-        });
+        if (found) key = Promise.resolve(found.key);
+        else {
+          // Chunks code in parallel; their records are appended one after another in chunk order, so a tensor's
+          // records lie in the store in the order of its bytes whatever order the workers finish in.
+          const coded = this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort);
+          coded.catch(() => {}); // reported through the append below
+          const next = appending.then(() => coded).then((body) => this.content.add(body));
+          appending = next.catch(() => {}); // a failed chunk is reported through its own promise
+          key = next.then((s) => { added += s.storedBytes; return s.key; });
+        }
         inFlight.set(id, key);
       }
       const ref = key.then((k) => {
@@ -106,7 +110,10 @@ export class ChunkedTensors {
     const chunks = await Promise.all(refs);
     await appending;
     const identity = listIdentity(size, chunkIds);
-    const stored = await this.sameList(identity, chunks);
+    const { stored, stale } = await this.sameList(identity, chunks);
+    // A list being replaced (it names a damaged chunk) is no base of its own fresh copy: the chunks found intact
+    // are its chunks, the damaged one was coded alone.
+    if (base && base.key === stale) base = null;
     const encoded = { codec: 'chunked' as const, maxError: 0, ...(base ? { baseKey: base.key } : {}) };
     const depth = base ? base.depth + 1 : 0;
     if (stored !== undefined) return { key: stored, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
@@ -125,15 +132,15 @@ export class ChunkedTensors {
    * one checked intact), if any. A list with the same identity naming other records (a damaged chunk that this
    * put replaced) is not reused: it is marked replaced, so its models are repointed to the list written now.
    */
-  private async sameList(identity: Uint8Array, chunks: readonly ChunkRef[]): Promise<bigint | undefined> {
+  private async sameList(identity: Uint8Array, chunks: readonly ChunkRef[]): Promise<{ stored?: bigint; stale?: bigint }> {
     let stale: bigint | undefined;
     for await (const found of this.content.findAll(identity)) {
       const list = await this.list(found.key).catch(() => null);
-      if (list && list.chunks.length === chunks.length && list.chunks.every((c, i) => c.key === chunks[i]!.key)) return found.key;
+      if (list && list.chunks.length === chunks.length && list.chunks.every((c, i) => c.key === chunks[i]!.key)) return { stored: found.key };
       stale ??= found.key;
     }
     if (stale !== undefined) this.content.replace(identity, stale);
-    return undefined;
+    return { stale };
   }
 
   /**

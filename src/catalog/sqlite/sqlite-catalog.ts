@@ -141,10 +141,13 @@ export class SqliteCatalog implements Catalog {
 
   /** Points every tensor stored in record `from` at record `to` (same exact content), checksums kept true. */
   private repoint(from: bigint, to: bigint): number {
-    const models = this.db.prepare('SELECT DISTINCT m.* FROM models m JOIN tensors t ON t.model_id = m.id WHERE t.record_key = ?')
-      .safeIntegers(true).all(toSqlKey(from)) as Row[];
+    const models = this.db.prepare('SELECT DISTINCT m.* FROM models m JOIN tensors t ON t.model_id = m.id WHERE t.record_key = ? OR t.base_key = ?')
+      .safeIntegers(true).all(toSqlKey(from), toSqlKey(from)) as Row[];
     for (const m of models) toTensorRows(this.path, m, this.tensorRows(m.id)); // never re-sign a damaged list
     const n = this.db.prepare('UPDATE tensors SET record_key = ? WHERE record_key = ?').run(toSqlKey(to), toSqlKey(from)).changes;
+    // Tensors coded against the replaced record name the fresh copy as their base (same content), so the replaced
+    // one, and the damaged records it names, are no longer kept alive by them.
+    this.db.prepare('UPDATE tensors SET base_key = ? WHERE base_key = ?').run(toSqlKey(to), toSqlKey(from));
     for (const m of models) this.updateChecksums(m);
     return n;
   }
