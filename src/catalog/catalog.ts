@@ -106,11 +106,11 @@ export interface Catalog {
   liveRecordKeys(): Promise<Set<bigint>>;
   /**
    * Records of tensors of `shape` and one of `dtypes` (default `FLOAT_BASE_DTYPES`) whose delta chain is shorter
-   * than `maxDepth`, stored with one of `codecs` (default raw, lossless, group-delta): the bases a delta may
-   * use, the `limit` most recently stored first.
+   * than `maxDepth`, stored with one of `codecs` (default raw, lossless, group-delta), and named `name` when
+   * given: the bases a delta may use, the `limit` most recently stored first.
    */
   baseCandidates(
-    shape: readonly number[], maxDepth: number, limit: number, dtypes?: readonly string[], codecs?: readonly CodecName[],
+    shape: readonly number[], maxDepth: number, limit: number, dtypes?: readonly string[], codecs?: readonly CodecName[], name?: string,
   ): Promise<Array<{ key: bigint; dtype: string; depth: number }>>;
   /** The paper mode's 8-bit base records of tensors of `shape`. */
   paperBasesOfShape(shape: readonly number[]): Promise<bigint[]>;

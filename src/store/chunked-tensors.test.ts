@@ -193,3 +193,40 @@ for (const [nth, which] of [[1, 'first'], [2, 'second']] as const) {
     await again.close();
   });
 }
+
+test('default mode streams large float tensors as group-quantized chunks: every element within the bound, smaller than lossless, fine-tunes against the base', async () => {
+  const store = await open();
+  const lossless = await open();
+  const base = await store.put(basePath, { name: 'base', tolerance: 1e-3 });
+  const exactBase = await lossless.put(basePath, { name: 'base' });
+  const embed = base.tensors.find((t) => t.name === 'embed')!;
+  assert.equal(embed.codec, 'chunked');
+  assert.equal(embed.storedAs, 'standalone');
+  assert.ok(embed.maxError <= 1e-3 && embed.maxError > 0, `max error ${embed.maxError}`);
+  assert.ok(base.storedBytes < 0.8 * exactBase.storedBytes, `lossy ${base.storedBytes} < lossless ${exactBase.storedBytes}`);
+  const ft = await store.put(tunedPath, { name: 'tuned', tolerance: 1e-3 });
+  assert.equal(ft.tensors.find((t) => t.name === 'embed')!.storedAs, 'delta');
+  for (const [name, file, tensors] of [['base', basePath, baseTensors], ['tuned', tunedPath, tuned]] as const) {
+    const out = join(tempDir(), `${name}.safetensors`);
+    await store.get(name, out);
+    const got = readFileSync(out);
+    assert.equal(got.length, readFileSync(file).length);
+    for await (const t of store.load(name, { mode: 'fp32' })) {
+      const want = tensors.find((x) => x.name === t.name)!;
+      if (want.dtype !== 'BF16' || t.form !== 'f32') continue;
+      const w = new Uint16Array(want.bytes.buffer.slice(want.bytes.byteOffset, want.bytes.byteOffset + want.bytes.length));
+      const f = new Float32Array(1);
+      const u = new Uint32Array(f.buffer);
+      for (let i = 0; i < w.length; i++) {
+        u[0] = w[i]! << 16;
+        assert.ok(Math.abs(t.values[i]! - f[0]!) <= 1e-3, `${name}/${t.name}[${i}] within the bound`);
+      }
+    }
+  }
+  assert.equal((await store.verify()).ok, true);
+  await store.remove('base');
+  await store.gc();
+  assert.equal((await store.verify()).ok, true);
+  await store.close();
+  await lossless.close();
+});

@@ -25,8 +25,13 @@ import type { TensorEntry } from '../formats/model-format.js';
 import type { DecodePool } from '../runtime/decode-pool.js';
 import type { EncodePool } from '../runtime/encode-pool.js';
 import type { ContentStore } from './content-store.js';
+import type { PayloadParts } from './record-payload.js';
 import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
-import { Codec, RecordKind, exactIdentity, sameDigest } from './record-payload.js';
+import { Codec, RecordKind, exactIdentity, lossyIdentity, sameDigest } from './record-payload.js';
+import { decodeGroupDelta, encodeGroupDelta, estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
+import type { FloatDType } from '../codecs/float-ulp.js';
+import { shared } from '../runtime/body-decoder.js';
+import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js';
 import type { EncodedTensor } from './tensor-encoder.js';
 
 /** Default chunk size: 8 MiB (see the README's scale table for the measurement behind it). */
@@ -37,7 +42,31 @@ const CHUNKS_AHEAD = 4;
 const MAX_CHUNK_DEPTH = 3;
 /** Near-copy candidates ranked per tensor, and the slice of the first chunk they are ranked on. */
 const CANDIDATES = 4;
+const NAMED_CANDIDATES = 2;
 const PROBE_BYTES = 256 * 1024;
+
+export interface ChunkedPutOptions {
+  readonly signal?: AbortSignal;
+  /** Called with each chunk's byte count once it is stored. */
+  readonly onBytes?: (n: number) => void;
+  readonly effort?: LosslessEffort;
+  /** Default mode: float chunks are group-quantized within this bound (other dtypes stay lossless). */
+  readonly tolerance?: number;
+}
+
+interface LossyChunks {
+  readonly dtype: FloatDType;
+  readonly tol: number;
+}
+
+interface NearCopy {
+  readonly key: bigint;
+  readonly list: ChunkList;
+  readonly depth: number;
+}
+
+/** Where a chunk goes: an existing record (exact, or lossy of the same mode and bound), or new record parts. */
+type ChunkPlan = { key: bigint; identity: Uint8Array } | { parts: PayloadParts };
 
 export interface ChunkedOptions {
   readonly chunkBytes?: number;
@@ -63,43 +92,60 @@ export class ChunkedTensors {
     return byteLength >= this.chunkBytes;
   }
 
-  /** Stores tensor `t` losslessly as chunk records plus a chunk list. Runs inside an engine write batch. */
-  async put(t: TensorEntry, options: { signal?: AbortSignal; onBytes?: (n: number) => void; effort?: LosslessEffort } = {}): Promise<EncodedTensor> {
+  /**
+   * Stores tensor `t` as chunk records plus a chunk list: lossless, or (with `tolerance`, float dtypes)
+   * group-quantized within the bound. Runs inside an engine write batch.
+   */
+  async put(t: TensorEntry, options: ChunkedPutOptions = {}): Promise<EncodedTensor> {
     const { signal, onBytes, effort } = options;
     const width = elementWidth(t.dtype);
     const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
-    let base = await this.nearCopy(t, width, size);
-    const chunkIds: Uint8Array[] = [];
-    const refs: Array<Promise<ChunkRef>> = [];
-    const inFlight = new Map<string, Promise<bigint>>(); // identical chunks of this tensor code once
+    const lossy = options.tolerance !== undefined && isFloatDType(t.dtype) ? { dtype: t.dtype, tol: options.tolerance } : null;
+    let base = await this.nearCopy(t, width, size, lossy);
+    let maxError = 0;
+    const refs: Array<Promise<ChunkRef & { identity: Uint8Array }>> = [];
+    // Identical chunks of this tensor are looked up and coded once.
+    const inFlight = new Map<string, Promise<{ key: bigint; identity: Uint8Array }>>();
     let appending: Promise<unknown> = Promise.resolve();
     let added = 0;
+    /** Finds chunk `i` among stored records, or codes it (on the encode pool). */
+    const plan = async (i: number, bytes: Uint8Array, identity: Uint8Array): Promise<ChunkPlan> => {
+      const lossyId = lossy ? lossyIdentity(RecordKind.Chunk, 'default', lossy.tol, bytes) : null;
+      const found = (await this.content.find(identity)) ?? (lossyId ? await this.content.find(lossyId) : undefined);
+      if (found) {
+        if (lossyId && sameDigest(found.header.identity, lossyId)) maxError = Math.max(maxError, lossy!.tol);
+        return { key: found.key, identity: Uint8Array.from(found.header.identity) };
+      }
+      const baseRef = base && base.list.chunks[i]?.length === bytes.length ? base.list.chunks[i]! : null;
+      if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort) };
+      const c = await this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0);
+      maxError = Math.max(maxError, c.maxError);
+      return { parts: c.parts };
+    };
     for (let offset = 0, i = 0; offset < t.byteLength; offset += size, i++) {
       signal?.throwIfAborted();
       const length = Math.min(size, t.byteLength - offset);
       const bytes = await readPiece(t, offset, length);
       const identity = exactIdentity(RecordKind.Chunk, bytes);
-      chunkIds.push(identity);
       const id = Buffer.from(identity).toString('hex');
-      let key = inFlight.get(id);
-      if (!key) {
-        const found = await this.content.find(identity);
-        const baseRef = base && base.list.chunks[i]?.length === length ? base.list.chunks[i]! : null;
-        if (found) key = Promise.resolve(found.key);
-        else {
-          // Chunks code in parallel; their records are appended one after another in chunk order, so a tensor's
-          // records lie in the store in the order of its bytes whatever order the workers finish in.
-          const coded = this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort);
-          coded.catch(() => {}); // reported through the append below
-          const next = appending.then(() => coded).then((body) => this.content.add(body));
-          appending = next.catch(() => {}); // a failed chunk is reported through its own promise
-          key = next.then((s) => { added += s.storedBytes; return s.key; });
-        }
-        inFlight.set(id, key);
+      let record = inFlight.get(id);
+      if (!record) {
+        // Chunks code in parallel; new records are appended one after another in chunk order, so a tensor's
+        // records lie in the store in the order of its bytes whatever order the workers finish in.
+        const planned = plan(i, bytes, identity);
+        planned.catch(() => {}); // reported through the append below
+        const next = appending.then(() => planned).then(async (p) => {
+          if (!('parts' in p)) return p;
+          const s = await this.content.add(p.parts);
+          added += s.storedBytes;
+          return { key: s.key, identity: p.parts.identity };
+        });
+        appending = next.catch(() => {}); // a failed chunk is reported through its own promise
+        inFlight.set(id, (record = next));
       }
-      const ref = key.then((k) => {
+      const ref = record.then((r) => {
         onBytes?.(length);
-        return { key: k, length };
+        return { ...r, length };
       });
       ref.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
       refs.push(ref);
@@ -107,22 +153,24 @@ export class ChunkedTensors {
       const inFlightMax = this.encoder.size + 1;
       if (refs.length > inFlightMax) await refs[refs.length - 1 - inFlightMax];
     }
-    const chunks = await Promise.all(refs);
+    const resolved = await Promise.all(refs);
     await appending;
-    const identity = listIdentity(size, chunkIds);
+    const chunks: ChunkRef[] = resolved.map((r) => ({ key: r.key, length: r.length }));
+    const identity = listIdentity(size, resolved.map((r) => r.identity));
     const { stored, stale } = await this.sameList(identity, chunks);
     // A list being replaced (it names a damaged chunk) is no base of its own fresh copy: the chunks found intact
     // are its chunks, the damaged one was coded alone.
     if (base && base.key === stale) base = null;
-    const encoded = { codec: 'chunked' as const, maxError: 0, ...(base ? { baseKey: base.key } : {}) };
+    const encoded = { codec: 'chunked' as const, maxError, ...(base ? { baseKey: base.key } : {}) };
     const depth = base ? base.depth + 1 : 0;
     if (stored !== undefined) return { key: stored, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
     const list = await this.content.add({
       kind: RecordKind.Tensor, codec: Codec.ChunkList, identity, body: encodeChunkList({ chunkBytes: size, totalBytes: t.byteLength, chunks }),
     });
     const storedBytes = added + list.storedBytes;
+    const storedAs = lossy ? (base ? 'delta' : 'standalone') : base ? 'lossless-delta' : 'lossless';
     return {
-      key: list.key, storedAs: base ? 'lossless-delta' : 'lossless', depth, storedBytes,
+      key: list.key, storedAs, depth, storedBytes,
       bits: t.byteLength > 0 ? (8 * storedBytes) / (t.byteLength / width) : 0, ...encoded,
     };
   }
@@ -161,25 +209,53 @@ export class ChunkedTensors {
    * The stored chunked tensor (same shape and dtype) whose first chunk a slice of `t`'s first chunk codes
    * smallest against, when that beats coding the slice alone; null otherwise. Decodes one chunk per candidate.
    */
-  private async nearCopy(t: TensorEntry, width: number, size: number): Promise<{ key: bigint; list: ChunkList; depth: number } | null> {
-    const candidates = await this.catalog.baseCandidates(t.shape, MAX_CHUNK_DEPTH, CANDIDATES, [t.dtype], ['chunked']);
+  private async nearCopy(t: TensorEntry, width: number, size: number, lossy: LossyChunks | null): Promise<NearCopy | null> {
+    // A fine-tune keeps its base's tensor names: the latest tensors of the same name come first, then the
+    // latest of the shape (a model with many same-shape layers would otherwise offer only its last layer's).
+    const named = await this.catalog.baseCandidates(t.shape, MAX_CHUNK_DEPTH, NAMED_CANDIDATES, [t.dtype], ['chunked'], t.name);
+    const recent = await this.catalog.baseCandidates(t.shape, MAX_CHUNK_DEPTH, CANDIDATES, [t.dtype], ['chunked']);
+    const candidates = [...named, ...recent.filter((r) => !named.some((n) => n.key === r.key))];
     if (candidates.length === 0) return null;
     const probeLength = Math.min(PROBE_BYTES - (PROBE_BYTES % width), size, t.byteLength);
     const probe = await readPiece(t, 0, probeLength);
-    let best: { key: bigint; list: ChunkList; depth: number } | null = null;
-    let bestBytes = encodeLossless(probe, width).length;
+    // The size a slice codes to against `base` (or alone): lossless, or group-quantized within the bound.
+    const cost = lossy
+      ? (base: Uint8Array | null) => estimateGroupDeltaBytes(valuesOf(probe, lossy.dtype), base && valuesOf(base, lossy.dtype), lossy.tol, { dtype: lossy.dtype })
+      : (base: Uint8Array | null) => encodeLossless(probe, width, base).length;
+    let best: NearCopy | null = null;
+    let bestBytes = cost(null);
     for (const c of candidates) {
       const list = await this.list(c.key).catch(() => null); // a damaged candidate is just not a candidate
       if (!list || list.chunkBytes !== size || list.chunks[0]!.length < probeLength) continue;
       const first = await this.chunkBytesOf(list.chunks[0]!.key).catch(() => null);
       if (!first) continue;
-      const n = encodeLossless(probe, width, first.subarray(0, probeLength)).length;
+      const n = cost(first.subarray(0, probeLength));
       if (n < bestBytes) {
         bestBytes = n;
         best = { key: c.key, list, depth: c.depth };
       }
     }
     return best;
+  }
+
+  /**
+   * A float chunk group-quantized within the bound (default mode), against its base chunk's values when there is
+   * one that reads back; decoded once here and checked against the bound, as whole tensors are.
+   */
+  private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number) {
+    const baseBytes = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
+      if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
+      throw e;
+    }) : null;
+    const x = valuesOf(bytes, lossy.dtype);
+    const base = baseBytes && valuesOf(baseBytes, lossy.dtype);
+    const body = encodeGroupDelta(x, base, lossy.tol, { dtype: lossy.dtype });
+    const decoded = decodeGroupDelta(body, base).values;
+    const maxError = maxAbsError(x, decoded);
+    if (!(maxError <= lossy.tol)) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
+    const check = exactIdentity(RecordKind.Chunk, bytesOf(decoded, lossy.dtype));
+    const ref = baseRef && base ? { key: baseRef.key, view: lossy.dtype, depth: depth + 1 } : undefined;
+    return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check, body, ...(ref ? { base: ref } : {}) } };
   }
 
   /** The chunk list of chunk-list record `key`. */
@@ -203,19 +279,24 @@ export class ChunkedTensors {
   private async decodeChunk(key: bigint): Promise<{ bytes: Uint8Array; identity: Uint8Array }> {
     const { header, body } = await this.content.read(key);
     const where = `record ${key.toString(16)}`;
-    if (header.kind !== RecordKind.Chunk || header.codec !== Codec.Lossless) throw corruption(where, 1, `record is not a chunk (kind ${header.kind}, codec ${header.codec})`);
+    const grouped = header.codec === Codec.GroupDelta;
+    if (header.kind !== RecordKind.Chunk || !(grouped || header.codec === Codec.Lossless)) throw corruption(where, 1, `record is not a chunk (kind ${header.kind}, codec ${header.codec})`);
     if (header.base && header.base.depth > MAX_CHUNK_DEPTH) throw corruption(where, header.headerBytes - 1, `chunk delta chain of ${header.base.depth}`);
-    const base = header.base ? await this.chunkBytesOf(header.base.key) : null;
-    const expected = Uint8Array.from(header.identity);
+    const baseBytes = header.base ? await this.chunkBytesOf(header.base.key) : null;
+    const view = header.base?.view;
+    const base = grouped && baseBytes ? shared(valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view)) : baseBytes;
+    const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
+    // A lossy chunk is checked against the digest of what it decodes to; an exact one against its identity.
+    const expected = Uint8Array.from(header.check ?? header.identity);
     let decoded;
     try {
-      decoded = await this.decoder.decode({ codec: 'lossless', body, base, dtype: 'U8', digestPrefix: RecordKind.Chunk }, true);
+      decoded = await this.decoder.decode({ codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk }, true);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
       throw e;
     }
     if (!sameDigest(decoded.digest, expected)) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
-    return { bytes: decoded.bytes, identity: expected };
+    return { bytes: decoded.bytes, identity: Uint8Array.from(header.identity) };
   }
 
   /**

@@ -170,7 +170,7 @@ export class NeurStore {
           // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
           const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
           const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
-          const rows = await this.putTensors(layout.tensors, encoder, mode, options);
+          const rows = await this.putTensors(layout.tensors, encoder, mode, tolerance, options);
           encoder.finish();
           const model: ModelInfo = {
             name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: source.bytesOpened(),
@@ -214,19 +214,20 @@ export class NeurStore {
   }
 
   /**
-   * Stores every tensor: large ones in lossless mode as chunk records, streamed (chunked-tensors.ts); the rest
-   * whole through the encoder of the put's mode.
+   * Stores every tensor: large ones as chunk records, streamed (chunked-tensors.ts: lossless, or group-quantized
+   * within the bound in the default mode); the rest, and every tensor in paper mode, whole through the encoder.
    */
-  private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, mode: Mode, options: PutOptions): Promise<TensorRow[]> {
+  private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, mode: Mode, tolerance: number, options: PutOptions): Promise<TensorRow[]> {
     const total = tensors.reduce((n, t) => n + t.byteLength, 0);
     const rows: TensorRow[] = [];
     let done = 0;
     for (const [index, t] of tensors.entries()) {
       if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
       let e;
-      if (mode === 'lossless' && this.chunked.applies(t.byteLength)) {
+      if (mode !== 'paper' && this.chunked.applies(t.byteLength)) {
         const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
-        e = await this.chunked.put(t, { signal: options.signal, onBytes: progress, effort: options.effort }).catch((err: unknown) => {
+        const lossy = mode === 'default' ? { tolerance } : {};
+        e = await this.chunked.put(t, { signal: options.signal, onBytes: progress, effort: options.effort, ...lossy }).catch((err: unknown) => {
           throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
         });
       } else {

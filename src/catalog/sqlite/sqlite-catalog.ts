@@ -235,15 +235,15 @@ export class SqliteCatalog implements Catalog {
   }
   async baseCandidates(
     shape: readonly number[], maxDepth: number, limit: number, dtypes: readonly string[] = FLOAT_BASE_DTYPES,
-    codecs: readonly CodecName[] = ['raw', 'lossless', 'group-delta'],
+    codecs: readonly CodecName[] = ['raw', 'lossless', 'group-delta'], name?: string,
   ): Promise<Array<{ key: bigint; dtype: string; depth: number }>> {
     if (dtypes.length === 0 || codecs.length === 0) return [];
     const rows = guarded(this.path, 'read', () => this.db
       .prepare(`SELECT record_key AS k, MIN(dtype) AS dtype, MIN(depth) AS depth FROM tensors WHERE shape = ? AND depth < ?
-                AND dtype IN (${dtypes.map(() => '?').join(', ')}) AND codec IN (${codecs.map(() => '?').join(', ')}) GROUP BY record_key
+                AND dtype IN (${dtypes.map(() => '?').join(', ')}) AND codec IN (${codecs.map(() => '?').join(', ')})${name === undefined ? '' : ' AND name = ?'} GROUP BY record_key
                 ORDER BY MAX(rowid) DESC LIMIT ?`)
       .safeIntegers(true)
-      .all(JSON.stringify(shape), maxDepth, ...dtypes, ...codecs, limit) as Row[]);
+      .all(JSON.stringify(shape), maxDepth, ...dtypes, ...codecs, ...(name === undefined ? [] : [name]), limit) as Row[]);
     return rows.map((r) => ({ key: fromSqlKey(r.k as bigint), dtype: r.dtype as string, depth: Number(r.depth) }));
   }
 
