@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { NeurStoreError } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
 import type { RepairReport, VerifyReport } from '../store/store-check.js';
+import { storeDir, subcommand, withStore, type CliIo } from './cli-context.js';
 import { formatBytes, table, toJson } from './format-output.js';
-import { storeDir, subcommand, withStore, type CliIo } from './main.js';
 import { ProgressBar } from './progress-bar.js';
 
 export function verifyCommand(io: CliIo): Command {

@@ -21,7 +21,5 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
     .join('\n');
 }
 
-/** JSON with bigints as decimal strings (record keys are u64). */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
-}
+/** JSON with bigints as decimal strings (record keys are u64): the store's one rendering (src/store/json-keys.ts). */
+export { toJson } from '../store/json-keys.js';

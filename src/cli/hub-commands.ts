@@ -13,8 +13,9 @@ import { checkRepoId } from '../registry/hub-names.js';
 import { lineageGraph, lineageOf, type LineageGraph } from '../registry/lineage.js';
 import { createToken, type Scope } from '../registry/tokens.js';
 import type { Mode } from '../store/store-types.js';
+import { parseTolerance } from '../store/tolerance.js';
+import { storeDir, subcommand, type CliIo } from './cli-context.js';
 import { formatBytes, table, toJson } from './format-output.js';
-import { parseTolerance, storeDir, subcommand, type CliIo } from './main.js';
 
 /** Opens the registry of the command's store for one command. */
 export async function withRegistry<T>(cmd: Command, f: (r: Registry) => Promise<T>, access: 'read' | 'write' = 'write'): Promise<T> {
@@ -58,7 +59,7 @@ export function pushCommand(io: CliIo): Command {
     .option('--branch <b>', 'branch to commit to', 'main')
     .option('--message <m>', 'commit message', 'push')
     .addOption(new Option('--mode <mode>', 'how model files are stored (default: the repository\'s, lossless for a new one)').choices(['lossless', 'default', 'paper']))
-    .option('--tolerance <t>', 'max |x - x\'| per element in the lossy modes (implies --mode default)', parseTolerance)
+    .option('--tolerance <t>', 'max |x - x\'| per element in the lossy modes (implies --mode default)', (v: string) => parseTolerance(v))
     .option('--private', 'a new repository is private (read only with a token)')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, repo: string, o: { branch: string; message: string; mode?: Mode; tolerance?: number; private?: boolean; json?: boolean }, cmd: Command) => {

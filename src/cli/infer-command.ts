@@ -8,8 +8,9 @@ import { invalidArgument } from '../errors.js';
 import { LOAD_MODES, type LoadMode } from '../runtime/load-forms.js';
 import { DEFAULT_INFER_BATCH, inferPostgres } from '../sql/postgres-infer.js';
 import { isPostgresUrl } from '../sql/sql-service.js';
+import { parseWholeNumber } from '../store/tolerance.js';
+import { subcommand, withStore, type CliIo } from './cli-context.js';
 import { toJson } from './format-output.js';
-import { subcommand, withStore, type CliIo } from './main.js';
 
 interface InferFlags {
   db: string;
@@ -22,12 +23,6 @@ interface InferFlags {
   json?: boolean;
 }
 
-function parseBatch(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw invalidArgument(`--batch must be a whole number >= 1, got '${v}'`);
-  return n;
-}
-
 export function inferCommand(io: CliIo): Command {
   return subcommand('infer', io)
     .argument('<model>', 'stored model to run')
@@ -37,7 +32,7 @@ export function inferCommand(io: CliIo): Command {
     .requiredOption('--into <table>', 'table to write (created if missing)')
     .option('--key <column>', 'the query\'s key column, copied into the table (default: rows numbered from 1)')
     .addOption(new Option('--mode <mode>', 'load mode').choices([...LOAD_MODES]).default('fp32'))
-    .option('--batch <n>', 'rows per runtime call and per written transaction', parseBatch, DEFAULT_INFER_BATCH)
+    .option('--batch <n>', 'rows per runtime call and per written transaction', (v: string) => parseWholeNumber(v, '--batch', 1), DEFAULT_INFER_BATCH)
     .option('--resume', 'score only the rows whose key the table does not hold yet (needs --key)')
     .option('--json', 'machine-readable summary')
     .action(async (model: string, o: InferFlags, cmd: Command) => {

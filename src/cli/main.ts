@@ -3,13 +3,15 @@
  * (`neurstore: CODE: message`) and mapped to an exit code in one place (exit-codes.ts).
  */
 import { Command, Option } from 'commander';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
 import { formatNames } from '../store/format-registry.js';
 import type { FormatName } from '../formats/model-format.js';
 import { DEFAULT_TOLERANCE, type Mode } from '../store/store-types.js';
+import { describe } from '../store/describe-model.js';
+import { parseTolerance } from '../store/tolerance.js';
+import { processIo, storeDir, withStore, type CliIo } from './cli-context.js';
 import { exitCodeOf } from './exit-codes.js';
 import { formatBytes, table, toJson } from './format-output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -22,10 +24,7 @@ import { repairCommand, verifyCommand } from './check-commands.js';
 import { lineageCommand, logCommand, pullCommand, pushCommand, tagCommand, tokenCommand } from './hub-commands.js';
 import { serveCommand } from './serve-command.js';
 
-/** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
-export function storeDir(flag: string | undefined): string {
-  return resolve(flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore'));
-}
+export type { CliIo } from './cli-context.js';
 
 interface PutFlags {
   name: string;
@@ -38,12 +37,6 @@ interface PutFlags {
   json?: boolean;
 }
 
-export function parseTolerance(v: string): number {
-  const t = Number(v);
-  if (!(t > 0) || !Number.isFinite(t)) throw invalidArgument(`--tolerance must be a number > 0, got '${v}'`);
-  return t;
-}
-
 function parseTags(values: string[]): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const v of values) {
@@ -52,41 +45,6 @@ function parseTags(values: string[]): Record<string, string> {
     tags[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return tags;
-}
-
-/** Opens the store for one command; commands that only read open it read-only (they work on a full disk). */
-export async function withStore<T>(cmd: Command, f: (s: NeurStore) => Promise<T>, access: 'read' | 'write' = 'write'): Promise<T> {
-  const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store), { readOnly: access === 'read' });
-  try {
-    return await f(store);
-  } finally {
-    await store.close();
-  }
-}
-
-/** Where the CLI prints: the process's streams, or a test's buffers. */
-export interface CliIo {
-  out(line: string): void;
-  err(text: string): void;
-  /** True when progress bars should be drawn. */
-  readonly tty: boolean;
-}
-
-const processIo: CliIo = {
-  out: (line) => void process.stdout.write(line + '\n'),
-  err: (text) => void process.stderr.write(text),
-  tty: Boolean(process.stderr.isTTY),
-};
-
-/**
- * A subcommand built on its own and added with `addCommand`: such commands do not inherit the program's exit
- * and output settings (only `.command()` ones do), so they get them here.
- */
-export function subcommand(name: string, io: CliIo): Command {
-  return new Command(name)
-    .exitOverride()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) });
 }
 
 export function buildProgram(io: CliIo = processIo): Command {
@@ -112,7 +70,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .option('--tag <key=value>', 'tag the model (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--format <format>', 'read the input as this format instead of detecting it').choices(formatNames()))
     .addOption(new Option('--mode <mode>', 'lossless (default), default (error-bounded, ours) or paper (the published baseline)').choices(['lossless', 'default', 'paper']))
-    .option('--tolerance <t>', `max |x - x'| per element in the lossy modes (implies --mode default; default ${DEFAULT_TOLERANCE})`, parseTolerance)
+    .option('--tolerance <t>', `max |x - x'| per element in the lossy modes (implies --mode default; default ${DEFAULT_TOLERANCE})`, (v: string) => parseTolerance(v))
     .addOption(new Option('--effort <effort>', 'lossless coding effort: default (fast), max (about 1% smaller, several times slower)').choices(['default', 'max']))
     .option('--dry-run', 'encode and report the ratio and max error, store nothing')
     .option('--json', 'machine-readable output (the model and every tensor)')
@@ -176,20 +134,12 @@ export function buildProgram(io: CliIo = processIo): Command {
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
       await withStore(cmd, async (s) => {
-        const m = await s.info(name);
-        const bases = new Map<bigint, string>();
-        for (const t of m.tensors) {
-          if (t.baseKey !== undefined && !bases.has(t.baseKey)) {
-            const b = await s.tensorOfRecord(t.baseKey);
-            bases.set(t.baseKey, b ? `${b.model}/${b.tensor}` : t.baseKey.toString(16));
-          }
-        }
-        const tensors = m.tensors.map((t) => ({ ...t, base: t.baseKey === undefined ? undefined : bases.get(t.baseKey) }));
-        if (o.json) return out(toJson({ ...m, tensors }));
+        const m = await describe(s, name);
+        if (o.json) return out(toJson(m));
         out(`${m.name}  format ${m.format}  mode ${m.mode}${m.mode === 'lossless' ? '' : ` (tolerance ${m.tolerance})`}  files ${m.files.join(', ')}`);
         out(`${formatBytes(m.bytesIn)} in, ${formatBytes(m.storedBytes)} new on disk, max error ${m.maxError.toExponential(2)}`);
         if (Object.keys(m.tags).length) out(`tags: ${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(', ')}`);
-        out(table(['#', 'TENSOR', 'DTYPE', 'SHAPE', 'BYTES', 'STORED AS', 'BITS', 'BASE'], tensors.map((t) => [
+        out(table(['#', 'TENSOR', 'DTYPE', 'SHAPE', 'BYTES', 'STORED AS', 'BITS', 'BASE'], m.tensors.map((t) => [
           t.index, t.name, t.dtype, `[${t.shape.join(', ')}]`, t.byteLength, t.storedAs, t.bits.toFixed(2), t.base ?? '',
         ])));
       }, 'read');

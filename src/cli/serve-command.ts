@@ -6,13 +6,10 @@ import type { Command } from 'commander';
 import { invalidArgument } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { buildServer } from '../http/server.js';
-import { storeDir, subcommand, type CliIo } from './main.js';
+import { parseWholeNumber } from '../store/tolerance.js';
+import { storeDir, subcommand, type CliIo } from './cli-context.js';
 
-const positiveInt = (what: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${what} must be a whole number >= 0, got '${v}'`);
-  return n;
-};
+const positiveInt = (what: string) => (v: string): number => parseWholeNumber(v, what, 0);
 
 export function serveCommand(io: CliIo): Command {
   return subcommand('serve', io)

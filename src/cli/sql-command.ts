@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { invalidArgument } from '../errors.js';
 import { SqlSession } from '../sql/sql-service.js';
+import { storeDir, subcommand, type CliIo } from './cli-context.js';
 import { table } from './format-output.js';
-import { storeDir, subcommand, type CliIo } from './main.js';
 
 interface SqlFlags {
   db?: string;

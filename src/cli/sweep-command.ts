@@ -13,11 +13,11 @@ import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { invalidArgument, notFound, notSupported } from '../errors.js';
-import { NeurStore } from '../store/neur-store.js';
 import { DEFAULT_SWEEP_TOLERANCES, sweepTolerances, type EvaluateFn, type SweepRow } from '../store/tolerance-sweep.js';
 import { SQL_METRICS, sqlEvaluator, type SqlMetric } from '../sql/sql-metric.js';
+import { parseTolerances } from '../store/tolerance.js';
+import { subcommand, withStore, type CliIo } from './cli-context.js';
 import { table, toJson } from './format-output.js';
-import { storeDir, subcommand, type CliIo } from './main.js';
 
 interface SweepFlags {
   mode: 'default' | 'paper';
@@ -27,17 +27,6 @@ interface SweepFlags {
   query?: string;
   metric?: SqlMetric;
   json?: boolean;
-}
-
-/** Parses `1e-4,1e-3,1e-2`: each a finite number > 0. */
-export function parseTolerances(v: string): number[] {
-  const parts = v.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((p) => p === '')) throw invalidArgument(`--tolerances must be a comma-separated list of numbers, got '${v}'`);
-  return parts.map((p) => {
-    const t = Number(p);
-    if (!(t > 0) || !Number.isFinite(t)) throw invalidArgument(`--tolerances: '${p}' is not a number > 0`);
-    return t;
-  });
 }
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
@@ -76,7 +65,7 @@ export function sweepCommand(io: CliIo): Command {
     .argument('<file>', 'the model to sweep (a file, a model.json, or a directory of one model)')
     .description('ratio, max error and (with --eval) your metric at each tolerance; stores nothing')
     .addOption(new Option('--mode <mode>', 'lossy mode to sweep').choices(['default', 'paper']).default('default'))
-    .addOption(new Option('--tolerances <list>', 'comma-separated tolerances').argParser(parseTolerances)
+    .addOption(new Option('--tolerances <list>', 'comma-separated tolerances').argParser((v: string) => parseTolerances(v))
       .default([...DEFAULT_SWEEP_TOLERANCES], DEFAULT_SWEEP_TOLERANCES.map((t) => t.toExponential(0)).join(',')))
     .option('--eval <script>', 'a JS/TS module whose default export is async (modelPath) => number, run on each written-back model')
     .option('--query <sql>', 'measure each tolerance on these rows instead: SELECT features [, label] (DuckDB by default, reading files)')
@@ -88,13 +77,7 @@ export function sweepCommand(io: CliIo): Command {
       if (o.query === undefined && (o.db !== undefined || o.metric !== undefined)) throw invalidArgument('--db and --metric need --query');
       const sql = o.query === undefined ? undefined : await sqlEvaluator(resolve(file), { db: o.db, query: o.query, metric: o.metric });
       const evaluate = sql?.evaluate ?? (o.eval === undefined ? undefined : await loadEvaluate(o.eval));
-      const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store));
-      let rows: SweepRow[];
-      try {
-        rows = await sweepTolerances(store, resolve(file), { mode: o.mode, tolerances: o.tolerances, evaluate });
-      } finally {
-        await store.close();
-      }
+      const rows = await withStore(cmd, (s) => sweepTolerances(s, resolve(file), { mode: o.mode, tolerances: o.tolerances, evaluate }));
       if (o.json) return io.out(toJson(rows.map((r) => ({ ...r, ratio: Number.isFinite(r.ratio) ? r.ratio : null }))));
       io.out(table(['TOLERANCE', 'RATIO', 'MAX ERROR', sql ? sql.metric.toUpperCase() : 'METRIC'], rows.map((r) => [
         r.tolerance.toExponential(0), fmtRatio(r), r.maxError.toExponential(2), r.metric === undefined ? '-' : String(Number(r.metric.toPrecision(6))),

@@ -6,10 +6,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { checkFilePath, checkRepoId, entryNotFound } from '../registry/hub-names.js';
 import { lineageGraph, lineageOf } from '../registry/lineage.js';
+import { recordKeyJson } from '../store/json-keys.js';
 import type { Access } from './access.js';
 
 type Params = Record<string, string>;
-const hex = (k: bigint | undefined) => (k === undefined ? null : k.toString(16));
 
 export function nativeRoutes(app: FastifyInstance, reg: Registry, access: Access): void {
   app.get('/api/neurstore/stats', async (req) => {
@@ -40,7 +40,7 @@ export function nativeRoutes(app: FastifyInstance, reg: Registry, access: Access
       models.push({
         files: files.filter((x) => x.ref === f.ref).map((x) => x.path), format: m.format, mode: m.mode, tolerance: m.tolerance,
         bytesIn: m.bytesIn, storedBytes: m.storedBytes, maxError: m.maxError,
-        tensors: m.tensors.map((t) => ({ ...t, recordKey: hex(t.recordKey), baseKey: hex(t.baseKey) })),
+        tensors: m.tensors.map((t) => ({ ...t, recordKey: recordKeyJson(t.recordKey, 'hex'), baseKey: recordKeyJson(t.baseKey, 'hex') })),
       });
     }
     return { repo: repo.name, commit: commit.id, models };

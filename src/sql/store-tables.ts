@@ -8,6 +8,7 @@
  * tensor a delta was stored against (`model/tensor`). Engine-neutral rows; each engine declares the types.
  */
 import type { NeurStore } from '../store/neur-store.js';
+import { BaseNames, describe } from '../store/describe-model.js';
 
 export type ColumnKind = 'text' | 'double' | 'integer' | 'bigint' | 'timestamp' | 'int_list' | 'text_map' | 'text_list';
 
@@ -29,28 +30,20 @@ const TENSOR_COLUMNS: StoreTable['columns'] = [
   ['stored_as', 'text'], ['bits', 'double'], ['bytes', 'bigint'], ['bytes_stored', 'bigint'], ['max_error', 'double'], ['base', 'text'],
 ];
 
-/** Reads the catalog into the two tables (one `info` per model; bases named once each). */
+/** Reads the catalog into the two tables (one `describe` per model; bases named once each). */
 export async function storeTables(store: NeurStore): Promise<StoreTable[]> {
   const models = await store.list();
   const modelRows = models.map((m) => [
     m.name, m.format, m.mode, m.tolerance, m.tensorCount, m.bytesIn, m.storedBytes,
     m.storedBytes > 0 ? m.bytesIn / m.storedBytes : null, new Date(m.createdMs), { ...m.tags }, [...m.files],
   ]);
-  const bases = new Map<bigint, string | null>();
+  const names = new BaseNames(store);
   const tensorRows: unknown[][] = [];
   for (const m of models) {
-    for (const t of (await store.info(m.name)).tensors) {
-      let base: string | null = null;
-      if (t.baseKey !== undefined) {
-        if (!bases.has(t.baseKey)) {
-          const b = await store.tensorOfRecord(t.baseKey);
-          bases.set(t.baseKey, b ? `${b.model}/${b.tensor}` : t.baseKey.toString(16));
-        }
-        base = bases.get(t.baseKey)!;
-      }
+    for (const t of (await describe(store, m.name, names)).tensors) {
       tensorRows.push([
         m.name, t.index, t.name, t.dtype, [...t.shape], t.shape.reduce((a, b) => a * b, 1), t.storedAs, t.bits,
-        t.byteLength, t.storedBytes, t.maxError, base,
+        t.byteLength, t.storedBytes, t.maxError, t.base ?? null,
       ]);
     }
   }

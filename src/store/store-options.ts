@@ -1,6 +1,7 @@
 /** Checks of what callers pass to the store: names, paths, modes and tolerances, coding effort. */
 import { invalidArgument } from '../errors.js';
 import { DEFAULT_TOLERANCE, type Mode, type PutOptions } from './store-types.js';
+import { checkTolerance } from './tolerance.js';
 
 /** The lossless coding effort of a put: 'default' unless 'max' is asked. */
 export function checkEffort(effort: string | undefined): 'default' | 'max' {
@@ -22,9 +23,7 @@ export function resolveMode(o: Pick<PutOptions, 'mode' | 'tolerance'>): { mode: 
     if (o.tolerance !== undefined && o.tolerance !== 0) throw invalidArgument('lossless mode takes no tolerance');
     return { mode, tolerance: 0 };
   }
-  const tolerance = o.tolerance ?? DEFAULT_TOLERANCE;
-  if (!(tolerance > 0) || !Number.isFinite(tolerance)) throw invalidArgument(`tolerance must be a finite number > 0, got ${o.tolerance}`);
-  return { mode, tolerance };
+  return { mode, tolerance: checkTolerance(o.tolerance ?? DEFAULT_TOLERANCE) };
 }
 
 /** Model names: 1-256 characters, no control characters, not starting with '-' (it would read as a flag). */

@@ -1,0 +1,49 @@
+/**
+ * What every CLI command shares: where it prints (`CliIo`), which store it opens (`storeDir`, `withStore`) and how
+ * a subcommand is built (`subcommand`). main.ts and the command files all import this module and it imports none
+ * of them, so the CLI's imports form a tree (src/import-cycles.test.ts checks there is no cycle anywhere in src/).
+ */
+import { Command } from 'commander';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NeurStore } from '../store/neur-store.js';
+
+/** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
+export function storeDir(flag: string | undefined): string {
+  return resolve(flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore'));
+}
+
+/** Opens the store for one command; commands that only read open it read-only (they work on a full disk). */
+export async function withStore<T>(cmd: Command, f: (s: NeurStore) => Promise<T>, access: 'read' | 'write' = 'write'): Promise<T> {
+  const store = await NeurStore.open(storeDir(cmd.optsWithGlobals().store), { readOnly: access === 'read' });
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Where the CLI prints: the process's streams, or a test's buffers. */
+export interface CliIo {
+  out(line: string): void;
+  err(text: string): void;
+  /** True when progress bars should be drawn. */
+  readonly tty: boolean;
+}
+
+export const processIo: CliIo = {
+  out: (line) => void process.stdout.write(line + '\n'),
+  err: (text) => void process.stderr.write(text),
+  tty: Boolean(process.stderr.isTTY),
+};
+
+/**
+ * A subcommand built on its own and added with `addCommand`: such commands do not inherit the program's exit
+ * and output settings (only `.command()` ones do), so they get them here.
+ */
+export function subcommand(name: string, io: CliIo): Command {
+  return new Command(name)
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) });
+}
