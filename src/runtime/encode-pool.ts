@@ -1,9 +1,11 @@
 /**
- * Lossless coding of large-tensor chunks on every core: `encode` runs `encodeLossless` on a worker (or inline
- * with `workers: 0`; the same function either way, so results are identical). The chunk's buffer is moved to the
- * worker, not copied; the caller must not use it afterwards.
+ * Coding of large-tensor chunks on every core: `encode` runs `codeChunkJob` (lossless, or group-quantized within
+ * a bound in the default mode) on a worker, or inline with `workers: 0`; the same function either way, so results
+ * are identical. The chunk's buffer is moved to the worker, not copied; the caller must not use it afterwards.
  */
 import { availableParallelism } from 'node:os';
+import type { FloatDType } from '../codecs/float-ulp.js';
+import { encodeGroupChunk } from '../codecs/group-chunk.js';
 import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -14,10 +16,21 @@ export interface EncodeJob {
   /** The base chunk to XOR against, if any. */
   readonly base: Uint8Array | null;
   readonly effort?: LosslessEffort;
+  /** Default mode: group-quantize the chunk's `dtype` values within `tol` instead of coding it losslessly. */
+  readonly group?: { readonly dtype: FloatDType; readonly tol: number; readonly digestPrefix: number };
 }
 
 export interface EncodeResult {
   readonly body: Uint8Array;
+  /** Group-quantized chunks: the largest error and the SHA-256 of what the chunk decodes to. */
+  readonly maxError?: number;
+  readonly digest?: Uint8Array;
+}
+
+/** The work of one job, wherever it runs. */
+export function codeChunkJob(job: EncodeJob): EncodeResult {
+  if (job.group) return encodeGroupChunk(job.bytes, job.base, job.group.dtype, job.group.tol, job.group.digestPrefix);
+  return { body: encodeLossless(job.bytes, job.width, job.base, { effort: job.effort }) };
 }
 
 export class EncodePool {
@@ -35,7 +48,7 @@ export class EncodePool {
   encode(job: EncodeJob): Promise<EncodeResult> {
     if (!this.pool) {
       try {
-        return Promise.resolve({ body: encodeLossless(job.bytes, job.width, job.base, { effort: job.effort }) });
+        return Promise.resolve(codeChunkJob(job));
       } catch (e) {
         return Promise.reject(e);
       }

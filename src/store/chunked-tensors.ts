@@ -28,10 +28,10 @@ import type { ContentStore } from './content-store.js';
 import type { PayloadParts } from './record-payload.js';
 import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentity, sameDigest } from './record-payload.js';
-import { decodeGroupDelta, encodeGroupDelta, estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
+import { estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { shared } from '../runtime/body-decoder.js';
-import { bytesOf, isFloatDType, maxAbsError, valuesOf } from './tensor-values.js';
+import { isFloatDType, valuesOf } from './tensor-values.js';
 import type { EncodedTensor } from './tensor-encoder.js';
 
 /** Default chunk size: 8 MiB (see the README's scale table for the measurement behind it). */
@@ -243,19 +243,15 @@ export class ChunkedTensors {
    * one that reads back; decoded once here and checked against the bound, as whole tensors are.
    */
   private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number) {
-    const baseBytes = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
+    const base = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
       if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
       throw e;
     }) : null;
-    const x = valuesOf(bytes, lossy.dtype);
-    const base = baseBytes && valuesOf(baseBytes, lossy.dtype);
-    const body = encodeGroupDelta(x, base, lossy.tol, { dtype: lossy.dtype });
-    const decoded = decodeGroupDelta(body, base).values;
-    const maxError = maxAbsError(x, decoded);
-    if (!(maxError <= lossy.tol)) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
-    const check = exactIdentity(RecordKind.Chunk, bytesOf(decoded, lossy.dtype));
+    const group = { dtype: lossy.dtype, tol: lossy.tol, digestPrefix: RecordKind.Chunk };
+    const { body, maxError = Infinity, digest } = await this.encoder.encode({ bytes, width: 1, base, group });
+    if (!(maxError <= lossy.tol) || !digest) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
     const ref = baseRef && base ? { key: baseRef.key, view: lossy.dtype, depth: depth + 1 } : undefined;
-    return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check, body, ...(ref ? { base: ref } : {}) } };
+    return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check: digest, body, ...(ref ? { base: ref } : {}) } };
   }
 
   /** The chunk list of chunk-list record `key`. */

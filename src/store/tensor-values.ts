@@ -26,7 +26,8 @@ export function maxAbsError(x: Float32Array, y: Float32Array): number {
     const b = y[i]!;
     if (a === b || (a !== a && b !== b)) continue;
     const d = Math.abs(a - b);
-    if (!(d <= m)) m = d;
+    if (d !== d) return Infinity; // NaN on one side only: no bound holds (and NaN must not be overwritten below)
+    if (d > m) m = d;
   }
   return m;
 }

@@ -1,0 +1,52 @@
+/**
+ * The encode pool gives the same bodies on its workers as inline, for lossless and group-quantized chunks, and a
+ * group-quantized chunk's reported error and digest are those of what it decodes to (oracle: decodeGroupDelta
+ * and SHA-256 computed here).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { decodeGroupDelta } from '../codecs/group-delta.js';
+import { fromDTypeBytes, toDTypeBytes } from '../codecs/half-float.js';
+import { SeededRandom } from '../env/seeded-random.js';
+import { maxAbsError } from '../store/tensor-values.js';
+import { EncodePool, type EncodeJob } from './encode-pool.js';
+
+const rng = new SeededRandom(5);
+const n = 50_000;
+const base = new Float32Array(n).map(() => rng.gaussian() * 0.02);
+const tuned = base.map((v) => v + rng.gaussian() * 0.001);
+const bf16 = (v: Float32Array): Uint8Array => toDTypeBytes(v, 'BF16');
+
+test('workers and inline code chunks identically; group chunks report the error and digest of what they decode to', async () => {
+  const workers = new EncodePool(2);
+  const inline = new EncodePool(0);
+  try {
+    const jobs = (): EncodeJob[] => [
+      { bytes: bf16(tuned), width: 2, base: null },
+      { bytes: bf16(tuned), width: 2, base: bf16(base) },
+      { bytes: bf16(tuned), width: 1, base: bf16(base), group: { dtype: 'BF16', tol: 1e-3, digestPrefix: 4 } },
+      { bytes: bf16(tuned), width: 1, base: null, group: { dtype: 'BF16', tol: 1e-3, digestPrefix: 4 } },
+    ];
+    const a = await Promise.all(jobs().map((j) => workers.encode(j)));
+    const b = await Promise.all(jobs().map((j) => inline.encode(j)));
+    for (let i = 0; i < a.length; i++) assert.deepEqual(Buffer.from(a[i]!.body), Buffer.from(b[i]!.body), `job ${i}: same body`);
+    for (const [i, r] of a.entries()) {
+      if (i < 2) continue;
+      const x = fromDTypeBytes(bf16(tuned), 'BF16');
+      const decoded = decodeGroupDelta(r.body, i === 2 ? fromDTypeBytes(bf16(base), 'BF16') : null).values;
+      assert.equal(r.maxError, maxAbsError(x, decoded));
+      assert.ok(r.maxError! <= 1e-3 && r.maxError! > 0);
+      const digest = createHash('sha256').update(Uint8Array.of(4)).update(toDTypeBytes(decoded, 'BF16')).digest();
+      assert.deepEqual(Buffer.from(r.digest!), digest);
+    }
+  } finally {
+    await workers.close();
+    await inline.close();
+  }
+});
+
+test('maxAbsError: NaN on one side is an infinite error, whatever follows it', () => {
+  assert.equal(maxAbsError(Float32Array.of(Number.NaN, 1), Float32Array.of(0, 5)), Infinity);
+  assert.equal(maxAbsError(Float32Array.of(Number.NaN, Infinity, 1), Float32Array.of(Number.NaN, Infinity, 1.5)), 0.5);
+});
