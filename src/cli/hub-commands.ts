@@ -4,11 +4,11 @@
  * ns/name[@rev] -o DIR` writes them back (byte-exact in lossless mode).
  */
 import { Command, Option } from 'commander';
-import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { invalidArgument, notFound } from '../errors.js';
-import { Registry, type CommitOp } from '../registry/registry.js';
+import { Registry } from '../registry/registry.js';
+import { pushDirectory } from '../registry/push-directory.js';
 import { checkRepoId } from '../registry/hub-names.js';
 import { lineageGraph, lineageOf, type LineageGraph } from '../registry/lineage.js';
 import { createToken, type Scope } from '../registry/tokens.js';
@@ -37,18 +37,6 @@ function repoAndRev(spec: string): { repo: string; rev?: string } {
   return { repo: checkRepoId(repo), rev };
 }
 
-/** Every file under `dir` as a repository path, skipping .git and .cache directories. */
-async function filesOf(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) {
-      if (e.name !== '.git' && e.name !== '.cache') out.push(...(await filesOf(dir, rel)));
-    } else if (e.isFile()) out.push(rel);
-  }
-  return out.sort();
-}
-
 const date = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
 export function pushCommand(io: CliIo): Command {
@@ -63,29 +51,15 @@ export function pushCommand(io: CliIo): Command {
     .option('--private', 'a new repository is private (read only with a token)')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, repo: string, o: { branch: string; message: string; mode?: Mode; tolerance?: number; private?: boolean; json?: boolean }, cmd: Command) => {
-      checkRepoId(repo);
-      const root = resolve(dir);
-      const paths = await filesOf(root).catch((e: NodeJS.ErrnoException) => {
-        throw e.code === 'ENOENT' || e.code === 'ENOTDIR' ? notFound(`no directory ${dir}`) : e;
+      const r = await pushDirectory(storeDir(cmd.optsWithGlobals().store), dir, repo, {
+        branch: o.branch, message: o.message, mode: o.mode, tolerance: o.tolerance, private: o.private, author: userInfo().username,
+        onProgress: io.tty ? (m) => io.err(`${m}\n`) : undefined,
       });
-      if (paths.length === 0) throw invalidArgument(`directory ${dir} holds no files to push`);
-      const dirStore = storeDir(cmd.optsWithGlobals().store);
-      const reg = await Registry.open(dirStore, { create: true });
-      try {
-        if (!reg.db.repo(repo)) await reg.createRepo(repo, { private: o.private, mode: o.mode, tolerance: o.tolerance, author: userInfo().username });
-        const ops: CommitOp[] = paths.map((p) => ({ op: 'put', path: p, file: join(root, ...p.split('/')) }));
-        const r = await reg.commit(repo, ops, {
-          branch: o.branch, message: o.message, replaceTree: true, mode: o.mode, tolerance: o.tolerance, author: userInfo().username,
-          onProgress: io.tty ? (m) => io.err(`${m}\n`) : undefined,
-        });
-        if (o.json) return io.out(toJson(r));
-        io.out(table(['FILE', 'STORED AS', 'SIZE', 'NEW ON DISK'], r.changed.map((c) => [c.path, c.kind, formatBytes(c.size), c.reused ? 'reused' : formatBytes(c.storedBytes)])));
-        const total = r.changed.reduce((n, c) => n + c.size, 0);
-        const added = r.changed.reduce((n, c) => n + c.storedBytes, 0);
-        io.out(`committed ${r.commit.id} to ${repo}@${o.branch}: ${r.files.length} files, ${formatBytes(total)} pushed, ${formatBytes(added)} new on disk`);
-      } finally {
-        await reg.close();
-      }
+      if (o.json) return io.out(toJson(r));
+      io.out(table(['FILE', 'STORED AS', 'SIZE', 'NEW ON DISK'], r.changed.map((c) => [c.path, c.kind, formatBytes(c.size), c.reused ? 'reused' : formatBytes(c.storedBytes)])));
+      const total = r.changed.reduce((n, c) => n + c.size, 0);
+      const added = r.changed.reduce((n, c) => n + c.storedBytes, 0);
+      io.out(`committed ${r.commit.id} to ${repo}@${o.branch}: ${r.files.length} files, ${formatBytes(total)} pushed, ${formatBytes(added)} new on disk`);
     });
 }
 
