@@ -31,7 +31,7 @@ export type { TfjsModel } from './runtime/tfjs-model.js';
 export { rewriteWithQdq, type QdqWeight, type QdqCandidate } from './runtime/onnx-qdq.js';
 export { DenseFamily, type DenseModel, type DenseWeight } from './runtime/dense-family.js';
 // What the faces (CLI, HTTP, SQL) call instead of holding the logic themselves.
-export { describe, BaseNames, type DescribableStore, type DescribedTensor, type ModelDescription } from './store/describe-model.js';
+export { describe, BaseNames, sourceKey, type DescribableStore, type DescribedTensor, type ModelDescription, type RecordOwner } from './store/describe-model.js';
 export { loadReport, formName, type LoadReport, type LoadReportOptions, type LoadRow, type SessionReport } from './store/load-check.js';
 export { checkTolerance, parseTolerance, parseTolerances, parseWholeNumber } from './store/tolerance.js';
 export { bigintReplacer, recordKeyJson, toJson, type KeyEncoding } from './store/json-keys.js';

@@ -5,6 +5,7 @@
  * for every such tensor, its size minus what it added on disk.
  */
 import type { Registry } from './registry.js';
+import { BaseNames, sourceKey } from '../store/describe-model.js';
 import { DEFAULT_BRANCH } from './registry.js';
 
 export interface LineageEdge {
@@ -33,7 +34,7 @@ export async function lineageGraph(reg: Registry): Promise<LineageGraph> {
     if (!e) edges.set(k, (e = { base, child, declared: false, sharedTensors: 0, bytesSaved: 0 }));
     return e;
   };
-  const ownerOfRecord = new Map<bigint, string | undefined>();
+  const owners = new BaseNames(reg.store);
   /** The repository that first held store model `model` (by creation order), other than `except`. */
   const firstRepoOf = (model: string, except: string): string | undefined => {
     const holders = [...new Set(reg.db.commitsWithModel(model).map((c) => c.repo))].filter((r) => r !== except && order.has(r));
@@ -60,10 +61,9 @@ export async function lineageGraph(reg: Registry): Promise<LineageGraph> {
         continue;
       }
       for (const t of info.tensors) {
-        const key = t.baseKey ?? (t.storedAs === 'duplicate' ? t.recordKey : undefined);
+        const key = sourceKey(t);
         if (key === undefined) continue;
-        if (!ownerOfRecord.has(key)) ownerOfRecord.set(key, (await reg.store.tensorOfRecord(key))?.model);
-        const owner = ownerOfRecord.get(key);
+        const owner = (await owners.ownerOf(key))?.model;
         if (!owner || owner === model) continue;
         const base = firstRepoOf(owner, repo.name);
         if (!base) continue;

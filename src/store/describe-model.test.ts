@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isNeurStoreError } from '../errors.js';
-import { BaseNames, describe, type DescribableStore } from './describe-model.js';
+import { BaseNames, describe, sourceKey, type DescribableStore } from './describe-model.js';
 import { toJson } from './json-keys.js';
 import type { NeurStore } from './neur-store.js';
 import type { ModelDetails } from './store-types.js';
@@ -81,4 +81,23 @@ test('a base no tensor holds is named by its key in hex; each base is looked up 
   await describe(s, 'm', names);
   await describe(s, 'm', names);
   assert.equal(s.lookups, 4, 'a shared BaseNames looks each base up once over both calls');
+});
+
+test('sourceKey: a delta\'s base, a duplicate\'s shared record, nothing for a tensor stored alone; ownerOf names them', async () => {
+  assert.equal(sourceKey({ baseKey: 5n, storedAs: 'delta', recordKey: 9n }), 5n);
+  assert.equal(sourceKey({ baseKey: undefined, storedAs: 'duplicate', recordKey: 9n }), 9n);
+  assert.equal(sourceKey({ baseKey: undefined, storedAs: 'standalone', recordKey: 9n }), undefined);
+  const { store } = await tinyFamily();
+  try {
+    const names = new BaseNames(store);
+    const owners = [];
+    for (const t of (await store.info('tuned')).tensors) {
+      const key = sourceKey(t);
+      owners.push(key === undefined ? undefined : await names.ownerOf(key));
+    }
+    assert.deepEqual(owners, [{ model: 'base', tensor: 'w' }, { model: 'base', tensor: 'b' }, { model: 'base', tensor: 'ids' }],
+      'tuned/w is a delta of base/w; tuned/b and tuned/ids are base\'s records');
+  } finally {
+    await store.close();
+  }
 });

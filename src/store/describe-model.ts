@@ -19,23 +19,43 @@ export interface ModelDescription extends Omit<ModelDetails, 'tensors'> {
   readonly tensors: readonly DescribedTensor[];
 }
 
+/** The model and tensor a record was first stored for. */
+export interface RecordOwner {
+  readonly model: string;
+  readonly tensor: string;
+}
+
+/**
+ * The record a tensor's values come from when they are not its own: its base (a delta's), or for a duplicate the
+ * record it shares. Undefined for a tensor stored on its own.
+ */
+export function sourceKey(t: Pick<TensorRow, 'baseKey' | 'storedAs' | 'recordKey'>): bigint | undefined {
+  return t.baseKey ?? (t.storedAs === 'duplicate' ? t.recordKey : undefined);
+}
+
 /**
  * Names base records, each looked up once: share one between `describe` calls over many models (a base is
  * usually shared by a whole family).
  */
 export class BaseNames {
-  private readonly names = new Map<bigint, Promise<string>>();
+  private readonly owners = new Map<bigint, Promise<RecordOwner | undefined>>();
 
   constructor(private readonly store: Pick<NeurStore, 'tensorOfRecord'>) {}
 
-  /** `model/tensor` the record was first stored for, else the key in hex. */
-  nameOf(key: bigint): Promise<string> {
-    let name = this.names.get(key);
-    if (name === undefined) {
-      name = this.store.tensorOfRecord(key).then((b) => (b ? `${b.model}/${b.tensor}` : key.toString(16)));
-      this.names.set(key, name);
+  /** The model and tensor the record was first stored for (undefined when no tensor holds it). */
+  ownerOf(key: bigint): Promise<RecordOwner | undefined> {
+    let owner = this.owners.get(key);
+    if (owner === undefined) {
+      owner = this.store.tensorOfRecord(key);
+      this.owners.set(key, owner);
     }
-    return name;
+    return owner;
+  }
+
+  /** `model/tensor` the record was first stored for, else the key in hex. */
+  async nameOf(key: bigint): Promise<string> {
+    const b = await this.ownerOf(key);
+    return b ? `${b.model}/${b.tensor}` : key.toString(16);
   }
 }
 

@@ -15,6 +15,7 @@ import { findToken } from '../registry/tokens.js';
 import { lineageGraph, lineageOf } from '../registry/lineage.js';
 import type { StoredAs } from '../catalog/catalog.js';
 import type { ModelInfo, StoreStats } from '../store/store-types.js';
+import { BaseNames, sourceKey } from '../store/describe-model.js';
 import { createHash } from 'node:crypto';
 import { CSS, JS, repoPath } from './html.js';
 import { confirmPage, lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, type OverviewRow, type Savings, type TensorView } from './pages.js';
@@ -144,12 +145,11 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     if (holders.length === 0) storeReadable(req);
     else if (!holders.some((h) => canRead(req, h))) access.readable(req, holders[0]!);
     const info = await reg.store.info(name);
-    const owners = new Map<bigint, { model: string; tensor: string } | undefined>();
+    const owners = new BaseNames(reg.store);
     const tensors: TensorView[] = [];
     for (const t of info.tensors) {
-      const key = t.baseKey ?? (t.storedAs === 'duplicate' ? t.recordKey : undefined);
-      if (key !== undefined && !owners.has(key)) owners.set(key, await reg.store.tensorOfRecord(key));
-      let base = key === undefined ? undefined : owners.get(key);
+      const key = sourceKey(t);
+      let base = key === undefined ? undefined : await owners.ownerOf(key);
       if (base && base.model !== name) {
         const baseHolders = [...new Set(reg.db.commitsWithModel(base.model).map((c) => c.repo))];
         if (baseHolders.length > 0 && !baseHolders.some((h) => canRead(req, h))) base = { model: '(a model you cannot read)', tensor: '' };
