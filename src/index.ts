@@ -1,6 +1,6 @@
 /**
  * The NeurStore library API. `NeurStore` is the facade; the rest is what its callers need to name in types,
- * plug in (Env, Catalog) or use on their own (the format readers and writers).
+ * plug in (Env, Backend) or use on their own (the format readers and writers).
  */
 export { NeurStore, validateName, type OpenOptions } from './store/neur-store.js';
 export type { GcResult, GetOptions, ModelDetails, ModelInfo, ProgressFn, PutOptions, StoreStats } from './store/store-types.js';
@@ -10,7 +10,10 @@ export { NodeEnv } from './env/node-env.js';
 export { MemoryEnv } from './env/memory-env.js';
 export { FaultEnv, type FaultOptions } from './env/fault-env.js';
 export type { Catalog, CatalogTx, ModelRow, TensorRow } from './catalog/catalog.js';
-export { SqliteCatalog } from './catalog/sqlite/sqlite-catalog.js';
+export type { Backend, BackendStats, BackendTx, Damage, RecordStore, RecordWriter, WriteOptions } from './backend/backend.js';
+export { openBackend, type BackendOptions } from './backend/open-backend.js';
+export { SqliteBackend, type SqliteBackendOptions } from './backend/sqlite/sqlite-backend.js';
+export { SqliteCatalog } from './backend/sqlite/sqlite-catalog.js';
 export type { KeyIndex } from './engine/key-index.js';
 export type { FormatName, ModelFormat, ModelLayout, ModelSink, ModelSource, StoredModel, TensorEntry } from './formats/model-format.js';
 export type { DType } from './formats/dtype.js';

@@ -1,7 +1,7 @@
 /**
  * The catalog contract: what the store knows about models (names, formats, tags, tensors and the record each
- * tensor's bytes live in). The embedded backend is SQLite in the store directory; a PostgreSQL backend plugs in
- * behind the same interface, so every method is async even where SQLite is not.
+ * tensor's bytes live in). Each backend implements it (backend/sqlite/sqlite-catalog.ts, backend/postgres/), so
+ * every method is async even where SQLite is not; writes go through `Backend.write` (backend/backend.ts).
  */
 
 /**
@@ -72,7 +72,7 @@ export interface CatalogTotals {
   readonly distinctTensorRecords: number;
 }
 
-/** Writes, valid only inside `Catalog.write`. */
+/** Catalog writes, valid only inside `Backend.write` (backend/backend.ts), which owns the transaction and the lock. */
 export interface CatalogTx {
   modelExists(name: string): Promise<boolean>;
   insertModel(model: ModelRow, tensors: readonly TensorRow[]): Promise<void>;
@@ -89,11 +89,6 @@ export interface CatalogDamage {
 }
 
 export interface Catalog {
-  /**
-   * Runs `fn` holding the store's writer lock (one writer at a time across processes) inside one transaction,
-   * committed when `fn` resolves and rolled back when it throws. CONFLICT if the lock cannot be had in time.
-   */
-  write<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T>;
   /** Rows are checked against their checksums: a damaged one is CORRUPTION naming the model, never wrong data. */
   getModel(name: string): Promise<ModelRow | undefined>;
   listModels(): Promise<ModelRow[]>;

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SeededRandom } from '../env/seeded-random.js';
-import { sqliteError } from '../catalog/sqlite/sqlite-open.js';
+import { sqliteError } from '../backend/sqlite/sqlite-open.js';
 import { writeSafetensorsFile } from '../store/testing/safetensors-files.js';
 import { tempDir } from '../store/testing/temp-dir.js';
 import { EXIT_CODES } from './exit-codes.js';

@@ -115,8 +115,8 @@ export const WORKED_EXAMPLES: Readonly<Record<string, WorkedExample>> = {
   },
   gc: {
     args: 'gc',
-    output: ['rewrote 1 segment(s), reclaimed 327.7 KB'],
-    note: 'Rewrites the segments that hold data no model references and gives the space back.',
+    output: ['dropped 12 record(s), reclaimed 327.7 KB'],
+    note: 'Deletes the data no model references and gives the space back.',
   },
 };
 

@@ -152,7 +152,7 @@ export function buildProgram(io: CliIo = processIo): Command {
 
   program.command('gc').description('reclaim the space of data no model references').action(async (_o, cmd: Command) => {
     const r = await withStore(cmd, (s) => s.gc());
-    out(`rewrote ${r.segmentsRewritten} segment(s), reclaimed ${formatBytes(r.bytesReclaimed)}`);
+    out(`dropped ${r.recordsDropped} record(s), reclaimed ${formatBytes(r.bytesReclaimed)}`);
   });
 
   program

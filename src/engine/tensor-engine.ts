@@ -108,6 +108,11 @@ export class TensorEngine {
     return this.manifest.segments.reduce((n, s) => n + s.length, 0);
   }
 
+  /** True between `beginWrite` and `commit`/`abort`/`release`. */
+  get isWriting(): boolean {
+    return this.writing;
+  }
+
   has(key: bigint): boolean {
     return this.index.get(key) !== undefined;
   }
@@ -166,6 +171,12 @@ export class TensorEngine {
     }
     await this.env.syncDir(joinPath(this.dir, SEGMENTS_DIR));
     await this.switchManifest([...this.segments.values()].map((s) => ({ id: s.id, length: s.length })));
+    this.writing = false;
+  }
+
+  /** Ends a batch that appended nothing, writing nothing (no manifest switch, no reload). */
+  release(): void {
+    this.requireWriting();
     this.writing = false;
   }
 

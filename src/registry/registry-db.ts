@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
 import { NeurStoreError, conflict } from '../errors.js';
-import { guarded, sqliteError } from '../catalog/sqlite/sqlite-open.js';
+import { guarded, sqliteError } from '../backend/sqlite/sqlite-open.js';
 import type { Mode } from '../store/store-types.js';
 
 export const REGISTRY_FILE = 'registry.sqlite';

@@ -1,14 +1,17 @@
 /**
- * Content-addressed records on top of the engine: a record is found by its identity digest (see
+ * Content-addressed records on top of the backend's records: a record is found by its identity digest (see
  * record-payload.ts), so storing content already present (whatever the tensor's name, model or format)
- * writes nothing and returns the existing record: exact dedup.
+ * writes nothing and returns the existing record: exact dedup. Another writer may store the same content at
+ * the same time (PostgreSQL): an `append` that finds the key taken reads that record and takes it when it holds
+ * the same identity.
  *
  * A dedup hit is only taken once the whole record passes its checksum. A damaged one is passed over, so the put
  * writes a fresh record (on the next free key) and, for exact content, `takeHealed` tells the store which
  * damaged record the fresh one replaces, so other models stored in it can be repointed (self-healing).
  */
-import { NeurStoreError, corruption } from '../errors.js';
-import type { TensorEngine } from '../engine/tensor-engine.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { NeurStoreError, conflict, corruption } from '../errors.js';
+import type { RecordStore, RecordWriter } from '../backend/backend.js';
 import {
   MAX_PAYLOAD_HEADER_BYTES, decodePayloadHeader, encodePayloadHead, keyOfDigest, sameDigest,
   type PayloadHeader, type PayloadParts,
@@ -34,12 +37,32 @@ export interface ReadRecord {
   readonly body: Uint8Array;
 }
 
-export class ContentStore {
+/** The state of one write (`ContentStore.writing`): its record writer and its self-healing bookkeeping. */
+interface WriteState {
+  readonly writer: RecordWriter;
   /** Damaged records passed over by `find`, by identity (hex), waiting for the fresh copy `add` writes. */
-  private readonly damaged = new Map<string, bigint>();
-  private healed: Array<[bigint, bigint]> = [];
+  readonly damaged: Map<string, bigint>;
+  /** Records holding a sought identity that `findAll` met: passed over (damaged, replaced) or already offered. */
+  readonly seen: Set<bigint>;
+  healed: Array<[bigint, bigint]>;
+}
 
-  constructor(private readonly engine: TensorEngine) {}
+export class ContentStore {
+  /** Per write, so writes running side by side (where the backend allows it) keep their own state. */
+  private readonly write = new AsyncLocalStorage<WriteState>();
+
+  constructor(private readonly records: RecordStore) {}
+
+  /** Runs `fn` as a write through `writer` (inside `Backend.write`): `add`, `replace` and `takeHealed` need one. */
+  writing<T>(writer: RecordWriter, fn: () => Promise<T>): Promise<T> {
+    return this.write.run({ writer, damaged: new Map(), seen: new Set(), healed: [] }, fn);
+  }
+
+  private state(): WriteState {
+    const s = this.write.getStore();
+    if (!s) throw conflict('content is added only inside a write');
+    return s;
+  }
 
   /** The intact record holding `identity`, if any (verifies the whole record: see the file comment). */
   async find(identity: Uint8Array): Promise<FoundRecord | undefined> {
@@ -54,13 +77,14 @@ export class ContentStore {
   async *findAll(identity: Uint8Array): AsyncGenerator<FoundRecord> {
     let key = keyOfDigest(identity);
     for (let probe = 0; probe < MAX_PROBES; probe++, key = (key + 1n) & KEY_MASK) {
-      if (!this.engine.has(key)) return;
+      if (!(await this.records.has(key))) return;
       const header = await this.headerOrNull(key);
       if (!header || !sameDigest(header.identity, identity)) continue;
+      this.write.getStore()?.seen.add(key);
       if (await this.intact(key)) yield { key, header };
-      else if (!header.check) this.damaged.set(Buffer.from(identity).toString('hex'), key);
+      else if (!header.check) this.write.getStore()?.damaged.set(Buffer.from(identity).toString('hex'), key);
     }
-    throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(identity).toString(16)}`);
+    throw corruption('record index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(identity).toString(16)}`);
   }
 
   /**
@@ -68,30 +92,41 @@ export class ContentStore {
    * the next record `add` writes for that identity: `takeHealed` then repoints its users to the fresh one.
    */
   replace(identity: Uint8Array, key: bigint): void {
-    this.damaged.set(Buffer.from(identity).toString('hex'), key);
+    this.state().damaged.set(Buffer.from(identity).toString('hex'), key);
   }
 
-  /** Appends a record for content `find` did not find. Must run inside an engine write batch. */
+  /**
+   * Appends a record for content `find` did not find (inside `writing`). A key found taken holds other content
+   * (probing goes on), or the same content: a record this write's `findAll` already met was passed over
+   * (damaged, or replaced: probing goes on); one it never met was stored by another writer meanwhile and is
+   * returned, if intact, as found (`storedBytes` 0).
+   */
   async add(parts: PayloadParts): Promise<StoredContent> {
+    const state = this.state();
+    const head = encodePayloadHead(parts);
     let key = keyOfDigest(parts.identity);
     for (let probe = 0; probe < MAX_PROBES; probe++, key = (key + 1n) & KEY_MASK) {
-      if (this.engine.has(key)) continue;
-      const payload = [encodePayloadHead(parts), parts.body];
-      await this.engine.append(key, payload);
+      let storedBytes = head.length + parts.body.length;
+      if (!(await state.writer.append(key, [head, parts.body]))) {
+        const header = await this.headerOrNull(key);
+        if (!header || !sameDigest(header.identity, parts.identity) || state.seen.has(key) || !(await this.intact(key))) continue;
+        storedBytes = 0;
+      }
       const hex = Buffer.from(parts.identity).toString('hex');
-      const old = this.damaged.get(hex);
-      if (old !== undefined && !parts.check) this.healed.push([old, key]);
-      this.damaged.delete(hex);
-      return { key, storedBytes: payload[0]!.length + parts.body.length };
+      const old = state.damaged.get(hex);
+      if (old !== undefined && old !== key && !parts.check) state.healed.push([old, key]);
+      state.damaged.delete(hex);
+      return { key, storedBytes };
     }
-    throw corruption('engine index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(parts.identity).toString(16)}`);
+    throw corruption('record index', 0, `more than ${MAX_PROBES} records collide on key ${keyOfDigest(parts.identity).toString(16)}`);
   }
 
   /** Pairs (damaged record, fresh record of the same exact content) written since the last call. */
   takeHealed(): Array<[bigint, bigint]> {
-    const out = this.healed;
-    this.healed = [];
-    this.damaged.clear();
+    const state = this.state();
+    const out = state.healed;
+    state.healed = [];
+    state.damaged.clear();
     return out;
   }
 
@@ -106,7 +141,7 @@ export class ContentStore {
 
   private async intact(key: bigint): Promise<boolean> {
     try {
-      await this.engine.get(key);
+      await this.records.get(key);
       return true;
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'CORRUPTION') return false;
@@ -116,12 +151,12 @@ export class ContentStore {
 
   /** A record's payload header alone (codec, base, digests): one small read. */
   async header(key: bigint): Promise<PayloadHeader> {
-    return decodePayloadHeader(await this.engine.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
+    return decodePayloadHeader(await this.records.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
   }
 
-  /** A whole record, checksum-verified by the engine. */
+  /** A whole record, checksum-verified by the backend. */
   async read(key: bigint): Promise<ReadRecord> {
-    const payload = await this.engine.get(key);
+    const payload = await this.records.get(key);
     const header = decodePayloadHeader(payload, `record ${key.toString(16)}`);
     return { header, body: payload.subarray(header.headerBytes) };
   }

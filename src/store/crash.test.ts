@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteCatalog } from '../catalog/sqlite/sqlite-catalog.js';
+import { SqliteBackend } from '../backend/sqlite/sqlite-backend.js';
 import { FaultEnv } from '../env/fault-env.js';
 import { MemoryEnv } from '../env/memory-env.js';
 import { SeededRandom } from '../env/seeded-random.js';
@@ -37,7 +37,8 @@ const modelB = await safetensorsBytes([...shared, ...tensors('b', 12)]);
 let chunkBytes = 1 << 30;
 
 async function open(env: Env, catalogPath: string): Promise<NeurStore> {
-  return NeurStore.open('store', { env, catalog: new SqliteCatalog(catalogPath), create: true, engine: ENGINE, chunkBytes, encodeWorkers: 0 });
+  const backend = await SqliteBackend.open('store', { env, catalogPath, create: true, engine: ENGINE });
+  return NeurStore.open('store', { env, backend, chunkBytes, encodeWorkers: 0 });
 }
 
 async function exact(store: NeurStore, env: MemoryEnv, name: string, bytes: Uint8Array): Promise<void> {

@@ -1,20 +1,18 @@
 /**
  * NeurStore: the facade every face (CLI, HTTP, SQL) uses. It joins a format (architecture + tensors), the
- * content store (exact dedup over the engine) and the catalog, and owns the order that keeps data safe:
- * records are durable (engine commit) before the catalog names them, all under the catalog's writer lock.
+ * content store (exact dedup over the backend's records) and the catalog, all behind one `Backend`
+ * (backend/backend.ts), whose `write` keeps the order that keeps data safe: records durable before the catalog
+ * names them, under the backend's writer lock.
  */
-import { NeurStoreError, cancelled, conflict, invalidArgument, ioError, notFound, notSupported } from '../errors.js';
-import { joinPath, writeFileAtomic, type Env } from '../env/env.js';
+import { NeurStoreError, cancelled, conflict, invalidArgument, notFound, notSupported } from '../errors.js';
+import { joinPath, type Env } from '../env/env.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
-import { SqliteCatalog } from '../catalog/sqlite/sqlite-catalog.js';
-import { TensorEngine, type EngineOptions } from '../engine/tensor-engine.js';
-import { rebuildManifestIfNeeded } from '../engine/engine-repair.js';
+import type { Backend } from '../backend/backend.js';
+import { isDatabaseUrl, openBackend, repairBackend, type BackendOptions } from '../backend/open-backend.js';
 import { verifyModels, type RepairReport, type VerifyOptions, type VerifyReport } from './store-check.js';
-import { CATALOG_FILE, RESERVE_FILE, STORE_MARKER, STORE_MARKER_FILE, ensureReserve, openCatalog } from './store-files.js';
 import { checkEffort, checkPath, resolveMode, validateName } from './store-options.js';
 
-export { STORE_MARKER_FILE, RESERVE_FILE } from './store-files.js';
 export { resolveMode, validateName } from './store-options.js';
 import { ContentStore, type StoredContent } from './content-store.js';
 import { detectFormat, formatByName } from './format-registry.js';
@@ -50,11 +48,14 @@ const LOSSLESS_LOADED_PER_SHAPE = 8;
 
 export interface OpenOptions {
   env?: Env;
-  /** Catalog backend (default: SQLite at DIR/catalog.sqlite). */
-  catalog?: Catalog;
-  /** Create the store if DIR holds none (default false: NOT_FOUND). */
+  /** The backend to use, already open (the store closes it); the location is then only for messages. */
+  backend?: Backend;
+  /** Create the store if the location holds none (default false: NOT_FOUND). */
   create?: boolean;
-  engine?: EngineOptions;
+  /** Options of the embedded engine (segment and page sizes, key index). */
+  engine?: BackendOptions['engine'];
+  /** How long a writer waits for another process's write (embedded store; default 60 s), then CONFLICT. */
+  busyTimeoutMs?: number;
   /** Memory budget of the shared-base cache (default BASE_CACHE_BYTES, 256 MiB). */
   baseCacheBytes?: number;
   /** Decode worker threads (default: the machine's cores, at most 4; 0 decodes on the calling thread). */
@@ -76,17 +77,14 @@ export class NeurStore {
   private readonly loader: ModelLoader;
   private readonly encodePool: EncodePool;
   private readonly chunked: ChunkedTensors;
-  /** Set when a writable open found the disk too full for the catalog: only `remove` and `gc` may write then. */
-  private diskFull = false;
-
   private constructor(
-    readonly dir: string,
+    /** The store's directory or database URL, as opened. */
+    readonly location: string,
     private readonly env: Env,
-    private catalog: Catalog,
-    private readonly engine: TensorEngine,
+    private readonly backend: Backend,
     options: OpenOptions,
   ) {
-    this.content = new ContentStore(engine);
+    this.content = new ContentStore(backend.records);
     this.decoder = new TensorDecoder(this.content, new BaseCache(options.baseCacheBytes), new DecodePool({ workers: options.decodeWorkers }));
     this.encodePool = new EncodePool(options.encodeWorkers);
     const candidates = { baseCandidates: (...a: Parameters<Catalog['baseCandidates']>) => this.catalog.baseCandidates(...a) };
@@ -96,53 +94,42 @@ export class NeurStore {
     this.loader = new ModelLoader(this.content, this.decoder, (row) => this.tensorBytes(row));
   }
 
-  /** Creates a store in `dir` (idempotent) and opens it. */
-  static init(dir: string, options: Omit<OpenOptions, 'create'> = {}): Promise<NeurStore> {
-    return NeurStore.open(dir, { ...options, create: true });
+  /** The backend's catalog (looked up each time: a backend may reopen it, as SQLite does on a full disk). */
+  private get catalog(): Catalog {
+    return this.backend.catalog;
   }
 
-  /** Opens the store in `dir`. NOT_FOUND when there is none and `create` is not set. */
-  static async open(dir: string, options: OpenOptions = {}): Promise<NeurStore> {
-    const env = options.env ?? new NodeEnv();
-    checkPath(dir, 'store directory');
-    const marker = joinPath(dir, STORE_MARKER_FILE);
-    if (!(await env.exists(marker))) {
-      if (!options.create || options.readOnly) throw notFound(`no NeurStore at ${dir}: create one with \`neurstore init ${dir}\``);
-      await env.mkdir(dir);
-      await writeFileAtomic(env, marker, Buffer.from(STORE_MARKER));
-      await ensureReserve(env, dir);
-    }
-    const engine = await TensorEngine.open(env, dir, { ...options.engine, readOnly: options.readOnly });
-    try {
-      if (options.catalog) return new NeurStore(dir, env, options.catalog, engine, options);
-      const { catalog, diskFull } = await openCatalog(dir, Boolean(options.readOnly));
-      const store = new NeurStore(dir, env, catalog, engine, options);
-      store.diskFull = diskFull;
-      return store;
-    } catch (e) {
-      await engine.close().catch(() => undefined);
-      throw e;
-    }
+  /** The store's directory (or database URL). Kept for existing callers: `location` says the same. */
+  get dir(): string {
+    return this.location;
+  }
+
+  /** Creates a store at `location` (a directory or a `postgres://` URL; idempotent) and opens it. */
+  static init(location: string, options: Omit<OpenOptions, 'create'> = {}): Promise<NeurStore> {
+    return NeurStore.open(location, { ...options, create: true });
   }
 
   /**
-   * Repairs the store in `dir`: rebuilds a missing or damaged manifest from the segment files (nothing is
-   * deleted), then verifies every model and reports what is damaged and which models lost which tensors.
+   * Opens the store at `location`: a directory (the embedded backend) or a `postgres://` URL; or, with
+   * `options.backend`, that backend. NOT_FOUND when there is none and `create` is not set.
    */
-  static async repair(dir: string, options: Omit<OpenOptions, 'create' | 'readOnly'> & VerifyOptions = {}): Promise<RepairReport> {
+  static async open(location: string, options: OpenOptions = {}): Promise<NeurStore> {
     const env = options.env ?? new NodeEnv();
-    if (!(await env.exists(joinPath(dir, STORE_MARKER_FILE)))) throw notFound(`no NeurStore at ${dir}`);
-    const catalog = options.catalog ?? new SqliteCatalog(joinPath(dir, CATALOG_FILE));
-    let rebuilt;
+    checkPath(location, isDatabaseUrl(location) ? 'store URL' : 'store directory');
+    const backend = options.backend ?? (await openBackend(location, { ...options, env }));
+    return new NeurStore(options.backend ? backend.location : location, env, backend, options);
+  }
+
+  /**
+   * Repairs the store at `location`: what the backend can rebuild (a directory's manifest, from the segment
+   * files; nothing is deleted), then verifies every model and reports what is damaged and which models lost
+   * which tensors.
+   */
+  static async repair(location: string, options: Omit<OpenOptions, 'create' | 'readOnly' | 'backend'> & VerifyOptions = {}): Promise<RepairReport> {
+    const manifest = await repairBackend(location, options);
+    const store = await NeurStore.open(location, options);
     try {
-      rebuilt = await catalog.write(() => rebuildManifestIfNeeded(env, dir));
-    } finally {
-      if (!options.catalog) await catalog.close();
-    }
-    const store = await NeurStore.open(dir, options);
-    try {
-      const report = await store.verify(undefined, options);
-      return { ...report, manifest: { reason: rebuilt.reason, records: rebuilt.records, savedAs: rebuilt.savedAs, segments: rebuilt.manifest.segments.length } };
+      return { ...(await store.verify(undefined, options)), manifest };
     } finally {
       await store.close();
     }
@@ -155,53 +142,42 @@ export class NeurStore {
   async put(path: string, options: PutOptions): Promise<PutResult> {
     validateName(options.name);
     checkPath(path, 'model path');
-    if (this.diskFull) throw ioError(`the disk holding ${this.dir} is full: free space (\`neurstore rm\` then \`neurstore gc\` can run on a full disk)`);
     const { mode, tolerance } = resolveMode(options);
     const source = await openModelSource(this.env, path);
     try {
       const format = options.format ? formatByName(options.format) : await detectFormat(source);
       const layout = await format.read(source); // a malformed model fails here, before anything is written
-      return await this.catalog.write(async (tx) => {
-        if (!options.dryRun && (await tx.modelExists(options.name))) throw conflict(`a model named '${options.name}' already exists`);
-        await this.engine.beginWrite();
-        let result: PutResult;
-        try {
-          const arch = await this.putArchitecture(layout.architecture);
-          // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
-          const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
-          const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
-          const rows = await this.putTensors(layout.tensors, encoder, mode, tolerance, options);
-          encoder.finish();
-          const model: ModelInfo = {
-            name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: source.bytesOpened(),
-            files: source.files, architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
-            storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
-          };
-          const maxError = rows.reduce((m, r) => Math.max(m, r.maxError), 0);
-          result = { ...model, tensors: rows, maxError, dryRun: Boolean(options.dryRun), indexMemoryBytes: pool.memoryBytes() };
-          if (options.dryRun) await this.abort();
-          else await this.engine.commit();
-        } catch (e) {
-          await this.abort();
-          throw e;
-        }
-        if (!options.dryRun) {
-          await tx.insertModel(result, result.tensors);
+      const dryRun = Boolean(options.dryRun);
+      const result = await this.backend.write((tx) => this.content.writing(tx.records, async () => {
+        if (!dryRun && (await tx.catalog.modelExists(options.name))) throw conflict(`a model named '${options.name}' already exists`);
+        const arch = await this.putArchitecture(layout.architecture);
+        // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
+        const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
+        const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
+        const rows = await this.putTensors(layout.tensors, encoder, mode, tolerance, options);
+        encoder.finish();
+        const model: ModelInfo = {
+          name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: source.bytesOpened(),
+          files: source.files, architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
+          storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
+        };
+        const maxError = rows.reduce((m, r) => Math.max(m, r.maxError), 0);
+        const put: PutResult = { ...model, tensors: rows, maxError, dryRun, indexMemoryBytes: pool.memoryBytes() };
+        if (!dryRun) {
+          await tx.catalog.insertModel(put, put.tensors);
           // Self-healing: models stored in a record that turned out damaged now share the fresh exact copy.
-          for (const [damaged, fresh] of this.content.takeHealed()) await tx.repointRecord(damaged, fresh);
+          for (const [damaged, fresh] of this.content.takeHealed()) await tx.catalog.repointRecord(damaged, fresh);
         }
-        return result;
+        return put;
+      }), { rollback: dryRun }).catch((e: unknown) => {
+        this.decoder.clear(); // values decoded for records that were not kept
+        throw e;
       });
+      if (dryRun) this.decoder.clear();
+      return result;
     } finally {
       await source.close();
     }
-  }
-
-  /** Drops a write batch, and the decoded values the encoder cached for records that now do not exist. */
-  private async abort(): Promise<void> {
-    this.decoder.clear();
-    this.content.takeHealed();
-    await this.engine.abort();
   }
 
   private async putArchitecture(bytes: Uint8Array): Promise<StoredContent> {
@@ -340,8 +316,7 @@ export class NeurStore {
 
   /** Removes a model from the catalog; its space comes back at the next `gc`. */
   async remove(name: string): Promise<void> {
-    await this.useReserveIfFull();
-    const removed = await this.catalog.write((tx) => tx.deleteModel(name));
+    const removed = await this.backend.write((tx) => tx.catalog.deleteModel(name));
     if (!removed) throw notFound(`no model named '${name}'`);
   }
 
@@ -350,29 +325,10 @@ export class NeurStore {
    * model needs cannot be found or read: run `verify`/`repair` to see which.
    */
   async gc(): Promise<GcResult> {
-    await this.useReserveIfFull();
-    const result = await this.catalog.write(async () => {
-      await this.engine.beginWrite();
-      try {
-        const live = await this.liveClosure();
-        return await this.engine.compact((k) => live.has(k));
-      } catch (e) {
-        await this.engine.abort();
-        throw e;
-      }
-    });
-    await ensureReserve(this.env, this.dir);
-    return result;
-  }
-
-  /** On a full disk, gives up the reserve file so the catalog can take the write that frees space. */
-  private async useReserveIfFull(): Promise<void> {
-    if (!this.diskFull) return;
-    await this.env.remove(joinPath(this.dir, RESERVE_FILE));
-    const writable = new SqliteCatalog(joinPath(this.dir, CATALOG_FILE));
-    await this.catalog.close();
-    this.catalog = writable;
-    this.diskFull = false;
+    return this.backend.write(async (tx) => {
+      const live = await this.liveClosure();
+      return tx.records.reclaim((k) => live.has(k));
+    }, { exclusive: true });
   }
 
   /**
@@ -380,7 +336,7 @@ export class NeurStore {
    * SHA-256 of every decoded tensor, and every catalog row's checksum. Changes nothing.
    */
   async verify(name?: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-    await this.engine.refresh();
+    await this.backend.records.refresh();
     const read = {
       // Chunked tensors are checked piece by piece (never held whole): verify runs in bounded memory.
       tensor: async (row: TensorRow) => {
@@ -389,7 +345,7 @@ export class NeurStore {
       },
       architecture: (key: bigint) => this.decoder.tensorBytes(key, 'U8', RecordKind.Architecture),
     };
-    return verifyModels(this.catalog, read, this.engine.damaged, name === undefined ? undefined : [name], options);
+    return verifyModels(this.catalog, read, await this.backend.records.damaged(), name === undefined ? undefined : [name], options);
   }
 
   /** A tensor's exact bytes, whole, however it is stored. */
@@ -408,10 +364,11 @@ export class NeurStore {
     const queue = [...live];
     while (queue.length > 0) {
       const key = queue.pop()!;
-      if (!this.engine.has(key)) {
+      if (!(await this.backend.records.has(key))) {
         const who = await this.catalog.tensorOfRecord(key);
         const owner = who ? `model '${who.model}' (tensor '${who.tensor}')` : 'a live model';
-        throw new NeurStoreError('CORRUPTION', `gc refused, nothing deleted: record ${key.toString(16)} that ${owner} needs is missing${this.engine.damaged.length ? ' (the store has damaged segments)' : ''}; run \`neurstore verify\` and \`neurstore repair\``);
+        const damaged = (await this.backend.records.damaged()).length > 0 ? ' (the store is damaged)' : '';
+        throw new NeurStoreError('CORRUPTION', `gc refused, nothing deleted: record ${key.toString(16)} that ${owner} needs is missing${damaged}; run \`neurstore verify\` and \`neurstore repair\``);
       }
       // The whole record is read and checked, not just its head: a flipped bit in an unchecked head could hide
       // a base from this walk, and gc would delete a record that is still needed.
@@ -428,11 +385,9 @@ export class NeurStore {
   }
 
   async stats(): Promise<StoreStats> {
-    await this.engine.refresh();
+    const b = await this.backend.stats();
     const totals = await this.catalog.totals();
-    const catalogBytes = await this.catalog.diskBytes();
-    const segmentBytes = await this.filesBytes(joinPath(this.dir, 'segments'));
-    const bytesOnDisk = segmentBytes + catalogBytes + (await this.filesBytes(this.dir));
+    const bytesOnDisk = b.recordBytes + b.catalogBytes;
     return {
       models: totals.models,
       tensors: totals.tensors,
@@ -440,17 +395,17 @@ export class NeurStore {
       bytesOnDisk,
       ratio: bytesOnDisk > 0 ? totals.bytesIn / bytesOnDisk : 0,
       dedupHits: totals.tensors - totals.distinctTensorRecords,
-      records: this.engine.recordCount,
-      segmentBytes,
-      catalogBytes,
+      records: b.records,
+      recordBytes: b.recordBytes,
+      segmentBytes: b.recordBytes,
+      catalogBytes: b.catalogBytes,
     };
   }
 
   async close(): Promise<void> {
     await this.decoder.close();
     await this.encodePool.close();
-    await this.engine.close();
-    await this.catalog.close();
+    await this.backend.close();
   }
 
   /** A model's catalog rows and the StoredModel formats write from (tensors read ahead on the decode pool). */
@@ -479,16 +434,5 @@ export class NeurStore {
     const model = await this.catalog.getModel(name);
     if (!model) throw notFound(`no model named '${name}'`);
     return model;
-  }
-
-  /** Sum of the sizes of the plain files directly in `dir`, catalog files excepted (counted by the catalog). */
-  private async filesBytes(dir: string): Promise<number> {
-    let n = 0;
-    for (const name of await this.env.list(dir)) {
-      const p = joinPath(dir, name);
-      if (name.startsWith(CATALOG_FILE) || name === RESERVE_FILE || (await this.env.isDirectory(p))) continue;
-      n += await this.env.fileSize(p).catch((e: unknown) => (e instanceof NeurStoreError && e.code === 'NOT_FOUND' ? 0 : Promise.reject(e)));
-    }
-    return n;
   }
 }

@@ -1,13 +1,13 @@
 /**
  * `verify` and `repair`: what the store can say about its own health. Verify re-reads every record a model
  * needs (or one model's), checking the record checksums and the SHA-256 identity of every decoded tensor, and
- * checks every catalog row against its checksum; it changes nothing. Repair rebuilds a lost or damaged manifest
- * from the segments (engine-repair.ts), then verifies, so its report names every model that lost tensors.
+ * checks every catalog row against its checksum; it changes nothing. Repair lets the backend rebuild what it can
+ * (a directory's lost or damaged manifest, from the segments), then verifies, so its report names every model
+ * that lost tensors.
  */
 import { NeurStoreError } from '../errors.js';
 import type { Catalog, CatalogDamage, TensorRow } from '../catalog/catalog.js';
-import type { Damage } from '../engine/tensor-engine.js';
-import type { ManifestRebuild } from '../engine/engine-repair.js';
+import type { Damage } from '../backend/backend.js';
 import type { ProgressFn } from './store-types.js';
 
 /** A tensor (or a model's architecture: tensor `(architecture)`) that cannot be read back. */
@@ -29,13 +29,18 @@ export interface VerifyReport {
   /** Decoded bytes checked against their digests. */
   readonly bytesChecked: number;
   readonly catalog: readonly CatalogDamage[];
-  /** Damaged places in the segments (ranges holding no locatable record). */
+  /** Damaged places in the backend's records (segment ranges or pages holding no readable record). */
   readonly segments: readonly Damage[];
   readonly tensors: readonly TensorDamage[];
 }
 
 export interface RepairReport extends VerifyReport {
-  readonly manifest: Pick<ManifestRebuild, 'reason' | 'records' | 'savedAs'> & { segments: number };
+  /**
+   * What the backend rebuilt before verifying (a directory store's manifest, from its segments): why (`missing`,
+   * `damaged: ...`; null when intact, or for a database, which has none), records and segments found, where the
+   * damaged one was kept.
+   */
+  readonly manifest: { readonly reason: string | null; readonly records: number; readonly savedAs: string | null; readonly segments: number };
 }
 
 export interface VerifyOptions {

@@ -75,19 +75,23 @@ export interface StoreStats {
   readonly tensors: number;
   /** Bytes of all models' files as they were put. */
   readonly bytesIn: number;
-  /** Everything the store occupies on disk: segments, manifest, catalog. */
+  /** Everything the store occupies: records and catalog (a directory's segments, manifest and catalog). */
   readonly bytesOnDisk: number;
   /** bytesIn / bytesOnDisk. */
   readonly ratio: number;
   /** Tensors whose bytes were already stored (tensors minus distinct tensor records). */
   readonly dedupHits: number;
   readonly records: number;
+  /** Bytes the records occupy (the segment files of a directory store, the page table of a database). */
+  readonly recordBytes: number;
+  /** The same as `recordBytes` (its name from when every store was a directory of segments). */
   readonly segmentBytes: number;
   readonly catalogBytes: number;
 }
 
 export interface GcResult {
-  readonly segmentsRewritten: number;
+  /** Records no model needed, deleted. */
+  readonly recordsDropped: number;
   readonly bytesReclaimed: number;
 }
 

@@ -250,7 +250,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     storeWriter(req);
     if (req.body?.confirm !== 'gc') throw new HubError('INVALID_ARGUMENT', 'BadRequest', 'type gc to confirm');
     const r = await reg.store.gc();
-    return messagePage('gc done', `${r.segmentsRewritten} segments rewritten, ${r.bytesReclaimed} bytes reclaimed.`, true, '<p><a href="/ui">Back to the overview</a></p>');
+    return messagePage('gc done', `${r.recordsDropped} records dropped, ${r.bytesReclaimed} bytes reclaimed.`, true, '<p><a href="/ui">Back to the overview</a></p>');
   }));
 
   app.get('/ui/login', guarded(async (req) => loginPage(undefined, loggedIn(req))));

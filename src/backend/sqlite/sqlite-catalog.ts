@@ -1,15 +1,16 @@
 /**
  * The embedded catalog: one SQLite database (better-sqlite3) in the store directory, in WAL mode so readers in
- * other processes never wait for the writer. The writer lock is SQLite's own: `BEGIN IMMEDIATE` is held for the
- * whole write, so a second writing process waits (up to `busyTimeoutMs`) and a crashed one releases it.
+ * other processes never wait for the writer. The writer lock is SQLite's own: `begin` (`BEGIN IMMEDIATE`) is held
+ * for the whole `SqliteBackend.write`, so a second writing process waits (up to `busyTimeoutMs`) and a crashed
+ * one releases it.
  */
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { NeurStoreError, conflict } from '../../errors.js';
 import {
   FLOAT_BASE_DTYPES, type Catalog, type CatalogDamage, type CodecName, type CatalogTotals, type CatalogTx, type ModelRow, type TensorRow,
-} from '../catalog.js';
-import { modelRowChecksum, tensorRowsChecksum } from '../row-checksum.js';
+} from '../../catalog/catalog.js';
+import { modelRowChecksum, tensorRowsChecksum } from '../../catalog/row-checksum.js';
 import { MIGRATE_1_TO_2_SQL, SCHEMA_SQL, SCHEMA_VERSION, fromSqlKey, toSqlKey } from './sqlite-schema.js';
 import { guarded, openReadOnly, sqliteError } from './sqlite-open.js';
 import { damagedRow, toModelRow, toTensorRows, type Row } from './sqlite-rows.js';
@@ -27,8 +28,6 @@ const CATALOG_PAGE_BYTES = 1024;
 export class SqliteCatalog implements Catalog {
   private readonly db: Database.Database;
   private readonly readOnly: boolean;
-  /** Serializes writers of this process; SQLite serializes processes. */
-  private writeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly path: string, options: SqliteCatalogOptions = {}) {
     this.readOnly = Boolean(options.readOnly);
@@ -83,13 +82,11 @@ export class SqliteCatalog implements Catalog {
     this.db.prepare('UPDATE models SET row_crc = ?, tensors_crc = ? WHERE id = ?').run(modelRowChecksum(model), tensorRowsChecksum(tensors), r.id);
   }
 
-  write<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T> {
-    const run = this.writeQueue.then(() => this.runWrite(fn));
-    this.writeQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async runWrite<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T> {
+  /**
+   * Starts the write transaction (`BEGIN IMMEDIATE`: SQLite's writer lock, held until `commit` or `rollback`;
+   * a second process waits up to the busy timeout, then CONFLICT). Only `SqliteBackend.write` calls these.
+   */
+  begin(): void {
     if (this.readOnly) throw conflict('the store is open read-only');
     try {
       this.db.exec('BEGIN IMMEDIATE');
@@ -98,17 +95,18 @@ export class SqliteCatalog implements Catalog {
       if (mapped.code === 'CONFLICT') throw conflict(`another process is writing to the store (${(e as Error).message}); try again`);
       throw mapped;
     }
-    try {
-      const result = await fn(this.tx());
-      guarded(this.path, 'cannot commit to', () => this.db.exec('COMMIT'));
-      return result;
-    } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw sqliteError(this.path, 'write to', e);
-    }
   }
 
-  private tx(): CatalogTx {
+  commit(): void {
+    guarded(this.path, 'cannot commit to', () => this.db.exec('COMMIT'));
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** Catalog writes inside the transaction `begin` started. */
+  tx(): CatalogTx {
     const g = <T>(what: string, f: () => T): Promise<T> => Promise.resolve().then(() => guarded(this.path, what, f));
     return {
       modelExists: (name) => g('read', () => this.db.prepare('SELECT 1 FROM models WHERE name = ?').get(name) !== undefined),

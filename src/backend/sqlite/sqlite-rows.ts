@@ -4,8 +4,8 @@
  * Rows written before checksums existed (NULL) are read unchecked.
  */
 import { NeurStoreError } from '../../errors.js';
-import type { ModelRow, TensorRow } from '../catalog.js';
-import { modelRowChecksum, tensorRowsChecksum } from '../row-checksum.js';
+import type { ModelRow, TensorRow } from '../../catalog/catalog.js';
+import { modelRowChecksum, tensorRowsChecksum } from '../../catalog/row-checksum.js';
 import { fromSqlKey } from './sqlite-schema.js';
 
 export type Row = Record<string, unknown>;
