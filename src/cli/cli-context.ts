@@ -6,11 +6,12 @@
 import { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NeurStore } from '../store/neur-store.js';
+import { NeurStore, isDatabaseUrl } from '../store/neur-store.js';
 
-/** The store directory: --store, else $NEURSTORE_DIR, else ~/.neurstore. */
+/** The store: --store, else $NEURSTORE_DIR, else ~/.neurstore; a directory (made absolute) or a postgres:// URL. */
 export function storeDir(flag: string | undefined): string {
-  return resolve(flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore'));
+  const location = flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore');
+  return isDatabaseUrl(location) ? location : resolve(location);
 }
 
 /** Opens the store for one command; commands that only read open it read-only (they work on a full disk). */

@@ -14,6 +14,7 @@ import { verifyModels, type RepairReport, type VerifyOptions, type VerifyReport 
 import { checkEffort, checkPath, resolveMode, validateName } from './store-options.js';
 
 export { resolveMode, validateName } from './store-options.js';
+export { isDatabaseUrl } from '../backend/open-backend.js';
 import { ContentStore, type StoredContent } from './content-store.js';
 import { detectFormat, formatByName } from './format-registry.js';
 import type { TensorEntry } from '../formats/model-format.js';

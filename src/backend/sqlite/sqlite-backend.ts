@@ -1,7 +1,8 @@
 /**
  * The embedded backend: a store directory holding segment files (the engine, engine/) and a SQLite catalog.
  * It owns what is directory-specific: the marker file that makes a directory a store, the reserve file and the
- * full-disk mode (reads work, `rm` and `gc` free space, puts are refused), and the manifest rebuild of `repair`.
+ * full-disk mode (reads work; the first write gives up the reserve so `rm` and `gc` can free space; appends and
+ * new models are refused until a gc has put the reserve back), and the manifest rebuild of `repair`.
  *
  * Writes (the protocol in backend.ts): SQLite's `BEGIN IMMEDIATE` is the writer lock (always exclusive here,
  * across processes; writers of this process queue); the engine batch is opened inside it, `fn` runs, then the
@@ -19,7 +20,7 @@ import type { Backend, BackendStats, BackendTx, WriteOptions } from '../backend.
 import { SqliteCatalog } from './sqlite-catalog.js';
 import { sqliteError } from './sqlite-open.js';
 import { CATALOG_FILE, RESERVE_FILE, STORE_MARKER_FILE, ensureReserve, ensureStoreDir, openCatalog, plainFilesBytes } from './sqlite-files.js';
-import { SqliteRecordWriter, SqliteRecords } from './sqlite-records.js';
+import { SqliteRecordWriter, SqliteRecords, fullDiskError } from './sqlite-records.js';
 
 export interface SqliteBackendOptions {
   env?: Env;
@@ -135,7 +136,10 @@ export class SqliteBackend implements Backend {
       const records = new SqliteRecordWriter(this.engine, this.refuseAppends ? this.location : null);
       let result: T;
       try {
-        result = await fn({ catalog: catalog.tx(), records });
+        const tx = catalog.tx();
+        // From a full-disk open, only writes that free space: no model is added (even one of stored records).
+        const insertModel = this.refuseAppends ? () => Promise.reject(fullDiskError(this.location)) : tx.insertModel;
+        result = await fn({ catalog: { ...tx, insertModel }, records });
         if (options.rollback) await this.engine.abort();
         else if (records.changed) await this.engine.commit(); // records durable before the catalog names them
         else this.engine.release();

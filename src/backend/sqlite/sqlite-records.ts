@@ -3,11 +3,14 @@
  * `RecordWriter`. The engine's write batch is opened and closed by `SqliteBackend.write`; the writer only
  * appends to it and reclaims (compaction) inside it.
  */
-import { ioError } from '../../errors.js';
+import { NeurStoreError, ioError } from '../../errors.js';
 import type { TensorEngine } from '../../engine/tensor-engine.js';
 import type { Damage, RecordStore, RecordWriter } from '../backend.js';
 
 export class SqliteRecords implements RecordStore {
+  /** Records found damaged on reading (the engine lists only what indexing found), by key. */
+  private readonly readDamage = new Map<bigint, Damage>();
+
   constructor(private readonly engine: TensorEngine) {}
 
   /** Looks past the in-memory index only outside a write (a write batch starts from the latest manifest). */
@@ -18,16 +21,23 @@ export class SqliteRecords implements RecordStore {
     return this.engine.has(key);
   }
 
-  get(key: bigint): Promise<Uint8Array> {
-    return this.engine.get(key);
+  async get(key: bigint): Promise<Uint8Array> {
+    try {
+      return await this.engine.get(key);
+    } catch (e) {
+      if (e instanceof NeurStoreError && e.code === 'CORRUPTION' && this.engine.has(key)) this.readDamage.set(key, damageOf(key, e));
+      throw e;
+    }
   }
 
   readPrefix(key: bigint, length: number): Promise<Uint8Array> {
     return this.engine.readPrefix(key, length);
   }
 
+  /** What indexing found, and records found damaged on reading that are still stored (gc drops them). */
   async damaged(): Promise<readonly Damage[]> {
-    return this.engine.damaged;
+    const read = [...this.readDamage].filter(([k]) => this.engine.has(k)).map(([, d]) => d);
+    return [...this.engine.damaged, ...read];
   }
 
   refresh(): Promise<void> {
@@ -54,7 +64,7 @@ export class SqliteRecordWriter implements RecordWriter {
 
   append(key: bigint, payload: Uint8Array | readonly Uint8Array[]): Promise<boolean> {
     const run = this.tail.then(async () => {
-      if (this.fullDisk) throw ioError(`the disk holding ${this.fullDisk} is full: free space (\`neurstore rm\` then \`neurstore gc\` can run on a full disk)`);
+      if (this.fullDisk) throw fullDiskError(this.fullDisk);
       if (this.engine.has(key)) return false;
       this.changed = true;
       await this.engine.append(key, payload);
@@ -71,4 +81,15 @@ export class SqliteRecordWriter implements RecordWriter {
     await this.engine.beginWrite(); // compaction commits its own batch: the write goes on in a fresh one
     return { recordsDropped, bytesReclaimed };
   }
+}
+
+/** The place a read's CORRUPTION names (`FILE at offset N: ...`, see errors.ts `corruption`). */
+function damageOf(key: bigint, e: NeurStoreError): Damage {
+  const m = /^(.*) at offset (\d+): ([^]*)$/.exec(e.message);
+  return m ? { file: m[1]!, offset: Number(m[2]), length: 0, message: m[3]! } : { file: `record ${key.toString(16)}`, offset: 0, length: 0, message: e.message };
+}
+
+/** A put refused on a store opened on a full disk. */
+export function fullDiskError(dir: string): NeurStoreError {
+  return ioError(`the disk holding ${dir} is full: free space (\`neurstore rm\` then \`neurstore gc\` can run on a full disk)`);
 }
