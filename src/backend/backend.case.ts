@@ -77,7 +77,7 @@ export function runBackendCases(name: string, factory: BackendFactory): void {
     });
   });
 
-  test(`${name} backend: a write that throws keeps nothing and rethrows the error unchanged`, async (t) => {
+  test(`${name} backend: a write that throws keeps nothing in the catalog and rethrows the error unchanged`, async (t) => {
     await withBackend(t, factory, async (b, reopen) => {
       const err = new Error('boom');
       await assert.rejects(b.write(async (tx) => {
@@ -86,10 +86,11 @@ export function runBackendCases(name: string, factory: BackendFactory): void {
         assert.equal(await tx.records.append(1n, new Uint8Array([9])), false, 'the write sees its own record');
         throw err;
       }), (e) => e === err);
-      for (const store of [b, await reopen()]) {
-        assert.equal(await store.records.has(1n), false);
-        assert.equal(await store.catalog.getModel(MODEL.name), undefined);
-      }
+      for (const store of [b, await reopen()]) assert.equal(await store.catalog.getModel(MODEL.name), undefined);
+      // Its record is dropped or left unnamed (protocol point 3): a reclaim keeping nothing leaves none.
+      await b.write((tx) => tx.records.reclaim(() => false), { exclusive: true });
+      assert.equal(await b.records.has(1n), false);
+      assert.equal((await b.records.stats()).records, 0);
     });
   });
 
