@@ -58,7 +58,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) });
 
   program.command('init [dir]').description('create a store (idempotent)').action(async (dir: string | undefined, _o, cmd: Command) => {
-    const path = dir ? resolve(dir) : storeDir(cmd.optsWithGlobals().store);
+    const path = storeDir(dir ?? cmd.optsWithGlobals().store); // a directory (made absolute) or a postgres:// URL
     await (await NeurStore.init(path)).close();
     out(`initialized NeurStore in ${path}`);
   });
