@@ -29,7 +29,7 @@ export interface EncodeResult {
 
 /** The work of one job, wherever it runs. */
 export function codeChunkJob(job: EncodeJob): EncodeResult {
-  if (job.group) return encodeGroupChunk(job.bytes, job.base, job.group.dtype, job.group.tol, job.group.digestPrefix);
+  if (job.group) return encodeGroupChunk(job.bytes, job.base, job.group.dtype, job.group.tol, job.group.digestPrefix, job.effort === 'max');
   return { body: encodeLossless(job.bytes, job.width, job.base, { effort: job.effort }) };
 }
 

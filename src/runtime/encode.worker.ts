@@ -8,6 +8,7 @@ const handled = collectEvery(64 << 20);
 serveJobs<EncodeJob, EncodeResult>((job) => {
   const r = codeChunkJob(job);
   const out = new Uint8Array(r.body); // its own buffer, moved back whole
-  handled(job.bytes.length);
+  // A group-quantized chunk allocates ~10x its bytes in float arrays (values, base, codes, the replayed decode).
+  handled(job.group ? 10 * job.bytes.length : job.bytes.length);
   return { result: { ...r, body: out }, transfer: [out.buffer] };
 });

@@ -118,7 +118,7 @@ export class ChunkedTensors {
       }
       const baseRef = base && base.list.chunks[i]?.length === bytes.length ? base.list.chunks[i]! : null;
       if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort) };
-      const c = await this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0);
+      const c = await this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, effort);
       maxError = Math.max(maxError, c.maxError);
       return { parts: c.parts };
     };
@@ -242,13 +242,13 @@ export class ChunkedTensors {
    * A float chunk group-quantized within the bound (default mode), against its base chunk's values when there is
    * one that reads back; decoded once here and checked against the bound, as whole tensors are.
    */
-  private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number) {
+  private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
     const base = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
       if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
       throw e;
     }) : null;
     const group = { dtype: lossy.dtype, tol: lossy.tol, digestPrefix: RecordKind.Chunk };
-    const { body, maxError = Infinity, digest } = await this.encoder.encode({ bytes, width: 1, base, group });
+    const { body, maxError = Infinity, digest } = await this.encoder.encode({ bytes, width: 1, base, group, effort });
     if (!(maxError <= lossy.tol) || !digest) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
     const ref = baseRef && base ? { key: baseRef.key, view: lossy.dtype, depth: depth + 1 } : undefined;
     return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check: digest, body, ...(ref ? { base: ref } : {}) } };
