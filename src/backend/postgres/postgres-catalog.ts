@@ -32,8 +32,9 @@ export class PostgresCatalogTx implements CatalogTx {
     this.begun = true;
   }
 
-  private async q(what: string, sql: string, params?: unknown[]): Promise<pg.QueryResult> {
-    await this.begin();
+  /** A statement of the write; reads before the first change run outside the transaction (none open yet). */
+  private async q(what: string, sql: string, params?: unknown[], read = false): Promise<pg.QueryResult> {
+    if (!read) await this.begin();
     try {
       return await this.client.query(sql, params);
     } catch (e) {
@@ -55,7 +56,7 @@ export class PostgresCatalogTx implements CatalogTx {
   }
 
   async modelExists(name: string): Promise<boolean> {
-    return (await this.q('cannot read', 'SELECT 1 FROM models WHERE name = $1', [name])).rows.length > 0;
+    return (await this.q('cannot read', 'SELECT 1 FROM models WHERE name = $1', [name], true)).rows.length > 0;
   }
 
   async insertModel(m: ModelRow, tensors: readonly TensorRow[]): Promise<void> {
@@ -165,8 +166,16 @@ export class PostgresCatalog implements Catalog {
   async getModel(name: string): Promise<ModelRow | undefined> {
     const [row] = await this.query(`${MODELS_SQL} WHERE m.name = $1`, [name]);
     if (row) return toModelRow(this.location, row);
-    // A miss may be a damaged name: say so rather than "not found".
-    const damage = (await this.check())[0];
+    // A miss may be a damaged name: say so rather than "not found" (model rows only: cheap, as in SQLite).
+    const damage = (await this.query(MODELS_SQL)).flatMap((r) => {
+      try {
+        toModelRow(this.location, r);
+        return [];
+      } catch (e) {
+        if (!(e instanceof NeurStoreError)) throw e;
+        return [e];
+      }
+    })[0];
     if (damage) throw new NeurStoreError('CORRUPTION', `no intact model named '${name}'; ${damage.message}`);
     return undefined;
   }

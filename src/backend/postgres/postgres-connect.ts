@@ -41,8 +41,19 @@ export function clientConfig(url: string, t: PgTimeouts, readOnly: boolean): pg.
   };
 }
 
+/**
+ * The pool of reads and appends. Connecting is bounded (`connectMs`, per connection); waiting for a free
+ * connection is not (pg-pool would bound both with one setting): a put that starts a hundred appends at once
+ * must queue, and every statement ahead of it in the queue is bounded by `statementMs`.
+ */
 export function newPool(url: string, t: PgTimeouts, readOnly: boolean, max: number): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(url, t, readOnly), max, idleTimeoutMillis: 10_000 });
+  const { connectionTimeoutMillis, ...config } = clientConfig(url, t, readOnly);
+  class TimedClient extends pg.Client {
+    constructor(c: pg.ClientConfig) {
+      super({ ...c, connectionTimeoutMillis });
+    }
+  }
+  const pool = new pg.Pool({ ...config, Client: TimedClient as unknown as pg.PoolConfig['Client'], max, idleTimeoutMillis: 10_000 });
   // An idle connection that drops (server restarted) is discarded by the pool; without a listener it would
   // crash the process. The next query connects again.
   pool.on('error', () => undefined);

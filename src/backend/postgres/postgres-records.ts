@@ -67,7 +67,7 @@ export class PostgresRecords implements RecordStore {
   private assemble(key: bigint, b: Buffer): Uint8Array {
     const fail = (what: string): never => {
       const message = `${this.location} record_pages key ${keyHex(key)}: ${what}`;
-      this.found.push({ file: `record_pages:${keyHex(key)}`, offset: 0, length: 0, message });
+      if (!this.found.some((d) => d.message === message)) this.found.push({ file: `record_pages:${keyHex(key)}`, offset: 0, length: 0, message });
       throw new NeurStoreError('CORRUPTION', message);
     };
     let at = 19 + b.readInt32BE(15);
