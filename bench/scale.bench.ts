@@ -92,7 +92,7 @@ for (const name of ['base', 'tuned']) {
 const v = child(['verify', store]);
 add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { note: v.ok ? 'ok' : 'DAMAGE' });
 
-// NeurStore, default mode at 1e-3 (large tensors are not streamed in the lossy modes yet).
+// NeurStore, default mode at 1e-3 (large float tensors streamed as group-quantized chunks on the encode workers).
 let bothLossy: number | null = null;
 if (!SKIP_LOSSY) {
   const lossy = join(work, 'lossy');
