@@ -10,7 +10,7 @@
  * is aborted and the catalog rolled back.
  */
 import { resolve } from 'node:path';
-import { conflict } from '../../errors.js';
+import { cancelled, conflict } from '../../errors.js';
 import { joinPath, type Env } from '../../env/env.js';
 import { NodeEnv } from '../../env/node-env.js';
 import { TensorEngine, type EngineOptions } from '../../engine/tensor-engine.js';
@@ -127,7 +127,7 @@ export class SqliteBackend implements Backend {
 
   private async runWrite<T>(fn: (tx: BackendTx) => Promise<T>, options: WriteOptions): Promise<T> {
     if (this.readOnly) throw conflict('the store is open read-only');
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw cancelled('the write was cancelled before it began; nothing was written');
     if (this.diskFull) await this.useReserve();
     const catalog = this.sqlite;
     catalog.begin();
