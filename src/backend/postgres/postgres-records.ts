@@ -4,9 +4,9 @@
  *
  * Reads: one `COPY (SELECT ... JOIN ...) TO STDOUT (FORMAT binary)` per record, so the row and its pages come
  * from one snapshot (a gc between two statements cannot look like damage), in binary (the text/hex bytea path
- * reads at 40-64 MB/s here against 85-144 MB/s; node-postgres' `binary: true` returns corrupt bytea). The
- * payload is checked against its length, page count and CRC: a mismatch is CORRUPTION naming
- * `record_pages key <hex>`, never wrong bytes.
+ * reads at 40-64 MB/s here against 85-144 MB/s; node-postgres' `binary: true` returns corrupt bytea),
+ * assembled as it arrives (postgres-page-reader.ts). The payload is checked against its length, page count
+ * and CRC: a mismatch is CORRUPTION naming `record_pages key <hex>`, never wrong bytes.
  *
  * Writes: each `append` is its own short transaction (the first phase of the write protocol in
  * postgres-backend.ts): `INSERT ... ON CONFLICT` on the record row, then its pages only when the row was
@@ -26,6 +26,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { NeurStoreError, notFound } from '../../errors.js';
 import type { Damage, RecordStore, RecordWriter } from '../backend.js';
 import { pgError } from './postgres-connect.js';
+import { PageReader } from './postgres-page-reader.js';
 import { fromSqlKey, toSqlKey } from './postgres-schema.js';
 
 /** Bytes per page (measured with bench/backend.bench.ts: see the README's PostgreSQL section). */
@@ -47,59 +48,25 @@ export class PostgresRecords implements RecordStore {
 
   async get(key: bigint): Promise<Uint8Array> {
     const client = await this.connect();
-    const chunks: Buffer[] = [];
+    const reader = new PageReader();
     let broken: unknown;
     try {
       // The key is an int8 we render ourselves: safe as a literal (COPY takes no parameters).
       const stream = client.query(copyTo(`COPY (SELECT r.length, r.crc, r.pages, p.page, p.data FROM records r
         LEFT JOIN record_pages p ON p.key = r.key WHERE r.key = ${toSqlKey(key)} ORDER BY p.page) TO STDOUT (FORMAT binary)`));
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      for await (const chunk of stream) reader.push(chunk as Buffer);
     } catch (e) {
       broken = e;
       throw pgError(e, this.location, 'cannot read a record from');
     } finally {
       client.release(broken as Error | undefined);
     }
-    return this.assemble(key, Buffer.concat(chunks));
-  }
-
-  /** The payload from the COPY output (header, then tuples of length, crc, pages, page, data), checked. */
-  private assemble(key: bigint, b: Buffer): Uint8Array {
-    const fail = (what: string): never => {
-      const message = `${this.location} record_pages key ${keyHex(key)}: ${what}`;
-      if (!this.found.some((d) => d.message === message)) this.found.push({ file: `record_pages:${keyHex(key)}`, offset: 0, length: 0, message });
-      throw new NeurStoreError('CORRUPTION', message);
-    };
-    let at = 19 + b.readInt32BE(15);
-    const pages: Buffer[] = [];
-    let length = -1;
-    let crc = 0;
-    let count = 0;
-    while (b.readInt16BE(at) !== -1) {
-      at += 2; // field count (5)
-      const field = (): Buffer | null => {
-        const len = b.readInt32BE(at);
-        at += 4;
-        if (len < 0) return null;
-        at += len;
-        return b.subarray(at - len, at);
-      };
-      length = Number(field()!.readBigInt64BE());
-      crc = Number(field()!.readBigInt64BE());
-      count = field()!.readInt32BE();
-      const page = field();
-      const data = field();
-      if (page === null || data === null) fail('the record has no pages');
-      if (page!.readInt32BE() !== pages.length) fail(`page ${pages.length} is missing`);
-      pages.push(data!);
-    }
-    if (length < 0) throw notFound(`no record ${keyHex(key)} in ${this.location}`);
-    if (pages.length !== count) fail(`${pages.length} pages where the record has ${count}`);
-    const payload = pages.length === 1 ? pages[0]! : Buffer.concat(pages);
-    if (payload.length !== length) fail(`${payload.length} bytes where the record has ${length}`);
-    const actual = payload.length ? crc32(payload) : 0;
-    if (actual !== crc) fail(`payload checksum mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`);
-    return payload;
+    const r = reader.finish();
+    if (r === null) throw notFound(`no record ${keyHex(key)} in ${this.location}`);
+    if ('payload' in r) return r.payload;
+    const message = `${this.location} record_pages key ${keyHex(key)}: ${r.problem}`;
+    if (!this.found.some((d) => d.message === message)) this.found.push({ file: `record_pages:${keyHex(key)}`, offset: 0, length: 0, message });
+    throw new NeurStoreError('CORRUPTION', message);
   }
 
   async readPrefix(key: bigint, length: number): Promise<Uint8Array> {
