@@ -82,7 +82,8 @@ export class NeurStore {
     /** The store's directory or database URL, as opened. */
     readonly location: string,
     private readonly env: Env,
-    private readonly backend: Backend,
+    /** The backend (catalog, records, write): for tools that move stored records as they are (copy-models.ts). */
+    readonly backend: Backend,
     options: OpenOptions,
   ) {
     this.content = new ContentStore(backend.records);
