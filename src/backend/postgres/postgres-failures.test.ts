@@ -40,10 +40,12 @@ async function readsBack(b: Backend, records: Map<bigint, Uint8Array>): Promise<
   for (const [k, v] of records) assert.ok(Buffer.from(await b.records.get(k)).equals(Buffer.from(v)), `record ${k.toString(16)}`);
 }
 
-/** gc as the store runs it: reclaim every record the catalog does not name. */
+/** gc as the store runs it: under the exclusive lock, reclaim every record the catalog does not name then. */
 async function gc(b: Backend): Promise<number> {
-  const live = await b.catalog.liveRecordKeys();
-  return (await b.write((tx) => tx.records.reclaim((k) => live.has(k)), { exclusive: true })).recordsDropped;
+  return (await b.write(async (tx) => {
+    const live = await b.catalog.liveRecordKeys();
+    return tx.records.reclaim((k) => live.has(k));
+  }, { exclusive: true })).recordsDropped;
 }
 
 function seeded(seed: number, n: number, size: number): Map<bigint, Uint8Array> {
@@ -135,6 +137,43 @@ if (pg) {
     } finally {
       await one.close();
       await two.close();
+    }
+  });
+
+  test('postgres: a put naming a record races rm of its other model and gc: gc waits for the put, nothing needed is reclaimed', async () => {
+    const url = await pg.freshUrl();
+    const b = await PostgresBackend.open(url, { create: true });
+    const other = await PostgresBackend.open(url); // the rm + gc process
+    try {
+      const shared = seeded(8, 3, 200_000);
+      await putModel(b, 'old', shared);
+      let found!: () => void;
+      const appended = new Promise<void>((resolve) => { found = resolve; });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      const put = b.write(async (tx) => {
+        for (const [k, v] of shared) assert.equal(await tx.records.append(k, v), false, 'found, not appended');
+        found();
+        await gate; // holds what it found, not yet named
+        await tx.catalog.insertModel(model('new', [...shared.keys()]), [...shared.keys()].map(tensor));
+      });
+      await appended;
+      await other.write((tx) => tx.catalog.deleteModel('old'));
+      const collected = gc(other);
+      // Released once gc is seen waiting for the write lock (a state, not a delay).
+      for (;;) {
+        const waiting = await pg.sql(url, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        if (waiting.rows.length) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      release();
+      await put;
+      assert.equal(await collected, 0);
+      assert.deepEqual((await other.catalog.listModels()).map((m) => m.name), ['new']);
+      await readsBack(other, shared);
+    } finally {
+      await b.close();
+      await other.close();
     }
   });
 
