@@ -108,6 +108,18 @@ export const WORKED_EXAMPLES: Readonly<Record<string, WorkedExample>> = {
     note: 'Rebuilds a lost or damaged MANIFEST from the segments (deleting nothing), then verifies and reports ' +
       'which models lost which tensors (exit 5 while damage remains; `rm` what cannot be recovered).',
   },
+  copy: {
+    args: 'copy --to backup mnist',
+    output: [
+      'copied mnist: 3 record(s) written (331.2 KB), 0 already there',
+      '1 model(s) copied, 0 skipped, 331.2 KB written to /home/me/backup',
+    ],
+    note: 'Copies the model as it is stored (byte-exact, every mode) into another store, created when missing: ' +
+      '--to and --from take a directory or a postgres:// URL (`--from` defaults to the store); without names, every ' +
+      'model. Records the destination holds already are not written again; a model already there with the same ' +
+      'content is skipped, so running the copy again resumes it. A name or record there with other content is ' +
+      'CONFLICT (exit 4), nothing of that model written.',
+  },
   rm: {
     args: 'rm mnist',
     output: ['removed mnist'],

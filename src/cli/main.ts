@@ -23,6 +23,7 @@ import { explainProgram } from './help.js';
 import { repairCommand, verifyCommand } from './check-commands.js';
 import { lineageCommand, logCommand, pullCommand, pushCommand, tagCommand, tokenCommand } from './hub-commands.js';
 import { serveCommand } from './serve-command.js';
+import { copyCommand } from './copy-command.js';
 
 export type { CliIo } from './cli-context.js';
 
@@ -180,6 +181,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program.addCommand(lineageCommand(io));
   program.addCommand(tokenCommand(io));
   program.addCommand(serveCommand(io));
+  program.addCommand(copyCommand(io));
   return explainProgram(program); // --version, environment and exit codes, examples, `help COMMAND`: last, after every command
 }
 

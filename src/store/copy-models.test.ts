@@ -19,6 +19,8 @@ import { writeSafetensorsFile, type TestTensor } from './testing/safetensors-fil
 import { tempDir } from './testing/temp-dir.js';
 import { pgFixture } from '../backend/postgres/testing/pg-fixture.js';
 
+// Started before any test is registered: a test registered after the others have run would never run.
+const pg = await pgFixture('copy-models.test.ts');
 const rng = new SeededRandom(1313);
 const tmp = tempDir();
 const CHUNK = 64 * 1024;
@@ -218,7 +220,6 @@ test('a cancelled copy lists nothing of the model it stopped in', async () => {
   }
 });
 
-const pg = await pgFixture('copy-models.test.ts');
 if (pg) {
   test('directory -> PostgreSQL -> directory: byte-identical, rows equal, verify ok, resumable', async () => {
     const url = await pg.freshUrl();
