@@ -115,3 +115,60 @@ export function lineageSvg(nodes: readonly string[], edges: readonly GraphEdge[]
   });
   return `<svg class="chart graph" role="img" aria-label="lineage graph" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"><title>lineage</title>${lines.join('')}${boxes.join('')}</svg>`;
 }
+
+export interface CurvePoint { x: number; y: number; title?: string }
+
+/**
+ * A line chart of `points` over a log x axis (a decade per tick; x > 0) and a linear y axis from 0 (or, with
+ * `logY` and every y > 0, a log one from the decade below the smallest y), each point
+ * also a dot with its title. `chosen` marks an x (a dashed vertical line, labelled `chosenLabel`) or, as
+ * 'lossless', says the model has no tolerance. Points with a non-finite y are left out of the line (their
+ * titles say why); the svg carries `data-points`, the count drawn.
+ */
+export function logCurve(title: string, points: readonly CurvePoint[], o: {
+  xLabel: string; yLabel: string; fmtY: (n: number) => string; chosen: number | 'lossless'; chosenLabel: string; logY?: boolean;
+}): string {
+  const H = 260;
+  const pad = { l: 64, r: 20, t: 24, b: 44 };
+  const pw = W - pad.l - pad.r;
+  const ph = H - pad.t - pad.b;
+  const drawn = points.filter((p) => p.x > 0 && Number.isFinite(p.x) && Number.isFinite(p.y));
+  const xs = [...drawn.map((p) => Math.log10(p.x)), ...(typeof o.chosen === 'number' && o.chosen > 0 ? [Math.log10(o.chosen)] : [])];
+  let lo = xs.length ? Math.floor(Math.min(...xs)) : -5;
+  let hi = xs.length ? Math.ceil(Math.max(...xs)) : -1;
+  if (hi <= lo) {
+    lo -= 1;
+    hi += 1;
+  }
+  const logY = Boolean(o.logY) && drawn.length > 0 && drawn.every((p) => p.y > 0);
+  const top = Math.max(1e-9, ...drawn.map((p) => p.y)) * 1.1;
+  const yLo = logY ? Math.floor(Math.log10(Math.min(...drawn.map((p) => p.y)))) : 0;
+  const yHi = logY ? Math.max(yLo + 1, Math.ceil(Math.log10(Math.max(...drawn.map((p) => p.y))))) : 0;
+  const X = (x: number) => pad.l + ((Math.log10(x) - lo) / (hi - lo)) * pw;
+  const Y = (y: number) => pad.t + ph - (logY ? (Math.log10(y) - yLo) / (yHi - yLo) : Math.max(0, y) / top) * ph;
+  const f = (n: number) => n.toFixed(1);
+  const xTicks: string[] = [];
+  for (let d = lo; d <= hi; d++) {
+    const x = f(X(10 ** d));
+    xTicks.push(`<line class="axis" x1="${x}" y1="${pad.t + ph}" x2="${x}" y2="${pad.t + ph + 4}"/><text x="${x}" y="${pad.t + ph + 17}" text-anchor="middle" class="muted">1e${d}</text>`);
+  }
+  const yValues = logY ? Array.from({ length: yHi - yLo + 1 }, (_, i) => 10 ** (yLo + i)) : [0, top / 2, top / 1.1];
+  const yTicks = yValues.map((v) => `<line class="grid" x1="${pad.l}" y1="${f(Y(v))}" x2="${W - pad.r}" y2="${f(Y(v))}"/>`
+    + `<text x="${pad.l - 6}" y="${f(Y(v) + 4)}" text-anchor="end" class="muted">${esc(o.fmtY(v))}</text>`);
+  const line = drawn.length ? `<path class="line" d="${drawn.map((p, i) => `${i ? 'L' : 'M'}${f(X(p.x))},${f(Y(p.y))}`).join(' ')}"/>` : '';
+  const dots = drawn.map((p) => `<circle class="point" cx="${f(X(p.x))}" cy="${f(Y(p.y))}" r="4"><title>${esc(p.title ?? `${p.x}: ${o.fmtY(p.y)}`)}</title></circle>`);
+  let mark: string;
+  if (o.chosen === 'lossless' || !(o.chosen > 0)) {
+    mark = `<g class="chosen" data-chosen="lossless"><text x="${pad.l + 6}" y="${pad.t - 8}">${esc(o.chosenLabel)}</text></g>`;
+  } else {
+    const x = f(X(o.chosen));
+    const anchor = X(o.chosen) > pad.l + pw / 2 ? 'end' : 'start';
+    mark = `<g class="chosen" data-chosen="${esc(o.chosen)}"><title>${esc(o.chosenLabel)}</title><line x1="${x}" y1="${pad.t - 4}" x2="${x}" y2="${pad.t + ph}"/>`
+      + `<text x="${anchor === 'end' ? f(X(o.chosen) - 4) : f(X(o.chosen) + 4)}" y="${pad.t - 8}" text-anchor="${anchor}">${esc(o.chosenLabel)}</text></g>`;
+  }
+  return `<svg class="chart curve" role="img" aria-label="${esc(title)}" data-points="${drawn.length}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"><title>${esc(title)}</title>`
+    + `${yTicks.join('')}<line class="axis" x1="${pad.l}" y1="${pad.t + ph}" x2="${W - pad.r}" y2="${pad.t + ph}"/><line class="axis" x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${pad.t + ph}"/>`
+    + `${xTicks.join('')}${mark}${line}${dots.join('')}`
+    + `<text x="${pad.l + pw / 2}" y="${H - 6}" text-anchor="middle" class="muted">${esc(o.xLabel)}</text>`
+    + `<text x="14" y="${pad.t + ph / 2}" text-anchor="middle" class="muted" transform="rotate(-90 14 ${pad.t + ph / 2})">${esc(o.yLabel)}</text></svg>`;
+}

@@ -45,6 +45,8 @@ export interface PageOptions {
   /** The request's token is valid (a cookie or header): show "log out" instead of "log in". */
   loggedIn: boolean;
   body: string;
+  /** Reload the page after this many seconds (a page waiting for a background job, e.g. a tolerance sweep). */
+  refreshSeconds?: number;
 }
 
 export function page(o: PageOptions): string {
@@ -56,7 +58,7 @@ export function page(o: PageOptions): string {
     : '<a class="auth" href="/ui/login">Log in</a>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark"><title>${esc(o.title)} · NeurStore</title>
+<meta name="color-scheme" content="light dark">${o.refreshSeconds ? `<meta http-equiv="refresh" content="${esc(o.refreshSeconds)}">` : ''}<title>${esc(o.title)} · NeurStore</title>
 <link rel="icon" href="data:,"><link rel="stylesheet" href="/ui/assets/dashboard.css"></head>
 <body><header><nav>${crumbs}</nav><a href="/ui/lineage">Lineage</a>${auth}</header>
 <main>${o.body}</main>
@@ -102,6 +104,13 @@ svg.chart .axis { stroke: var(--line); }
 svg.chart .bar { fill: var(--bar); }
 svg.chart .bar2 { fill: var(--bar2); }
 svg.chart .muted { fill: var(--muted); }
+svg.chart .grid { stroke: var(--line); stroke-dasharray: 2 3; }
+svg.curve .line { stroke: var(--bar); stroke-width: 2; fill: none; }
+svg.curve .point { fill: var(--bar); }
+svg.curve .chosen line { stroke: var(--warn); stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg.curve .chosen text { fill: var(--warn); font-weight: 600; }
+tr.chosen td { font-weight: 600; }
+progress { width: 16em; vertical-align: middle; }
 svg.graph rect { fill: var(--card); stroke: var(--accent); }
 svg.graph line, svg.graph path { stroke: var(--muted); fill: none; }
 svg.graph .declared { stroke-dasharray: 4 3; }

@@ -5,12 +5,14 @@
 import type { StoreStats, ModelInfo } from '../store/store-types.js';
 import type { TensorRow } from '../catalog/catalog.js';
 import type { CommitRow, FileRow, RefRow, RepoRow } from '../registry/registry-db.js';
-import { barChart, histogram, lineageSvg, type Bar } from './charts.js';
+import { barChart, histogram, lineageSvg, logCurve, type Bar } from './charts.js';
+import type { ModelSweep } from '../store/model-sweep.js';
 import { esc, figure, fmtBytes, fmtDate, fmtError, fmtInt, fmtRatio, page, repoPath, url } from './html.js';
 import { markdown } from './markdown.js';
 
 export const modelHref = (name: string): string => `/ui/model?name=${encodeURIComponent(name)}`;
 export const repoHref = (name: string): string => `/ui/repos/${repoPath(name)}`;
+export const toleranceHref = (name: string): string => `/ui/tolerance?name=${encodeURIComponent(name)}`;
 
 /** One row of the overview table: a repository or a store model. */
 export interface OverviewRow {
@@ -97,6 +99,7 @@ export function modelPage(d: ModelData): string {
   const body = `<h1>${esc(m.name)}</h1>
 <p class="muted">${esc(m.format)} · ${esc(m.mode)}${m.tolerance ? ` · tolerance ${esc(m.tolerance)}` : ''} · put ${esc(fmtDate(m.createdMs))} · files ${esc(m.files.join(', '))} ${tags}</p>
 ${d.repos.length ? `<p>In ${d.repos.map((r) => `<a href="${esc(repoHref(r))}">${esc(r)}</a>`).join(', ')}</p>` : ''}
+<p><a href="${esc(toleranceHref(m.name))}" id="tolerance-link">Tolerance sweep</a> <span class="muted">(ratio and max error from 1e-5 to 1e-1)</span></p>
 <dl class="figures" aria-label="model totals">${figures}</dl>
 ${d.canDelete ? `<p><a href="/ui/model/delete?name=${url(m.name)}" id="delete">Delete this model…</a></p>` : ''}
 <div class="charts"><section><h2>Bytes per tensor</h2>${barChart('bytes per tensor', bars, fmtBytes)}
@@ -112,6 +115,57 @@ ${d.canDelete ? `<p><a href="/ui/model/delete?name=${url(m.name)}" id="delete">D
 ${rows}
 </tbody></table>`;
   return page({ title: m.name, crumbs: [{ label: 'model' }, { label: m.name }], loggedIn: d.loggedIn, body });
+}
+
+/** Where the page's sweep stands: none (or one the store has changed since), running, done or failed. */
+export type SweepState =
+  | { kind: 'none' }
+  | { kind: 'running'; done: number; total: number; tolerance?: number }
+  | { kind: 'done'; sweep: ModelSweep; atMs: number }
+  | { kind: 'failed'; message: string; atMs: number };
+
+export interface ToleranceData { model: ModelInfo; state: SweepState; tolerances: readonly number[]; loggedIn: boolean }
+
+const fmtTol = (t: number): string => Number(t.toPrecision(3)).toExponential().replace('e+', 'e');
+
+/** A model's tolerance sweep: the button to start it, its progress (the page reloads itself), or its curve and table. */
+export function tolerancePage(d: ToleranceData): string {
+  const m = d.model;
+  const lossless = m.mode === 'lossless' || !(m.tolerance > 0);
+  const chosenLabel = lossless ? 'this model: lossless (no tolerance)' : `this model: ${fmtTol(m.tolerance)}`;
+  const action = `/ui/tolerance?name=${url(m.name)}`;
+  const run = (label: string) => `<form method="post" action="${action}" class="run"><input type="hidden" name="run" value="1"><button type="submit" id="run-sweep">${esc(label)}</button></form>`;
+  const s = d.state;
+  let result: string;
+  if (s.kind === 'running') {
+    result = `<div class="card" role="status" aria-live="polite" id="sweep-status"><p>Sweeping: tolerance ${Math.min(s.done + 1, s.total)} of ${s.total}${s.tolerance ? ` (${esc(fmtTol(s.tolerance))})` : ''}…</p>
+<progress id="sweep-progress" max="${s.total}" value="${s.done}">${s.done} of ${s.total}</progress> <span class="muted">This page reloads itself until the curve is there.</span></div>`;
+  } else if (s.kind === 'failed') {
+    result = `<div class="card error" role="alert" id="sweep-status"><p>The sweep failed (${esc(fmtDate(s.atMs))}): ${esc(s.message)}</p>${run('Run the sweep again')}</div>`;
+  } else if (s.kind === 'done') {
+    const rows = s.sweep.rows;
+    const points = rows.map((r) => ({ x: r.tolerance, y: r.ratio, title: `tolerance ${fmtTol(r.tolerance)}: ratio ${fmtRatio(r.ratio)}, ${fmtBytes(r.storedBytes)} stored, max error ${fmtError(r.maxError)}` }));
+    const chosenRow = (t: number) => !lossless && Math.abs(t - m.tolerance) <= 1e-12 * Math.max(t, m.tolerance);
+    const table = rows.map((r) => `<tr${chosenRow(r.tolerance) ? ' class="chosen" aria-current="true"' : ''}><td data-value="${r.tolerance}">${esc(fmtTol(r.tolerance))}${chosenRow(r.tolerance) ? ' <span class="tag">this model</span>' : ''}</td>`
+      + `<td class="num" data-value="${r.ratio}">${esc(fmtRatio(r.ratio))}</td><td class="num" data-value="${r.storedBytes}">${esc(fmtBytes(r.storedBytes))}</td>`
+      + `<td class="num" data-value="${r.maxError}">${esc(fmtError(r.maxError))}</td></tr>`).join('\n');
+    const infinite = rows.filter((r) => !Number.isFinite(r.ratio)).length;
+    result = `<div class="charts"><section><h2>Ratio vs tolerance</h2><p class="muted">Both axes log scale.</p>
+${logCurve('compression ratio vs tolerance', points, { xLabel: 'tolerance (max error bound, log scale)', yLabel: 'ratio', fmtY: (v) => `${Number(v.toPrecision(3))}x`, logY: true, chosen: lossless ? 'lossless' : m.tolerance, chosenLabel })}
+${infinite ? `<p class="muted">${infinite} tolerance(s) stored no new bytes (ratio —): not drawn.</p>` : ''}</section></div>
+<table id="sweep"><thead><tr><th scope="col">Tolerance</th><th scope="col" class="num">Ratio</th><th scope="col" class="num">Stored bytes</th><th scope="col" class="num">Max error</th></tr></thead><tbody>
+${table}
+</tbody></table>
+<p class="muted">Swept ${esc(fmtDate(s.atMs))} in ${esc(s.sweep.mode)} mode; kept until the store changes.</p>${run('Run the sweep again')}`;
+  } else {
+    result = `<div class="card" id="sweep-status"><p>No sweep of this model since the store last changed. It takes one dry run per tolerance (${esc(d.tolerances.map(fmtTol).join(', '))}).</p>${run('Run the sweep')}</div>`;
+  }
+  const body = `<h1>Tolerance sweep: ${esc(m.name)}</h1>
+<p class="muted"><a href="${esc(modelHref(m.name))}">${esc(m.name)}</a> · ${esc(m.format)} · stored ${lossless ? 'lossless' : `${esc(m.mode)} at tolerance ${esc(fmtTol(m.tolerance))}`} · ${esc(fmtBytes(m.bytesIn))} in</p>
+<p>What each error bound would buy for this model: one dry run per tolerance of the model alone, in an empty scratch store (so no dedup against the other models here; nothing is stored). Ratio = bytes in / bytes it would store; max error = the largest error of any value. No metric: the store knows no task to measure this model on (<code>neurstore sweep FILE --eval SCRIPT</code> measures one).</p>
+${lossless ? '' : '<p class="card error" id="lossy-note">This model is stored lossy: it is swept from its stored values as the store gives them back, not from the file first put.</p>'}
+${result}`;
+  return page({ title: `Tolerance: ${m.name}`, crumbs: [{ label: 'model' }, { label: m.name, href: modelHref(m.name) }, { label: 'tolerance' }], loggedIn: d.loggedIn, body, refreshSeconds: s.kind === 'running' ? 1 : undefined });
 }
 
 export interface RepoData {

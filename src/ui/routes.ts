@@ -3,8 +3,8 @@
  * a page shows only what the request's token may read. A browser sends its token as an HttpOnly cookie set by
  * the login form; for GET/HEAD requests without an Authorization header the cookie is handed to `Access` as
  * `Authorization: Bearer ...`, so file downloads of private repositories work from the page too; for the
- * dashboard's own POSTs (delete a repository or a model, gc: each after a confirmation page) only when the request
- * comes from this origin. The token is never written into a page.
+ * dashboard's own POSTs (delete a repository or a model, gc: each after a confirmation page; start a model's
+ * tolerance sweep) only when the request comes from this origin. The token is never written into a page.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
@@ -16,9 +16,10 @@ import { lineageGraph, lineageOf } from '../registry/lineage.js';
 import type { StoredAs } from '../catalog/catalog.js';
 import type { ModelInfo, StoreStats } from '../store/store-types.js';
 import { BaseNames, sourceKey } from '../store/describe-model.js';
+import { MODEL_SWEEP_TOLERANCES, sweepStoredModel } from '../store/model-sweep.js';
 import { createHash } from 'node:crypto';
 import { CSS, JS, repoPath } from './html.js';
-import { confirmPage, lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, type OverviewRow, type Savings, type TensorView } from './pages.js';
+import { confirmPage, lineagePage, loginPage, messagePage, modelHref, modelPage, overviewPage, repoHref, repoPage, tolerancePage, toleranceHref, type OverviewRow, type Savings, type SweepState, type TensorView } from './pages.js';
 
 const COOKIE = 'neurstore_token';
 
@@ -139,11 +140,17 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     return overviewPage({ stats, rows, savings: await savingsOf(models, stats), q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req), storeWriter: may(() => storeWriter(req)) });
   }));
 
-  app.get('/ui/model', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
-    const name = req.query.name ?? '';
+  /** A model's page is readable as the store (no repository holds it) or through one repository holding it; its holders. */
+  const modelReadable = (req: FastifyRequest, name: string): string[] => {
     const holders = [...new Set(reg.db.commitsWithModel(name).map((c) => c.repo))];
     if (holders.length === 0) storeReadable(req);
     else if (!holders.some((h) => canRead(req, h))) access.readable(req, holders[0]!);
+    return holders;
+  };
+
+  app.get('/ui/model', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
+    const name = req.query.name ?? '';
+    const holders = modelReadable(req, name);
     const info = await reg.store.info(name);
     const owners = new BaseNames(reg.store);
     const tensors: TensorView[] = [];
@@ -251,6 +258,56 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     if (req.body?.confirm !== 'gc') throw new HubError('INVALID_ARGUMENT', 'BadRequest', 'type gc to confirm');
     const r = await reg.store.gc();
     return messagePage('gc done', `${r.recordsDropped} records dropped, ${r.bytesReclaimed} bytes reclaimed.`, true, '<p><a href="/ui">Back to the overview</a></p>');
+  }));
+
+  // The tolerance page: a model's sweep (sweepStoredModel: dry runs only, nothing stored, so reading the model is
+  // enough to start one), run in the background one at a time per model; its result is kept in memory until the
+  // store changes (its figures or its model names), as the overview's savings.
+  const storeState = async (): Promise<string> =>
+    createHash('sha256').update(JSON.stringify([await reg.store.stats(), (await reg.store.list()).map((m) => [m.name, m.createdMs])])).digest('hex');
+  interface SweepJob { done: number; total: number; tolerance?: number; abort: AbortController; finished?: Promise<void> }
+  const running = new Map<string, SweepJob>();
+  const swept = new Map<string, { key: string; state: SweepState & { kind: 'done' | 'failed' } }>();
+  const startSweep = (name: string): void => {
+    if (running.has(name)) return;
+    const job: SweepJob = { done: 0, total: MODEL_SWEEP_TOLERANCES.length, abort: new AbortController() };
+    running.set(name, job);
+    job.finished = (async () => {
+      const key = await storeState();
+      try {
+        const sweep = await sweepStoredModel(reg.store, name, {
+          tolerances: MODEL_SWEEP_TOLERANCES, signal: job.abort.signal,
+          onProgress: (p) => Object.assign(job, { done: p.done, total: p.total, tolerance: p.tolerance }),
+        });
+        swept.set(name, { key, state: { kind: 'done', sweep, atMs: Date.now() } });
+      } catch (e) {
+        swept.set(name, { key, state: { kind: 'failed', message: answerOf(e).message, atMs: Date.now() } });
+      }
+    })().catch(() => { /* storeState failed: the page offers the sweep again */ }).finally(() => running.delete(name));
+  };
+  app.addHook('onClose', async () => {
+    for (const job of running.values()) job.abort.abort();
+    await Promise.allSettled([...running.values()].map((j) => j.finished));
+  });
+  app.get('/ui/tolerance', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
+    const name = req.query.name ?? '';
+    modelReadable(req, name);
+    const model = await reg.store.info(name);
+    const job = running.get(name);
+    let state: SweepState = { kind: 'none' };
+    if (job) state = { kind: 'running', done: job.done, total: job.total, tolerance: job.tolerance };
+    else if (swept.has(name)) {
+      if (swept.get(name)!.key === (await storeState())) state = swept.get(name)!.state;
+      else swept.delete(name);
+    }
+    return tolerancePage({ model, state, tolerances: MODEL_SWEEP_TOLERANCES, loggedIn: loggedIn(req) });
+  }));
+  app.post('/ui/tolerance', post(async (req: Form, reply) => {
+    const name = req.query.name ?? '';
+    modelReadable(req, name);
+    await reg.store.info(name);
+    startSweep(name);
+    return reply.redirect(toleranceHref(name), 303);
   }));
 
   app.get('/ui/login', guarded(async (req) => loginPage(undefined, loggedIn(req))));
