@@ -35,6 +35,7 @@ export { rewriteWithQdq, type QdqWeight, type QdqCandidate } from './runtime/onn
 export { DenseFamily, type DenseModel, type DenseWeight } from './runtime/dense-family.js';
 // What the faces (CLI, HTTP, SQL) call instead of holding the logic themselves.
 export { describe, BaseNames, sourceKey, type DescribableStore, type DescribedTensor, type ModelDescription, type RecordOwner } from './store/describe-model.js';
+export { copyModels, type CopiedModel, type CopyOptions, type CopyProgress, type CopyResult } from './store/copy-models.js';
 export { loadReport, formName, type LoadReport, type LoadReportOptions, type LoadRow, type SessionReport } from './store/load-check.js';
 export { checkTolerance, parseTolerance, parseTolerances, parseWholeNumber } from './store/tolerance.js';
 export { bigintReplacer, recordKeyJson, toJson, type KeyEncoding } from './store/json-keys.js';

@@ -8,10 +8,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isNeurStoreError } from '../errors.js';
 import { SeededRandom } from '../env/seeded-random.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../engine/record-format.js';
 import { NeurStore } from './neur-store.js';
 import { copyModels, type CopyProgress } from './copy-models.js';
 import { Codec, RecordKind, encodePayload, exactIdentity } from './record-payload.js';
@@ -199,6 +200,32 @@ test('a name taken by other content is CONFLICT and nothing is written; so is a 
   } finally {
     await dst.close();
     await src.close();
+  }
+});
+
+test('a damaged source record is CORRUPTION naming the model, and nothing of it is written', async () => {
+  const dir = join(tempDir(), 'src');
+  const src = await NeurStore.init(dir, storeOptions);
+  await src.put(paths.big, { name: 'big' });
+  await src.close();
+  // Flip a bit in the payload of the second chunk record (records lie in the first segment in the order written).
+  const seg = join(dir, 'segments', '000001.seg');
+  const b = readFileSync(seg);
+  let pos = SEGMENT_HEADER_BYTES;
+  for (let seen = 0; ; pos += RECORD_HEADER_BYTES + b.readUInt32LE(pos + 8)) {
+    if (b[pos + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === 2) break;
+  }
+  b[pos + RECORD_HEADER_BYTES + 100]! ^= 4;
+  writeFileSync(seg, b);
+  const damaged = await NeurStore.open(dir, { ...storeOptions, readOnly: true });
+  const dst = await NeurStore.init(join(tempDir(), 'dst'), storeOptions);
+  try {
+    await assert.rejects(copyModels(damaged, dst), (e) => isNeurStoreError(e, 'CORRUPTION') && /model 'big'/.test(e.message));
+    assert.deepEqual(await dst.list(), []);
+    assert.equal((await dst.stats()).records, 0, 'no record written');
+  } finally {
+    await dst.close();
+    await damaged.close();
   }
 });
 

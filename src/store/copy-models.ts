@@ -69,6 +69,8 @@ interface PlannedRecord {
   readonly bytes: number;
   readonly identity: Uint8Array;
   readonly check?: Uint8Array;
+  /** The records it needs: its base, a chunk list's chunks. */
+  readonly needs: readonly bigint[];
 }
 
 interface ModelPlan {
@@ -111,20 +113,18 @@ export async function copyModels(from: NeurStore, to: NeurStore, names?: readonl
       visited.add(key);
       checkAborted(options.signal, name);
       let rec = scanned.get(key);
-      let needs: bigint[];
-      if (rec) needs = await dependencies(src, key, cache.get(key));
-      else {
+      if (!rec) {
         const payload = await readSource(src, key, name);
         const header = headerOf(payload, key, src);
-        rec = { key, bytes: payload.length, identity: Uint8Array.from(header.identity), ...(header.check ? { check: Uint8Array.from(header.check) } : {}) };
+        const check = header.check ? { check: Uint8Array.from(header.check) } : {};
+        rec = { key, bytes: payload.length, identity: Uint8Array.from(header.identity), ...check, needs: dependenciesOf(payload, header, key, src) };
         scanned.set(key, rec);
         if (cached + payload.length <= CACHE_BYTES) {
           cache.set(key, payload);
           cached += payload.length;
         }
-        needs = dependenciesOf(payload, header, key, src);
       }
-      for (const k of needs) await visit(k);
+      for (const k of rec.needs) await visit(k);
       records.push(rec);
     };
     const roots = [model.architectureKey, ...tensors.flatMap((t) => (t.baseKey === undefined ? [t.recordKey] : [t.baseKey, t.recordKey]))];
@@ -213,6 +213,9 @@ async function readSource(src: Backend, key: bigint, model: string): Promise<Uin
     if (e instanceof NeurStoreError && e.code === 'NOT_FOUND') {
       throw new NeurStoreError('CORRUPTION', `record ${hex(key)} that model '${model}' needs is missing in ${src.location}; run \`neurstore verify\` there`);
     }
+    if (e instanceof NeurStoreError && e.code === 'CORRUPTION') {
+      throw new NeurStoreError('CORRUPTION', `model '${model}' cannot be copied, nothing of it was written: ${e.message}`, { cause: e });
+    }
     throw e;
   }
 }
@@ -228,12 +231,6 @@ function dependenciesOf(payload: Uint8Array, header: PayloadHeader, key: bigint,
     : [];
   if (header.base) needs.push(header.base.key);
   return needs;
-}
-
-/** The dependencies of a record scanned for an earlier model (read again when it was not kept). */
-async function dependencies(src: Backend, key: bigint, payload: Uint8Array | undefined): Promise<bigint[]> {
-  const p = payload ?? (await src.records.get(key));
-  return dependenciesOf(p, headerOf(p, key, src), key, src);
 }
 
 /** A destination record with the key of `rec`: it must read back intact and hold the same content. */
