@@ -71,6 +71,7 @@ export function runRecordStoreCases(name: string, factory: Factory): void {
       await b.write(async (tx) => {
         for (const [k, v] of oracle) {
           assert.equal(await tx.records.append(k, v), true);
+          assert.equal(await b.records.has(k), true, 'a write sees its own append');
           same(await b.records.get(k), v, 'a write reads its own append'); // contract: reads see the caller's own open write
         }
         const parts = [rng.bytes(5), new Uint8Array(0), rng.bytes(1000), rng.bytes(3)];

@@ -11,17 +11,18 @@
  *    overlapping content cannot deadlock (random lock order did, under 6 writers).
  * 3. The catalog part of the write is one transaction on the write's connection, committed after every append
  *    of the write has settled. A write that throws or rolls back deletes the records it appended that no other
- *    write has found meanwhile (`records.owner`, postgres-records.ts); what it cannot delete (its connection
- *    lost, or the process killed) stays unnamed, and the next gc reclaims it: gc holds the lock exclusively,
- *    so it never runs while a writer holds a record it has appended or found but not yet named.
- * Reads use a pool and see what is committed, which includes the appends of a write still open.
+ *    write has claimed meanwhile (`records.owner`, postgres-records.ts: until a write commits, other writes do
+ *    not see its records through `has`, and claim them when they append them); what it cannot delete (its
+ *    connection lost, or the process killed) stays unnamed, and the next gc reclaims it: gc holds the lock
+ *    exclusively, so it never runs while a writer holds a record it has appended or found but not yet named.
+ * Reads use a pool and see what is committed: `get` also the appends of a write still open, `has` only its own.
  */
 import type pg from 'pg';
 import { cancelled, conflict, isNeurStoreError } from '../../errors.js';
 import type { Backend, BackendStats, BackendTx, WriteOptions } from '../backend.js';
 import { PostgresCatalog, PostgresCatalogTx } from './postgres-catalog.js';
 import { DEFAULT_TIMEOUTS, connectClient, endClient, newPool, pgError, redactUrl, type PgTimeouts } from './postgres-connect.js';
-import { PAGE_BYTES, PostgresRecords } from './postgres-records.js';
+import { PAGE_BYTES, PostgresRecords, currentWrite } from './postgres-records.js';
 import { LOCK_SPACE, WRITE_LOCK, prepareSchema } from './postgres-schema.js';
 
 export interface PostgresOpenOptions {
@@ -86,7 +87,7 @@ export class PostgresBackend implements Backend {
       const records = this.records.writer(Boolean(options.exclusive));
       let result: T;
       try {
-        result = await fn({ catalog, records });
+        result = await currentWrite.run(records, () => fn({ catalog, records }));
         // An append `fn` did not wait for must be durable before the catalog may name its record.
         await records.settled();
         if (options.signal?.aborted && !options.rollback) throw cancelled('the write was cancelled; nothing of it was committed');

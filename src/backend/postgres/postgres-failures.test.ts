@@ -177,6 +177,45 @@ if (pg) {
     }
   });
 
+  for (const ending of ['throws', 'rolls back'] as const) {
+    test(`postgres: a record another write found and named survives the write that appended it, which then ${ending}`, async () => {
+      const url = await pg.freshUrl();
+      const a = await PostgresBackend.open(url, { create: true });
+      const b = await PostgresBackend.open(url);
+      try {
+        const records = seeded(9, 2, 300_000);
+        let appended!: () => void;
+        const ready = new Promise<void>((resolve) => { appended = resolve; });
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => { release = resolve; });
+        const failing = a.write(async (tx) => {
+          for (const [k, v] of records) assert.equal(await tx.records.append(k, v), true);
+          appended();
+          await gate;
+          if (ending === 'throws') throw new Error('the put failed late');
+        }, { rollback: ending === 'rolls back' });
+        await ready;
+        // B's dedup: not visible as stored yet (A may drop it), so B appends, which claims the record.
+        await b.write(async (tx) => {
+          for (const [k, v] of records) {
+            assert.equal(await b.records.has(k), false, 'another open write\'s record is not found');
+            assert.equal(await tx.records.append(k, v), false, 'appending it claims it');
+          }
+          await tx.catalog.insertModel(model('b', [...records.keys()]), [...records.keys()].map(tensor));
+        });
+        release();
+        if (ending === 'throws') await assert.rejects(failing, /failed late/);
+        else await failing;
+        for (const s of [a, b]) await readsBack(s, records);
+        assert.equal(await gc(b), 0);
+        await readsBack(b, records);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  }
+
   test('postgres: opens that cannot succeed are one-line errors without the password', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });

@@ -14,11 +14,14 @@
  * second writer of the same key waits for the first to commit and then writes nothing.
  *
  * Ownership: a record's row names the write that appended it (`owner`) until that write commits, so a write
- * that throws or rolls back deletes exactly its own records. A writer that finds a record another open write
- * owns clears `owner` (it will name the record too), which takes it out of that write's reach; both statements
- * lock the row, so either the claim or the delete comes first, never both. Records of a killed writer keep
- * their owner and are reclaimed by gc.
+ * that throws or rolls back deletes exactly its own records. Another write must therefore not use such a
+ * record without claiming it: `has` does not see records other open writes own (the write a call runs in is
+ * known through `currentWrite`), so the content layer appends instead, and an append that finds a record
+ * another write owns clears `owner` (a claim: it will name the record too). The claim and the owner's delete
+ * both lock the row, so one comes first, never both. Records of a killed writer keep their owner, stay unseen
+ * by `has` until claimed, and are reclaimed by gc.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type pg from 'pg';
@@ -29,21 +32,31 @@ import { pgError } from './postgres-connect.js';
 import { PageReader } from './postgres-page-reader.js';
 import { fromSqlKey, toSqlKey } from './postgres-schema.js';
 
-/** Bytes per page (measured with bench/backend.bench.ts: see the README's PostgreSQL section). */
+/**
+ * Bytes per page. Measured (`npm run bench:backend -- --pages 1,4,8`, 256 MiB of 8 MiB + 64 B records, 2 shared
+ * cores): put/get 70/166 MB/s with 1 MiB pages, 119/321 with 4, 120/323 with 8; 16 MiB pages read slower
+ * (a page is detoasted whole on the server). 4 MiB: the speed of 8 with half the memory per page.
+ */
 export const PAGE_BYTES = 4 * 1024 * 1024;
 /** Keys per DELETE while reclaiming. */
 const RECLAIM_BATCH = 1000;
 
 export const keyHex = (key: bigint): string => key.toString(16).padStart(16, '0');
 
+/** The writer of the `Backend.write` a call runs in (set by the backend around `fn`). */
+export const currentWrite = new AsyncLocalStorage<PostgresRecordWriter>();
+
 export class PostgresRecords implements RecordStore {
   private readonly found: Damage[] = [];
 
   constructor(private readonly pool: pg.Pool, private readonly location: string, private readonly pageBytes = PAGE_BYTES) {}
 
+  /** True for committed records, except those another open write appended and has not named yet (see above). */
   async has(key: bigint): Promise<boolean> {
-    const r = await this.query('read', 'SELECT 1 FROM records WHERE key = $1', [toSqlKey(key)]);
-    return r.rows.length > 0;
+    const r = await this.query('read', 'SELECT owner FROM records WHERE key = $1', [toSqlKey(key)]);
+    if (r.rows.length === 0) return false;
+    const owner = r.rows[0].owner as string | null;
+    return owner === null || owner === currentWrite.getStore()?.owner;
   }
 
   async get(key: bigint): Promise<Uint8Array> {
@@ -149,7 +162,7 @@ export class PostgresRecordWriter implements RecordWriter {
   /** Appends started and not yet settled: the catalog commit waits for them (records durable before named). */
   private readonly pending = new Set<Promise<boolean>>();
   /** This write's id in `records.owner` (random: writes of other processes must not collide). */
-  private readonly owner = randomBytes(8).readBigInt64BE().toString();
+  readonly owner = randomBytes(8).readBigInt64BE().toString();
   /** Keys this write inserted. */
   private readonly mine: string[] = [];
 
