@@ -216,6 +216,29 @@ if (pg) {
     });
   }
 
+  test('postgres: gc cannot get the write lock while a put holds it: CONFLICT after the lock timeout, the put then commits', async () => {
+    const url = await pg.freshUrl();
+    const a = await PostgresBackend.open(url, { create: true });
+    const b = await PostgresBackend.open(url, { timeouts: { lockMs: 100 } });
+    try {
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => { holding = resolve; });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      const put = putModel(a, 'm', seeded(10, 1, 1000)).then(() => undefined);
+      const slow = a.write(async () => { holding(); await gate; });
+      await held;
+      await assert.rejects(gc(b), (e) => isNeurStoreError(e, 'CONFLICT') && /write lock/.test(e.message));
+      release();
+      await Promise.all([put, slow]);
+      assert.deepEqual((await b.catalog.listModels()).map((m) => m.name), ['m']);
+      assert.equal(await gc(b), 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('postgres: opens that cannot succeed are one-line errors without the password', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
