@@ -6,11 +6,19 @@
 import { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { invalidArgument } from '../errors.js';
 import { NeurStore, isDatabaseUrl } from '../store/neur-store.js';
 
-/** The store: --store, else $NEURSTORE_DIR, else ~/.neurstore; a directory (made absolute) or a postgres:// URL. */
+/**
+ * The store: --store, else $NEURSTORE_URL (a postgres:// URL), else $NEURSTORE_DIR, else ~/.neurstore; a
+ * directory (made absolute) or a postgres:// URL.
+ */
 export function storeDir(flag: string | undefined): string {
-  const location = flag ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore');
+  const url = process.env.NEURSTORE_URL;
+  if (flag === undefined && url && !isDatabaseUrl(url)) {
+    throw invalidArgument(`$NEURSTORE_URL must be a postgres:// or postgresql:// URL, got '${url}' (a directory goes in $NEURSTORE_DIR)`);
+  }
+  const location = flag ?? (url || undefined) ?? process.env.NEURSTORE_DIR ?? join(homedir(), '.neurstore');
   return isDatabaseUrl(location) ? location : resolve(location);
 }
 

@@ -134,7 +134,8 @@ export const WORKED_EXAMPLES: Readonly<Record<string, WorkedExample>> = {
 
 /** The environment variables the CLI reads, as `--help` lists them. */
 export const ENVIRONMENT: ReadonlyArray<readonly [name: string, meaning: string]> = [
-  ['NEURSTORE_DIR', 'the store directory when --store is not given (default: ~/.neurstore)'],
+  ['NEURSTORE_URL', 'a postgres:// URL of the store when --store is not given (wins over NEURSTORE_DIR)'],
+  ['NEURSTORE_DIR', 'the store directory when neither --store nor NEURSTORE_URL is given (default: ~/.neurstore)'],
   ['HOME', 'where the default store, ~/.neurstore, lives'],
 ];
 

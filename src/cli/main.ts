@@ -53,7 +53,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   const bar = (label: string) => new ProgressBar(label, io.tty ? process.stderr : undefined);
   const program = new Command('neurstore')
     .description('A model store: exact tensor dedup, byte-exact round trips, crash-safe storage')
-    .option('--store <dir>', 'store directory (default: $NEURSTORE_DIR, else ~/.neurstore)')
+    .option('--store <dir|url>', 'store: a directory or a postgres:// URL (default: $NEURSTORE_URL, else $NEURSTORE_DIR, else ~/.neurstore)')
     .showHelpAfterError()
     .exitOverride() // subcommands inherit these two only when they are set before the subcommands exist
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s) });
