@@ -23,7 +23,7 @@ export function copyCommand(io: CliIo): Command {
   return subcommand('copy', io)
     .argument('[names...]', 'models to copy (default: every model of the source)')
     .description('copy models between stores (directories or postgres:// URLs) byte-exactly; resumable')
-    .option('--from <src>', 'source store: a directory or a postgres:// URL (default: --store, $NEURSTORE_DIR, else ~/.neurstore)')
+    .option('--from <src>', 'source store: a directory or a postgres:// URL (default: the store, as for every command: --store)')
     .requiredOption('--to <dst>', 'destination store: a directory or a postgres:// URL (created when it holds no store)')
     .option('--json', 'machine-readable output')
     .action(async (names: string[], o: CopyFlags, cmd: Command) => {
