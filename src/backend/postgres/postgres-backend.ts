@@ -84,7 +84,7 @@ export class PostgresBackend implements Backend {
       const lock = options.exclusive ? 'pg_advisory_lock' : 'pg_advisory_lock_shared';
       await client.query(`SELECT ${lock}($1, $2)`, [LOCK_SPACE, WRITE_LOCK]).catch((e) => { throw pgError(e, this.location, 'cannot lock'); });
       const catalog = new PostgresCatalogTx(client, this.location);
-      const records = this.records.writer(Boolean(options.exclusive));
+      const records = this.records.writer(options.exclusive ? client : undefined);
       let result: T;
       try {
         result = await currentWrite.run(records, () => fn({ catalog, records }));

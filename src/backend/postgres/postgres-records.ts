@@ -113,9 +113,12 @@ export class PostgresRecords implements RecordStore {
     return { records: Number(r.rows[0].n), bytes: Number(r.rows[0].b) };
   }
 
-  /** A writer for one `Backend.write`; `exclusive` only for a write holding the lock alone (gc may reclaim). */
-  writer(exclusive: boolean): PostgresRecordWriter {
-    return new PostgresRecordWriter(this.pool, this.location, this.pageBytes, exclusive);
+  /**
+   * A writer for one `Backend.write`. `lock` is the session holding the write lock when it is held alone (gc),
+   * else undefined: only then may records be reclaimed, and the deletes run on that session (see `reclaim`).
+   */
+  writer(lock: pg.Client | undefined): PostgresRecordWriter {
+    return new PostgresRecordWriter(this.pool, this.location, this.pageBytes, lock);
   }
 
   private async connect(): Promise<pg.PoolClient> {
@@ -167,7 +170,7 @@ export class PostgresRecordWriter implements RecordWriter {
   private readonly mine: string[] = [];
 
   constructor(private readonly pool: pg.Pool, private readonly location: string, private readonly pageBytes: number,
-    private readonly exclusive: boolean) {}
+    private readonly lock: pg.Client | undefined) {}
 
   append(key: bigint, payload: Uint8Array | readonly Uint8Array[]): Promise<boolean> {
     const p = this.insert(key, payload instanceof Uint8Array ? [payload] : payload);
@@ -247,35 +250,30 @@ export class PostgresRecordWriter implements RecordWriter {
     }
   }
 
+  /**
+   * The deletes run on the session holding the lock exclusively, each batch one statement: should that session
+   * die (and its lock go, letting a writer in that may find a record this gc meant to drop), no delete follows.
+   */
   async reclaim(isLive: (key: bigint) => boolean): Promise<{ recordsDropped: number; bytesReclaimed: number }> {
-    if (!this.exclusive) throw new NeurStoreError('CONFLICT', 'records are reclaimed only in an exclusive write (gc)');
+    const lock = this.lock;
+    if (!lock) throw new NeurStoreError('CONFLICT', 'records are reclaimed only in an exclusive write (gc)');
     let recordsDropped = 0;
     let bytesReclaimed = 0;
     try {
       // Live records are not read: nothing moves them (the store's gc reads each live record whole anyway).
-      const all = await this.pool.query('SELECT key, length FROM records');
+      const all = await lock.query('SELECT key, length FROM records');
       const dead = all.rows.filter((r) => !isLive(fromSqlKey(r.key as string)));
       for (let i = 0; i < dead.length; i += RECLAIM_BATCH) {
         const batch = dead.slice(i, i + RECLAIM_BATCH);
-        const keys = batch.map((r) => r.key as string);
-        const client = await this.pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query('DELETE FROM records WHERE key = ANY($1::int8[])', [keys]);
-          await client.query('DELETE FROM record_pages WHERE key = ANY($1::int8[])', [keys]);
-          await client.query('COMMIT');
-        } catch (e) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw e;
-        } finally {
-          client.release();
-        }
+        await lock.query(`WITH gone AS (DELETE FROM records WHERE key = ANY($1::int8[]) RETURNING key)
+          DELETE FROM record_pages WHERE key IN (SELECT key FROM gone)`, [batch.map((r) => r.key as string)]);
         recordsDropped += batch.length;
         for (const r of batch) bytesReclaimed += Number(r.length);
       }
       // Pages whose record row is gone (none unless a row was deleted by hand) hold nothing readable.
-      await this.pool.query('DELETE FROM record_pages p WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.key = p.key)');
-      // Makes the freed pages reusable and returns trailing ones to the file system; never blocks readers or writers.
+      await lock.query('DELETE FROM record_pages p WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.key = p.key)');
+      // Makes the freed pages reusable and returns trailing ones to the file system; never blocks readers or
+      // writers (VACUUM cannot run in a transaction block, which the write's session may be in: the pool runs it).
       if (recordsDropped) await this.pool.query('VACUUM records, record_pages');
     } catch (e) {
       throw pgError(e, this.location, 'cannot reclaim records in');
