@@ -47,7 +47,7 @@ export class PostgresBackend implements Backend {
     private readonly timeouts: PgTimeouts, private readonly pool: pg.Pool, pageBytes: number,
   ) {
     this.records = new PostgresRecords(pool, location, pageBytes);
-    this.catalog = new PostgresCatalog(pool, location, () => this.connect(), readOnly);
+    this.catalog = new PostgresCatalog(pool, location);
   }
 
   /** Opens the store in the database at `url`: NOT_FOUND with a hint when it holds none (unless `create`). */

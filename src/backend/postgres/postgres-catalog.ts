@@ -11,9 +11,9 @@ import {
   FLOAT_BASE_DTYPES, type Catalog, type CatalogDamage, type CatalogTotals, type CatalogTx, type CodecName, type ModelRow, type TensorRow,
 } from '../../catalog/catalog.js';
 import { modelRowChecksum, tensorRowsChecksum } from '../../catalog/row-checksum.js';
-import { connectClient, endClient, pgError, type PgTimeouts } from './postgres-connect.js';
+import { pgError } from './postgres-connect.js';
 import { TENSOR_INSERT_SQL, damagedRow, readTensorRows, tensorColumns, toModelRow, toTensorRows, type Row } from './postgres-rows.js';
-import { LOCK_SPACE, WRITE_LOCK, fromSqlKey, toSqlKey } from './postgres-schema.js';
+import { fromSqlKey, toSqlKey } from './postgres-schema.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -67,7 +67,8 @@ export class PostgresCatalogTx implements CatalogTx {
       [m.name, m.format, m.createdMs, m.bytesIn, JSON.stringify(m.files), toSqlKey(m.architectureKey), m.mode, m.tolerance, m.tensorCount,
         m.storedBytes, JSON.stringify(m.metadata), modelRowChecksum(m), tensorRowsChecksum(tensors)],
     ).catch((e: NeurStoreError) => {
-      throw e.code === 'CONFLICT' ? new NeurStoreError('CONFLICT', `a model named '${m.name}' exists in ${this.location}`) : e;
+      const taken = e.code === 'CONFLICT' && /models_name_key/.test(e.message); // 23505 on the name, not a lock conflict
+      throw taken ? new NeurStoreError('CONFLICT', `a model named '${m.name}' exists in ${this.location}`) : e;
     });
     const id = r.rows[0].id as string;
     const tags = Object.entries(m.tags);
@@ -109,29 +110,7 @@ export class PostgresCatalogTx implements CatalogTx {
 }
 
 export class PostgresCatalog implements Catalog {
-  constructor(
-    private readonly pool: pg.Pool, private readonly location: string,
-    private readonly connect: () => Promise<pg.Client>, private readonly readOnly: boolean,
-  ) {}
-
-  /** Catalog-only writes (superseded by `Backend.write`): one transaction under the store's shared write lock. */
-  async write<T>(fn: (tx: CatalogTx) => Promise<T>): Promise<T> {
-    if (this.readOnly) throw new NeurStoreError('CONFLICT', `the store at ${this.location} is open read-only`);
-    const client = await this.connect();
-    const tx = new PostgresCatalogTx(client, this.location);
-    try {
-      await tx.begin();
-      await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [LOCK_SPACE, WRITE_LOCK]).catch((e) => { throw pgError(e, this.location, 'cannot lock'); });
-      const result = await fn(tx);
-      await tx.commit();
-      return result;
-    } catch (e) {
-      await tx.rollback();
-      throw e;
-    } finally {
-      await endClient(client);
-    }
-  }
+  constructor(private readonly pool: pg.Pool, private readonly location: string) {}
 
   private async query(sql: string, params?: unknown[], db: Queryable = this.pool): Promise<Row[]> {
     try {
