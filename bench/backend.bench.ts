@@ -1,8 +1,9 @@
 /**
  * `npm run bench:backend`: put and get throughput of records (8 MiB + 64 B each, seeded, incompressible: a
- * chunked tensor's chunk and its header) on the embedded backend and on PostgreSQL side by side, PostgreSQL for each page size asked,
- * then 1, 2 and 4 client processes putting into one PostgreSQL at once (aggregate MB/s).
- * Flags: --mb N (data per run, default 256), --pages 1,4,8 (page sizes in MiB, default 4), --procs 1,2,4,
+ * chunked tensor's chunk and its header) on the embedded backend and on PostgreSQL side by side (PostgreSQL
+ * for each page size asked), then 1, 2 and 4 client processes putting into one PostgreSQL at once (aggregate MB/s), then the load test
+ * (4 processes x --ops mixed put/get/rm/gc, then every surviving model checked byte-exact).
+ * Flags: --mb N (data per run, default 256), --pages 1,4,8 (page sizes in MiB, default 4), --procs 1,2,4, --ops 100,
  * --url postgres://... (default: a throwaway server started here, fsync off like the tests'), --json.
  * A put is one write appending every record in turn; a get reads every record in turn (checksum-verified).
  */
@@ -18,6 +19,7 @@ import { table } from '../src/cli/format-output.js';
 import type { Backend } from '../src/backend/backend.js';
 import { PostgresBackend } from '../src/backend/postgres/postgres-backend.js';
 import { startPgServer } from '../src/testing/pg-server.js';
+import { content } from '../src/backend/postgres/testing/load-child.js';
 
 const MIB = 1024 * 1024;
 /** A chunk of a chunked tensor (8 MiB) plus its record header. */
@@ -78,6 +80,27 @@ async function processes(url: string, n: number, mb: number): Promise<number> {
   return mbps(n * mb * MIB, seconds(t0));
 }
 
+/**
+ * The load test: 4 processes x `ops` seeded put/get/rm/gc operations at once (src/backend/postgres/testing/
+ * load-child.ts), then every surviving model's records read back byte-exact and the catalog checks clean.
+ */
+async function load(url: string, ops: number): Promise<{ processes: number; ops: number; seconds: number; models: number; intact: boolean }> {
+  const child = fileURLToPath(new URL('../src/backend/postgres/testing/load-child.ts', import.meta.url));
+  const t0 = process.hrtime.bigint();
+  const codes = await Promise.all([1, 2, 3, 4].map((id) => new Promise<number | null>((resolve) => {
+    spawn(process.execPath, ['--import', 'tsx', child, url, String(id), String(ops)], { stdio: 'inherit' }).once('exit', resolve);
+  })));
+  const s = seconds(t0);
+  const b = await PostgresBackend.open(url);
+  let intact = codes.every((c) => c === 0) && (await b.catalog.check()).length === 0;
+  const models = await b.catalog.modelNames();
+  for (const name of models) {
+    for (const t of await b.catalog.tensors(name)) intact &&= Buffer.from(await b.records.get(t.recordKey)).equals(Buffer.from(content(t.recordKey)));
+  }
+  await b.close();
+  return { processes: 4, ops, seconds: Math.round(s * 10) / 10, models: models.length, intact };
+}
+
 async function freshDb(admin: string, name: string): Promise<string> {
   const c = new pg.Client({ connectionString: admin });
   await c.connect();
@@ -122,15 +145,22 @@ async function main(): Promise<void> {
       await (await PostgresBackend.open(url, { create: true })).close();
       procs.push({ processes: n, putMBps: await processes(url, n, Math.max(8, Math.round(MB / 4))) });
     }
+    const loadUrl = await freshDb(admin, 'bench_load');
+    await (await PostgresBackend.open(loadUrl, { create: true })).close();
+    const loaded = await load(loadUrl, Number(flag('ops', '100')));
     const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, recordBytes: RECORD_BYTES, mb: MB };
     if (process.argv.includes('--json')) {
-      console.log(JSON.stringify({ ...header, rows, processes: procs }, null, 2));
+      console.log(JSON.stringify({ ...header, rows, processes: procs, load: loaded }, null, 2));
       return;
     }
     console.log(`bench:backend  node ${header.node}  ${header.cpu}  ${header.cores} cores  ${MB} MiB of records of 8 MiB + 64 B`);
     console.log(table(['backend', 'page MiB', 'put MB/s', 'get MB/s'], rows.map((r) => [r.backend, r.pageMiB ?? '-', r.putMBps, r.getMBps])));
     console.log(`\nPostgreSQL, client processes putting ${Math.max(8, Math.round(MB / 4))} MB each at once:`);
     console.log(table(['processes', 'aggregate put MB/s'], procs.map((p) => [p.processes, p.putMBps])));
+    console.log(`\nLoad: ${loaded.processes} processes x ${loaded.ops} mixed put/get/rm/gc operations in ${loaded.seconds} s`
+      + ` (${Math.round((loaded.processes * loaded.ops) / loaded.seconds)} ops/s); ${loaded.models} surviving models`
+      + ` ${loaded.intact ? 'all byte-exact, catalog clean' : 'NOT INTACT'}`);
+    if (!loaded.intact) process.exitCode = 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await server?.stop();
