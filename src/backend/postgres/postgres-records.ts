@@ -34,8 +34,9 @@ import { fromSqlKey, toSqlKey } from './postgres-schema.js';
 
 /**
  * Bytes per page. Measured (`npm run bench:backend -- --pages 1,4,8`, 256 MiB of 8 MiB + 64 B records, 2 shared
- * cores): put/get 70/166 MB/s with 1 MiB pages, 119/321 with 4, 120/323 with 8; 16 MiB pages read at 45 in
- * the one (noisier) run that tried them. 4 MiB: the speed of 8 with half the memory per page.
+ * cores, three runs): put/get 70-118 / 166-344 MB/s with 1 MiB pages, 83-152 / 215-430 with 4, 78-120 /
+ * 218-390 with 8; 16 MiB pages read at 45 in the one (noisier) run that tried them. 4 MiB: as fast as 8 or
+ * faster, with half the memory per page.
  */
 export const PAGE_BYTES = 4 * 1024 * 1024;
 /** Keys per DELETE while reclaiming. */
