@@ -22,6 +22,10 @@
  * 4. Appending a key that exists is not an error: `append` returns false and writes nothing (two writers storing
  *    the same content at once store it once; the content layer then reads the existing record's identity).
  * 5. Readers never wait for writers: reads outside `write` see committed state as of their own call.
+ * 6. A write may name a record it found without appending it (exact dedup). So that the write which appended it
+ *    cannot then drop it (point 3), `has` inside a write does not show records another write has appended and
+ *    not yet named: the finder appends instead, gets false (point 4) and so claims the record for itself.
+ * 7. gc computes its live set inside its exclusive write, never before taking it.
  */
 import type { Catalog, CatalogTx } from '../catalog/catalog.js';
 

@@ -55,12 +55,15 @@ if (fx) {
   });
 }
 
-test('a $NEURSTORE_URL that is not a postgres:// URL is a usage error naming it; a refused connection is one line, exit 7', async () => {
+test('a $NEURSTORE_URL that is not a postgres:// URL is a usage error naming it; the hub refuses a PostgreSQL store; a refused connection is one line, exit 7', async () => {
   await withEnv('NEURSTORE_URL', join(tempDir(), 'dir'), async () => {
     const r = await run('ls');
     assert.equal(r.code, EXIT_CODES.INVALID_ARGUMENT);
     assert.match(r.stderr, /NEURSTORE_URL must be a postgres:\/\//);
   });
+  const hub = await run('--store', 'postgres://someone@127.0.0.1:1/none', 'log', 'team/model');
+  assert.equal(hub.code, EXIT_CODES.NOT_SUPPORTED, 'the hub needs a directory store, and says so before connecting');
+  assert.match(hub.stderr, /directory store/);
   const r = await run('--store', 'postgres://someone:secret@127.0.0.1:1/none', 'ls');
   assert.equal(r.code, EXIT_CODES.IO_ERROR);
   assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeurStoreError, conflict, invalidArgument, isNeurStoreError, notFound } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
-import { resolveMode } from '../store/neur-store.js';
+import { isDatabaseUrl, resolveMode } from '../store/neur-store.js';
 import type { Mode } from '../store/store-types.js';
 import { BlobStore } from './blob-store.js';
 import { exists, identityOfFile, lfsPointer, writeAtomic, writeBytesAtomic, type ByteRange, type FileIdentity } from './durable-files.js';
@@ -73,6 +73,10 @@ export class Registry {
   ) {}
 
   static async open(dir: string, options: RegistryOpenOptions = {}): Promise<Registry> {
+    if (isDatabaseUrl(dir)) {
+      throw new NeurStoreError('NOT_SUPPORTED', 'the hub (serve, push, pull, log, tag, lineage, token) keeps its repositories in files beside a directory store; '
+        + 'it cannot use a PostgreSQL store yet: serve a directory store (`neurstore copy --from URL --to DIR` copies the models)');
+    }
     const store = options.create ? await NeurStore.init(dir, { decodeWorkers: options.decodeWorkers }) : await NeurStore.open(dir, { readOnly: options.readOnly, decodeWorkers: options.decodeWorkers });
     try {
       const dbPath = join(dir, REGISTRY_FILE);
