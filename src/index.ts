@@ -3,7 +3,7 @@
  * plug in (Env, Backend) or use on their own (the format readers and writers).
  */
 export { NeurStore, validateName, type OpenOptions } from './store/neur-store.js';
-export type { GcResult, GetOptions, ModelDetails, ModelInfo, ProgressFn, PutOptions, StoreStats } from './store/store-types.js';
+export type { GcOptions, GcResult, GetOptions, ModelDetails, ModelInfo, ProgressFn, PutOptions, StoreStats } from './store/store-types.js';
 export { NeurStoreError, isNeurStoreError, type ErrorCode } from './errors.js';
 export type { Env, EnvFile } from './env/env.js';
 export { NodeEnv } from './env/node-env.js';
@@ -22,6 +22,7 @@ export { writeSafetensors } from './formats/safetensors/safetensors-writer.js';
 export { tfjsFormat } from './formats/tfjs/tfjs-format.js';
 export { onnxFormat } from './formats/onnx/onnx-format.js';
 export { ggufFormat } from './formats/gguf/gguf-format.js';
+export { memoryModelSink, memoryModelSource } from './formats/memory-model-source.js';
 export type { LoadOptions } from './store/model-loader.js';
 export type { OnnxSessionLoadOptions } from './store/store-types.js';
 export {

@@ -70,6 +70,23 @@ export async function openModelSource(env: Env, path: string): Promise<OpenedSou
   };
 }
 
+/**
+ * `source` counting the bytes of the files opened through it (each once): the model's size once a format has
+ * read it, for any source (in memory, staged by an upload), as `OpenedSource.bytesOpened` does for files.
+ */
+export function countingSource(source: ModelSource): ModelSource & { bytesOpened(): number } {
+  const sizes = new Map<string, number>();
+  return {
+    files: source.files,
+    async open(name: string): Promise<ByteSource> {
+      const bytes = await source.open(name);
+      sizes.set(name, bytes.size);
+      return bytes;
+    },
+    bytesOpened: () => [...sizes.values()].reduce((n, s) => n + s, 0),
+  };
+}
+
 async function listFiles(env: Env, dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const name of await env.list(dir)) {

@@ -3,7 +3,7 @@
  * read-ahead, decoded on the decode pool, bases shared through the decoder's cache. For the 8-bit modes the
  * 8-bit form of each shared base is cached as well, so every fine-tune of a family hands out the same codes.
  */
-import { invalidArgument } from '../errors.js';
+import { cancelled, invalidArgument } from '../errors.js';
 import { elementCount } from '../formats/dtype.js';
 import type { TensorRow } from '../catalog/catalog.js';
 import { dequantize8, tryQuantize8, type Quant8 } from '../codecs/quant8.js';
@@ -24,6 +24,8 @@ export interface LoadOptions {
   /** Error bound of `int8+delta` (default: the model's tolerance, else DEFAULT_TOLERANCE). */
   readonly tolerance?: number;
   readonly onProgress?: ProgressFn;
+  /** Stops the load before the next tensor: the iterator throws CANCELLED. */
+  readonly signal?: AbortSignal;
 }
 
 type CachedQ8 = Quant8 & { readonly byteLength: number };
@@ -44,6 +46,7 @@ export class ModelLoader {
     let done = 0;
     const get = prefetcher(rows.map((r) => r.byteLength), (i) => this.loadOne(rows[i]!, mode, tol));
     for (let i = 0; i < rows.length; i++) {
+      if (options.signal?.aborted) throw cancelled(`the load was cancelled after ${i} of ${rows.length} tensors`);
       const t = await get(i);
       done += rows[i]!.byteLength;
       options.onProgress?.({ phase: 'load', done, total });

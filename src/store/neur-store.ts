@@ -4,7 +4,7 @@
  * (backend/backend.ts), whose `write` keeps the order that keeps data safe: records durable before the catalog
  * names them, under the backend's writer lock.
  */
-import { NeurStoreError, cancelled, conflict, invalidArgument, notFound, notSupported } from '../errors.js';
+import { NeurStoreError, cancelled, conflict, invalidArgument, isNeurStoreError, notFound, notSupported } from '../errors.js';
 import { joinPath, type Env } from '../env/env.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
@@ -17,8 +17,8 @@ export { resolveMode, validateName } from './store-options.js';
 export { isDatabaseUrl } from '../backend/open-backend.js';
 import { ContentStore, type StoredContent } from './content-store.js';
 import { detectFormat, formatByName } from './format-registry.js';
-import type { TensorEntry } from '../formats/model-format.js';
-import { openModelSource, stagedSink } from './model-files.js';
+import type { ModelSink, ModelSource, TensorEntry } from '../formats/model-format.js';
+import { countingSource, openModelSource, stagedSink } from './model-files.js';
 import { Codec, RecordKind, exactIdentity } from './record-payload.js';
 import { TensorDecoder } from './tensor-decoder.js';
 import { TensorEncoder } from './tensor-encoder.js';
@@ -40,7 +40,7 @@ import { onnxFormat } from '../formats/onnx/onnx-format.js';
 import { memoryModelSink } from '../formats/memory-model-source.js';
 import type { StoredModel } from '../formats/model-format.js';
 import {
-  DEFAULT_TOLERANCE, type GcResult, type GetOptions, type OnnxSessionLoadOptions, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
+  DEFAULT_TOLERANCE, type GcOptions, type GcResult, type GetOptions, type OnnxSessionLoadOptions, type Mode, type ModelDetails, type ModelInfo, type PutOptions,
   type PutResult, type StoreStats,
 } from './store-types.js';
 
@@ -144,42 +144,55 @@ export class NeurStore {
   async put(path: string, options: PutOptions): Promise<PutResult> {
     validateName(options.name);
     checkPath(path, 'model path');
-    const { mode, tolerance } = resolveMode(options);
     const source = await openModelSource(this.env, path);
     try {
-      const format = options.format ? formatByName(options.format) : await detectFormat(source);
-      const layout = await format.read(source); // a malformed model fails here, before anything is written
-      const dryRun = Boolean(options.dryRun);
-      const result = await this.backend.write((tx) => this.content.writing(tx.records, async () => {
-        if (!dryRun && (await tx.catalog.modelExists(options.name))) throw conflict(`a model named '${options.name}' already exists`);
-        const arch = await this.putArchitecture(layout.architecture);
-        // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
-        const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
-        const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
-        const rows = await this.putTensors(layout.tensors, encoder, mode, tolerance, options);
-        encoder.finish();
-        const model: ModelInfo = {
-          name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: source.bytesOpened(),
-          files: source.files, architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
-          storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
-        };
-        const maxError = rows.reduce((m, r) => Math.max(m, r.maxError), 0);
-        const put: PutResult = { ...model, tensors: rows, maxError, dryRun, indexMemoryBytes: pool.memoryBytes() };
-        if (!dryRun) {
-          await tx.catalog.insertModel(put, put.tensors);
-          // Self-healing: models stored in a record that turned out damaged now share the fresh exact copy.
-          for (const [damaged, fresh] of this.content.takeHealed()) await tx.catalog.repointRecord(damaged, fresh);
-        }
-        return put;
-      }), { rollback: dryRun }).catch((e: unknown) => {
-        this.decoder.clear(); // values decoded for records that were not kept
-        throw e;
-      });
-      if (dryRun) this.decoder.clear();
-      return result;
+      return await this.putSource(source, options);
     } finally {
       await source.close();
     }
+  }
+
+  /**
+   * Stores the model `source` holds (its files by name: in memory, staged by an upload...) as `put` stores a
+   * path. The caller owns the source (and closes it, if it holds anything open); tensors are read from it as
+   * they are stored, so it must stay readable until the put returns.
+   */
+  async putSource(source: ModelSource, options: PutOptions): Promise<PutResult> {
+    validateName(options.name);
+    const { mode, tolerance } = resolveMode(options);
+    const cancelledPut = (): NeurStoreError => cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
+    if (options.signal?.aborted) throw cancelledPut();
+    const counted = countingSource(source);
+    const format = options.format ? formatByName(options.format) : await detectFormat(counted);
+    const layout = await format.read(counted); // a malformed model fails here, before anything is written
+    const dryRun = Boolean(options.dryRun);
+    const result = await this.backend.write((tx) => this.content.writing(tx.records, async () => {
+      if (!dryRun && (await tx.catalog.modelExists(options.name))) throw conflict(`a model named '${options.name}' already exists`);
+      const arch = await this.putArchitecture(layout.architecture);
+      // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
+      const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
+      const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
+      const rows = await this.putTensors(layout.tensors, encoder, mode, tolerance, options);
+      encoder.finish();
+      const model: ModelInfo = {
+        name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: counted.bytesOpened(),
+        files: [...source.files], architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
+        storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
+      };
+      const maxError = rows.reduce((m, r) => Math.max(m, r.maxError), 0);
+      const put: PutResult = { ...model, tensors: rows, maxError, dryRun, indexMemoryBytes: pool.memoryBytes() };
+      if (!dryRun) {
+        await tx.catalog.insertModel(put, put.tensors);
+        // Self-healing: models stored in a record that turned out damaged now share the fresh exact copy.
+        for (const [damaged, fresh] of this.content.takeHealed()) await tx.catalog.repointRecord(damaged, fresh);
+      }
+      return put;
+    }), { rollback: dryRun, signal: options.signal }).catch((e: unknown) => {
+      this.decoder.clear(); // values decoded for records that were not kept
+      throw isNeurStoreError(e, 'CANCELLED') ? cancelledPut() : e;
+    });
+    if (dryRun) this.decoder.clear();
+    return result;
   }
 
   private async putArchitecture(bytes: Uint8Array): Promise<StoredContent> {
@@ -223,34 +236,18 @@ export class NeurStore {
 
   /**
    * Writes model `name` to `outPath`: in its own format, byte-identical to what was put, or with
-   * `options.format` its tensors in another format. Returns the files written (main file first).
+   * `options.format` its tensors in another format. Returns the files written (main file first). The files are
+   * written beside their targets and moved into place only once the whole model is out: a failed or cancelled
+   * get leaves nothing at `outPath`.
    */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
     checkPath(outPath, 'output path');
     if ((await this.env.exists(outPath)) && (await this.env.isDirectory(outPath))) {
       throw invalidArgument(`output path ${outPath} is a directory: give a file path (e.g. ${joinPath(outPath, name.replace(/[^\w.-]+/g, '_'))}.${'<ext>'})`);
     }
-    const { model, rows, stored } = await this.storedModel(name);
-    const { architecture } = stored;
-    const format = formatByName(model.format);
-    const total = rows.reduce((n, r) => n + r.byteLength, 0);
-    let done = 0;
-    const counted = (bytes: Uint8Array): Uint8Array => {
-      options.onProgress?.({ phase: 'get', done: (done += bytes.length), total });
-      return bytes;
-    };
-    const tensorBytes = async (i: number): Promise<Uint8Array> => counted(await stored.tensorBytes(i));
-    async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
-      for await (const piece of stored.tensorPieces!(i)) yield counted(piece);
-    }
     const sink = stagedSink(this.env, outPath);
     try {
-      if (!options.format || options.format === format.name) {
-        await format.write({ architecture, tensorBytes, tensorPieces }, sink);
-      } else {
-        formatByName(options.format);
-        await exportTensors({ modelName: name, format: format.name, architecture, tensors: rows, tensorBytes }, options.format, sink);
-      }
+      await this.write(name, sink, options);
       await sink.commit();
     } catch (e) {
       await sink.discard();
@@ -260,10 +257,53 @@ export class NeurStore {
   }
 
   /**
+   * Writes model `name`'s files into `sink` (the first file created is the main one), as `get` writes them to a
+   * path: an HTTP response, memory (`memoryModelSink`), anything a format can write to. Large tensors stream
+   * through in pieces. The sink is the caller's: on failure or CANCELLED it keeps what it was given so far.
+   */
+  async write(name: string, sink: ModelSink, options: GetOptions = {}): Promise<void> {
+    const { signal } = options;
+    const checkSignal = (): void => {
+      if (signal?.aborted) throw cancelled(`get of '${name}' was cancelled; its output is incomplete`);
+    };
+    checkSignal();
+    const { model, rows, stored } = await this.storedModel(name);
+    const { architecture } = stored;
+    const format = formatByName(model.format);
+    const total = rows.reduce((n, r) => n + r.byteLength, 0);
+    let done = 0;
+    const counted = (bytes: Uint8Array): Uint8Array => {
+      options.onProgress?.({ phase: 'get', done: (done += bytes.length), total });
+      return bytes;
+    };
+    // The signal is looked at before each tensor and each piece of a chunked one.
+    const tensorBytes = async (i: number): Promise<Uint8Array> => {
+      checkSignal();
+      return counted(await stored.tensorBytes(i));
+    };
+    async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
+      checkSignal();
+      for await (const piece of stored.tensorPieces!(i)) {
+        checkSignal();
+        yield counted(piece);
+      }
+    }
+    if (!options.format || options.format === format.name) {
+      await format.write({ architecture, tensorBytes, tensorPieces }, sink);
+    } else {
+      formatByName(options.format);
+      await exportTensors({ modelName: name, format: format.name, architecture, tensors: rows, tensorBytes }, options.format, sink);
+    }
+    checkSignal();
+  }
+
+  /**
    * Model `name`'s tensors in a load mode (fp32 by default; see `LoadMode`), streamed in order while the
    * next ones are read and decoded on the worker pool. Bases shared by a family are decoded once and cached.
+   * `options.signal` stops it before the next tensor with CANCELLED.
    */
   async *load(name: string, options: LoadOptions = {}): AsyncGenerator<LoadedTensor> {
+    if (options.signal?.aborted) throw cancelled(`the load of '${name}' was cancelled`);
     const model = await this.requireModel(name);
     yield* this.loader.load(await this.catalog.tensors(name), model.tolerance, options);
   }
@@ -324,13 +364,23 @@ export class NeurStore {
 
   /**
    * Reclaims the space of records no model references. Refuses (CORRUPTION, nothing deleted) when a record a
-   * model needs cannot be found or read: run `verify`/`repair` to see which.
+   * model needs cannot be found or read: run `verify`/`repair` to see which. `options.signal` stops it
+   * (CANCELLED, nothing reclaimed) before the exclusive write, while the live records are walked, or just
+   * before reclaiming; reclaiming itself runs to its end.
    */
-  async gc(): Promise<GcResult> {
+  async gc(options: GcOptions = {}): Promise<GcResult> {
+    const { signal } = options;
+    const checkSignal = (): void => {
+      if (signal?.aborted) throw cancelled('gc was cancelled; nothing was reclaimed');
+    };
+    checkSignal();
     return this.backend.write(async (tx) => {
-      const live = await this.liveClosure();
+      const live = await this.liveClosure(options);
+      checkSignal();
       return tx.records.reclaim((k) => live.has(k));
-    }, { exclusive: true });
+    }, { exclusive: true, signal }).catch((e: unknown) => {
+      throw isNeurStoreError(e, 'CANCELLED') ? cancelled('gc was cancelled; nothing was reclaimed') : e;
+    });
   }
 
   /**
@@ -361,10 +411,12 @@ export class NeurStore {
    * a -> b -> c stays decodable after a's and b's models are removed), and the chunks of chunked tensors.
    * Each live record is read whole and checked on the way (gc costs a read of the live data, as `verify`).
    */
-  private async liveClosure(): Promise<Set<bigint>> {
+  private async liveClosure(options: GcOptions = {}): Promise<Set<bigint>> {
     const live = await this.catalog.liveRecordKeys();
     const queue = [...live];
+    let checked = 0;
     while (queue.length > 0) {
+      if (options.signal?.aborted) throw cancelled('gc was cancelled; nothing was reclaimed');
       const key = queue.pop()!;
       if (!(await this.backend.records.has(key))) {
         const who = await this.catalog.tensorOfRecord(key);
@@ -382,6 +434,7 @@ export class NeurStore {
         live.add(k);
         queue.push(k);
       }
+      options.onProgress?.({ phase: 'gc', done: ++checked, total: live.size });
     }
     return live;
   }

@@ -53,6 +53,21 @@ export interface GetOptions {
   /** Write the model's tensors in this format instead of its own (see model-export.ts for what converts). */
   format?: FormatName;
   onProgress?: ProgressFn;
+  /**
+   * Stops the get (`write`) between tensors and chunks: CANCELLED; `get` removes its staged files, so nothing is
+   * left at the output path. A sink given to `write` keeps what it was handed so far (it is the caller's).
+   */
+  signal?: AbortSignal;
+}
+
+export interface GcOptions {
+  /** Called as the live records are walked: `done` records checked of `total` found live so far. */
+  onProgress?: ProgressFn;
+  /**
+   * Stops the gc before its exclusive write begins, while it walks the live records, or before it reclaims:
+   * CANCELLED, nothing reclaimed. Reclaiming itself is not interrupted (a crash there is what the backend covers).
+   */
+  signal?: AbortSignal;
 }
 
 export type ModelInfo = ModelRow;
