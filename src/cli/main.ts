@@ -48,6 +48,18 @@ function parseTags(values: string[]): Record<string, string> {
   return tags;
 }
 
+/** Runs `fn` with a signal Ctrl-C aborts (the store then ends it with CANCELLED: exit 130). */
+async function untilCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onSigint = (): void => stop.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await fn(stop.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export function buildProgram(io: CliIo = processIo): Command {
   const out = io.out;
   const bar = (label: string) => new ProgressBar(label, io.tty ? process.stderr : undefined);
@@ -80,17 +92,11 @@ export function buildProgram(io: CliIo = processIo): Command {
       await withStore(cmd, async (s) => {
         const progress = bar(`put ${o.name}`);
         // Ctrl-C stops the put cleanly (nothing of it listed; gc reclaims what it wrote): exit 130.
-        const stop = new AbortController();
-        const onSigint = (): void => stop.abort();
-        process.once('SIGINT', onSigint);
-        const m = await s.put(resolve(file), {
-          signal: stop.signal,
+        const m = await untilCtrlC((signal) => s.put(resolve(file), {
+          signal,
           name: o.name, tags, format: o.format, mode: o.mode, tolerance: o.tolerance, dryRun: o.dryRun, effort: o.effort,
           onProgress: (p) => progress.update(p.done, p.total),
-        }).finally(() => {
-          process.off('SIGINT', onSigint);
-          progress.done();
-        });
+        })).finally(() => progress.done());
         if (o.json) return out(toJson(m));
         const verb = m.dryRun ? 'would store' : 'stored';
         const ratio = m.storedBytes > 0 ? `${(m.bytesIn / m.storedBytes).toFixed(2)}x` : 'all duplicates';
@@ -107,8 +113,9 @@ export function buildProgram(io: CliIo = processIo): Command {
     .action(async (name: string, o: { output: string; format?: FormatName }, cmd: Command) => {
       await withStore(cmd, async (s) => {
         const progress = bar(`get ${name}`);
-        const files = await s.get(name, resolve(o.output), { format: o.format, onProgress: (p) => progress.update(p.done, p.total) });
-        progress.done();
+        // Ctrl-C stops the get cleanly (nothing left at the output path): exit 130.
+        const files = await untilCtrlC((signal) => s.get(name, resolve(o.output), { signal, format: o.format, onProgress: (p) => progress.update(p.done, p.total) }))
+          .finally(() => progress.done());
         out(`wrote ${files.join(', ')}`);
       }, 'read');
     });
@@ -152,7 +159,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   });
 
   program.command('gc').description('reclaim the space of data no model references').action(async (_o, cmd: Command) => {
-    const r = await withStore(cmd, (s) => s.gc());
+    const r = await withStore(cmd, (s) => untilCtrlC((signal) => s.gc({ signal }))); // Ctrl-C before reclaiming: nothing reclaimed
     out(`dropped ${r.recordsDropped} record(s), reclaimed ${formatBytes(r.bytesReclaimed)}`);
   });
 

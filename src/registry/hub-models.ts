@@ -2,20 +2,19 @@
  * Model files of a repository, kept in the tensor store. A model is found by content (the store's format
  * detection: safetensors, ONNX, TF.js model.json, GGUF) together with the files it references (TF.js weight
  * shards, ONNX external data), put through `NeurStore.put` (dedup, compression mode), and its member files are
- * written back by the format from the tensors `NeurStore.load` streams in `exact` mode: a member file is
- * streamed to its reader as the tensors decode, never spooled whole.
+ * written back by `NeurStore.write` into a sink: a member file is streamed to its reader as the tensors decode
+ * (large tensors chunk by chunk), never spooled whole.
  *
- * The store's API has no call that hands out a model's architecture bytes or streams its files, so the
- * registry keeps the architecture (read by the format at push) as a blob of its own, and rebuilds the files
- * with the format's writer over `load`. Store model names are content-derived: `hub/<sha256>/<mode>`, so the
- * same files pushed in the same mode are one model.
+ * The registry also keeps each model's architecture (read by the format at push) as a blob of its own, which
+ * model rows name; files are rebuilt by the store, not from that blob. Store model names are content-derived:
+ * `hub/<sha256>/<mode>`, so the same files pushed in the same mode are one model.
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
 import { NeurStoreError, isNeurStoreError } from '../errors.js';
 import type { NeurStore } from '../store/neur-store.js';
-import { detectFormat, formatByName } from '../store/format-registry.js';
+import { detectFormat } from '../store/format-registry.js';
 import { openModelSource } from '../store/model-files.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { ByteSink } from '../formats/byte-source.js';
@@ -81,49 +80,29 @@ export function hubModelName(identities: readonly FileIdentity[], mode: Mode, to
 class StopWriting extends Error {}
 
 /**
- * Runs the model's format writer over its tensors as `store.load` streams them (exact mode) and hands every
- * member file's bytes to `sinkFor(index, name)` (null: that member's bytes are dropped). A sink may throw
- * `StopWriting` to end early. Tensors come in index order; a writer that asks out of order is served from a
- * small buffer of the ones already loaded.
+ * Writes the model's files through `NeurStore.write` and hands every member file's bytes to
+ * `sinkFor(index, name)` (null: that member's bytes are dropped). A sink may throw `StopWriting` to end early;
+ * `signal` stops the write between tensors (the reader went away).
  */
-async function writeMembers(store: NeurStore, model: HubModelRow, architecture: Uint8Array, sinkFor: (index: number, name: string) => ByteSink | null): Promise<void> {
-  const format = formatByName(model.format);
-  const tensors = store.load(model.name, { mode: 'exact' });
-  const early = new Map<number, Uint8Array>();
-  const tensorBytes = async (i: number): Promise<Uint8Array> => {
-    for (;;) {
-      const hit = early.get(i);
-      if (hit) {
-        early.delete(i);
-        return hit;
-      }
-      const next = await tensors.next();
-      if (next.done) throw new NeurStoreError('CORRUPTION', `model ${model.name} has no tensor number ${i}`);
-      const t = next.value;
-      if (t.form !== 'bytes') throw new NeurStoreError('CORRUPTION', `exact load of ${model.name} gave a ${t.form} tensor`);
-      early.set(t.index, t.bytes);
-    }
-  };
+async function writeMembers(store: NeurStore, model: HubModelRow, sinkFor: (index: number, name: string) => ByteSink | null, signal?: AbortSignal): Promise<void> {
   let index = 0;
   const drop: ByteSink = { write: async () => {} };
   try {
-    await format.write({ architecture, tensorBytes }, {
+    await store.write(model.name, {
       create: async (name) => {
         const sink = sinkFor(index++, name) ?? drop;
         return { write: (chunk) => sink.write(chunk), close: async () => {} };
       },
-    });
+    }, { signal });
   } catch (e) {
-    if (!(e instanceof StopWriting)) throw e;
-  } finally {
-    await tensors.return(undefined);
+    if (!(e instanceof StopWriting) && !(signal?.aborted && isNeurStoreError(e, 'CANCELLED'))) throw e;
   }
 }
 
 /** Every member file's name and identity, from the bytes the store gives back (what will be served). */
-export async function memberIdentities(store: NeurStore, model: HubModelRow, architecture: Uint8Array, sizes: ReadonlyMap<string, number>): Promise<ModelMember[]> {
+export async function memberIdentities(store: NeurStore, model: HubModelRow, sizes: ReadonlyMap<string, number>): Promise<ModelMember[]> {
   const out: Array<{ name: string; hasher: IdentityHasher; bytes: number }> = [];
-  await writeMembers(store, model, architecture, (index, name) => {
+  await writeMembers(store, model, (index, name) => {
     const size = index === 0 ? sizes.get('') : sizes.get(name);
     if (size === undefined) throw new NeurStoreError('CORRUPTION', `model ${model.name} writes a file '${name}' it was not put with`);
     const entry = { name, hasher: new IdentityHasher(size), bytes: 0 };
@@ -137,7 +116,7 @@ export async function memberIdentities(store: NeurStore, model: HubModelRow, arc
  * Member `member` of a stored model as a stream of its bytes (or of bytes [start, end]), produced as the
  * tensors decode. Stops decoding when the range is out or the reader destroys the stream.
  */
-export function memberStream(store: NeurStore, model: HubModelRow, architecture: Uint8Array, member: string, range?: ByteRange): Readable {
+export function memberStream(store: NeurStore, model: HubModelRow, member: string, range?: ByteRange): Readable {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const target = model.members.findIndex((m) => m.member === member);
   const start = range?.start ?? 0;
@@ -163,7 +142,10 @@ export function memberStream(store: NeurStore, model: HubModelRow, architecture:
       if (at > end) throw new StopWriting();
     },
   };
-  void writeMembers(store, model, architecture, (index) => (index === target ? sink : null)).then(
+  // A reader that goes away stops the decoding too, even while other members (dropped) are being written.
+  const stop = new AbortController();
+  out.once('close', () => stop.abort());
+  void writeMembers(store, model, (index) => (index === target ? sink : null), stop.signal).then(
     () => out.end(),
     (e: unknown) => out.destroy(e as Error),
   );

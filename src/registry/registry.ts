@@ -218,8 +218,7 @@ export class Registry {
   /** A file's bytes, or bytes [start, end] of them, as a stream (model files decode as they stream). */
   async openFile(f: FileRow, range?: ByteRange): Promise<Readable> {
     if (f.kind === 'blob') return this.blobs.open(f.ref, range);
-    const { model, architecture } = await this.modelOf(f.ref);
-    return memberStream(this.store, model, architecture, f.member, range);
+    return memberStream(this.store, this.modelOf(f.ref), f.member, range);
   }
 
   async fileBytes(f: FileRow): Promise<Buffer> {
@@ -228,18 +227,11 @@ export class Registry {
     return Buffer.concat(chunks);
   }
 
-  private readonly architectures = new Map<string, Uint8Array>();
-
-  async modelOf(name: string): Promise<{ model: HubModelRow; architecture: Uint8Array }> {
+  /** The registry row of store model `name` (its format and member files). */
+  modelOf(name: string): HubModelRow {
     const model = this.db.model(name);
     if (!model) throw new NeurStoreError('CORRUPTION', `model ${name} that a commit names has no registry row`);
-    let architecture = this.architectures.get(model.architecture);
-    if (!architecture) {
-      architecture = await this.blobs.bytes(model.architecture);
-      if (this.architectures.size > 256) this.architectures.clear();
-      this.architectures.set(model.architecture, architecture);
-    }
-    return { model, architecture };
+    return model;
   }
 
   /** Writes every file of `repo` at `rev` under `outDir` (each atomically); returns the commit and files. */
@@ -363,7 +355,7 @@ export class Registry {
         storedBytes += (await this.blobs.put(archId, arch.length, () => readableOf(arch))).storedBytes;
         const sizes = new Map<string, number>([['', ids[0]!.size], ...found.companions.map((c, i) => [posix.relative(posix.dirname(path), c), ids[i + 1]!.size] as [string, number])]);
         const draft: HubModelRow = { name, format: found.layout.format, architecture: archId, members: [] };
-        const members = await memberIdentities(this.store, draft, arch, sizes);
+        const members = await memberIdentities(this.store, draft, sizes);
         model = { ...draft, members };
         if (mode === 'lossless') {
           members.forEach((m, i) => {
