@@ -19,15 +19,16 @@ export interface GroupChunk {
 }
 
 /**
- * Streams are entropy-coded with zstd's stage (measured on 8 MiB bf16 chunks: encode 1.7x faster than rANS for
- * 0.8% more bytes); `smallest` keeps rANS (`--effort max`).
+ * A chunk coded alone has its streams entropy-coded with zstd's stage (8 MiB bf16 chunks: encode 1.7x faster
+ * than rANS for 0.8% more bytes); a delta against a base chunk keeps rANS (its skewed codes came out 14% larger
+ * with zstd on the bench:scale fine-tune), and so does `smallest` (`--effort max`).
  */
 export function encodeGroupChunk(
   bytes: Uint8Array, base: Uint8Array | null, dtype: FloatDType, tol: number, digestPrefix: number, smallest = false,
 ): GroupChunk {
   const x = fromDTypeBytes(bytes, dtype);
   const b = base && fromDTypeBytes(base, dtype);
-  const body = encodeGroupDelta(x, b, tol, { dtype, coder: smallest ? RANS_CODER : ZSTD_PLANE_CODER });
+  const body = encodeGroupDelta(x, b, tol, { dtype, coder: smallest || b ? RANS_CODER : ZSTD_PLANE_CODER });
   const decoded = decodeGroupDelta(body, b).values;
   let maxError = 0;
   for (let i = 0; i < x.length; i++) {
