@@ -15,24 +15,13 @@ import { NeurStore } from './neur-store.js';
 import { RecordKind } from './record-payload.js';
 import { writeSafetensorsFile, type TestTensor } from './testing/safetensors-files.js';
 import { tempDir } from './testing/temp-dir.js';
+import { bf16Weights } from './testing/bf16-weights.js';
 
 const rng = new SeededRandom(77);
 const tmp = tempDir();
 const CHUNK = 64 * 1024;
 
-/** bf16 weights, N(0, 0.02), as LLM checkpoints hold them. */
-function bf16(n: number, from?: Uint8Array, noise = 0): Uint8Array {
-  const out = new Uint8Array(n * 2);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < n; i++) {
-    const base = from ? new Float32Array(new Uint32Array([(from[2 * i]! | (from[2 * i + 1]! << 8)) << 16]).buffer)[0]! : rng.gaussian() * 0.02;
-    f[0] = base + (noise ? rng.gaussian() * noise : 0);
-    out[2 * i] = (u[0]! >>> 16) & 0xff;
-    out[2 * i + 1] = u[0]! >>> 24;
-  }
-  return out;
-}
+const bf16 = (n: number, from?: Uint8Array, noise = 0): Uint8Array => bf16Weights(rng, n, from, noise);
 
 const baseTensors: TestTensor[] = [
   { name: 'embed', dtype: 'BF16', shape: [512, 256], bytes: bf16(512 * 256) }, // 256 KiB: 4 chunks

@@ -19,6 +19,7 @@ import { Codec, RecordKind, encodePayload, exactIdentity } from './record-payloa
 import { writeSafetensorsFile, type TestTensor } from './testing/safetensors-files.js';
 import { tempDir } from './testing/temp-dir.js';
 import { pgFixture } from '../backend/postgres/testing/pg-fixture.js';
+import { bf16Weights } from './testing/bf16-weights.js';
 
 // Started before any test is registered: a test registered after the others have run would never run.
 const pg = await pgFixture('copy-models.test.ts');
@@ -32,19 +33,7 @@ function f32(n: number, from?: Float32Array, noise = 0): Float32Array {
   return out;
 }
 
-/** bf16 weights N(0, 0.02), or `from` plus N(0, noise). */
-function bf16(n: number, from?: Uint8Array, noise = 0): Uint8Array {
-  const out = new Uint8Array(n * 2);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < n; i++) {
-    const base = from ? new Float32Array(new Uint32Array([(from[2 * i]! | (from[2 * i + 1]! << 8)) << 16]).buffer)[0]! : rng.gaussian() * 0.02;
-    f[0] = base + (noise ? rng.gaussian() * noise : 0);
-    out[2 * i] = (u[0]! >>> 16) & 0xff;
-    out[2 * i + 1] = u[0]! >>> 24;
-  }
-  return out;
-}
+const bf16 = (n: number, from?: Uint8Array, noise = 0): Uint8Array => bf16Weights(rng, n, from, noise);
 
 const bytesOf = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer.slice(0));
 const w1 = f32(64 * 64);
