@@ -14,7 +14,8 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchChromium } from './testing/browser.js';
 import { PROJECT_ROOT, SHARED_MNIST_DIR, ensureFixtures, fixturePath } from '../../scripts/fetch-fixtures.js';
 import { MNIST_FAMILY_DIR, ensureMnistFamily } from '../../scripts/mnist-family.js';
 import { tempDir } from '../store/testing/temp-dir.js';
@@ -27,10 +28,8 @@ import { createToken } from '../registry/tokens.js';
 import { buildServer } from '../http/server.js';
 import { tolerancePage } from './pages.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const missing = existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
-if (missing && process.env.CI) throw new Error(`${missing}: CI must run the browser tests, not skip them`);
-const skip = missing ? `skipped: ${missing}` : false;
+const skip = browserSkip();
+const missing = skip !== false;
 
 let reg: Registry;
 let app: FastifyInstance;
@@ -59,10 +58,7 @@ before(async () => {
   app = await buildServer(reg, { anonymousRead: true });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
