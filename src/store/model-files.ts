@@ -74,9 +74,11 @@ export async function openModelSource(env: Env, path: string): Promise<OpenedSou
  * `source` counting the bytes of the files opened through it (each once): the model's size once a format has
  * read it, for any source (in memory, staged by an upload), as `OpenedSource.bytesOpened` does for files.
  */
-export function countingSource(source: ModelSource): ModelSource & { bytesOpened(): number } {
+export function countingSource(source: ModelSource & { readonly path?: string }): ModelSource & { readonly path?: string; bytesOpened(): number } {
   const sizes = new Map<string, number>();
   return {
+    // The path a source was opened from names it in error messages (format-registry.ts): keep it.
+    ...(source.path === undefined ? {} : { path: source.path }),
     files: source.files,
     async open(name: string): Promise<ByteSource> {
       const bytes = await source.open(name);
