@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const rows: Row[] = [];
     for (const path of Object.keys(FILES)) {
-      const expected = reg.file(reg.resolve('bench/models'), path).sha256; // the bytes served (the original's in lossless mode)
+      const expected = (await reg.file(await reg.resolve('bench/models'), path)).sha256; // the bytes served (the original's in lossless mode)
       const original = createHash('sha256').update(readFileSync(FILES[path]!)).digest('hex');
       const hub = await measure((f) => `${base}/bench/models/resolve/main/${f}`, path, 'hub', expected);
       const flat = await measure((f) => `${base}/api/neurstore/plain/${f}`, path, 'plain', original);

@@ -84,8 +84,8 @@ export function logCommand(io: CliIo): Command {
     .action(async (spec: string, o: { maxCount: number; json?: boolean }, cmd: Command) => {
       const { repo, rev } = repoAndRev(spec);
       await withRegistry(cmd, async (reg) => {
-        const commits = reg.log(repo, rev, o.maxCount > 0 ? o.maxCount : 100);
-        const refs = reg.refs(repo);
+        const commits = await reg.log(repo, rev, o.maxCount > 0 ? o.maxCount : 100);
+        const refs = await reg.refs(repo);
         if (o.json) return io.out(toJson({ refs, commits }));
         for (const c of commits) {
           const names = refs.filter((r) => r.commit === c.id).map((r) => (r.kind === 'tag' ? `tag: ${r.name}` : r.name));
@@ -125,7 +125,7 @@ export function lineageCommand(io: CliIo): Command {
     .action(async (repo: string, o: { json?: boolean }, cmd: Command) => {
       checkRepoId(repo);
       const g = await withRegistry(cmd, async (reg) => {
-        reg.repo(repo);
+        await reg.repo(repo);
         return lineageOf(await lineageGraph(reg), repo);
       }, 'read');
       if (o.json) return io.out(toJson(g));

@@ -2,11 +2,12 @@
  * The CLI on a PostgreSQL store: `--store postgres://...` and `$NEURSTORE_URL` reach the same store as the
  * library; put, ls, info, get (byte-identical to the original file), rm and gc run on it; a bad
  * `$NEURSTORE_URL` is a usage error naming the variable, and a server that refuses the connection is one line
- * with exit code 7 (IO_ERROR).
+ * with exit code 7 (IO_ERROR). The hub commands (push, log, tag, pull, token) run on it too, their repositories in
+ * the same database.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pgFixture } from '../backend/postgres/testing/pg-fixture.js';
 import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
@@ -55,15 +56,40 @@ if (fx) {
   });
 }
 
-test('a $NEURSTORE_URL that is not a postgres:// URL is a usage error naming it; the hub refuses a PostgreSQL store; a refused connection is one line, exit 7', async () => {
+if (fx) {
+  test('hub commands on --store postgres://...: push, log, tag, pull byte-identical, token create and list', async () => {
+    const url = await fx.freshUrl();
+    const src = join(tempDir(), 'model');
+    mkdirSync(src);
+    writeFileSync(join(src, 'model.safetensors'), readFileSync(MNIST));
+    writeFileSync(join(src, 'config.json'), '{"a":1}');
+    const push = await run('--store', url, 'push', src, 'team/mnist', '--message', 'first');
+    assert.equal(push.code, 0, push.stderr);
+    assert.equal((await run('--store', url, 'tag', 'team/mnist', 'v1')).code, 0);
+    const log = JSON.parse((await run('--store', url, 'log', 'team/mnist', '--json')).stdout) as { refs: Array<{ name: string }>; commits: Array<{ message: string }> };
+    assert.deepEqual(log.commits.map((c) => c.message), ['first', 'initial commit']);
+    assert.deepEqual(log.refs.map((r) => r.name).sort(), ['main', 'v1']);
+    const out = join(tempDir(), 'pulled');
+    const pull = await run('--store', url, 'pull', 'team/mnist@v1', '-o', out);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.ok(readFileSync(join(out, 'model.safetensors')).equals(readFileSync(MNIST)), 'pulled from PostgreSQL byte-identical');
+    assert.equal(readFileSync(join(out, 'config.json'), 'utf8'), '{"a":1}');
+    const token = await run('--store', url, 'token', 'create', '--name', 'ci', '--scope', 'read');
+    assert.equal(token.code, 0, token.stderr);
+    assert.match(token.stdout, /^hf_[A-Za-z0-9]{37}\n?$/);
+    assert.match((await run('--store', url, 'token', 'list')).stdout, /ci/);
+  });
+}
+
+test('a $NEURSTORE_URL that is not a postgres:// URL is a usage error naming it; a refused connection is one line, exit 7', async () => {
   await withEnv('NEURSTORE_URL', join(tempDir(), 'dir'), async () => {
     const r = await run('ls');
     assert.equal(r.code, EXIT_CODES.INVALID_ARGUMENT);
     assert.match(r.stderr, /NEURSTORE_URL must be a postgres:\/\//);
   });
-  const hub = await run('--store', 'postgres://someone@127.0.0.1:1/none', 'log', 'team/model');
-  assert.equal(hub.code, EXIT_CODES.NOT_SUPPORTED, 'the hub needs a directory store, and says so before connecting');
-  assert.match(hub.stderr, /directory store/);
+  const hub = await run('--store', 'postgres://someone:secret@127.0.0.1:1/none', 'log', 'team/model');
+  assert.equal(hub.code, EXIT_CODES.IO_ERROR, 'the hub on an unreachable PostgreSQL store: one line, exit 7');
+  assert.ok(!hub.stderr.includes('secret'), 'the password is not printed');
   const r = await run('--store', 'postgres://someone:secret@127.0.0.1:1/none', 'ls');
   assert.equal(r.code, EXIT_CODES.IO_ERROR);
   assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);

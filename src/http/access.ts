@@ -18,19 +18,19 @@ export class Access {
   constructor(private readonly reg: Registry, readonly anonymousReads: boolean) {}
 
   /** The request's token; undefined when it sends none; 401 when it sends one that is not valid. */
-  token(req: FastifyRequest): TokenRow | undefined {
+  async token(req: FastifyRequest): Promise<TokenRow | undefined> {
     const h = req.headers.authorization;
     if (h === undefined || h === '') return undefined;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-    const t = m ? findToken(this.reg.db, m[1]!) : undefined;
+    const t = m ? await findToken(this.reg.db, m[1]!) : undefined;
     if (!t) throw new HubError('INVALID_ARGUMENT', 'Unauthorized', INVALID_CREDENTIALS);
     return t;
   }
 
   /** The repository, if the request may read it; RepoNotFound (401/404) otherwise. */
-  readable(req: FastifyRequest, name: string): RepoRow {
-    const token = this.token(req);
-    const repo = this.reg.db.repo(name);
+  async readable(req: FastifyRequest, name: string): Promise<RepoRow> {
+    const token = await this.token(req);
+    const repo = await this.reg.db.repo(name);
     const hidden = () => (token ? repoNotFound(name) : withStatus(repoNotFound(name), 401));
     if (!repo) throw hidden();
     if (token && tokenAllows(token, name, 'read')) return repo;
@@ -40,11 +40,12 @@ export class Access {
   }
 
   /** The token, if it may write `name` (which need not exist yet); 401/403 otherwise. */
-  writer(req: FastifyRequest, name: string): TokenRow {
-    const token = this.token(req);
+  async writer(req: FastifyRequest, name: string): Promise<TokenRow> {
+    const token = await this.token(req);
     if (!token) throw new HubError('INVALID_ARGUMENT', 'Unauthorized', `writing to '${name}' needs a write token (Authorization: Bearer hf_...)`);
     if (!tokenAllows(token, name, 'write')) {
-      if (this.reg.db.repo(name) && !tokenAllows(token, name, 'read') && this.reg.db.repo(name)!.private) throw repoNotFound(name);
+      const repo = await this.reg.db.repo(name);
+      if (repo && !tokenAllows(token, name, 'read') && repo.private) throw repoNotFound(name);
       throw withStatus(new HubError('NOT_FOUND', 'Forbidden', `token '${token.name}' (${token.scope}, repositories ${token.repoPattern}) may not write to '${name}'`), 403);
     }
     return token;

@@ -52,8 +52,8 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-export function modelInfo(reg: Registry, repo: RepoRow, commit: CommitRow, files: FileRow[]): Record<string, unknown> {
-  const first = reg.log(repo.name, commit.id, 100_000).at(-1);
+export async function modelInfo(reg: Registry, repo: RepoRow, commit: CommitRow, files: FileRow[]): Promise<Record<string, unknown>> {
+  const first = (await reg.log(repo.name, commit.id, 100_000)).at(-1);
   return {
     _id: createHash('sha1').update(repo.name).digest('hex').slice(0, 24), id: repo.name, modelId: repo.name, author: repo.name.split('/')[0],
     sha: commit.id, lastModified: iso(commit.createdMs), createdAt: iso(first?.createdMs ?? repo.createdMs), private: repo.private, gated: false,
@@ -68,12 +68,12 @@ export function modelInfo(reg: Registry, repo: RepoRow, commit: CommitRow, files
 }
 
 /** The commit, walking back from `commit`, that last changed `path` (at most 200 steps; else `commit`). */
-function lastChange(reg: Registry, commit: CommitRow, path: string): CommitRow {
-  const history = reg.db.history(commit.id, 200);
-  const sha = reg.db.file(commit.id, path)?.sha256;
+async function lastChange(reg: Registry, commit: CommitRow, path: string): Promise<CommitRow> {
+  const history = await reg.db.history(commit.id, 200);
+  const sha = (await reg.db.file(commit.id, path))?.sha256;
   let last = commit;
   for (const c of history.slice(1)) {
-    if (reg.db.file(c.id, path)?.sha256 !== sha) break;
+    if ((await reg.db.file(c.id, path))?.sha256 !== sha) break;
     last = c;
   }
   return last;
@@ -83,10 +83,10 @@ const truthy = (v: unknown): boolean => typeof v === 'string' ? /^(1|true|yes)$/
 
 export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Access): void {
   const resolveFile = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const repo = access.readable(req, repoOf(req.params));
-    const commit = reg.resolve(repo.name, req.params.rev!);
+    const repo = await access.readable(req, repoOf(req.params));
+    const commit = await reg.resolve(repo.name, req.params.rev!);
     const path = checkFilePath(req.params['*']);
-    const f = reg.db.file(commit.id, path);
+    const f = await reg.db.file(commit.id, path);
     if (!f) throw entryNotFound(repo.name, path, commit.id);
     const etag = `"${etagOf(f)}"`;
     const base = posix.basename(path);
@@ -115,20 +115,20 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
   }
 
   const info = async (req: FastifyRequest<{ Params: Params }>) => {
-    const repo = access.readable(req, repoOf(req.params));
-    const commit = reg.resolve(repo.name, req.params.rev ?? 'main');
-    return modelInfo(reg, repo, commit, reg.files(commit));
+    const repo = await access.readable(req, repoOf(req.params));
+    const commit = await reg.resolve(repo.name, req.params.rev ?? 'main');
+    return modelInfo(reg, repo, commit, await reg.files(commit));
   };
   app.get('/api/models/:ns/:name', info);
   app.get('/api/models/:ns/:name/revision/:rev', info);
 
   const tree = async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>) => {
-    const repo = access.readable(req, repoOf(req.params));
-    const commit = reg.resolve(repo.name, req.params.rev!);
+    const repo = await access.readable(req, repoOf(req.params));
+    const commit = await reg.resolve(repo.name, req.params.rev!);
     const prefix = req.params['*'] ? checkFilePath(req.params['*'].replace(/\/+$/, '')) : '';
     const recursive = truthy(req.query.recursive);
     const expand = truthy(req.query.expand);
-    const files = reg.files(commit).filter((f) => !prefix || f.path.startsWith(`${prefix}/`));
+    const files = (await reg.files(commit)).filter((f) => !prefix || f.path.startsWith(`${prefix}/`));
     if (prefix && files.length === 0) throw entryNotFound(repo.name, prefix, commit.id);
     const out = new Map<string, Record<string, unknown>>();
     for (const f of files) {
@@ -139,7 +139,7 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
         const d = [prefix, ...parts.slice(0, i)].filter(Boolean).join('/');
         if (!out.has(d)) out.set(d, dirEntry(d, commit.id));
       }
-      if (parts.length === 1 || recursive) out.set(f.path, treeEntry(f, expand ? lastChange(reg, commit, f.path) : undefined));
+      if (parts.length === 1 || recursive) out.set(f.path, treeEntry(f, expand ? await lastChange(reg, commit, f.path) : undefined));
       else {
         const d = [prefix, parts[0]].filter(Boolean).join('/');
         if (!out.has(d)) out.set(d, dirEntry(d, commit.id));
@@ -151,52 +151,52 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
   app.get('/api/models/:ns/:name/tree/:rev/*', tree);
 
   app.post('/api/models/:ns/:name/paths-info/:rev', async (req: FastifyRequest<{ Params: Params; Body: unknown }>) => {
-    const repo = access.readable(req, repoOf(req.params));
-    const commit = reg.resolve(repo.name, req.params.rev!);
+    const repo = await access.readable(req, repoOf(req.params));
+    const commit = await reg.resolve(repo.name, req.params.rev!);
     const body = (req.body ?? {}) as { paths?: unknown; expand?: unknown };
     const paths = typeof body.paths === 'string' ? [body.paths] : body.paths;
     if (!Array.isArray(paths) || paths.length > 10_000) throw badRequest('paths-info needs "paths": a list of at most 10000 file paths');
-    const files = reg.files(commit);
+    const files = await reg.files(commit);
     const out: Array<Record<string, unknown>> = [];
     for (const p of paths) {
       const path = checkFilePath(String(p).replace(/\/+$/, ''));
       const f = files.find((x) => x.path === path);
-      if (f) out.push(treeEntry(f, truthy(body.expand) ? lastChange(reg, commit, path) : undefined));
+      if (f) out.push(treeEntry(f, truthy(body.expand) ? await lastChange(reg, commit, path) : undefined));
       else if (files.some((x) => x.path.startsWith(`${path}/`))) out.push(dirEntry(path, commit.id));
     }
     return out;
   });
 
   app.get('/api/models/:ns/:name/refs', async (req: FastifyRequest<{ Params: Params }>) => {
-    const repo = access.readable(req, repoOf(req.params));
-    const refs = reg.refs(repo.name);
+    const repo = await access.readable(req, repoOf(req.params));
+    const refs = await reg.refs(repo.name);
     const shape = (kind: 'branch' | 'tag') => refs.filter((r) => r.kind === kind).map((r) => ({ name: r.name, ref: `refs/${kind === 'branch' ? 'heads' : 'tags'}/${r.name}`, targetCommit: r.commit }));
     return { branches: shape('branch'), tags: shape('tag'), converts: [] };
   });
 
   app.get('/api/models/:ns/:name/commits/:rev', async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>) => {
-    const repo = access.readable(req, repoOf(req.params));
+    const repo = await access.readable(req, repoOf(req.params));
     const limit = Math.min(Math.max(Number(req.query.limit ?? 1000) || 1000, 1), 10_000);
-    return reg.log(repo.name, req.params.rev!, limit).map((c) => ({
+    return (await reg.log(repo.name, req.params.rev!, limit)).map((c) => ({
       id: c.id, title: c.message.split('\n')[0], message: c.message, authors: [{ user: c.author }], date: iso(c.createdMs), parents: c.parent ? [c.parent] : [],
     }));
   });
 
   app.get('/api/models', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
-    const token = access.token(req);
+    const token = await access.token(req);
     const search = req.query.search ?? '';
     const author = req.query.author;
-    return reg.repos()
+    const shown = (await reg.repos())
       .filter((r) => (token && tokenAllows(token, r.name, 'read')) || (!r.private && access.anonymousReads))
-      .filter((r) => r.name.includes(search) && (!author || r.name.startsWith(`${author}/`)))
-      .map((r) => {
-        const head = reg.resolve(r.name);
+      .filter((r) => r.name.includes(search) && (!author || r.name.startsWith(`${author}/`)));
+    return Promise.all(shown.map(async (r) => {
+        const head = await reg.resolve(r.name);
         return { _id: createHash('sha1').update(r.name).digest('hex').slice(0, 24), id: r.name, modelId: r.name, private: r.private, downloads: 0, likes: 0, gated: false, lastModified: iso(head.createdMs), sha: head.id, tags: [] };
-      });
+      }));
   });
 
   app.get('/api/whoami-v2', async (req) => {
-    const token = access.token(req);
+    const token = await access.token(req);
     if (!token) throw new HubError('INVALID_ARGUMENT', 'Unauthorized', 'whoami needs a token (Authorization: Bearer hf_...)');
     const ns = token.repoPattern.split('/')[0]!;
     return {

@@ -89,16 +89,16 @@ test('@huggingface/hub: createRepo + uploadFiles, then listFiles, modelInfo, dow
   assert.equal(who.name, 'alice');
 
   // The model files went through the tensor store; the others are blobs.
-  const head = reg.resolve(repo);
-  const kinds = Object.fromEntries(reg.files(head).map((f) => [f.path, f.kind]));
+  const head = await reg.resolve(repo);
+  const kinds = Object.fromEntries((await reg.files(head)).map((f) => [f.path, f.kind]));
   assert.deepEqual(kinds, { 'README.md': 'blob', 'config.json': 'blob', 'model.safetensors': 'model', 'onnx/model.onnx': 'model', 'tfjs/age.bin': 'model', 'tfjs/model.json': 'model' });
   assert.deepEqual(head.baseModels, ['org/mnist-base']);
 
   // A second upload of the same files is deduplicated: the LFS batch asks for no upload, the commit reuses them.
   const again = await uploadFiles({ repo: 'org/mnist-ft', accessToken: writer, hubUrl, branch: 'main', files: [{ path: 'copy/model.safetensors', content: new Blob([FOLDER['model.safetensors']!]) }] });
   assert.ok(again);
-  const copy = reg.file(reg.resolve(repo), 'copy/model.safetensors');
-  assert.equal(copy.ref, reg.file(head, 'model.safetensors').ref);
+  const copy = await reg.file(await reg.resolve(repo), 'copy/model.safetensors');
+  assert.equal(copy.ref, (await reg.file(head, 'model.safetensors')).ref);
 });
 
 test('wire details with fetch: Range, ETag, X-Repo-Commit, no redirect, errors with X-Error-Code', async () => {
@@ -108,7 +108,7 @@ test('wire details with fetch: Range, ETag, X-Repo-Commit, no redirect, errors w
   const full = await fetch(url, { redirect: 'error' });
   assert.equal(full.status, 200);
   assert.ok(Buffer.from(await full.arrayBuffer()).equals(bytes));
-  assert.equal(full.headers.get('x-repo-commit'), reg.resolve(repo).id);
+  assert.equal(full.headers.get('x-repo-commit'), (await reg.resolve(repo)).id);
   assert.equal(full.headers.get('etag'), `"${sha256(bytes)}"`);
   assert.equal(full.headers.get('x-linked-size'), String(bytes.length));
   assert.equal(full.headers.get('access-control-allow-origin'), '*');
@@ -131,7 +131,7 @@ test('wire details with fetch: Range, ETag, X-Repo-Commit, no redirect, errors w
   const cached = await fetch(url, { headers: { 'If-None-Match': head.headers.get('etag')! } });
   assert.equal(cached.status, 304);
 
-  const pinned = await fetch(`${hubUrl}/${repo}/resolve/${reg.resolve(repo).id}/config.json`);
+  const pinned = await fetch(`${hubUrl}/${repo}/resolve/${(await reg.resolve(repo)).id}/config.json`);
   assert.equal(await pinned.text(), FOLDER['config.json']!.toString());
 
   const expect = async (r: Promise<Response>, status: number, code: string) => {
@@ -142,7 +142,7 @@ test('wire details with fetch: Range, ETag, X-Repo-Commit, no redirect, errors w
     return res;
   };
   const missing = await expect(fetch(`${hubUrl}/${repo}/resolve/main/nope.bin`), 404, 'EntryNotFound');
-  assert.equal(missing.headers.get('x-repo-commit'), reg.resolve(repo).id);
+  assert.equal(missing.headers.get('x-repo-commit'), (await reg.resolve(repo)).id);
   await expect(fetch(`${hubUrl}/${repo}/resolve/v9/config.json`), 404, 'RevisionNotFound');
   await expect(fetch(`${hubUrl}/org/none/resolve/main/config.json`, { headers: { Authorization: `Bearer ${reader}` } }), 404, 'RepoNotFound');
   await expect(fetch(`${hubUrl}/org/none/resolve/main/config.json`), 401, 'RepoNotFound');

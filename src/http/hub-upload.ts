@@ -37,12 +37,12 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
   app.post('/api/repos/create', async (req: FastifyRequest<{ Body: Record<string, unknown> }>, reply) => {
     const b = req.body ?? {};
     if (b.type !== undefined && b.type !== 'model') throw new HubError('NOT_SUPPORTED', 'BadRequest', `this hub holds model repositories only, not ${String(b.type)}s`);
-    const token = access.token(req);
+    const token = await access.token(req);
     const name = String(b.name ?? '');
     const repo = checkRepoId(name.includes('/') ? name : `${String(b.organization ?? token?.name ?? '')}/${name}`);
-    access.writer(req, repo);
+    await access.writer(req, repo);
     const url = `${baseUrl(req)}/${repo}`;
-    if (reg.db.repo(repo)) return reply.code(409).header('X-Error-Code', 'RepoExists').header('X-Error-Message', 'You already created this model repo').send({ error: 'You already created this model repo', url });
+    if (await reg.db.repo(repo)) return reply.code(409).header('X-Error-Code', 'RepoExists').header('X-Error-Message', 'You already created this model repo').send({ error: 'You already created this model repo', url });
     await reg.createRepo(repo, { private: b.private === true || b.visibility === 'private', author: token!.name });
     if (Array.isArray(b.files) && b.files.length) {
       const ops: CommitOp[] = (b.files as Array<{ path: string; content: string }>).map((f) => ({ op: 'put', path: String(f.path), bytes: Buffer.from(String(f.content), 'base64') }));
@@ -55,14 +55,14 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
     const b = req.body ?? {};
     const name = String(b.name ?? '');
     const repo = checkRepoId(name.includes('/') ? name : `${String(b.organization ?? '')}/${name}`);
-    access.writer(req, repo);
+    await access.writer(req, repo);
     await reg.deleteRepo(repo);
     return {};
   });
 
   app.put('/api/repos/:ns/:name/settings', async (req: FastifyRequest<{ Params: Params; Body: Record<string, unknown> }>) => {
     const repo = checkRepoId(`${req.params.ns}/${req.params.name}`);
-    access.writer(req, repo);
+    await access.writer(req, repo);
     const b = req.body ?? {};
     const r = await reg.updateRepo(repo, { private: typeof b.private === 'boolean' ? b.private : b.visibility === undefined ? undefined : b.visibility === 'private' });
     return { private: r.private };
@@ -70,8 +70,8 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
 
   app.post('/api/models/:ns/:name/preupload/:rev', async (req: FastifyRequest<{ Params: Params; Body: { files?: unknown } }>) => {
     const repo = checkRepoId(`${req.params.ns}/${req.params.name}`);
-    access.writer(req, repo);
-    reg.repo(repo);
+    await access.writer(req, repo);
+    await reg.repo(repo);
     const files = req.body?.files;
     if (!Array.isArray(files)) throw badRequest('preupload needs "files": [{path, size, sample}]');
     return {
@@ -88,8 +88,8 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
     const repo = checkRepoId(`${req.params.ns}/${req.params.repoGit!.slice(0, -4)}`);
     const b = req.body ?? {};
     if (b.operation !== 'upload') throw new HubError('NOT_SUPPORTED', 'BadRequest', `LFS operation '${String(b.operation)}' is not supported here: download files through /resolve`);
-    access.writer(req, repo);
-    const row = reg.repo(repo);
+    await access.writer(req, repo);
+    const row = await reg.repo(repo);
     if (!Array.isArray(b.objects) || b.objects.length > 10_000) throw badRequest('the LFS batch needs "objects": [{oid, size}] (at most 10000)');
     const exp = Math.floor(Date.now() / 1000) + UPLOAD_URL_SECONDS;
     const objects = [];
@@ -100,7 +100,7 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
         objects.push({ oid, size: o.size, error: { code: 422, message: 'oid must be a sha256 (64 lowercase hex) and size a non-negative integer' } });
       } else if (size > limits.maxUploadBytes) {
         objects.push({ oid, size, error: { code: 413, message: `the object is ${size} bytes; this server takes at most ${limits.maxUploadBytes}` } });
-      } else if ((await exists(join(reg.uploadsDir, oid))) || reg.db.fileBySource(oid, row.mode, row.tolerance)) {
+      } else if ((await exists(join(reg.uploadsDir, oid))) || (await reg.db.fileBySource(oid, row.mode, row.tolerance))) {
         objects.push({ oid, size });
       } else {
         const sig = await sign(oid, size, exp, repo);
@@ -163,8 +163,8 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
 
   app.post('/api/models/:ns/:name/commit/:rev', { bodyLimit: limits.maxCommitBytes }, async (req: FastifyRequest<{ Params: Params; Body: unknown }>) => {
     const repo = checkRepoId(`${req.params.ns}/${req.params.name}`);
-    const token = access.writer(req, repo);
-    reg.repo(repo);
+    const token = await access.writer(req, repo);
+    await reg.repo(repo);
     const lines = typeof req.body === 'string' ? req.body.split('\n').filter((l) => l.trim()) : Array.isArray(req.body) ? (req.body as unknown[]).map((x) => JSON.stringify(x)) : [];
     let header: { summary?: string; description?: string; parentCommit?: string } = {};
     const ops: CommitOp[] = [];
@@ -201,7 +201,7 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
 
   app.post('/api/models/:ns/:name/branch/:branch', async (req: FastifyRequest<{ Params: Params; Body: { startingPoint?: string } | undefined }>) => {
     const repo = checkRepoId(`${req.params.ns}/${req.params.name}`);
-    access.writer(req, repo);
+    await access.writer(req, repo);
     await reg.createBranch(repo, req.params.branch!, req.body?.startingPoint);
     return {};
   });

@@ -13,23 +13,25 @@ type Params = Record<string, string>;
 
 export function nativeRoutes(app: FastifyInstance, reg: Registry, access: Access): void {
   app.get('/api/neurstore/stats', async (req) => {
-    const readable = reg.repos().filter((r) => {
+    const repos = await reg.repos();
+    const readable: typeof repos = [];
+    for (const r of repos) {
       try {
-        access.readable(req, r.name);
-        return true;
+        await access.readable(req, r.name);
+        readable.push(r);
       } catch {
-        return false;
+        // not this caller's
       }
-    });
-    if (readable.length === 0 && reg.repos().length > 0) access.readable(req, reg.repos()[0]!.name); // no access at all: the usual 401/404
-    return { repositories: reg.repos().length, store: await reg.store.stats() };
+    }
+    if (readable.length === 0 && repos.length > 0) await access.readable(req, repos[0]!.name); // no access at all: the usual 401/404
+    return { repositories: repos.length, store: await reg.store.stats() };
   });
 
   app.get('/api/neurstore/models/:ns/:name/tensors', async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>) => {
-    const repo = access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
-    const commit = reg.resolve(repo.name, req.query.revision ?? 'main');
+    const repo = await access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
+    const commit = await reg.resolve(repo.name, req.query.revision ?? 'main');
     const only = req.query.path === undefined ? undefined : checkFilePath(req.query.path);
-    const files = reg.files(commit).filter((f) => f.kind === 'model' && (only === undefined || f.path === only));
+    const files = (await reg.files(commit)).filter((f) => f.kind === 'model' && (only === undefined || f.path === only));
     if (only !== undefined && files.length === 0) throw entryNotFound(repo.name, only, commit.id);
     const seen = new Set<string>();
     const models = [];
@@ -47,19 +49,21 @@ export function nativeRoutes(app: FastifyInstance, reg: Registry, access: Access
   });
 
   app.get('/api/neurstore/models/:ns/:name/lineage', async (req: FastifyRequest<{ Params: Params }>) => {
-    const repo = access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
+    const repo = await access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
     const g = lineageOf(await lineageGraph(reg), repo.name);
     // Repositories the caller may not read are left out, with their edges.
-    const visible = (name: string) => {
-      if (!reg.db.repo(name)) return true; // a card's base_model outside this hub
+    const visible = async (name: string): Promise<boolean> => {
+      if (!(await reg.db.repo(name))) return true; // a card's base_model outside this hub
       try {
-        access.readable(req, name);
+        await access.readable(req, name);
         return true;
       } catch {
         return false;
       }
     };
-    return { repos: g.repos.filter(visible), edges: g.edges.filter((e) => visible(e.base) && visible(e.child)) };
+    const seen = new Map<string, boolean>();
+    for (const name of [...g.repos, ...g.edges.flatMap((e) => [e.base, e.child])]) if (!seen.has(name)) seen.set(name, await visible(name));
+    return { repos: g.repos.filter((r) => seen.get(r)), edges: g.edges.filter((e) => seen.get(e.base) && seen.get(e.child)) };
   });
 
   app.get('/api/neurstore/openapi.json', async () => OPENAPI);

@@ -41,7 +41,7 @@ test('transformers.js AutoModel loads an ONNX model from the server (env.remoteH
     { op: 'put', path: 'config.json', bytes: Buffer.from(CONFIG) },
     { op: 'put', path: 'onnx/model.onnx', bytes: onnx },
   ]);
-  assert.equal(reg.file(reg.resolve('org/silero'), 'onnx/model.onnx').kind, 'model');
+  assert.equal((await reg.file(await reg.resolve('org/silero'), 'onnx/model.onnx')).kind, 'model');
   const app = await buildServer(reg, { anonymousRead: true });
   closers.push(() => app.close());
   const address = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -10,9 +10,10 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CompressStream, DecompressStream } from 'zstd-napi';
 import { NeurStoreError } from '../errors.js';
+import type { RegistryBlobs } from './registry-store.js';
 import { exists, piped, rangeSlice, writeAtomic, IdentityHasher, type ByteRange } from './durable-files.js';
 
-export class BlobStore {
+export class BlobStore implements RegistryBlobs {
   constructor(readonly dir: string) {}
 
   pathOf(sha256: string): string {

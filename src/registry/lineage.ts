@@ -25,7 +25,7 @@ export interface LineageGraph {
 
 /** The lineage of every repository's default branch. */
 export async function lineageGraph(reg: Registry): Promise<LineageGraph> {
-  const repos = reg.repos().sort((a, b) => a.createdMs - b.createdMs);
+  const repos = (await reg.repos()).sort((a, b) => a.createdMs - b.createdMs);
   const order = new Map(repos.map((r, i) => [r.name, i]));
   const edges = new Map<string, LineageEdge>();
   const edge = (base: string, child: string): LineageEdge => {
@@ -36,22 +36,22 @@ export async function lineageGraph(reg: Registry): Promise<LineageGraph> {
   };
   const owners = new BaseNames(reg.store);
   /** The repository that first held store model `model` (by creation order), other than `except`. */
-  const firstRepoOf = (model: string, except: string): string | undefined => {
-    const holders = [...new Set(reg.db.commitsWithModel(model).map((c) => c.repo))].filter((r) => r !== except && order.has(r));
+  const firstRepoOf = async (model: string, except: string): Promise<string | undefined> => {
+    const holders = [...new Set((await reg.db.commitsWithModel(model)).map((c) => c.repo))].filter((r) => r !== except && order.has(r));
     return holders.sort((a, b) => order.get(a)! - order.get(b)!)[0];
   };
   for (const repo of repos) {
     let head;
     try {
-      head = reg.resolve(repo.name, DEFAULT_BRANCH);
+      head = await reg.resolve(repo.name, DEFAULT_BRANCH);
     } catch {
       continue;
     }
     for (const b of head.baseModels) if (b !== repo.name) edge(b, repo.name).declared = true;
-    const models = new Set(reg.files(head).filter((f) => f.kind === 'model').map((f) => f.ref));
+    const models = new Set((await reg.files(head)).filter((f) => f.kind === 'model').map((f) => f.ref));
     for (const model of models) {
       // The whole model already held by an older repository: every tensor is shared.
-      const elder = firstRepoOf(model, repo.name);
+      const elder = await firstRepoOf(model, repo.name);
       const info = await reg.store.info(model).catch(() => undefined);
       if (!info) continue;
       if (elder && order.get(elder)! < order.get(repo.name)!) {
@@ -65,7 +65,7 @@ export async function lineageGraph(reg: Registry): Promise<LineageGraph> {
         if (key === undefined) continue;
         const owner = (await owners.ownerOf(key))?.model;
         if (!owner || owner === model) continue;
-        const base = firstRepoOf(owner, repo.name);
+        const base = await firstRepoOf(owner, repo.name);
         if (!base) continue;
         const e = edge(base, repo.name);
         e.sharedTensors += 1;

@@ -39,13 +39,13 @@ test('pushDirectory commits exactly the directory\'s files, creating the reposit
 
   const reg = await Registry.open(store, { readOnly: true });
   try {
-    assert.equal(reg.db.repo('org/thing')?.private, true, 'created private');
+    assert.equal((await reg.db.repo('org/thing'))?.private, true, 'created private');
     const out = join(root, 'out');
     await reg.pull('org/thing', 'main', out);
     for (const [p, text] of Object.entries(files)) assert.equal(readFileSync(join(out, ...p.split('/')), 'utf8'), text, p);
     assert.equal(existsSync(join(out, '.git')), false);
-    assert.equal(reg.resolve('org/thing', 'main').id, r.commit.id, 'pushing to dev does not move main');
-    assert.equal(reg.resolve('org/thing', 'dev').id, again.commit.id);
+    assert.equal((await reg.resolve('org/thing', 'main')).id, r.commit.id, 'pushing to dev does not move main');
+    assert.equal((await reg.resolve('org/thing', 'dev')).id, again.commit.id);
   } finally {
     await reg.close();
   }

@@ -47,7 +47,7 @@ export async function pushDirectory(storeDir: string, dir: string, repo: string,
   if (paths.length === 0) throw invalidArgument(`directory ${dir} holds no files to push`);
   const reg = await Registry.open(storeDir, { create: true });
   try {
-    if (!reg.db.repo(repo)) await reg.createRepo(repo, { private: options.private, mode: options.mode, tolerance: options.tolerance, author: options.author });
+    if (!(await reg.db.repo(repo))) await reg.createRepo(repo, { private: options.private, mode: options.mode, tolerance: options.tolerance, author: options.author });
     const ops: CommitOp[] = paths.map((p) => ({ op: 'put', path: p, file: join(root, ...p.split('/')) }));
     return await reg.commit(repo, ops, {
       branch: options.branch ?? 'main', message: options.message ?? 'push', replaceTree: true, mode: options.mode, tolerance: options.tolerance,

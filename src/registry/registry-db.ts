@@ -10,6 +10,7 @@ import { crc32 } from 'node:zlib';
 import { NeurStoreError, conflict } from '../errors.js';
 import { guarded, sqliteError } from '../backend/sqlite/sqlite-open.js';
 import type { Mode } from '../store/store-types.js';
+import type { RegistryStore, RegistryTx } from './registry-store.js';
 
 export const REGISTRY_FILE = 'registry.sqlite';
 const SCHEMA_VERSION = '1';
@@ -52,16 +53,16 @@ export interface HubModelRow { name: string; format: string; architecture: strin
 export interface TokenRow { id: string; name: string; hash: string; scope: 'read' | 'write'; repoPattern: string; createdMs: number }
 
 type Raw = Record<string, unknown>;
-const sum = (fields: unknown[]): number => crc32(JSON.stringify(fields));
+export const rowSum = (fields: unknown[]): number => crc32(JSON.stringify(fields));
 
-const repoFields = (r: RepoRow): unknown[] => [r.name, r.private, r.mode, r.tolerance, r.createdMs];
-const commitFields = (c: CommitRow): unknown[] => [c.id, c.repo, c.parent, c.message, c.author, c.createdMs, c.baseModels];
-const fileFields = (commit: string, f: FileRow): unknown[] => [commit, f.path, f.size, f.sha256, f.gitSha1, f.sourceSha256, f.lfs, f.kind, f.ref, f.member];
-const refFields = (r: RefRow): unknown[] => [r.repo, r.kind, r.name, r.commit];
-const modelFields = (m: HubModelRow): unknown[] => [m.name, m.format, m.architecture, m.members];
-const tokenFields = (t: TokenRow): unknown[] => [t.id, t.name, t.hash, t.scope, t.repoPattern, t.createdMs];
+export const repoFields = (r: RepoRow): unknown[] => [r.name, r.private, r.mode, r.tolerance, r.createdMs];
+export const commitFields = (c: CommitRow): unknown[] => [c.id, c.repo, c.parent, c.message, c.author, c.createdMs, c.baseModels];
+export const fileFields = (commit: string, f: FileRow): unknown[] => [commit, f.path, f.size, f.sha256, f.gitSha1, f.sourceSha256, f.lfs, f.kind, f.ref, f.member];
+export const refFields = (r: RefRow): unknown[] => [r.repo, r.kind, r.name, r.commit];
+export const modelFields = (m: HubModelRow): unknown[] => [m.name, m.format, m.architecture, m.members];
+export const tokenFields = (t: TokenRow): unknown[] => [t.id, t.name, t.hash, t.scope, t.repoPattern, t.createdMs];
 
-export class RegistryDb {
+export class RegistryDb implements RegistryStore {
   private readonly db: Database.Database;
   private writeQueue: Promise<unknown> = Promise.resolve();
 
@@ -83,12 +84,16 @@ export class RegistryDb {
     }
   }
 
-  close(): void {
+  get location(): string {
+    return this.path;
+  }
+
+  async close(): Promise<void> {
     this.db.close();
   }
 
   private check(table: string, key: string, fields: unknown[], crc: unknown): void {
-    if (sum(fields) !== Number(crc)) {
+    if (rowSum(fields) !== Number(crc)) {
       throw new NeurStoreError('CORRUPTION', `registry ${this.path}: row ${key} of table ${table} fails its checksum (the database was damaged); restore registry.sqlite from a backup`);
     }
   }
@@ -99,16 +104,16 @@ export class RegistryDb {
 
   // ---- reads ----
 
-  meta(key: string): string | undefined {
+  async meta(key: string): Promise<string | undefined> {
     return this.all('SELECT value FROM meta WHERE key = ?', key)[0]?.value as string | undefined;
   }
 
-  repo(name: string): RepoRow | undefined {
+  async repo(name: string): Promise<RepoRow | undefined> {
     const r = this.all('SELECT * FROM repos WHERE name = ?', name)[0];
     return r && this.toRepo(r);
   }
 
-  repos(): RepoRow[] {
+  async repos(): Promise<RepoRow[]> {
     return this.all('SELECT * FROM repos ORDER BY name').map((r) => this.toRepo(r));
   }
 
@@ -118,7 +123,7 @@ export class RegistryDb {
     return row;
   }
 
-  commit(id: string): CommitRow | undefined {
+  async commit(id: string): Promise<CommitRow | undefined> {
     const r = this.all('SELECT * FROM commits WHERE id = ?', id)[0];
     return r && this.toCommit(r);
   }
@@ -132,30 +137,30 @@ export class RegistryDb {
     return row;
   }
 
-  files(commit: string): FileRow[] {
+  async files(commit: string): Promise<FileRow[]> {
     return this.all('SELECT * FROM files WHERE commit_id = ? ORDER BY path', commit).map((r) => this.toFile(commit, r));
   }
 
-  file(commit: string, path: string): FileRow | undefined {
+  async file(commit: string, path: string): Promise<FileRow | undefined> {
     const r = this.all('SELECT * FROM files WHERE commit_id = ? AND path = ?', commit, path)[0];
     return r && this.toFile(commit, r);
   }
 
   /** A file row anywhere whose pushed bytes had this sha256 and that was stored in this mode (upload dedup). */
-  fileBySource(sha256: string, mode: Mode, tolerance: number): FileRow | undefined {
+  async fileBySource(sha256: string, mode: Mode, tolerance: number): Promise<FileRow | undefined> {
     const rows = this.all(
       'SELECT f.* FROM files f JOIN commits c ON c.id = f.commit_id JOIN repos r ON r.name = c.repo WHERE f.source_sha256 = ? LIMIT 50', sha256);
     for (const r of rows) {
       const f = this.toFile(r.commit_id as string, r);
       if (f.kind === 'blob') return f;
-      const model = this.model(f.ref);
+      const model = await this.model(f.ref);
       if (model && modelModeOf(f.ref) === modeKey(mode, tolerance)) return f;
     }
     return undefined;
   }
 
   /** Every (repo, commit) whose tree holds a file of store model `model`. */
-  commitsWithModel(model: string): Array<{ repo: string; commit: string; path: string }> {
+  async commitsWithModel(model: string): Promise<Array<{ repo: string; commit: string; path: string }>> {
     return this.all('SELECT c.repo, f.commit_id, f.path FROM files f JOIN commits c ON c.id = f.commit_id WHERE f.ref = ? AND f.kind = ?', model, 'model')
       .map((r) => ({ repo: r.repo as string, commit: r.commit_id as string, path: r.path as string }));
   }
@@ -169,11 +174,11 @@ export class RegistryDb {
     return row;
   }
 
-  refs(repo: string): RefRow[] {
+  async refs(repo: string): Promise<RefRow[]> {
     return this.all('SELECT * FROM refs WHERE repo = ? ORDER BY kind, name', repo).map((r) => this.toRef(r));
   }
 
-  ref(repo: string, kind: RefRow['kind'], name: string): RefRow | undefined {
+  async ref(repo: string, kind: RefRow['kind'], name: string): Promise<RefRow | undefined> {
     const r = this.all('SELECT * FROM refs WHERE repo = ? AND kind = ? AND name = ?', repo, kind, name)[0];
     return r && this.toRef(r);
   }
@@ -185,10 +190,10 @@ export class RegistryDb {
   }
 
   /** Commits of `repo` from `head` back along parents (newest first). */
-  history(head: string, limit: number): CommitRow[] {
+  async history(head: string, limit: number): Promise<CommitRow[]> {
     const out: CommitRow[] = [];
     for (let id: string | null = head; id && out.length < limit;) {
-      const c = this.commit(id);
+      const c = await this.commit(id);
       if (!c) throw new NeurStoreError('CORRUPTION', `registry ${this.path}: commit ${id} is named as a parent but missing`);
       out.push(c);
       id = c.parent;
@@ -196,7 +201,7 @@ export class RegistryDb {
     return out;
   }
 
-  model(name: string): HubModelRow | undefined {
+  async model(name: string): Promise<HubModelRow | undefined> {
     const r = this.all('SELECT * FROM models WHERE name = ?', name)[0];
     if (!r) return undefined;
     const row: HubModelRow = { name: r.name as string, format: r.format as string, architecture: r.architecture as string, members: parseJson(this.path, 'models', r.name as string, r.members) as ModelMember[] };
@@ -204,12 +209,12 @@ export class RegistryDb {
     return row;
   }
 
-  tokenByHash(hash: string): TokenRow | undefined {
+  async tokenByHash(hash: string): Promise<TokenRow | undefined> {
     const r = this.all('SELECT * FROM tokens WHERE hash = ?', hash)[0];
     return r && this.toToken(r);
   }
 
-  tokens(): TokenRow[] {
+  async tokens(): Promise<TokenRow[]> {
     return this.all('SELECT * FROM tokens ORDER BY created_ms').map((r) => this.toToken(r));
   }
 
@@ -221,10 +226,22 @@ export class RegistryDb {
 
   // ---- writes: one transaction each, serialized in this process, BEGIN IMMEDIATE across processes ----
 
-  write<T>(fn: (tx: RegistryTx) => T): Promise<T> {
-    const run = this.writeQueue.then(() => {
+  /**
+   * One `BEGIN IMMEDIATE` transaction around `fn`. `fn` awaits only this database's calls, which settle at once,
+   * so no other request's code runs inside the transaction.
+   */
+  write<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+    const run = this.writeQueue.then(async () => {
       if (this.readOnly) throw conflict('the registry is open read-only');
-      return guarded(this.path, 'write to registry', () => this.db.transaction(() => fn(this.tx())).immediate());
+      guarded(this.path, 'write to registry', () => this.db.exec('BEGIN IMMEDIATE'));
+      try {
+        const out = await fn(this.tx());
+        guarded(this.path, 'write to registry', () => this.db.exec('COMMIT'));
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e instanceof NeurStoreError ? e : sqliteError(this.path, 'write to registry', e);
+      }
     });
     this.writeQueue = run.catch(() => undefined);
     return run;
@@ -234,39 +251,33 @@ export class RegistryDb {
     const run = (sql: string, ...args: unknown[]) => this.db.prepare(sql).run(...args);
     return {
       db: this,
-      setMeta: (key, value) => void run('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)', key, value),
-      insertRepo: (r) => void run('INSERT INTO repos VALUES (?, ?, ?, ?, ?, ?)', r.name, r.private ? 1 : 0, r.mode, r.tolerance, r.createdMs, sum(repoFields(r))),
-      updateRepo: (r) => void run('UPDATE repos SET private = ?, mode = ?, tolerance = ?, crc = ? WHERE name = ?', r.private ? 1 : 0, r.mode, r.tolerance, sum(repoFields(r)), r.name),
-      deleteRepo: (name) => run('DELETE FROM repos WHERE name = ?', name).changes > 0,
-      insertCommit: (c, files) => {
-        run('INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)', c.id, c.repo, c.parent, c.message, c.author, c.createdMs, JSON.stringify(c.baseModels), sum(commitFields(c)));
+      setMeta: async (key, value) => void run('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)', key, value),
+      insertRepo: async (r) => void run('INSERT INTO repos VALUES (?, ?, ?, ?, ?, ?)', r.name, r.private ? 1 : 0, r.mode, r.tolerance, r.createdMs, rowSum(repoFields(r))),
+      updateRepo: async (r) => void run('UPDATE repos SET private = ?, mode = ?, tolerance = ?, crc = ? WHERE name = ?', r.private ? 1 : 0, r.mode, r.tolerance, rowSum(repoFields(r)), r.name),
+      deleteRepo: async (name) => run('DELETE FROM repos WHERE name = ?', name).changes > 0,
+      insertCommit: async (c, files) => {
+        run('INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)', c.id, c.repo, c.parent, c.message, c.author, c.createdMs, JSON.stringify(c.baseModels), rowSum(commitFields(c)));
         const ins = this.db.prepare('INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-        for (const f of files) ins.run(c.id, f.path, f.size, f.sha256, f.gitSha1, f.sourceSha256, f.lfs ? 1 : 0, f.kind, f.ref, f.member, sum(fileFields(c.id, f)));
+        for (const f of files) ins.run(c.id, f.path, f.size, f.sha256, f.gitSha1, f.sourceSha256, f.lfs ? 1 : 0, f.kind, f.ref, f.member, rowSum(fileFields(c.id, f)));
       },
-      setRef: (r) => void run('INSERT OR REPLACE INTO refs VALUES (?, ?, ?, ?, ?)', r.repo, r.kind, r.name, r.commit, sum(refFields(r))),
-      deleteRef: (repo, kind, name) => run('DELETE FROM refs WHERE repo = ? AND kind = ? AND name = ?', repo, kind, name).changes > 0,
-      insertModel: (m) => void run('INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?, ?)', m.name, m.format, m.architecture, JSON.stringify(m.members), sum(modelFields(m))),
-      insertToken: (t) => void run('INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?)', t.id, t.name, t.hash, t.scope, t.repoPattern, t.createdMs, sum(tokenFields(t))),
-      deleteToken: (idOrName) => run('DELETE FROM tokens WHERE id = ? OR name = ?', idOrName, idOrName).changes,
+      setRef: async (r, expect) => {
+        if (expect !== undefined) {
+          const at = (await this.ref(r.repo, r.kind, r.name))?.commit ?? null;
+          if (at !== expect) throw conflict(`${r.kind} '${r.name}' of '${r.repo}' is at ${at ?? 'nothing'}, not at ${expect ?? 'nothing'}`);
+        }
+        run('INSERT OR REPLACE INTO refs VALUES (?, ?, ?, ?, ?)', r.repo, r.kind, r.name, r.commit, rowSum(refFields(r)));
+      },
+      deleteRef: async (repo, kind, name) => run('DELETE FROM refs WHERE repo = ? AND kind = ? AND name = ?', repo, kind, name).changes > 0,
+      insertModel: async (m) => void run('INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?, ?)', m.name, m.format, m.architecture, JSON.stringify(m.members), rowSum(modelFields(m))),
+      insertToken: async (t) => void run('INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?)', t.id, t.name, t.hash, t.scope, t.repoPattern, t.createdMs, rowSum(tokenFields(t))),
+      deleteToken: async (idOrName) => run('DELETE FROM tokens WHERE id = ? OR name = ?', idOrName, idOrName).changes,
     };
   }
 }
 
-export interface RegistryTx {
-  readonly db: RegistryDb;
-  setMeta(key: string, value: string): void;
-  insertRepo(r: RepoRow): void;
-  updateRepo(r: RepoRow): void;
-  deleteRepo(name: string): boolean;
-  insertCommit(c: CommitRow, files: readonly FileRow[]): void;
-  setRef(r: RefRow): void;
-  deleteRef(repo: string, kind: RefRow['kind'], name: string): boolean;
-  insertModel(m: HubModelRow): void;
-  insertToken(t: TokenRow): void;
-  deleteToken(idOrName: string): number;
-}
+export type { RegistryTx } from './registry-store.js';
 
-function parseJson(path: string, table: string, key: string, v: unknown): unknown {
+export function parseJson(path: string, table: string, key: string, v: unknown): unknown {
   try {
     return JSON.parse(String(v));
   } catch {
@@ -276,4 +287,4 @@ function parseJson(path: string, table: string, key: string, v: unknown): unknow
 
 /** The part of a store model's name that says how it was stored (see `hubModelName`). */
 export const modeKey = (mode: Mode, tolerance: number): string => (mode === 'lossless' ? 'lossless' : `${mode}-${tolerance}`);
-const modelModeOf = (name: string): string => name.split('/')[2] ?? '';
+export const modelModeOf = (name: string): string => name.split('/')[2] ?? '';

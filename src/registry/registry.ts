@@ -14,6 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import { NeurStoreError, conflict, invalidArgument, isNeurStoreError, notFound } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
 import { isDatabaseUrl, resolveMode } from '../store/neur-store.js';
+import { redactUrl } from '../backend/postgres/postgres-connect.js';
+import { tmpdir } from 'node:os';
 import type { Mode } from '../store/store-types.js';
 import { BlobStore } from './blob-store.js';
 import { exists, identityOfFile, lfsPointer, writeAtomic, writeBytesAtomic, type ByteRange, type FileIdentity } from './durable-files.js';
@@ -23,6 +25,8 @@ import {
 import { findModel, hubModelName, memberIdentities, memberStream } from './hub-models.js';
 import { baseModelsOfCard } from './model-card.js';
 import { REGISTRY_FILE, RegistryDb, type CommitRow, type FileRow, type HubModelRow, type RefRow, type RepoRow } from './registry-db.js';
+import type { RegistryBlobs, RegistryStore } from './registry-store.js';
+import { openPostgresRegistry } from './postgres/postgres-registry.js';
 
 export const DEFAULT_BRANCH = 'main';
 /** Files above this size, or whose first 8 KiB hold a NUL byte, are "LFS" files in the Hub's sense. */
@@ -66,23 +70,39 @@ export interface RegistryOpenOptions {
 
 export class Registry {
   private constructor(
+    /** The store's directory, or its URL without the password. */
     readonly dir: string,
     readonly store: NeurStore,
-    readonly db: RegistryDb,
-    readonly blobs: BlobStore,
+    readonly db: RegistryStore,
+    readonly blobs: RegistryBlobs,
+    /** Where commits stage files and uploads wait: beside a directory store, else a directory of this machine. */
+    readonly workDir: string,
   ) {}
 
+  /**
+   * Opens the hub of the store at `dir`: a directory store keeps it in registry.sqlite and registry/blobs beside
+   * the store; a PostgreSQL store (a postgres:// URL) in tables `hub_*` of the same database, shared by every
+   * server that opens it.
+   */
   static async open(dir: string, options: RegistryOpenOptions = {}): Promise<Registry> {
     if (isDatabaseUrl(dir)) {
-      throw new NeurStoreError('NOT_SUPPORTED', 'the hub (serve, push, pull, log, tag, lineage, token) keeps its repositories in files beside a directory store; '
-        + 'it cannot use a PostgreSQL store yet: serve a directory store (`neurstore copy --from URL --to DIR` copies the models)');
+      const store = options.create ? await NeurStore.init(dir, { decodeWorkers: options.decodeWorkers }) : await NeurStore.open(dir, { readOnly: options.readOnly, decodeWorkers: options.decodeWorkers });
+      try {
+        const location = redactUrl(dir);
+        const { db, blobs } = await openPostgresRegistry(dir, Boolean(options.readOnly));
+        const work = join(tmpdir(), 'neurstore-hub', createHash('sha256').update(location).digest('hex').slice(0, 16));
+        return new Registry(location, store, db, blobs, work);
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
     }
     const store = options.create ? await NeurStore.init(dir, { decodeWorkers: options.decodeWorkers }) : await NeurStore.open(dir, { readOnly: options.readOnly, decodeWorkers: options.decodeWorkers });
     try {
       const dbPath = join(dir, REGISTRY_FILE);
       if (options.readOnly && !(await exists(dbPath))) throw notFound(`the store at ${dir} holds no repositories yet: push one with \`neurstore push DIR namespace/name\``);
       const db = new RegistryDb(dbPath, Boolean(options.readOnly));
-      return new Registry(dir, store, db, new BlobStore(join(dir, 'registry', 'blobs')));
+      return new Registry(dir, store, db, new BlobStore(join(dir, 'registry', 'blobs')), dir);
     } catch (e) {
       await store.close();
       throw e;
@@ -90,23 +110,23 @@ export class Registry {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    await this.db.close();
     await this.store.close();
   }
 
   get uploadsDir(): string {
-    return join(this.dir, 'registry', 'uploads');
+    return join(this.workDir, 'registry', 'uploads');
   }
 
   /** A secret of this registry (signing upload URLs), made once and kept in the database. */
   async secret(name: string): Promise<string> {
-    const have = this.db.meta(`secret:${name}`);
+    const have = await this.db.meta(`secret:${name}`);
     if (have) return have;
-    return this.db.write((tx) => {
-      const again = tx.db.meta(`secret:${name}`);
+    return this.db.write(async (tx) => {
+      const again = await tx.db.meta(`secret:${name}`);
       if (again) return again;
       const s = randomBytes(32).toString('hex');
-      tx.setMeta(`secret:${name}`, s);
+      await tx.setMeta(`secret:${name}`, s);
       return s;
     });
   }
@@ -118,21 +138,21 @@ export class Registry {
     const { mode, tolerance } = resolveMode({ mode: options.mode, tolerance: options.tolerance });
     const repo: RepoRow = { name, private: Boolean(options.private), mode, tolerance, createdMs: Date.now() };
     const commit = makeCommit(name, null, [], 'initial commit', options.author ?? 'neurstore', repo.createdMs, []);
-    await this.db.write((tx) => {
-      if (tx.db.repo(name)) throw new HubError('CONFLICT', 'BadRequest', `repository '${name}' already exists`);
-      tx.insertRepo(repo);
-      tx.insertCommit(commit, []);
-      tx.setRef({ repo: name, kind: 'branch', name: DEFAULT_BRANCH, commit: commit.id });
+    await this.db.write(async (tx) => {
+      if (await tx.db.repo(name)) throw new HubError('CONFLICT', 'BadRequest', `repository '${name}' already exists`);
+      await tx.insertRepo(repo);
+      await tx.insertCommit(commit, []);
+      await tx.setRef({ repo: name, kind: 'branch', name: DEFAULT_BRANCH, commit: commit.id });
     });
     return repo;
   }
 
   async updateRepo(name: string, change: { private?: boolean }): Promise<RepoRow> {
-    return this.db.write((tx) => {
-      const r = tx.db.repo(name);
+    return this.db.write(async (tx) => {
+      const r = await tx.db.repo(name);
       if (!r) throw repoNotFound(name);
       const next = { ...r, private: change.private ?? r.private };
-      tx.updateRepo(next);
+      await tx.updateRepo(next);
       return next;
     });
   }
@@ -142,73 +162,73 @@ export class Registry {
     if (!gone) throw repoNotFound(name);
   }
 
-  repo(name: string): RepoRow {
+  async repo(name: string): Promise<RepoRow> {
     checkRepoId(name);
-    const r = this.db.repo(name);
+    const r = await this.db.repo(name);
     if (!r) throw repoNotFound(name);
     return r;
   }
 
-  repos(): RepoRow[] {
+  repos(): Promise<RepoRow[]> {
     return this.db.repos();
   }
 
   /** The commit `rev` names in `repo`: a branch, a tag, a commit id of the repo, or HEAD (the default branch). */
-  resolve(repo: string, rev: string = DEFAULT_BRANCH): CommitRow {
-    this.repo(repo);
+  async resolve(repo: string, rev: string = DEFAULT_BRANCH): Promise<CommitRow> {
+    await this.repo(repo);
     checkRevision(rev);
     const name = rev === 'HEAD' ? DEFAULT_BRANCH : rev.replace(/^refs\/(heads|tags)\//, '');
-    const ref = this.db.ref(repo, 'branch', name) ?? this.db.ref(repo, 'tag', name);
+    const ref = (await this.db.ref(repo, 'branch', name)) ?? (await this.db.ref(repo, 'tag', name));
     const id = ref?.commit ?? (isCommitId(rev) ? rev : undefined);
-    const c = id ? this.db.commit(id) : undefined;
+    const c = id ? await this.db.commit(id) : undefined;
     if (!c || c.repo !== repo) throw revisionNotFound(repo, rev);
     return c;
   }
 
-  refs(repo: string): RefRow[] {
-    this.repo(repo);
+  async refs(repo: string): Promise<RefRow[]> {
+    await this.repo(repo);
     return this.db.refs(repo);
   }
 
-  files(commit: CommitRow): FileRow[] {
+  files(commit: CommitRow): Promise<FileRow[]> {
     return this.db.files(commit.id);
   }
 
-  file(commit: CommitRow, path: string): FileRow {
+  async file(commit: CommitRow, path: string): Promise<FileRow> {
     checkFilePath(path);
-    const f = this.db.file(commit.id, path);
+    const f = await this.db.file(commit.id, path);
     if (!f) throw entryNotFound(commit.repo, path, commit.id);
     return f;
   }
 
-  log(repo: string, rev?: string, limit = 1000): CommitRow[] {
-    return this.db.history(this.resolve(repo, rev).id, limit);
+  async log(repo: string, rev?: string, limit = 1000): Promise<CommitRow[]> {
+    return this.db.history((await this.resolve(repo, rev)).id, limit);
   }
 
   async tag(repo: string, name: string, rev?: string): Promise<RefRow> {
     checkRefName(name, 'tag');
-    const commit = this.resolve(repo, rev);
+    const commit = await this.resolve(repo, rev);
     const ref: RefRow = { repo, kind: 'tag', name, commit: commit.id };
-    await this.db.write((tx) => {
-      if (tx.db.ref(repo, 'tag', name)) throw conflict(`tag '${name}' already exists in '${repo}' (tags do not move: delete it first)`);
-      tx.setRef(ref);
+    await this.db.write(async (tx) => {
+      if (await tx.db.ref(repo, 'tag', name)) throw conflict(`tag '${name}' already exists in '${repo}' (tags do not move: delete it first)`);
+      await tx.setRef(ref, null);
     });
     return ref;
   }
 
   async deleteTag(repo: string, name: string): Promise<void> {
-    this.repo(repo);
+    await this.repo(repo);
     const gone = await this.db.write((tx) => tx.deleteRef(repo, 'tag', name));
     if (!gone) throw new HubError('NOT_FOUND', 'RevisionNotFound', `no tag '${name}' in '${repo}'`);
   }
 
   async createBranch(repo: string, name: string, rev?: string): Promise<RefRow> {
     checkRefName(name, 'branch');
-    const commit = this.resolve(repo, rev);
+    const commit = await this.resolve(repo, rev);
     const ref: RefRow = { repo, kind: 'branch', name, commit: commit.id };
-    await this.db.write((tx) => {
-      if (tx.db.ref(repo, 'branch', name)) throw conflict(`branch '${name}' already exists in '${repo}'`);
-      tx.setRef(ref);
+    await this.db.write(async (tx) => {
+      if (await tx.db.ref(repo, 'branch', name)) throw conflict(`branch '${name}' already exists in '${repo}'`);
+      await tx.setRef(ref, null);
     });
     return ref;
   }
@@ -218,7 +238,7 @@ export class Registry {
   /** A file's bytes, or bytes [start, end] of them, as a stream (model files decode as they stream). */
   async openFile(f: FileRow, range?: ByteRange): Promise<Readable> {
     if (f.kind === 'blob') return this.blobs.open(f.ref, range);
-    return memberStream(this.store, this.modelOf(f.ref), f.member, range);
+    return memberStream(this.store, await this.modelOf(f.ref), f.member, range);
   }
 
   async fileBytes(f: FileRow): Promise<Buffer> {
@@ -228,16 +248,16 @@ export class Registry {
   }
 
   /** The registry row of store model `name` (its format and member files). */
-  modelOf(name: string): HubModelRow {
-    const model = this.db.model(name);
+  async modelOf(name: string): Promise<HubModelRow> {
+    const model = await this.db.model(name);
     if (!model) throw new NeurStoreError('CORRUPTION', `model ${name} that a commit names has no registry row`);
     return model;
   }
 
   /** Writes every file of `repo` at `rev` under `outDir` (each atomically); returns the commit and files. */
   async pull(repo: string, rev: string | undefined, outDir: string): Promise<{ commit: CommitRow; files: FileRow[] }> {
-    const commit = this.resolve(repo, rev);
-    const files = this.files(commit);
+    const commit = await this.resolve(repo, rev);
+    const files = await this.files(commit);
     for (const f of files) {
       checkFilePath(f.path);
       const src = await this.openFile(f);
@@ -258,7 +278,7 @@ export class Registry {
   }
 
   private async runCommit(repoName: string, ops: readonly CommitOp[], o: CommitOptions): Promise<CommitResult> {
-    const repo = this.repo(repoName);
+    const repo = await this.repo(repoName);
     const branch = checkRefName(o.branch ?? DEFAULT_BRANCH, 'branch');
     const { mode, tolerance } = o.mode !== undefined || o.tolerance !== undefined ? resolveMode({ mode: o.mode, tolerance: o.tolerance }) : repo;
     const seen = new Set<string>();
@@ -267,9 +287,9 @@ export class Registry {
       if (op.op === 'put' && seen.has(op.path)) throw invalidArgument(`the commit puts '${op.path}' twice`);
       seen.add(op.path);
     }
-    const startHead = this.db.ref(repoName, 'branch', branch);
-    const parentRows = startHead && !o.replaceTree ? this.db.files(startHead.commit) : [];
-    const staging = join(this.dir, 'registry', 'staging', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const startHead = await this.db.ref(repoName, 'branch', branch);
+    const parentRows = startHead && !o.replaceTree ? await this.db.files(startHead.commit) : [];
+    const staging = join(this.workDir, 'registry', 'staging', `${process.pid}-${randomBytes(6).toString('hex')}`);
     const consumedUploads: string[] = [];
     try {
       const puts = ops.filter((op): op is Extract<CommitOp, { op: 'put' }> => op.op === 'put');
@@ -286,7 +306,7 @@ export class Registry {
             await linkOrCopy(upload, dest);
             consumedUploads.push(upload);
           } else {
-            const row = this.db.fileBySource(op.upload, mode, tolerance);
+            const row = await this.db.fileBySource(op.upload, mode, tolerance);
             if (!row || (op.size !== undefined && row.size !== op.size && row.sourceSha256 === row.sha256)) {
               throw new HubError('INVALID_ARGUMENT', 'BadRequest', `file '${op.path}': no uploaded object with sha256 ${op.upload}${op.size === undefined ? '' : ` and size ${op.size}`} (upload it through the LFS batch endpoint first)`);
             }
@@ -305,19 +325,21 @@ export class Registry {
         changed.push({ path, kind: row.kind, size: row.size, storedBytes: 0, reused: true });
       }
       const cardBaseModels = await this.cardBaseModels(staging, staged, rows, parentRows, ops);
-      const result = await this.db.write((tx) => {
-        const head = tx.db.ref(repoName, 'branch', branch);
+      const result = await this.db.write(async (tx) => {
+        const head = await tx.db.ref(repoName, 'branch', branch);
         if (o.parentCommit && head && o.parentCommit !== head.commit) {
           throw new HubError('CONFLICT', 'PreconditionFailed', `branch '${branch}' of '${repoName}' is at ${head.commit}, not at the parent commit ${o.parentCommit} the change was based on`);
         }
         if (!head && branch !== DEFAULT_BRANCH && !o.replaceTree) {
           throw revisionNotFound(repoName, branch);
         }
-        const base = o.replaceTree || !head ? [] : tx.db.files(head.commit);
+        const base = o.replaceTree || !head ? [] : await tx.db.files(head.commit);
         const tree = applyOps(base, ops, rows, repoName);
         const commit = makeCommit(repoName, head?.commit ?? null, tree, [o.message ?? 'update', o.description].filter(Boolean).join('\n\n'), o.author ?? 'neurstore', Date.now(), cardBaseModels);
-        tx.insertCommit(commit, tree);
-        tx.setRef({ repo: repoName, kind: 'branch', name: branch, commit: commit.id });
+        await tx.insertCommit(commit, tree);
+        // Compare-and-set: the head read above is the one moved from (the write lock makes this hold already;
+        // a store that lost it says CONFLICT rather than drop a commit).
+        await tx.setRef({ repo: repoName, kind: 'branch', name: branch, commit: commit.id }, head?.commit ?? null);
         return { commit, files: tree, changed };
       });
       for (const u of consumedUploads) await fsp.rm(u, { force: true });
@@ -341,7 +363,7 @@ export class Registry {
       const ids = await Promise.all(group.map(async (p) => staged.get(p) ?? identityOfFile(join(staging, ...p.split('/')))));
       const name = hubModelName(ids, mode, tolerance);
       let storedBytes = 0;
-      let model = this.db.model(name);
+      let model = await this.db.model(name);
       const reused = Boolean(model);
       if (!model) {
         o.onProgress?.(`storing model ${path} (${found.layout.format}, ${mode})`);

@@ -5,7 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { invalidArgument } from '../errors.js';
-import type { RegistryDb, TokenRow } from './registry-db.js';
+import type { TokenRow } from './registry-db.js';
+import type { RegistryStore } from './registry-store.js';
 
 export type Scope = 'read' | 'write';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -30,18 +31,18 @@ export function checkTokenRequest(name: unknown, scope: unknown, pattern: unknow
 }
 
 /** Creates a token; returns its row and the secret, which is never stored and cannot be shown again. */
-export async function createToken(db: RegistryDb, name: string, scope: Scope, pattern = '*'): Promise<{ token: TokenRow; secret: string }> {
+export async function createToken(db: RegistryStore, name: string, scope: Scope, pattern = '*'): Promise<{ token: TokenRow; secret: string }> {
   const req = checkTokenRequest(name, scope, pattern);
   const secret = newSecret();
   const token: TokenRow = { id: randomBytes(8).toString('hex'), name: req.name, hash: hashToken(secret), scope: req.scope, repoPattern: req.pattern, createdMs: Date.now() };
-  await db.write((tx) => {
-    if (tx.db.tokens().some((t) => t.name === req.name)) throw invalidArgument(`a token named '${req.name}' exists already (revoke it first)`);
-    tx.insertToken(token);
+  await db.write(async (tx) => {
+    if ((await tx.db.tokens()).some((t) => t.name === req.name)) throw invalidArgument(`a token named '${req.name}' exists already (revoke it first)`);
+    await tx.insertToken(token);
   });
   return { token, secret };
 }
 
-export function findToken(db: RegistryDb, secret: string): TokenRow | undefined {
+export function findToken(db: RegistryStore, secret: string): Promise<TokenRow | undefined> {
   return db.tokenByHash(hashToken(secret));
 }
 

@@ -152,7 +152,7 @@ test('overview: totals equal store.stats(), table of repositories and models, ch
 });
 
 test('model page: one row per tensor as store.info() says, bases named, bar chart and histogram render', { skip }, async () => {
-  const ft = reg.files(reg.resolve('org/mnist-ft')).find((f) => f.kind === 'model')!.ref;
+  const ft = (await reg.files(await reg.resolve('org/mnist-ft'))).find((f) => f.kind === 'model')!.ref;
   const info = await reg.store.info(ft);
   const p = await open(`/ui/model?name=${encodeURIComponent(ft)}`);
   assert.equal(await p.locator('h1').innerText(), ft);
@@ -170,7 +170,7 @@ test('model page: one row per tensor as store.info() says, bases named, bar char
   assert.equal(Number(await p.getAttribute('[data-stat="storedBytes"]', 'data-value')), info.storedBytes);
   await chartsRender(p, 2);
   // The TF.js age model (158 tensors) for the screenshot: many bars, a spread histogram.
-  const age = reg.files(reg.resolve('org/age')).find((f) => f.kind === 'model')!.ref;
+  const age = (await reg.files(await reg.resolve('org/age'))).find((f) => f.kind === 'model')!.ref;
   await open(`/ui/model?name=${encodeURIComponent(age)}`, p);
   assert.equal(await p.locator('#tensors tbody tr').count(), (await reg.store.info(age)).tensors.length);
   await chartsRender(p, 2);
@@ -271,12 +271,12 @@ test('writes from the page: a write token deletes a repository and a model after
   await p.fill('input[name=confirm]', 'org/wrong');
   await p.click('button:has-text("Delete repository")');
   assert.match(await p.locator('main').innerText(), /to confirm/);
-  assert.ok(reg.repos().some((r) => r.name === 'org/age'), 'a wrong confirmation deletes nothing');
+  assert.ok((await reg.repos()).some((r) => r.name === 'org/age'), 'a wrong confirmation deletes nothing');
   await p.goto(`${base}/ui/repos/org/age/delete`);
   await p.fill('input[name=confirm]', 'org/age');
   await p.click('button:has-text("Delete repository")');
   await p.waitForURL(`${base}/ui`);
-  assert.ok(!reg.repos().some((r) => r.name === 'org/age'));
+  assert.ok(!(await reg.repos()).some((r) => r.name === 'org/age'));
   assert.ok(!(await p.$$eval('#overview tbody tr', (r) => r.map((x) => x.getAttribute('data-name')))).includes('org/age'));
 
   await p.goto(`${base}/ui/model?name=${encodeURIComponent(HOSTILE)}`);
@@ -286,7 +286,7 @@ test('writes from the page: a write token deletes a repository and a model after
   await p.waitForURL(`${base}/ui`);
   assert.ok(!(await reg.store.list()).some((m) => m.name === HOSTILE));
   // A repository's model is removed with its repository, not alone.
-  const held = reg.files(reg.resolve('org/mnist')).find((f) => f.kind === 'model')!.ref;
+  const held = (await reg.files(await reg.resolve('org/mnist'))).find((f) => f.kind === 'model')!.ref;
   await p.goto(`${base}/ui/model?name=${encodeURIComponent(held)}`);
   assert.equal(await p.locator('#delete').count(), 0);
 

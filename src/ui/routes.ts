@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
+import type { FileRow } from '../registry/registry-db.js';
 import type { Access } from '../http/access.js';
 import { answerOf, withStatus } from '../http/http-errors.js';
 import { HubError, checkRepoId } from '../registry/hub-names.js';
@@ -45,31 +46,37 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     if ((req.method === 'GET' || req.method === 'HEAD') && !req.headers.authorization) {
       const t = cookieToken(req);
       // A stale cookie (a deleted token) is ignored: the pages stay readable as anonymous and offer the login.
-      if (t && /^hf_[A-Za-z0-9]+$/.test(t) && findToken(reg.db, t)) req.headers.authorization = `Bearer ${t}`;
+      if (t && /^hf_[A-Za-z0-9]+$/.test(t) && (await findToken(reg.db, t))) req.headers.authorization = `Bearer ${t}`;
     }
   });
 
   /** `check` passes (does not throw). */
-  const may = (check: () => unknown): boolean => {
+  const may = async (check: () => unknown): Promise<boolean> => {
     try {
-      check();
+      await check();
       return true;
     } catch {
       return false;
     }
   };
-  const loggedIn = (req: FastifyRequest): boolean => {
+  const loggedIn = async (req: FastifyRequest): Promise<boolean> => {
     try {
-      return access.token(req) !== undefined;
+      return (await access.token(req)) !== undefined;
     } catch {
       return false;
     }
   };
-  const canRead = (req: FastifyRequest, name: string): boolean => may(() => access.readable(req, name));
+  const canRead = (req: FastifyRequest, name: string): Promise<boolean> => may(() => access.readable(req, name));
+  /** The names of `names` the request may read. */
+  const readableOf = async (req: FastifyRequest, names: Iterable<string>): Promise<Set<string>> => {
+    const out = new Set<string>();
+    for (const n of names) if (await canRead(req, n)) out.add(n);
+    return out;
+  };
   /** Store-level access (totals, models outside any repository): as `GET /api/neurstore/stats`. */
-  const storeReadable = (req: FastifyRequest): void => {
-    const all = reg.repos();
-    if (all.length > 0 && !all.some((r) => canRead(req, r.name))) access.readable(req, all[0]!.name);
+  const storeReadable = async (req: FastifyRequest): Promise<void> => {
+    const all = await reg.repos();
+    if (all.length > 0 && (await readableOf(req, all.map((r) => r.name))).size === 0) await access.readable(req, all[0]!.name);
   };
   const html = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-store')
@@ -81,7 +88,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     } catch (e) {
       const a = answerOf(e);
       const extra = a.status === 401 ? '<p><a href="/ui/login">Log in with a token</a> to see this.</p>' : '';
-      return html(reply, messagePage(a.status === 401 ? 'Log in needed' : `Error ${a.status}`, a.message, loggedIn(req), extra), a.status);
+      return html(reply, messagePage(a.status === 401 ? 'Log in needed' : `Error ${a.status}`, a.message, await loggedIn(req), extra), a.status);
     }
   };
 
@@ -109,16 +116,18 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
   app.get('/ui/assets/dashboard.js', async (_req, reply) => reply.header('Content-Type', 'text/javascript; charset=utf-8').header('Cache-Control', 'max-age=300').send(JS));
 
   app.get('/ui', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
-    storeReadable(req);
+    await storeReadable(req);
     const stats = await reg.store.stats();
     const models = await reg.store.list();
     const byName = new Map(models.map((m) => [m.name, m]));
     const rows: OverviewRow[] = [];
-    for (const r of reg.repos().filter((x) => canRead(req, x.name))) {
-      const refTags = reg.refs(r.name).filter((x) => x.kind === 'tag').map((x) => `tag:${x.name}`);
-      let files: ReturnType<Registry['files']> = [];
+    const allRepos = await reg.repos();
+    const mine = await readableOf(req, allRepos.map((x) => x.name));
+    for (const r of allRepos.filter((x) => mine.has(x.name))) {
+      const refTags = (await reg.refs(r.name)).filter((x) => x.kind === 'tag').map((x) => `tag:${x.name}`);
+      let files: FileRow[] = [];
       try {
-        files = reg.files(reg.resolve(r.name));
+        files = await reg.files(await reg.resolve(r.name));
       } catch { /* no commit yet */ }
       const refs = new Set(files.filter((f) => f.kind === 'model').map((f) => f.ref));
       rows.push({
@@ -129,28 +138,28 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       });
     }
     for (const m of models) {
-      const holders = [...new Set(reg.db.commitsWithModel(m.name).map((c) => c.repo))];
-      if (holders.length > 0 && !holders.some((h) => canRead(req, h))) continue;
+      const holders = [...new Set((await reg.db.commitsWithModel(m.name)).map((c) => c.repo))];
+      if (holders.length > 0 && (await readableOf(req, holders)).size === 0) continue;
       rows.push({
         kind: 'model', name: m.name, href: modelHref(m.name), mode: m.mode, createdMs: m.createdMs, tensors: m.tensorCount,
         bytesIn: m.bytesIn, storedBytes: m.storedBytes,
         tags: [`format:${m.format}`, `mode:${m.mode}`, ...Object.entries(m.tags).map(([k, v]) => `${k}=${v}`)],
       });
     }
-    return overviewPage({ stats, rows, savings: await savingsOf(models, stats), q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: loggedIn(req), storeWriter: may(() => storeWriter(req)) });
+    return overviewPage({ stats, rows, savings: await savingsOf(models, stats), q: req.query.q ?? '', tag: req.query.tag ?? '', loggedIn: await loggedIn(req), storeWriter: await may(() => storeWriter(req)) });
   }));
 
   /** A model's page is readable as the store (no repository holds it) or through one repository holding it; its holders. */
-  const modelReadable = (req: FastifyRequest, name: string): string[] => {
-    const holders = [...new Set(reg.db.commitsWithModel(name).map((c) => c.repo))];
-    if (holders.length === 0) storeReadable(req);
-    else if (!holders.some((h) => canRead(req, h))) access.readable(req, holders[0]!);
+  const modelReadable = async (req: FastifyRequest, name: string): Promise<string[]> => {
+    const holders = [...new Set((await reg.db.commitsWithModel(name)).map((c) => c.repo))];
+    if (holders.length === 0) await storeReadable(req);
+    else if ((await readableOf(req, holders)).size === 0) await access.readable(req, holders[0]!);
     return holders;
   };
 
   app.get('/ui/model', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
     const name = req.query.name ?? '';
-    const holders = modelReadable(req, name);
+    const holders = await modelReadable(req, name);
     const info = await reg.store.info(name);
     const owners = new BaseNames(reg.store);
     const tensors: TensorView[] = [];
@@ -158,19 +167,19 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       const key = sourceKey(t);
       let base = key === undefined ? undefined : await owners.ownerOf(key);
       if (base && base.model !== name) {
-        const baseHolders = [...new Set(reg.db.commitsWithModel(base.model).map((c) => c.repo))];
-        if (baseHolders.length > 0 && !baseHolders.some((h) => canRead(req, h))) base = { model: '(a model you cannot read)', tensor: '' };
+        const baseHolders = [...new Set((await reg.db.commitsWithModel(base.model)).map((c) => c.repo))];
+        if (baseHolders.length > 0 && (await readableOf(req, baseHolders)).size === 0) base = { model: '(a model you cannot read)', tensor: '' };
       }
       tensors.push({ ...t, base: base && !(base.model === name && base.tensor === t.name) ? base : undefined });
     }
-    return modelPage({ model: info, maxError: info.maxError, tensors, repos: holders.filter((h) => canRead(req, h)), loggedIn: loggedIn(req), canDelete: holders.length === 0 && may(() => storeWriter(req)) });
+    return modelPage({ model: info, maxError: info.maxError, tensors, repos: [...(await readableOf(req, holders))], loggedIn: await loggedIn(req), canDelete: holders.length === 0 && await may(() => storeWriter(req)) });
   }));
 
   app.get('/ui/repos/:ns/:name', guarded(async (req: FastifyRequest<{ Params: Record<string, string>; Querystring: Q }>) => {
-    const repo = access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
+    const repo = await access.readable(req, checkRepoId(`${req.params.ns}/${req.params.name}`));
     const rev = req.query.rev ?? 'main';
-    const commit = reg.resolve(repo.name, rev);
-    const files = reg.files(commit);
+    const commit = await reg.resolve(repo.name, rev);
+    const files = await reg.files(commit);
     const readmeRow = files.find((f) => f.path === 'README.md' && f.kind === 'blob' && f.size <= 1 << 20);
     const readme = readmeRow ? (await reg.fileBytes(readmeRow)).toString('utf8') : undefined;
     const storedBytes = new Map<string, number>();
@@ -178,19 +187,20 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       const m = await reg.store.info(ref).catch(() => undefined);
       if (m) storedBytes.set(ref, m.storedBytes);
     }
-    return repoPage({ repo, commit, rev, files, commits: reg.log(repo.name, commit.id, 50), refs: reg.refs(repo.name), readme, storedBytes, loggedIn: loggedIn(req), canDelete: may(() => access.writer(req, repo.name)) });
+    return repoPage({ repo, commit, rev, files, commits: await reg.log(repo.name, commit.id, 50), refs: await reg.refs(repo.name), readme, storedBytes, loggedIn: await loggedIn(req), canDelete: await may(() => access.writer(req, repo.name)) });
   }));
 
   app.get('/ui/lineage', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
-    const focus = req.query.repo ? access.readable(req, checkRepoId(req.query.repo)).name : undefined;
-    if (!focus) storeReadable(req);
+    const focus = req.query.repo ? (await access.readable(req, checkRepoId(req.query.repo))).name : undefined;
+    if (!focus) await storeReadable(req);
     let g = await lineageGraph(reg);
     if (focus) g = lineageOf(g, focus);
-    const local = new Set(reg.repos().map((r) => r.name));
-    const visible = (n: string) => !local.has(n) || canRead(req, n);
+    const local = new Set((await reg.repos()).map((r) => r.name));
+    const mayRead = await readableOf(req, local);
+    const visible = (n: string) => !local.has(n) || mayRead.has(n);
     return lineagePage({
       repos: g.repos.filter(visible), edges: g.edges.filter((e) => visible(e.base) && visible(e.child)), focus,
-      local: new Set([...local].filter(visible)), loggedIn: loggedIn(req),
+      local: new Set([...local].filter(visible)), loggedIn: await loggedIn(req),
     });
   }));
 
@@ -203,12 +213,12 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
     if (!req.headers.authorization && t) req.headers.authorization = `Bearer ${t}`;
   };
   /** Store-wide writes (gc, removing a model no repository holds) need a write token for every repository ('*'). */
-  const storeWriter = (req: FastifyRequest) => {
-    const t = access.token(req);
+  const storeWriter = async (req: FastifyRequest): Promise<void> => {
+    const t = await access.token(req);
     if (!t) throw withStatus(new HubError('INVALID_ARGUMENT', 'Unauthorized', 'log in with a write token for every repository (--repo \'*\')'), 401);
     if (t.scope !== 'write' || t.repoPattern !== '*') throw withStatus(new HubError('NOT_FOUND', 'Forbidden', `token '${t.name}' may not change the whole store (needs write scope and --repo '*')`), 403);
   };
-  const orphan = (name: string) => reg.db.commitsWithModel(name).length === 0;
+  const orphan = async (name: string): Promise<boolean> => (await reg.db.commitsWithModel(name)).length === 0;
   const post = <R extends FastifyRequest>(run: (req: R, reply: FastifyReply) => Promise<FastifyReply | string>) => async (req: R, reply: FastifyReply) => {
     try {
       writerToken(req);
@@ -216,45 +226,45 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       return typeof out === 'string' ? html(reply, out) : out;
     } catch (e) {
       const a = answerOf(e);
-      return html(reply, messagePage(`Error ${a.status}`, a.message, loggedIn(req)), a.status);
+      return html(reply, messagePage(`Error ${a.status}`, a.message, await loggedIn(req)), a.status);
     }
   };
   type Form = FastifyRequest<{ Params: Record<string, string>; Querystring: Q; Body: Record<string, string> | undefined }>;
 
   app.get('/ui/repos/:ns/:name/delete', guarded(async (req: Form) => {
     const name = checkRepoId(`${req.params.ns}/${req.params.name}`);
-    access.writer(req, name);
+    await access.writer(req, name);
     return confirmPage(`Delete ${name}`, `Deletes the repository ${name}: its commits, branches and tags. Its model data stays in the store until a gc.`, `/ui/repos/${repoPath(name)}/delete`, name, 'Delete repository');
   }));
   app.post('/ui/repos/:ns/:name/delete', post(async (req: Form, reply) => {
     const name = checkRepoId(`${req.params.ns}/${req.params.name}`);
-    access.writer(req, name);
+    await access.writer(req, name);
     if (req.body?.confirm !== name) throw new HubError('INVALID_ARGUMENT', 'BadRequest', `type the repository's name (${name}) to confirm`);
     await reg.deleteRepo(name);
     return reply.redirect('/ui', 303);
   }));
   app.get('/ui/model/delete', guarded(async (req: Form) => {
     const name = req.query.name ?? '';
-    storeWriter(req);
-    if (!orphan(name)) throw new HubError('CONFLICT', 'BadRequest', `model '${name}' is held by a repository: delete the repository instead`);
+    await storeWriter(req);
+    if (!(await orphan(name))) throw new HubError('CONFLICT', 'BadRequest', `model '${name}' is held by a repository: delete the repository instead`);
     await reg.store.info(name);
     return confirmPage(`Delete model ${name}`, `Removes the model ${name} from the store; its space comes back at the next gc.`, `/ui/model/delete?name=${encodeURIComponent(name)}`, name, 'Delete model');
   }));
   app.post('/ui/model/delete', post(async (req: Form, reply) => {
     const name = req.query.name ?? '';
-    storeWriter(req);
-    if (!orphan(name)) throw new HubError('CONFLICT', 'BadRequest', `model '${name}' is held by a repository: delete the repository instead`);
+    await storeWriter(req);
+    if (!(await orphan(name))) throw new HubError('CONFLICT', 'BadRequest', `model '${name}' is held by a repository: delete the repository instead`);
     if (req.body?.confirm !== name) throw new HubError('INVALID_ARGUMENT', 'BadRequest', 'type the model\'s name to confirm');
     await reg.store.remove(name);
     return reply.redirect('/ui', 303);
   }));
   app.get('/ui/gc', guarded(async (req) => {
-    storeReadable(req);
-    storeWriter(req);
+    await storeReadable(req);
+    await storeWriter(req);
     return confirmPage('Run gc', 'Rewrites the store\'s segments without the records no model uses any more.', '/ui/gc', 'gc', 'Run gc');
   }));
   app.post('/ui/gc', post(async (req: Form) => {
-    storeWriter(req);
+    await storeWriter(req);
     if (req.body?.confirm !== 'gc') throw new HubError('INVALID_ARGUMENT', 'BadRequest', 'type gc to confirm');
     const r = await reg.store.gc();
     return messagePage('gc done', `${r.recordsDropped} records dropped, ${r.bytesReclaimed} bytes reclaimed.`, true, '<p><a href="/ui">Back to the overview</a></p>');
@@ -291,7 +301,7 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
   });
   app.get('/ui/tolerance', guarded(async (req: FastifyRequest<{ Querystring: Q }>) => {
     const name = req.query.name ?? '';
-    modelReadable(req, name);
+    await modelReadable(req, name);
     const model = await reg.store.info(name);
     const job = running.get(name);
     let state: SweepState = { kind: 'none' };
@@ -300,22 +310,22 @@ export function dashboardRoutes(app: FastifyInstance, reg: Registry, access: Acc
       if (swept.get(name)!.key === (await storeState())) state = swept.get(name)!.state;
       else swept.delete(name);
     }
-    return tolerancePage({ model, state, tolerances: MODEL_SWEEP_TOLERANCES, loggedIn: loggedIn(req) });
+    return tolerancePage({ model, state, tolerances: MODEL_SWEEP_TOLERANCES, loggedIn: await loggedIn(req) });
   }));
   app.post('/ui/tolerance', post(async (req: Form, reply) => {
     const name = req.query.name ?? '';
-    modelReadable(req, name);
+    await modelReadable(req, name);
     await reg.store.info(name);
     startSweep(name);
     return reply.redirect(toleranceHref(name), 303);
   }));
 
-  app.get('/ui/login', guarded(async (req) => loginPage(undefined, loggedIn(req))));
+  app.get('/ui/login', guarded(async (req) => loginPage(undefined, await loggedIn(req))));
   app.post('/ui/login', async (req: FastifyRequest<{ Body: Record<string, string> | undefined }>, reply) => {
     const origin = req.headers.origin;
     if (origin && origin !== 'null' && new URL(origin).host !== req.headers.host) return html(reply, messagePage('Forbidden', 'a login from another site', false), 403);
     const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
-    if (!/^hf_[A-Za-z0-9]+$/.test(token) || !findToken(reg.db, token)) return html(reply, loginPage('That token is not valid on this server.', false), 401);
+    if (!/^hf_[A-Za-z0-9]+$/.test(token) || !(await findToken(reg.db, token))) return html(reply, loginPage('That token is not valid on this server.', false), 401);
     return reply.header('Set-Cookie', `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`).redirect('/ui', 303);
   });
   app.post('/ui/logout', async (_req, reply) => reply.header('Set-Cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`).redirect('/ui', 303));

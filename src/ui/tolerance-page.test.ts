@@ -37,7 +37,7 @@ let base: string;
 let browser: Browser;
 let reader: string;
 const consoleErrors: string[] = [];
-const modelOf = (repo: string) => reg.files(reg.resolve(repo)).find((f) => f.kind === 'model')!.ref;
+const modelOf = async (repo: string) => (await reg.files(await reg.resolve(repo))).find((f) => f.kind === 'model')!.ref;
 const tolHref = (name: string) => `/ui/tolerance?name=${encodeURIComponent(name)}`;
 
 before(async () => {
@@ -99,7 +99,7 @@ async function tableRows(p: Page): Promise<number[][]> {
 }
 
 test('tolerance page of a lossy fine-tune: started from the page, curve and table equal a direct sweep of its stored bytes, its 1e-3 marked; kept until the store changes', { skip }, async () => {
-  const ft = modelOf('org/mnist-ft');
+  const ft = await modelOf('org/mnist-ft');
   const p = await newPage();
   await p.goto(`${base}/ui/model?name=${encodeURIComponent(ft)}`);
   await p.click('#tolerance-link');
@@ -139,7 +139,7 @@ test('tolerance page of a lossy fine-tune: started from the page, curve and tabl
 });
 
 test('a lossless model\'s sweep is marked lossless', { skip }, async () => {
-  const m = modelOf('org/mnist');
+  const m = await modelOf('org/mnist');
   const p = await newPage();
   await p.goto(`${base}${tolHref(m)}`);
   assert.equal(await p.locator('#lossy-note').count(), 0);
@@ -152,7 +152,7 @@ test('a lossless model\'s sweep is marked lossless', { skip }, async () => {
 });
 
 test('a model only a private repository holds: anonymous requests can neither see nor start its sweep', { skip }, async () => {
-  const gender = modelOf('secret/gender');
+  const gender = await modelOf('secret/gender');
   const anon = await browser.newContext();
   const get = await anon.request.get(`${base}${tolHref(gender)}`);
   assert.equal(get.status(), 401);
