@@ -1,10 +1,11 @@
 /**
  * The registry: repositories `namespace/name` of files at immutable commits (40-hex ids) on branches (`main`
  * by default) and tags, above the tensor store. Model files go into the store (see hub-models.ts); every other
- * file is a zstd blob (blob-store.ts); the metadata is registry.sqlite (registry-db.ts). A commit is written in
+ * file is a zstd blob; metadata and blobs sit behind registry-store.ts: registry.sqlite (registry-db.ts) and
+ * blob-store.ts beside a directory store, tables hub_* (postgres/) in a PostgreSQL store. A commit is written in
  * this order, so a crash at any point leaves the repository as it was or with the whole new commit: files are
- * staged, models put (the store's own commit), blobs written and fsynced, then one SQLite transaction inserts
- * the commit, its files and moves the branch.
+ * staged, models put (the store's own commit), blobs written durably, then one transaction inserts the commit,
+ * its files and moves the branch by compare-and-set on the head it read.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
