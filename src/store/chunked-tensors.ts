@@ -239,8 +239,9 @@ export class ChunkedTensors {
   }
 
   /**
-   * A float chunk group-quantized within the bound (default mode), against its base chunk's values when there is
-   * one that reads back; decoded once here and checked against the bound, as whole tensors are.
+   * A float chunk group-quantized within the bound (default mode) on the encode pool, against its base chunk's
+   * values when there is one that reads back; the worker decodes it again (group-chunk.ts) and the error it
+   * reports is checked against the bound here, as whole tensors are.
    */
   private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
     const base = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
