@@ -3,12 +3,14 @@
  * no tensor (a 6 GB embedding) ever has to fit in memory, and its chunks code and decode on every core.
  *
  * Write: each chunk is read with the format's `readRange`, its SHA-256 taken (exact dedup per chunk), and coded
- * losslessly on the encode pool (XOR against the same chunk of a near copy when one was picked), with a bounded
- * number of chunks in flight; records are appended in order. The chunk-list record (chunk-list.ts) is named by a
+ * on the encode pool: losslessly (XOR against the same chunk of a near copy when one was picked) or, in the
+ * default mode, float chunks group-quantized within the bound (against the near copy's chunk values), with a
+ * bounded number of chunks in flight; records are appended in chunk order. The chunk-list record (chunk-list.ts) is named by a
  * hash tree: SHA-256 over the chunk size and the chunks' SHA-256s, so a tensor put again dedups whole without a
  * second pass over its bytes (measured: that pass cost ~10% of a 1 GB put).
- * Near copies are found without decoding whole tensors: the candidates (same shape and dtype, stored chunked)
- * are ranked by coding a small slice of the first chunk against each one's first chunk.
+ * Near copies are found without decoding whole tensors: the candidates (same shape and dtype, stored chunked;
+ * those of the same tensor name first) are ranked by coding a small slice of the first chunk against each one's
+ * first chunk.
  *
  * Read: chunks decode a bounded number ahead, each checked against its SHA-256, and the list against the hash
  * tree at the end (a streaming reader writes to a staged file, so a mismatch leaves no output).
