@@ -5,9 +5,9 @@
  * Write: each chunk is read with the format's `readRange`, its SHA-256 taken (exact dedup per chunk), and coded
  * on the encode pool: losslessly (XOR against the same chunk of a near copy when one was picked) or, in the
  * default mode, float chunks group-quantized within the bound (against the near copy's chunk values), with a
- * bounded number of chunks in flight; records are appended in chunk order. The chunk-list record (chunk-list.ts) is named by a
- * hash tree: SHA-256 over the chunk size and the chunks' SHA-256s, so a tensor put again dedups whole without a
- * second pass over its bytes (measured: that pass cost ~10% of a 1 GB put).
+ * bounded number of chunks in flight; records are appended in chunk order. The chunk-list record
+ * (chunk-list.ts) is named by a hash tree: SHA-256 over the chunk size and the chunks' SHA-256s, so a tensor put
+ * again dedups whole without a second pass over its bytes (measured: that pass cost ~10% of a 1 GB put).
  * Near copies are found without decoding whole tensors: the candidates (same shape and dtype, stored chunked;
  * those of the same tensor name first) are ranked by coding a small slice of the first chunk against each one's
  * first chunk.
