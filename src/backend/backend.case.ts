@@ -22,9 +22,9 @@ export interface BackendHarness {
 
 export type BackendFactory = (t: TestContext) => Promise<BackendHarness>;
 
-/** Runs `body` on a fresh store; closes `backend` and what `reopen` opened, then cleans up. */
-export async function withBackend(
-  t: TestContext, factory: BackendFactory, body: (b: Backend, reopen: () => Promise<Backend>) => Promise<void>,
+/** Runs `body` on a fresh store (and its harness); closes `backend` and what `reopen` opened, then cleans up. */
+export async function withBackend<H extends BackendHarness>(
+  t: TestContext, factory: (t: TestContext) => Promise<H>, body: (b: Backend, reopen: () => Promise<Backend>, h: H) => Promise<void>,
 ): Promise<void> {
   const h = await factory(t);
   const opened: Backend[] = [h.backend];
@@ -33,7 +33,7 @@ export async function withBackend(
       const b = await h.reopen();
       opened.push(b);
       return b;
-    });
+    }, h);
   } finally {
     for (const b of opened) await b.close().catch(() => undefined);
     await h.cleanup();

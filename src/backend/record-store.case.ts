@@ -13,6 +13,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from './backend.js';
+import { withBackend } from './backend.case.js';
 import { isNeurStoreError } from '../errors.js';
 import { SeededRandom } from '../env/seeded-random.js';
 
@@ -48,20 +49,8 @@ async function readBack(stores: Backend[], oracle: Map<bigint, Uint8Array>): Pro
 }
 
 export function runRecordStoreCases(name: string, factory: Factory): void {
-  const withStore = async (t: TestContext, body: (h: RecordStoreHarness, reopen: () => Promise<Backend>) => Promise<void>): Promise<void> => {
-    const h = await factory(t);
-    const opened: Backend[] = [h.backend];
-    try {
-      await body(h, async () => {
-        const b = await h.reopen();
-        opened.push(b);
-        return b;
-      });
-    } finally {
-      for (const b of opened) await b.close().catch(() => undefined);
-      await h.cleanup();
-    }
-  };
+  const withStore = (t: TestContext, body: (h: RecordStoreHarness, reopen: () => Promise<Backend>) => Promise<void>): Promise<void> =>
+    withBackend(t, factory, (_b, reopen, h) => body(h, reopen));
 
   test(`${name} records: append, get, readPrefix and has, by 64-bit key, inside the write and after reopening`, async (t) => {
     await withStore(t, async ({ backend: b }, reopen) => {

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { badRequest, checkFilePath, checkRepoId, entryNotFound, HubError } from '../registry/hub-names.js';
 import type { CommitRow, FileRow, RepoRow } from '../registry/registry-db.js';
+import { commitHistory } from '../registry/registry-store.js';
 import { lfsPointer, type ByteRange } from '../registry/durable-files.js';
 import { tokenAllows } from '../registry/tokens.js';
 import type { Access } from './access.js';
@@ -69,7 +70,7 @@ export async function modelInfo(reg: Registry, repo: RepoRow, commit: CommitRow,
 
 /** The commit, walking back from `commit`, that last changed `path` (at most 200 steps; else `commit`). */
 async function lastChange(reg: Registry, commit: CommitRow, path: string): Promise<CommitRow> {
-  const history = await reg.db.history(commit.id, 200);
+  const history = await commitHistory(reg.db, commit.id, 200);
   const sha = (await reg.db.file(commit.id, path))?.sha256;
   let last = commit;
   for (const c of history.slice(1)) {

@@ -189,18 +189,6 @@ export class RegistryDb implements RegistryStore {
     return row;
   }
 
-  /** Commits of `repo` from `head` back along parents (newest first). */
-  async history(head: string, limit: number): Promise<CommitRow[]> {
-    const out: CommitRow[] = [];
-    for (let id: string | null = head; id && out.length < limit;) {
-      const c = await this.commit(id);
-      if (!c) throw new NeurStoreError('CORRUPTION', `registry ${this.path}: commit ${id} is named as a parent but missing`);
-      out.push(c);
-      id = c.parent;
-    }
-    return out;
-  }
-
   async model(name: string): Promise<HubModelRow | undefined> {
     const r = this.all('SELECT * FROM models WHERE name = ?', name)[0];
     if (!r) return undefined;

@@ -7,6 +7,7 @@
  * (a branch head compared, then moved) is atomic across processes and servers.
  */
 import type { Readable } from 'node:stream';
+import { NeurStoreError } from '../errors.js';
 import type { Mode } from '../store/store-types.js';
 import type { ByteRange } from './durable-files.js';
 import type { CommitRow, FileRow, HubModelRow, RefRow, RepoRow, TokenRow } from './registry-db.js';
@@ -27,8 +28,6 @@ export interface RegistryReads {
   commitsWithModel(model: string): Promise<Array<{ repo: string; commit: string; path: string }>>;
   refs(repo: string): Promise<RefRow[]>;
   ref(repo: string, kind: RefRow['kind'], name: string): Promise<RefRow | undefined>;
-  /** Commits from `head` back along parents (newest first). */
-  history(head: string, limit: number): Promise<CommitRow[]>;
   model(name: string): Promise<HubModelRow | undefined>;
   tokenByHash(hash: string): Promise<TokenRow | undefined>;
   tokens(): Promise<TokenRow[]>;
@@ -70,4 +69,16 @@ export interface RegistryBlobs {
   /** The blob's bytes, or bytes [start, end] of them; CORRUPTION when a named blob is missing. */
   open(sha256: string, range?: ByteRange): Promise<Readable>;
   bytes(sha256: string): Promise<Buffer>;
+}
+
+/** Commits from `head` back along parents (newest first), at most `limit`; a missing parent is CORRUPTION. */
+export async function commitHistory(db: RegistryReads & { readonly location: string }, head: string, limit: number): Promise<CommitRow[]> {
+  const out: CommitRow[] = [];
+  for (let id: string | null = head; id && out.length < limit;) {
+    const c: CommitRow | undefined = await db.commit(id);
+    if (!c) throw new NeurStoreError('CORRUPTION', `registry ${db.location}: commit ${id} is named as a parent but missing`);
+    out.push(c);
+    id = c.parent;
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ import {
 import { findModel, hubModelName, memberIdentities, memberStream } from './hub-models.js';
 import { baseModelsOfCard } from './model-card.js';
 import { REGISTRY_FILE, RegistryDb, type CommitRow, type FileRow, type HubModelRow, type RefRow, type RepoRow } from './registry-db.js';
-import type { RegistryBlobs, RegistryStore } from './registry-store.js';
+import { commitHistory, type RegistryBlobs, type RegistryStore } from './registry-store.js';
 import { openPostgresRegistry } from './postgres/postgres-registry.js';
 
 export const DEFAULT_BRANCH = 'main';
@@ -203,7 +203,7 @@ export class Registry {
   }
 
   async log(repo: string, rev?: string, limit = 1000): Promise<CommitRow[]> {
-    return this.db.history((await this.resolve(repo, rev)).id, limit);
+    return commitHistory(this.db, (await this.resolve(repo, rev)).id, limit);
   }
 
   async tag(repo: string, name: string, rev?: string): Promise<RefRow> {

@@ -121,7 +121,8 @@ function check(v: number | undefined, location: string): void {
   }
 }
 
-async function inTransaction(client: pg.Client, sql: string): Promise<void> {
+/** Runs `sql` (several statements) as one transaction on `client`. */
+export async function inTransaction(client: pg.Client, sql: string): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query(sql);

@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { NeurStoreError } from '../../errors.js';
 import { PG_SCHEMA, pgError } from '../../backend/postgres/postgres-connect.js';
-import { LOCK_SPACE, SCHEMA_LOCK } from '../../backend/postgres/postgres-schema.js';
+import { LOCK_SPACE, SCHEMA_LOCK, inTransaction } from '../../backend/postgres/postgres-schema.js';
 
 export const HUB_SCHEMA_VERSION = 1;
 /** Advisory lock key of hub writes (with LOCK_SPACE): one writer at a time across servers, like BEGIN IMMEDIATE. */
@@ -74,16 +74,5 @@ function check(v: number | undefined, location: string, readOnly: boolean): void
   }
   if (v !== undefined && v > HUB_SCHEMA_VERSION) {
     throw new NeurStoreError('NOT_SUPPORTED', `the hub tables of the store at ${location} have schema version ${v}; this NeurStore reads up to ${HUB_SCHEMA_VERSION}`);
-  }
-}
-
-async function inTransaction(client: pg.Client, sql: string): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await client.query(sql);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
   }
 }

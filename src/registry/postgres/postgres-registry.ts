@@ -140,17 +140,6 @@ class PgReads implements RegistryReads {
     return row;
   }
 
-  async history(head: string, limit: number): Promise<CommitRow[]> {
-    const out: CommitRow[] = [];
-    for (let id: string | null = head; id && out.length < limit;) {
-      const c: CommitRow | undefined = await this.commit(id);
-      if (!c) throw new NeurStoreError('CORRUPTION', `hub of ${this.location}: commit ${id} is named as a parent but missing`);
-      out.push(c);
-      id = c.parent;
-    }
-    return out;
-  }
-
   async model(name: string): Promise<HubModelRow | undefined> {
     const r = (await this.all('SELECT * FROM hub_models WHERE name = $1', name))[0];
     if (!r) return undefined;
