@@ -307,6 +307,178 @@ export function dequantizeCodes(
   return o;
 }
 
+// Largest |x - base| (or |x|) per group, in float64: out[k] = max over group k of max(|x|, |x - b|), or -1 when
+// an element of x or base in the group is NaN or infinite. See groupMagnitudes in src/kernels/kernel-types.ts.
+export function groupMagnitudes(x: usize, base: usize, n: i32, groupSize: i32, out: usize): void {
+  let i = 0;
+  for (let k: usize = 0; i < n; k++) {
+    const end = min(n, i + groupSize);
+    let m: f64 = 0;
+    let bad: f32 = 0;
+    for (; i < end; i++) {
+      const xf = load<f32>(x + (<usize>i << 2));
+      const xd = <f64>xf;
+      bad += xf - xf; // NaN for NaN and infinities, else 0
+      let a = abs(xd);
+      if (base) {
+        const bf = load<f32>(base + (<usize>i << 2));
+        bad += bf - bf;
+        a = max(a, abs(xd - <f64>bf));
+      }
+      m = max(m, a);
+    }
+    store<f64>(out + (k << 3), bad == 0 ? m : -1);
+  }
+}
+
+// IEEE binary16 bits of an f32 value, round-to-nearest-even (src/codecs/half-float.ts toF16Bits).
+// @ts-ignore: decorator
+@inline
+function f16Bits(v: f32): u32 {
+  const x = reinterpret<u32>(v);
+  const sign = (x >>> 16) & 0x8000;
+  const exp = <i32>((x >>> 23) & 0xff);
+  const mant = x & 0x7fffff;
+  if (exp == 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = <u32>(14 - e);
+    let h = m >>> shift;
+    const rem = m & ((<u32>1 << shift) - 1);
+    const half = <u32>1 << (shift - 1);
+    if (rem > half || (rem == half && (h & 1) != 0)) h++;
+    return sign | h;
+  }
+  let h = (<u32>e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
+  return sign | h;
+}
+
+// The value of fp16 bits (src/codecs/half-float.ts fromF16Bits), as f32 (every fp16 value is one).
+// @ts-ignore: decorator
+@inline
+function f16Value(h: u32): f32 {
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  let v: f32;
+  if (exp == 0) v = <f32>mant * 5.9604644775390625e-8; // 2^-24
+  else if (exp == 0x1f) v = mant ? f32.NaN : f32.POSITIVE_INFINITY;
+  else v = reinterpret<f32>(((exp + 112) << 23) | (mant << 13));
+  return h & 0x8000 ? -v : v;
+}
+
+// bfloat16 bits of an f32 value, round-to-nearest-even (src/codecs/half-float.ts toBf16Bits).
+// @ts-ignore: decorator
+@inline
+function bf16Bits(v: f32): u32 {
+  const x = reinterpret<u32>(v);
+  if ((x & 0x7f800000) == 0x7f800000 && (x & 0x7fffff) != 0) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+// The decoded element bits in the output dtype (0 F32: f32 bits, 1 F16, 2 BF16: 16-bit patterns).
+// @ts-ignore: decorator
+@inline
+function dtypeBits(v: f32, dtype: i32): u32 {
+  return dtype == 2 ? bf16Bits(v) : dtype == 1 ? f16Bits(v) : reinterpret<u32>(v);
+}
+
+// @ts-ignore: decorator
+@inline
+function bitsValue(h: u32, dtype: i32): f64 {
+  return <f64>(dtype == 2 ? reinterpret<f32>(h << 16) : dtype == 1 ? f16Value(h) : reinterpret<f32>(h));
+}
+
+// Reconstruction of code q as the decoder computes it, in the output dtype's bits.
+// @ts-ignore: decorator
+@inline
+function reconBits(q: i32, step: f32, bf: f32, hasBase: bool, dtype: i32): u32 {
+  const p = <f32>q * step;
+  return dtypeBits(hasBase ? bf + p : p, dtype);
+}
+
+// Fused group-delta encoding (quantize, bound check with one-code nudges, centers, codes, overflow, decoded
+// bits, largest error): see encodeGroups in src/kernels/kernel-types.ts. `qs` is scratch for groupSize i32s;
+// `result` receives f64 [codes used, overflow bytes used, largest error].
+export function encodeGroups(
+  x: usize, base: usize, n: i32, steps: usize, groupSize: i32, tol: f64, dtype: i32,
+  codes: usize, overflow: usize, centers: usize, decoded: usize, qs: usize, result: usize,
+): void {
+  const hasBase = base != 0;
+  const wshift: usize = dtype == 0 ? 2 : 1;
+  let c: usize = 0;
+  let o: usize = 0;
+  let maxErr: f64 = 0;
+  let i0 = 0;
+  for (let k: usize = 0; i0 < n; k++, i0 += groupSize) {
+    const end = min(n, i0 + groupSize);
+    const step = load<f32>(steps + (k << 2));
+    if (!(step > 0)) continue;
+    const sd = <f64>step;
+    let ok = true;
+    let gmax: f64 = 0;
+    let sum: f64 = 0;
+    for (let i = i0; i < end; i++) {
+      const p = <usize>i << 2;
+      const xd = <f64>load<f32>(x + p);
+      const bf: f32 = hasBase ? load<f32>(base + p) : 0;
+      const d = hasBase ? xd - <f64>bf : xd;
+      let q = i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(f64x2.splat(Math.floor(d / sd + 0.5))), 0);
+      let h = reconBits(q, step, bf, hasBase, dtype);
+      let e = abs(bitsValue(h, dtype) - xd);
+      if (!(e <= tol)) {
+        h = reconBits(q - 1, step, bf, hasBase, dtype);
+        e = abs(bitsValue(h, dtype) - xd);
+        if (e <= tol) q = q - 1;
+        else {
+          h = reconBits(q + 1, step, bf, hasBase, dtype);
+          e = abs(bitsValue(h, dtype) - xd);
+          if (!(e <= tol)) {
+            ok = false;
+            break;
+          }
+          q = q + 1;
+        }
+      }
+      store<i32>(qs + (<usize>(i - i0) << 2), q);
+      sum += <f64>q;
+      if (e > gmax) gmax = e;
+      if (wshift == 2) store<u32>(decoded + p, h);
+      else store<u16>(decoded + (<usize>i << 1), <u16>h);
+    }
+    if (!ok) {
+      store<f32>(steps + (k << 2), 0);
+      continue;
+    }
+    if (gmax > maxErr) maxErr = gmax;
+    const center = <i32>jsRound(sum / <f64>(end - i0));
+    store<i32>(centers + (k << 2), center);
+    const len = end - i0;
+    for (let j = 0; j < len; j++) {
+      const dq = load<i32>(qs + (<usize>j << 2)) - center;
+      const z = <u32>(dq >= 0 ? 2 * dq : -2 * dq - 1);
+      if (z < 255) {
+        store<u8>(codes + c++, <u8>z);
+        continue;
+      }
+      store<u8>(codes + c++, 255);
+      let v = z - 255;
+      while (v >= 0x80) {
+        store<u8>(overflow + o++, <u8>((v & 0x7f) | 0x80));
+        v >>>= 7;
+      }
+      store<u8>(overflow + o++, <u8>v);
+    }
+  }
+  store<f64>(result, <f64>c);
+  store<f64>(result, <f64>o, 8);
+  store<f64>(result, maxErr, 16);
+}
+
 // Order-0 rANS decoding with two interleaved states (see src/codecs/rans-coder.ts for the format).
 // `freq` holds 256 u32 frequencies summing to 2^15 (checked by the caller); `scratch` has 9 * 2^15 bytes for
 // the slot tables. Returns the stream bytes consumed, -1 if the stream ends early, -2 on a final-state mismatch.
@@ -459,6 +631,75 @@ export function ransDecode8(freq: usize, stream: usize, streamLen: i32, states: 
   let ok = true;
   for (let j: usize = 0; j < 8; j++) ok = ok && load<u32>(states + (j << 2)) == L;
   return ok ? <i32>p : -2;
+}
+
+// Order-0 rANS encoding, the inverse of the decoders above (src/codecs/rans-coder.ts): symbols go back to
+// front, symbol i on state i % k (k = 2 or 8), each state renormalized a byte at a time below
+// 2^16 * freq[s]. Bytes are written downward, ending at out + cap; returns the offset of the first one.
+// `states` holds the k initial states and receives the final ones; `scratch` takes 2 KiB of tables.
+let encP: usize = 0;
+
+// @ts-ignore: decorator
+@inline
+function encStep(x: u32, s: usize, freq: usize, xmax: usize, cum: usize): u32 {
+  const f = load<u32>(freq + (s << 2));
+  const xm = load<u32>(xmax + (s << 2));
+  while (x >= xm) {
+    encP--;
+    store<u8>(encP, <u8>x);
+    x >>>= 8;
+  }
+  const q = x / f;
+  return (q << SCALE_BITS) + (x - q * f) + load<u32>(cum + (s << 2));
+}
+
+export function ransEncode(input: usize, n: i32, freq: usize, states: usize, k: i32, out: usize, cap: i32, scratch: usize): i32 {
+  const xmax = scratch;
+  const cum = scratch + 1024;
+  let c: u32 = 0;
+  for (let s: usize = 0; s < 256; s++) {
+    const f = load<u32>(freq + (s << 2));
+    store<u32>(xmax + (s << 2), ((L >> SCALE_BITS) << 8) * f);
+    store<u32>(cum + (s << 2), c);
+    c += f;
+  }
+  encP = out + <usize>cap;
+  const rounds = k == 8 ? n & ~7 : 0;
+  // Generic loop for k = 2, and for the last n % 8 symbols with k = 8.
+  for (let i = n - 1; i >= rounds; i--) {
+    const sp = states + (<usize>(i % k) << 2);
+    store<u32>(sp, encStep(load<u32>(sp), <usize>load<u8>(input + <usize>i), freq, xmax, cum));
+  }
+  if (k == 8 && rounds > 0) {
+    let x0 = load<u32>(states);
+    let x1 = load<u32>(states, 4);
+    let x2 = load<u32>(states, 8);
+    let x3 = load<u32>(states, 12);
+    let x4 = load<u32>(states, 16);
+    let x5 = load<u32>(states, 20);
+    let x6 = load<u32>(states, 24);
+    let x7 = load<u32>(states, 28);
+    for (let b = rounds - 8; b >= 0; b -= 8) {
+      const p = input + <usize>b;
+      x7 = encStep(x7, <usize>load<u8>(p, 7), freq, xmax, cum);
+      x6 = encStep(x6, <usize>load<u8>(p, 6), freq, xmax, cum);
+      x5 = encStep(x5, <usize>load<u8>(p, 5), freq, xmax, cum);
+      x4 = encStep(x4, <usize>load<u8>(p, 4), freq, xmax, cum);
+      x3 = encStep(x3, <usize>load<u8>(p, 3), freq, xmax, cum);
+      x2 = encStep(x2, <usize>load<u8>(p, 2), freq, xmax, cum);
+      x1 = encStep(x1, <usize>load<u8>(p, 1), freq, xmax, cum);
+      x0 = encStep(x0, <usize>load<u8>(p), freq, xmax, cum);
+    }
+    store<u32>(states, x0);
+    store<u32>(states, x1, 4);
+    store<u32>(states, x2, 8);
+    store<u32>(states, x3, 12);
+    store<u32>(states, x4, 16);
+    store<u32>(states, x5, 20);
+    store<u32>(states, x6, 24);
+    store<u32>(states, x7, 28);
+  }
+  return <i32>(encP - out);
 }
 
 export { matmulU8, matmulS8, matmulS16, matmulF32 } from './matmul';

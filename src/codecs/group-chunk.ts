@@ -1,14 +1,16 @@
 /**
  * One chunk of a float tensor in the default mode: group-quantized within `tol` (group-delta.ts) against its base
- * chunk's values when there is one, then decoded again (the same kernels the reader uses) to measure the error
- * the reader will see and to take the SHA-256 of the bytes it will decode to. Pure and thread-agnostic: the
- * encode pool runs it on its workers, or inline, with identical results.
+ * chunk's values when there is one. The encoder computes every element's decoded value with the decoder's own
+ * arithmetic (encodeGroupDeltaDecoded), which gives the error the reader will see and the bytes whose SHA-256
+ * the digest is, without decoding the body again. Pure and thread-agnostic: the encode pool runs it on its
+ * workers, or inline, with identical results.
  */
 import { createHash } from 'node:crypto';
 import { RANS_CODER, ZSTD_PLANE_CODER } from './entropy-coder.js';
-import { decodeGroupDelta, encodeGroupDelta } from './group-delta.js';
+import { encodeGroupDeltaDecoded } from './group-delta.js';
 import type { FloatDType } from './float-ulp.js';
-import { fromDTypeBytes, toDTypeBytes } from './half-float.js';
+import { fromDTypeBytes } from './half-float.js';
+import { ScratchBuffer } from './scratch-buffer.js';
 
 export interface GroupChunk {
   readonly body: Uint8Array;
@@ -26,22 +28,26 @@ export interface GroupChunk {
 export function encodeGroupChunk(
   bytes: Uint8Array, base: Uint8Array | null, dtype: FloatDType, tol: number, digestPrefix: number, smallest = false,
 ): GroupChunk {
-  const x = fromDTypeBytes(bytes, dtype);
-  const b = base && fromDTypeBytes(base, dtype);
-  const body = encodeGroupDelta(x, b, tol, { dtype, coder: smallest || b ? RANS_CODER : ZSTD_PLANE_CODER });
-  const decoded = decodeGroupDelta(body, b).values;
-  let maxError = 0;
-  for (let i = 0; i < x.length; i++) {
-    const a = x[i]!;
-    const d = decoded[i]!;
-    if (a === d || (a !== a && d !== d)) continue; // equal (infinities too), or NaN for NaN
-    const e = Math.abs(a - d);
-    if (e !== e) {
-      maxError = Infinity; // NaN on one side only: never within a bound
-      break;
-    }
-    if (e > maxError) maxError = e;
-  }
-  const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(digestPrefix)).update(toDTypeBytes(decoded, dtype)).digest());
-  return { body, maxError, digest };
+  const x = toFloats(bytes, dtype, xScratch);
+  const b = base && toFloats(base, dtype, baseScratch);
+  const r = encodeGroupDeltaDecoded(x, b, tol, { dtype, coder: smallest || b ? RANS_CODER : ZSTD_PLANE_CODER });
+  const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(digestPrefix)).update(r.decoded).digest());
+  return { body: r.body, maxError: r.maxError, digest };
+}
+
+const xScratch = new ScratchBuffer();
+const baseScratch = new ScratchBuffer();
+
+/**
+ * The float32 values of `bytes` in `dtype`, in a per-thread scratch buffer (valid until the next call with the
+ * same one). BF16 widens by a shift (exact, as fromDTypeBytes); other dtypes go through fromDTypeBytes.
+ */
+function toFloats(bytes: Uint8Array, dtype: FloatDType, scratch: ScratchBuffer): Float32Array {
+  if (dtype !== 'BF16' || bytes.byteOffset % 2 !== 0) return fromDTypeBytes(bytes, dtype);
+  const n = bytes.length >> 1;
+  const out = scratch.get(4 * n);
+  const u32 = new Uint32Array(out.buffer, out.byteOffset, n);
+  const h = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  for (let i = 0; i < n; i++) u32[i] = h[i]! << 16;
+  return new Float32Array(out.buffer, out.byteOffset, n);
 }

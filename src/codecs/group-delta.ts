@@ -2,8 +2,8 @@
  * The `default` mode codec: group-wise uniform quantization of a delta (x - base), or of a tensor alone, with
  * codes entropy-coded. Each group of `groupSize` elements gets its own step and integer center; the step is
  * 2 tol minus the rounding budget of the output dtype at the group's magnitude, so every decoded element,
- * after rounding to F32/F16/BF16, is within tol. The encoder replays the decoder (same kernels), nudges any
- * element that misses by a code, and stores a group exactly (raw: f32, or 16 bits when the values are exact in
+ * after rounding to F32/F16/BF16, is within tol. The encoder computes each element's decoded value with the
+ * decoder's arithmetic (the encodeGroups kernel), nudges any element that misses by a code, and stores a group exactly (raw: f32, or 16 bits when the values are exact in
  * the F16/BF16 output) when that fails or when the group holds NaN/infinity, so the bound holds
  * unconditionally and non-finite values round-trip. Blobs carry no checksum (the storage engine checksums
  * every record); decoding does structural checks and throws INVALID_ARGUMENT on any inconsistency.
@@ -24,7 +24,8 @@ import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { type EntropyCoder, RANS_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 import { type FloatDType, ulpOf, unzigzag, zigzag } from './float-ulp.js';
-import { fromBf16Bits, fromF16Bits, roundTo, toBf16Bits, toF16Bits } from './half-float.js';
+import { fromBf16Bits, fromF16Bits, roundTo, toBf16Bits, toDTypeBytes, toF16Bits } from './half-float.js';
+import { ScratchBuffer } from './scratch-buffer.js';
 
 const MAGIC = 0xd2;
 const VERSION = 1;
@@ -59,52 +60,20 @@ export interface GroupDeltaOptions {
 /** Per-group step (0 = raw group) from the tolerance and the dtype's rounding budget at the group's magnitude. */
 function groupSteps(x: Float32Array, base: Float32Array | null, tol: number, g: number, dtype: FloatDType): Float32Array {
   const steps = new Float32Array(Math.ceil(x.length / g));
+  // m = the largest |x| and |x - base| of the group, -1 when it holds NaN or infinity (one pass, a kernel).
+  const mags = new Float64Array(steps.length);
+  kernels().groupMagnitudes(x, base, g, mags);
   for (let k = 0; k < steps.length; k++) {
-    let m = 0;
-    let finite = true;
-    for (let i = k * g, end = Math.min(x.length, i + g); i < end; i++) {
-      const xi = x[i]!;
-      const bi = base ? base[i]! : 0;
-      if (!Number.isFinite(xi) || !Number.isFinite(bi)) finite = false;
-      m = Math.max(m, Math.abs(xi), Math.abs(xi - bi));
-    }
-    if (!finite) continue;
+    const m = mags[k]!;
+    if (m < 0) continue;
     const budget = ulpOf('F32', m) + (dtype === 'F32' ? 0 : ulpOf(dtype, m));
     let step = Math.fround((2 * tol - budget) * STEP_SHRINK);
     // When the dtype's grid is as coarse as the tolerance, rounding to it mostly lands exactly on x, so the
-    // full step is tried; enforceBound makes the group raw if that does not hold.
+    // full step is tried; encodeGroups makes the group raw if that does not hold.
     if (step < tol) step = Math.fround(2 * tol * STEP_SHRINK);
     if (m / step < MAX_CODE / 2) steps[k] = step;
   }
   return steps;
-}
-
-function decodeOne(q: number, b: number, step: number, dtype: FloatDType): number {
-  return roundTo(dtype, Math.fround(b + Math.fround(Math.fround(q) * step)));
-}
-
-/** Replays the decoder; moves a missing element by one code, or makes its group raw. */
-function enforceBound(
-  x: Float32Array, base: Float32Array | null, tol: number, g: number, dtype: FloatDType,
-  steps: Float32Array, q: Int32Array,
-): void {
-  const v = new Float32Array(x.length);
-  kernels().dequantizeGroups(q, base, steps, g, v);
-  for (let k = 0; k < steps.length; k++) {
-    const step = steps[k]!;
-    if (step === 0) continue;
-    for (let i = k * g, end = Math.min(x.length, i + g); i < end; i++) {
-      const xi = x[i]!;
-      if (Math.abs(roundTo(dtype, v[i]!) - xi) <= tol) continue;
-      const b = base ? base[i]! : 0;
-      const c = [q[i]! - 1, q[i]! + 1].find((c) => Math.abs(decodeOne(c, b, step, dtype) - xi) <= tol);
-      if (c === undefined) {
-        steps[k] = RAW_F32;
-        break;
-      }
-      q[i] = c;
-    }
-  }
 }
 
 function checkArgs(x: Float32Array, base: Float32Array | null, tol: number, g: number): void {
@@ -124,6 +93,22 @@ function quantize(x: Float32Array, base: Float32Array | null, tol: number, optio
   return { g, dtype, steps, q };
 }
 
+/** What `encodeGroupDeltaDecoded` returns: the blob, and what it decodes to. */
+export interface GroupDeltaEncoding {
+  readonly body: Uint8Array;
+  /**
+   * The little-endian `dtype` bytes `decodeGroupDelta(body, base)` gives back (its values through
+   * toDTypeBytes). A view of a per-thread scratch buffer: valid until the next call on the same thread.
+   */
+  readonly decoded: Uint8Array;
+  /** Largest |x - decoded| (Infinity when NaN meets a number); NaN for NaN counts as equal. */
+  readonly maxError: number;
+}
+
+const codesScratch = new ScratchBuffer();
+const overflowScratch = new ScratchBuffer();
+const decodedScratch = new ScratchBuffer();
+
 /**
  * Encodes `x` against `base` (null: the tensor alone) so that every decoded value, in `options.dtype`, is
  * within `tol` of x; NaN/infinity are stored exactly. Inputs are not modified. Throws INVALID_ARGUMENT for
@@ -132,17 +117,86 @@ function quantize(x: Float32Array, base: Float32Array | null, tol: number, optio
 export function encodeGroupDelta(
   x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
 ): Uint8Array {
-  const { g, dtype, steps, q } = quantize(x, base, tol, options);
-  enforceBound(x, base, tol, g, dtype, steps, q);
+  return encodeGroupDeltaDecoded(x, base, tol, options).body;
+}
+
+/**
+ * `encodeGroupDelta`, also returning the bytes the blob decodes to and the largest error, without decoding
+ * it: one kernel pass quantizes each group, computes every element's decoded value with the decoder's
+ * arithmetic, nudges an element that misses the bound by a code (or makes the group raw), and makes the
+ * codes. The bound is thereby checked on exactly the values a reader sees.
+ */
+export function encodeGroupDeltaDecoded(
+  x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
+): GroupDeltaEncoding {
+  const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
+  const dtype = options.dtype ?? 'F32';
+  checkArgs(x, base, tol, g);
+  const steps = groupSteps(x, base, tol, g, dtype);
+  const n = x.length;
+  const width = dtype === 'F32' ? 4 : 2;
+  const codes = codesScratch.get(n);
+  const overflow = overflowScratch.get(4 * n);
+  const centers = new Int32Array(steps.length);
+  const decoded = decodedScratch.get(n * width);
+  const r = kernels().encodeGroups(x, base, steps, g, tol, DTYPES.indexOf(dtype) as 0 | 1 | 2, codes, overflow, centers, decoded);
   markHalfRaw(x, steps, g, dtype);
+  const raw = rawStream(x, steps, g, dtype);
+  const rawError = fillRawDecoded(raw, steps, g, dtype, x, decoded);
+  const meta = new ByteWriter();
+  for (const s of steps) meta.f32(s);
+  for (let k = 0; k < steps.length; k++) if (steps[k]! > 0) meta.varint(zigzag(centers[k]!));
   const coder = options.coder ?? RANS_CODER;
   const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(DTYPES.indexOf(dtype)).u8(base ? 1 : 0);
-  w.varint(x.length).varint(g);
-  for (const s of buildStreams(x, q, steps, g, dtype)) {
+  w.varint(n).varint(g);
+  for (const s of [meta.finish(), codes.subarray(0, r.codes), overflow.subarray(0, r.overflow), raw]) {
     const enc = encodeSmallest(s, [coder]);
     w.u8(enc.coder).varint(s.length).block(enc.bytes);
   }
-  return w.finish();
+  return { body: w.finish(), decoded, maxError: Math.max(r.maxError, rawError) };
+}
+
+/** The raw stream: the elements of the raw groups, f32 (step 0) or their 16-bit patterns (step -1). */
+function rawStream(x: Float32Array, steps: Float32Array, g: number, dtype: FloatDType): Uint8Array {
+  const half = dtype === 'F16' ? toF16Bits : toBf16Bits;
+  const raw = new ByteWriter();
+  for (let k = 0; k < steps.length; k++) {
+    if (steps[k]! > 0) continue;
+    const end = Math.min(x.length, (k + 1) * g);
+    if (steps[k] === RAW_F32) for (let i = k * g; i < end; i++) raw.f32(x[i]!);
+    else for (let i = k * g; i < end; i++) raw.u16(half(x[i]!));
+  }
+  return raw.finish();
+}
+
+/**
+ * Writes the decoded bytes of the raw groups, read back from the raw stream exactly as `rebuild` does, and
+ * returns their largest error against x (as group-chunk measured it on a full decode).
+ */
+function fillRawDecoded(raw: Uint8Array, steps: Float32Array, g: number, dtype: FloatDType, x: Float32Array, decoded: Uint8Array): number {
+  const rr = new ByteReader(raw, 'group delta raw stream');
+  const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
+  const width = dtype === 'F32' ? 4 : 2;
+  let maxError = 0;
+  for (let k = 0; k < steps.length; k++) {
+    if (steps[k]! > 0) continue;
+    const start = k * g;
+    const end = Math.min(x.length, start + g);
+    const v = new Float32Array(end - start);
+    if (steps[k] === RAW_F32) for (let i = 0; i < v.length; i++) v[i] = rr.f32();
+    else for (let i = 0; i < v.length; i++) v[i] = half(rr.u16());
+    if (dtype !== 'F32') for (let i = 0; i < v.length; i++) v[i] = roundTo(dtype, v[i]!);
+    decoded.set(toDTypeBytes(v, dtype), start * width);
+    for (let i = 0; i < v.length; i++) {
+      const a = x[start + i]!;
+      const d = v[i]!;
+      if (a === d || (a !== a && d !== d)) continue; // equal (infinities too), or NaN for NaN
+      const e = Math.abs(a - d);
+      if (e !== e) return Infinity; // NaN on one side only: never within a bound
+      if (e > maxError) maxError = e;
+    }
+  }
+  return maxError;
 }
 
 /**
@@ -198,41 +252,6 @@ function markHalfRaw(x: Float32Array, steps: Float32Array, g: number, dtype: Flo
     }
     if (exact) steps[k] = RAW_HALF;
   }
-}
-
-function buildStreams(x: Float32Array, q: Int32Array, steps: Float32Array, g: number, dtype: FloatDType): Uint8Array[] {
-  const meta = new ByteWriter();
-  for (const s of steps) meta.f32(s);
-  const half = dtype === 'F16' ? toF16Bits : toBf16Bits;
-  const codes = new Uint8Array(x.length);
-  let nc = 0;
-  const overflow = new ByteWriter();
-  const raw = new ByteWriter();
-  for (let k = 0; k < steps.length; k++) {
-    const start = k * g;
-    const end = Math.min(x.length, start + g);
-    if (steps[k] === RAW_F32) {
-      for (let i = start; i < end; i++) raw.f32(x[i]!);
-      continue;
-    }
-    if (steps[k] === RAW_HALF) {
-      for (let i = start; i < end; i++) raw.u16(half(x[i]!));
-      continue;
-    }
-    let sum = 0;
-    for (let i = start; i < end; i++) sum += q[i]!;
-    const center = Math.round(sum / (end - start));
-    meta.varint(zigzag(center));
-    for (let i = start; i < end; i++) {
-      const z = zigzag(q[i]! - center);
-      if (z < 255) codes[nc++] = z;
-      else {
-        codes[nc++] = 255;
-        overflow.varint(z - 255);
-      }
-    }
-  }
-  return [meta.finish(), codes.subarray(0, nc), overflow.finish(), raw.finish()];
 }
 
 /** A decoded tensor: float32 values, each exactly representable in `dtype`. */

@@ -20,7 +20,8 @@
  */
 import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
-import { SCALE_BITS, chooseTable, readTable } from './rans-table.js';
+import { chooseTable, readTable } from './rans-table.js';
+import { ScratchBuffer } from './scratch-buffer.js';
 
 const L = 1 << 23;
 /** The modes of a coded blob: two or eight interleaved states. */
@@ -38,38 +39,26 @@ export function ransEncode(input: Uint8Array): Uint8Array {
   for (let i = 0; i < n; i++) counts[input[i]!]++;
   if (counts[input[0]!] === n) return w.u8(1).varint(n).u8(input[0]!).finish();
   const table = chooseTable(counts);
-  const cum = new Uint32Array(257);
-  for (let s = 0; s < 256; s++) cum[s + 1] = cum[s]! + table.freq[s]!;
   const k = n >= EIGHT_STATES_MIN ? 8 : 2;
-  const stream = encodeStream(input, table.freq, cum, k);
+  const stream = encodeStream(input, table.freq, k);
   if (table.bytes.length + 4 * k + stream.bytes.length >= n) return w.u8(2).varint(n).bytes(input).finish();
   w.u8(k === 8 ? MODE_RANS8 : MODE_RANS2).varint(n).bytes(table.bytes);
   for (const x of stream.states) w.u32(x);
-  return w.bytes(stream.bytes).finish();
+  const head = w.finish();
+  const blob = new Uint8Array(head.length + stream.bytes.length);
+  blob.set(head);
+  blob.set(stream.bytes, head.length);
+  return blob;
 }
 
-function encodeStream(input: Uint8Array, freq: Uint32Array, cum: Uint32Array, k: number): { states: Uint32Array; bytes: Uint8Array } {
-  const n = input.length;
-  // Output is produced back to front; 2 bytes per symbol bounds the worst case (freq 1 costs 15 bits).
-  const out = new Uint8Array(2 * n + 8);
-  const xMaxOf = new Uint32Array(256);
-  // Reciprocal-free division stays exact: x < 2^31 and f <= 2^15, so (x / f) | 0 is floor(x / f).
-  for (let s = 0; s < 256; s++) xMaxOf[s] = ((L >>> SCALE_BITS) << 8) * freq[s]!;
-  let p = out.length;
+/** Scratch for the coded stream (2 bytes per symbol bound the worst case: freq 1 costs 15 bits). */
+const streamOut = new ScratchBuffer();
+
+function encodeStream(input: Uint8Array, freq: Uint32Array, k: number): { states: Uint32Array; bytes: Uint8Array } {
+  const out = streamOut.get(2 * input.length + 8);
   const states = new Uint32Array(k).fill(L);
-  for (let i = n - 1; i >= 0; i--) {
-    const s = input[i]!;
-    const f = freq[s]!;
-    const xMax = xMaxOf[s]!;
-    // Symbol i uses state i % k (the decoder goes round the states the same way).
-    let x = states[i % k]!;
-    while (x >= xMax) {
-      out[--p] = x & 0xff;
-      x >>>= 8;
-    }
-    const q = (x / f) | 0;
-    states[i % k] = (q << SCALE_BITS) + (x - q * f) + cum[s]!;
-  }
+  // The hot loop is a kernel (wasm when built, identical TS otherwise); the stream is written back to front.
+  const p = kernels().ransEncode(input, freq, states, out);
   return { states, bytes: out.subarray(p) };
 }
 

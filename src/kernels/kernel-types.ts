@@ -75,6 +75,46 @@ export interface Kernels {
     out: Float32Array,
   ): number;
   /**
+   * Per-group magnitudes for group-delta steps: out[k] = the largest of |x[i]| and |x[i] - base[i]| (in
+   * float64; no base: |x[i]|) over group k, or -1 when an element of x or base in the group is NaN or
+   * infinite. out must have ceil(x.length / groupSize) entries.
+   */
+  groupMagnitudes(x: Float32Array, base: Float32Array | null, groupSize: number, out: Float64Array): void;
+  /**
+   * Fused group-delta encoding (src/codecs/group-delta.ts), for each group k with steps[k] > 0:
+   * q[i] = sat_i32(floor((x[i] - base[i]) / steps[k] + 0.5)) in float64 (no base: x[i]); the decoded value
+   * r(q) = round_dtype(f32(base[i] + f32(f32(q) * steps[k]))) (no base: round_dtype(f32(f32(q) * steps[k])));
+   * when |r(q) - x[i]| > tol (float64), q - 1 and then q + 1 are tried, and when neither is within tol the
+   * group is dropped: steps[k] is set to 0 and it takes no codes. For a kept group: centers[k] =
+   * Math.round(sum of q / group length); per element, z = zigzag(q - center) goes to `codes` (255 when
+   * z >= 255, with the LEB128 varint of z - 255 appended to `overflow`); `decoded` receives r(q) as the
+   * dtype's bits (dtype 0 F32: u32 at element i, 1 F16 and 2 BF16: u16 at element i, little-endian).
+   * Groups with steps[k] <= 0 (or dropped) leave `decoded` and centers[k] unspecified. `codes` needs
+   * x.length bytes, `overflow` 4 * x.length, `decoded` x.length * (4 or 2). Returns the codes and overflow
+   * bytes written and the largest |r(q) - x[i]| over the kept groups (0 if none). Callers pass finite
+   * values in the groups with steps > 0 and steps with |q| < 2^23.
+   */
+  encodeGroups(
+    x: Float32Array,
+    base: Float32Array | null,
+    steps: Float32Array,
+    groupSize: number,
+    tol: number,
+    dtype: 0 | 1 | 2,
+    codes: Uint8Array,
+    overflow: Uint8Array,
+    centers: Int32Array,
+    decoded: Uint8Array,
+  ): { codes: number; overflow: number; maxError: number };
+  /**
+   * Order-0 rANS encode, the inverse of `ransDecode`: symbols from last to first, symbol i on state i % K
+   * (K = states.length, 2 or 8; the states start at 2^23 and receive the final states), frequencies `freq`
+   * (256 entries summing to 2^15; every symbol of `input` present), renormalizing a byte at a time while a
+   * state is >= 2^16 * freq[s]. The stream is written backwards ending at out.length (out needs at least
+   * 2 * input.length + 8 bytes); returns the offset of its first byte.
+   */
+  ransEncode(input: Uint8Array, freq: Uint32Array, states: Uint32Array, out: Uint8Array): number;
+  /**
    * Order-0 rANS decode (K = 2 or 8 interleaved 32-bit states, 2^15 total frequency, byte renormalization;
    * the format of src/codecs/rans-coder.ts): fills `out` from `stream`, starting from `states` (K entries,
    * each in [2^23, 2^31)). `freq` has 256 entries summing to 2^15 (the caller checks). Returns the stream

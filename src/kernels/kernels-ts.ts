@@ -13,6 +13,7 @@
  */
 import type { Kernels } from './kernel-types.js';
 import { invalidArgument } from '../errors.js';
+import { fromBf16Bits, fromF16Bits, toBf16Bits, toF16Bits } from '../codecs/half-float.js';
 
 const RANS_SCALE_BITS = 15;
 const RANS_M = 1 << RANS_SCALE_BITS;
@@ -94,6 +95,45 @@ export function ransDecodeWith(
     x[i & mask] = v;
   }
   return x.every((v) => v === RANS_L) ? p : -2;
+}
+
+const F32_1 = new Float32Array(1);
+const U32_1 = new Uint32Array(F32_1.buffer);
+const f32Bits = (v: number): number => {
+  F32_1[0] = v;
+  return U32_1[0]!;
+};
+const f32Value = (h: number): number => {
+  U32_1[0] = h;
+  return F32_1[0]!;
+};
+
+/**
+ * rANS encoding of `input` on `states` (see Kernels.ransEncode): returns the offset in `out` of the stream's
+ * first byte. Reciprocal-free division stays exact: x < 2^31 and f <= 2^15, so (x / f) | 0 is floor(x / f).
+ */
+function ransEncodeTs(input: Uint8Array, freq: Uint32Array, states: Uint32Array, out: Uint8Array): number {
+  const k = states.length;
+  const xMaxOf = new Uint32Array(256);
+  const cum = new Uint32Array(257);
+  for (let s = 0; s < 256; s++) {
+    xMaxOf[s] = ((RANS_L >>> RANS_SCALE_BITS) << 8) * freq[s]!;
+    cum[s + 1] = cum[s]! + freq[s]!;
+  }
+  let p = out.length;
+  for (let i = input.length - 1; i >= 0; i--) {
+    const s = input[i]!;
+    const f = freq[s]!;
+    const xMax = xMaxOf[s]!;
+    let x = states[i % k]!;
+    while (x >= xMax) {
+      out[--p] = x & 0xff;
+      x >>>= 8;
+    }
+    const q = (x / f) | 0;
+    states[i % k] = (q << RANS_SCALE_BITS) + (x - q * f) + cum[s]!;
+  }
+  return p;
 }
 
 function sat32(v: number): number {
@@ -301,6 +341,97 @@ export const TS_KERNELS: Kernels = {
     }
     return o;
   },
+  groupMagnitudes(x, base, groupSize, out) {
+    for (let k = 0, i = 0; i < x.length; k++) {
+      const end = Math.min(x.length, i + groupSize);
+      let m = 0;
+      let finite = true;
+      for (; i < end; i++) {
+        const xi = x[i]!;
+        let a = Math.abs(xi);
+        if (!Number.isFinite(xi)) finite = false;
+        if (base) {
+          const bi = base[i]!;
+          if (!Number.isFinite(bi)) finite = false;
+          a = Math.max(a, Math.abs(xi - bi));
+        }
+        if (a > m) m = a;
+      }
+      out[k] = finite ? m : -1;
+    }
+  },
+
+  encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
+    const n = x.length;
+    const toBits = dtype === 2 ? toBf16Bits : dtype === 1 ? toF16Bits : f32Bits;
+    const fromBits = dtype === 2 ? fromBf16Bits : dtype === 1 ? fromF16Bits : f32Value;
+    const out = new DataView(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+    const qs = new Int32Array(Math.min(groupSize, n));
+    let c = 0;
+    let o = 0;
+    let maxError = 0;
+    for (let k = 0, i0 = 0; i0 < n; k++, i0 += groupSize) {
+      const end = Math.min(n, i0 + groupSize);
+      const step = steps[k]!;
+      if (!(step > 0)) continue;
+      // The decoded bits of code q at element i (the decoder's float32 arithmetic, then rounding to dtype).
+      const recon = (q: number, i: number): number => {
+        const p = Math.fround(Math.fround(q) * step);
+        return toBits(base ? Math.fround(base[i]! + p) : p);
+      };
+      let ok = true;
+      let gmax = 0;
+      let sum = 0;
+      for (let i = i0; i < end; i++) {
+        const xi = x[i]!;
+        let q = sat32(Math.floor((base ? xi - base[i]! : xi) / step + 0.5));
+        let h = recon(q, i);
+        let e = Math.abs(fromBits(h) - xi);
+        if (!(e <= tol)) {
+          h = recon(q - 1, i);
+          e = Math.abs(fromBits(h) - xi);
+          if (e <= tol) q--;
+          else {
+            h = recon(q + 1, i);
+            e = Math.abs(fromBits(h) - xi);
+            if (!(e <= tol)) {
+              ok = false;
+              break;
+            }
+            q++;
+          }
+        }
+        qs[i - i0] = q;
+        sum += q;
+        if (e > gmax) gmax = e;
+        if (dtype === 0) out.setUint32(4 * i, h, true);
+        else out.setUint16(2 * i, h, true);
+      }
+      if (!ok) {
+        steps[k] = 0;
+        continue;
+      }
+      if (gmax > maxError) maxError = gmax;
+      const center = Math.round(sum / (end - i0));
+      centers[k] = center;
+      for (let j = 0; j < end - i0; j++) {
+        const d = qs[j]! - center;
+        const z = d >= 0 ? 2 * d : -2 * d - 1;
+        if (z < 255) {
+          codes[c++] = z;
+          continue;
+        }
+        codes[c++] = 255;
+        let v = z - 255;
+        for (; v >= 0x80; v >>>= 7) overflow[o++] = (v & 0x7f) | 0x80;
+        overflow[o++] = v;
+      }
+    }
+    return { codes: c, overflow: o, maxError };
+  },
+
+  ransEncode: ransEncodeTs,
+
   dequantizeGroups(q, base, steps, groupSize, out) {
     for (let g = 0, i = 0; i < q.length; g++) {
       const step = steps[g]!;

@@ -7,6 +7,8 @@ import { ransDecodeWith } from './kernels-ts.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { SHARED_MNIST_DIR } from '../../scripts/fetch-fixtures.js';
 import { ransEncode, ransStreamParts } from '../codecs/rans-coder.js';
+import { chooseTable } from '../codecs/rans-table.js';
+import { roundTo, toBf16Bits, toF16Bits } from '../codecs/half-float.js';
 
 /** Every F32 tensor of the shared MNIST safetensors checkpoints (u64 header length, JSON header, data). */
 function mnistTensors(): Float32Array[] {
@@ -271,4 +273,142 @@ test('wasm and TS rANS decoders agree on real quantized codes, including corrupt
   }
   assert.ok(tested >= 4, `${tested} streams tested`);
   assert.ok(eight >= 1 && tested - eight >= 1, `${eight} of ${tested} streams with 8 states`);
+});
+
+/**
+ * The fused group-delta encoder spelled out the slow way: quantize, decode each element with half-float.ts's
+ * roundTo, nudge a missing element by one code (q - 1 first), drop the group when neither fits; then the
+ * centers and codes as groupCodes makes them. Decoded values as dtype bits.
+ */
+function encodeGroupsOracle(
+  x: Float32Array, base: Float32Array | null, steps: Float32Array, g: number, tol: number, dtype: 0 | 1 | 2,
+): { steps: Float32Array; codes: Uint8Array; overflow: Uint8Array; centers: Int32Array; decoded: (number | null)[]; maxError: number } {
+  const dt = (['F32', 'F16', 'BF16'] as const)[dtype];
+  const s = Float32Array.from(steps);
+  const q = new Int32Array(x.length);
+  const decoded: (number | null)[] = new Array<number | null>(x.length).fill(null);
+  let maxError = 0;
+  const value = (c: number, i: number, step: number): number => {
+    const p = Math.fround(Math.fround(c) * step);
+    return roundTo(dt, base ? Math.fround(base[i]! + p) : p);
+  };
+  for (let k = 0; k < s.length; k++) {
+    const step = s[k]!;
+    if (!(step > 0)) continue;
+    const end = Math.min(x.length, (k + 1) * g);
+    const vals: number[] = [];
+    let gmax = 0;
+    for (let i = k * g; i < end; i++) {
+      const d = base ? x[i]! - base[i]! : x[i]!;
+      const c0 = Math.floor(d / step + 0.5);
+      const c = [c0, c0 - 1, c0 + 1].find((c) => Math.abs(value(c, i, step) - x[i]!) <= tol);
+      if (c === undefined) {
+        s[k] = 0;
+        break;
+      }
+      q[i] = c;
+      vals.push(value(c, i, step));
+      gmax = Math.max(gmax, Math.abs(value(c, i, step) - x[i]!));
+    }
+    if (s[k] === 0) continue;
+    maxError = Math.max(maxError, gmax);
+    vals.forEach((v, j) => (decoded[k * g + j] = dt === 'F32' ? new Uint32Array(Float32Array.of(v).buffer)[0]! : dt === 'F16' ? toF16Bits(v) : toBf16Bits(v)));
+  }
+  const c = groupCodes(q, s, g);
+  return { steps: s, codes: c.codes, overflow: c.overflow, centers: c.centers, decoded, maxError };
+}
+
+/** encodeGroups of `k` on one input, its outputs trimmed to what is specified. */
+function encodeGroupsWith(k: Kernels, x: Float32Array, base: Float32Array | null, steps: Float32Array, g: number, tol: number, dtype: 0 | 1 | 2) {
+  const s = Float32Array.from(steps);
+  const codes = new Uint8Array(x.length);
+  const overflow = new Uint8Array(4 * x.length);
+  const centers = new Int32Array(s.length);
+  const width = dtype === 0 ? 4 : 2;
+  const bytes = new Uint8Array(x.length * width);
+  const r = k.encodeGroups(x, base, s, g, tol, dtype, codes, overflow, centers, bytes);
+  const view = new DataView(bytes.buffer);
+  const decoded = Array.from(x, (_, i) => (s[Math.floor(i / g)]! > 0 ? (width === 4 ? view.getUint32(4 * i, true) : view.getUint16(2 * i, true)) : null));
+  for (let j = 0; j < s.length; j++) if (!(s[j]! > 0)) centers[j] = 0;
+  return { steps: s, codes: codes.subarray(0, r.codes), overflow: overflow.subarray(0, r.overflow), centers, decoded, maxError: r.maxError };
+}
+
+/** Seeded group-delta inputs: a base, a fine-tune of it, steps near the bound (some 0, some too coarse). */
+function groupInputs(n: number, seed: number, g: number, tol: number) {
+  const r = new SeededRandom(seed);
+  const base = new Float32Array(n).map(() => r.gaussian() * 0.05);
+  const x = base.map((b, i) => (i % 97 === 5 ? b + r.gaussian() : b + r.gaussian() * 0.004));
+  const steps = new Float32Array(Math.ceil(n / g)).map((_, k) => (k % 7 === 3 ? 0 : k % 11 === 4 ? 8 * tol : Math.fround(2 * tol * (1 - 2 ** -10) - (k % 3) * tol * 0.01)));
+  return { x, base, steps };
+}
+
+test('encodeGroups matches its spelled-out oracle, and wasm matches TS, for every dtype, with and without a base', (t) => {
+  const w = wasmKernels();
+  let dropped = 0;
+  let overflowed = 0;
+  for (const [n, g] of [[5000, 64], [4099, 1024], [1000, 7], [3, 16]] as const) {
+    for (const tol of [1e-3, 1e-2]) {
+      const { x, base, steps } = groupInputs(n, n + g, g, tol);
+      for (const b of [base, null]) {
+        // Without a base x is coded alone: steps scaled up so codes stay in range.
+        for (const dtype of [0, 1, 2] as const) {
+          const xs = dtype === 0 ? x : x.map((v) => roundTo(dtype === 1 ? 'F16' : 'BF16', v));
+          const want = encodeGroupsOracle(xs, b, steps, g, tol, dtype);
+          const got = encodeGroupsWith(TS_KERNELS, xs, b, steps, g, tol, dtype);
+          assert.deepEqual(got, want, `TS n=${n} g=${g} tol=${tol} base=${!!b} dtype=${dtype}`);
+          if (w) assert.deepEqual(encodeGroupsWith(w, xs, b, steps, g, tol, dtype), want, `wasm n=${n} g=${g} tol=${tol} base=${!!b} dtype=${dtype}`);
+          dropped += want.steps.filter((s, k) => s === 0 && steps[k]! > 0).length;
+          overflowed += want.overflow.length;
+        }
+      }
+    }
+  }
+  assert.ok(dropped > 10 && overflowed > 100, `${dropped} dropped groups, ${overflowed} overflow bytes`);
+  if (!w) t.diagnostic('wasm not available: TS only');
+});
+
+test('groupMagnitudes: largest |x| and |x - base| per group, -1 for a group with NaN or infinity; wasm = TS', () => {
+  const { x, base } = groupInputs(3000, 9, 64, 1e-3);
+  x[100] = NaN;
+  base[700] = -Infinity;
+  x[2999] = Infinity;
+  for (const b of [base, null]) {
+    const g = 64;
+    const want = new Float64Array(Math.ceil(x.length / g)).map((_, k) => {
+      let m = 0;
+      for (let i = k * g; i < Math.min(x.length, (k + 1) * g); i++) {
+        if (!Number.isFinite(x[i]!) || (b && !Number.isFinite(b[i]!))) return -1;
+        m = Math.max(m, Math.abs(x[i]!), Math.abs(x[i]! - (b ? b[i]! : 0)));
+      }
+      return m;
+    });
+    for (const k of [TS_KERNELS, wasmKernels()]) {
+      if (!k) continue;
+      const got = new Float64Array(want.length);
+      k.groupMagnitudes(x, b, g, got);
+      assert.deepEqual(got, want);
+    }
+  }
+});
+
+test('ransEncode: wasm and TS write the same stream and states, and it decodes back', () => {
+  const r = new SeededRandom(77);
+  for (const [n, k] of [[10, 2], [5000, 2], [4096, 8], [70001, 8]] as const) {
+    const input = Uint8Array.from({ length: n }, () => Math.min(255, Math.floor(Math.abs(r.gaussian()) * 20)));
+    input[n >> 1] = 255;
+    const counts = new Uint32Array(256);
+    for (const v of input) counts[v]!++;
+    const freq = chooseTable(counts).freq;
+    const results = [TS_KERNELS, wasmKernels()].filter((x): x is Kernels => x !== null).map((kk) => {
+      const states = new Uint32Array(k).fill(1 << 23);
+      const out = new Uint8Array(2 * n + 8);
+      const p = kk.ransEncode(input, freq, states, out);
+      return { states, stream: out.slice(p) };
+    });
+    for (const res of results) assert.deepEqual(res, results[0]);
+    const back = new Uint8Array(n);
+    const used = TS_KERNELS.ransDecode(freq, results[0]!.stream, Uint32Array.from(results[0]!.states), back);
+    assert.equal(used, results[0]!.stream.length);
+    assert.deepEqual(back, input);
+  }
 });

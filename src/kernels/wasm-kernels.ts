@@ -38,6 +38,10 @@ interface Exports {
   dequantizeCodes(codes: number, centers: number, steps: number, overflow: number, overflowLen: number, base: number, groupSize: number, maxCode: number, out: number, n: number): number;
   ransDecode(freq: number, stream: number, len: number, x0: number, x1: number, out: number, n: number, scratch: number): number;
   ransDecode8(freq: number, stream: number, len: number, states: number, out: number, n: number, scratch: number): number;
+  ransEncode(input: number, n: number, freq: number, states: number, k: number, out: number, cap: number, scratch: number): number;
+  groupMagnitudes(x: number, base: number, n: number, groupSize: number, out: number): void;
+  encodeGroups(x: number, base: number, n: number, steps: number, groupSize: number, tol: number, dtype: number,
+    codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number): void;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS8(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS16(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -142,6 +146,48 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
           : ex.ransDecode(pf!, ps!, stream.length, states[0]!, states[1]!, po!, out.length, pscr!);
       }, RANS_SCRATCH_BYTES);
       return ok ? r : T.ransDecode(freq, stream, states, out);
+    },
+    ransEncode(input, freq, states, out) {
+      const k = states.length;
+      const n = input.length;
+      if (n < RANS_MIN_WASM || (k !== 2 && k !== 8)) return T.ransEncode(input, freq, states, out);
+      // `out` is not copied in: the kernel writes its end, and only the bytes written are copied back.
+      const addrs = layout(ex, [input, freq, states, out], 2048);
+      if (!addrs) return T.ransEncode(input, freq, states, out);
+      const [pi, pf, ps, po] = addrs as [number, number, number, number];
+      copyIn(ex, pi, input);
+      copyIn(ex, pf, freq);
+      copyIn(ex, ps, states);
+      const p = ex.ransEncode(pi, n, pf, ps, k, po, out.length, po + ((out.length + 15) & ~15));
+      copyOut(ex, ps, states);
+      out.set(new Uint8Array(ex.memory.buffer, po + p, out.length - p), p);
+      return p;
+    },
+    groupMagnitudes(x, base, groupSize, out) {
+      const ok = run(ex, [x, base], out, ([px, pb, po]) => ex.groupMagnitudes(px!, pb!, x.length, groupSize, po!));
+      if (!ok) T.groupMagnitudes(x, base, groupSize, out);
+    },
+    encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
+      const n = x.length;
+      // Outputs are not copied in, and only their written parts are copied back (untouched wasm pages stay
+      // unbacked, so the 4-bytes-an-element overflow room costs no memory).
+      const qsBytes = 4 * Math.min(groupSize, n);
+      const addrs = layout(ex, [x, base, steps, centers, codes, overflow, decoded], qsBytes + 16 + 24);
+      if (!addrs) return T.encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded);
+      const [px, pb, ps, pk, pc, pv, pd] = addrs as [number, number, number, number, number, number, number];
+      copyIn(ex, px, x);
+      copyIn(ex, pb, base);
+      copyIn(ex, ps, steps);
+      const pq = (pd + decoded.byteLength + 15) & ~15;
+      const pr = (pq + qsBytes + 15) & ~15;
+      ex.encodeGroups(px, pb, n, ps, groupSize, tol, dtype, pc, pv, pk, pd, pq, pr);
+      const [nc, no, maxError] = new Float64Array(ex.memory.buffer, pr, 3) as unknown as [number, number, number];
+      copyOut(ex, ps, steps);
+      copyOut(ex, pk, centers);
+      codes.set(new Uint8Array(ex.memory.buffer, pc, nc));
+      overflow.set(new Uint8Array(ex.memory.buffer, pv, no));
+      copyOut(ex, pd, decoded);
+      return { codes: nc, overflow: no, maxError };
     },
     xorBytes(a, b, out) {
       const n = out.length;
