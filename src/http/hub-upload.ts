@@ -1,20 +1,15 @@
 /**
  * The Hub's upload API as `@huggingface/hub` (and huggingface_hub with HF_HUB_DISABLE_XET=1) uses it: create a
  * repository, preupload (which files go through LFS), the LFS batch call (answered with signed upload URLs:
- * neither client sends its token on the PUT), the PUT itself (streamed to disk while hashed; the sha256 and
- * size must match the object), and the NDJSON commit, whose `lfsFile` lines name uploaded objects and whose
+ * neither client sends its token on the PUT), the PUT itself (streamed while hashed into the store's uploads
+ * in flight, registry/uploads.ts, which every server on the store sees; the sha256 and size must match the object), and the NDJSON commit, whose `lfsFile` lines name uploaded objects and whose
  * `file` lines carry small files inline in base64.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createWriteStream, promises as fsp } from 'node:fs';
-import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CommitOp, Registry } from '../registry/registry.js';
 import { LFS_THRESHOLD } from '../registry/registry.js';
 import { HubError, badRequest, checkRepoId } from '../registry/hub-names.js';
-import { IdentityHasher, exists, syncDir, tempName } from '../registry/durable-files.js';
 import type { Access } from './access.js';
 
 type Params = Record<string, string>;
@@ -100,7 +95,7 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
         objects.push({ oid, size: o.size, error: { code: 422, message: 'oid must be a sha256 (64 lowercase hex) and size a non-negative integer' } });
       } else if (size > limits.maxUploadBytes) {
         objects.push({ oid, size, error: { code: 413, message: `the object is ${size} bytes; this server takes at most ${limits.maxUploadBytes}` } });
-      } else if ((await exists(join(reg.uploadsDir, oid))) || (await reg.db.fileBySource(oid, row.mode, row.tolerance))) {
+      } else if ((await reg.uploads.has(oid)) || (await reg.db.fileBySource(oid, row.mode, row.tolerance))) {
         objects.push({ oid, size });
       } else {
         const sig = await sign(oid, size, exp, repo);
@@ -128,35 +123,7 @@ export function uploadRoutes(app: FastifyInstance, reg: Registry, access: Access
       if (exp * 1000 < Date.now()) throw new HubError('NOT_FOUND', 'Forbidden', 'the upload URL has expired (ask the LFS batch endpoint for a new one)');
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) !== size) throw badRequest(`the body is ${declared} bytes; object ${oid} is ${size}`);
-      const final = join(reg.uploadsDir, oid);
-      if (await exists(final)) {
-        req.raw.resume();
-        return {};
-      }
-      await fsp.mkdir(reg.uploadsDir, { recursive: true });
-      const tmp = tempName(final);
-      const hasher = new IdentityHasher(size);
-      let seen = 0;
-      const check = new Transform({
-        transform(chunk: Buffer, _e, done: TransformCallback) {
-          seen += chunk.length;
-          if (seen > size) return done(new HubError('INVALID_ARGUMENT', 'TooLarge', `the body is longer than object ${oid}'s ${size} bytes`));
-          hasher.update(chunk);
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(req.raw, check, createWriteStream(tmp));
-        if (seen !== size) throw badRequest(`the body has ${seen} bytes; object ${oid} has ${size}`);
-        const got = hasher.digest().sha256;
-        if (got !== oid) throw badRequest(`the body's sha256 is ${got}, not ${oid}`);
-        const fh = await fsp.open(tmp, 'r+');
-        await fh.sync().finally(() => fh.close());
-        await fsp.rename(tmp, final);
-        await syncDir(reg.uploadsDir);
-      } finally {
-        await fsp.rm(tmp, { force: true });
-      }
+      await reg.uploads.put(oid, size, req.raw);
       return {};
     });
   });

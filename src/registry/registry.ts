@@ -27,6 +27,7 @@ import { findModel, hubModelName, memberIdentities, memberStream } from './hub-m
 import { baseModelsOfCard } from './model-card.js';
 import { REGISTRY_FILE, RegistryDb, type CommitRow, type FileRow, type HubModelRow, type RefRow, type RepoRow } from './registry-db.js';
 import { commitHistory, type RegistryBlobs, type RegistryStore } from './registry-store.js';
+import { DirectoryUploads, type RegistryUploads } from './uploads.js';
 import { openPostgresRegistry } from './postgres/postgres-registry.js';
 
 export const DEFAULT_BRANCH = 'main';
@@ -76,7 +77,9 @@ export class Registry {
     readonly store: NeurStore,
     readonly db: RegistryStore,
     readonly blobs: RegistryBlobs,
-    /** Where commits stage files and uploads wait: beside a directory store, else a directory of this machine. */
+    /** LFS uploads in flight, seen by every server on the store (uploads.ts). */
+    readonly uploads: RegistryUploads,
+    /** Where commits stage files: beside a directory store, else a directory of this machine. */
     readonly workDir: string,
   ) {}
 
@@ -90,9 +93,9 @@ export class Registry {
       const store = options.create ? await NeurStore.init(dir, { decodeWorkers: options.decodeWorkers }) : await NeurStore.open(dir, { readOnly: options.readOnly, decodeWorkers: options.decodeWorkers });
       try {
         const location = redactUrl(dir);
-        const { db, blobs } = await openPostgresRegistry(dir, Boolean(options.readOnly));
+        const { db, blobs, uploads } = await openPostgresRegistry(dir, Boolean(options.readOnly));
         const work = join(tmpdir(), 'neurstore-hub', createHash('sha256').update(location).digest('hex').slice(0, 16));
-        return new Registry(location, store, db, blobs, work);
+        return new Registry(location, store, db, blobs, uploads, work);
       } catch (e) {
         await store.close();
         throw e;
@@ -103,7 +106,7 @@ export class Registry {
       const dbPath = join(dir, REGISTRY_FILE);
       if (options.readOnly && !(await exists(dbPath))) throw notFound(`the store at ${dir} holds no repositories yet: push one with \`neurstore push DIR namespace/name\``);
       const db = new RegistryDb(dbPath, Boolean(options.readOnly));
-      return new Registry(dir, store, db, new BlobStore(join(dir, 'registry', 'blobs')), dir);
+      return new Registry(dir, store, db, new BlobStore(join(dir, 'registry', 'blobs')), new DirectoryUploads(join(dir, 'registry', 'uploads')), dir);
     } catch (e) {
       await store.close();
       throw e;
@@ -113,10 +116,6 @@ export class Registry {
   async close(): Promise<void> {
     await this.db.close();
     await this.store.close();
-  }
-
-  get uploadsDir(): string {
-    return join(this.workDir, 'registry', 'uploads');
   }
 
   /** A secret of this registry (signing upload URLs), made once and kept in the database. */
@@ -302,10 +301,8 @@ export class Registry {
         if ('bytes' in op) await fsp.writeFile(dest, op.bytes);
         else if ('file' in op) await linkOrCopy(op.file, dest);
         else {
-          const upload = join(this.uploadsDir, op.upload);
-          if (await exists(upload)) {
-            await linkOrCopy(upload, dest);
-            consumedUploads.push(upload);
+          if (await this.uploads.copyTo(op.upload, dest)) {
+            consumedUploads.push(op.upload);
           } else {
             const row = await this.db.fileBySource(op.upload, mode, tolerance);
             if (!row || (op.size !== undefined && row.size !== op.size && row.sourceSha256 === row.sha256)) {
@@ -343,7 +340,7 @@ export class Registry {
         await tx.setRef({ repo: repoName, kind: 'branch', name: branch, commit: commit.id }, head?.commit ?? null);
         return { commit, files: tree, changed };
       });
-      for (const u of consumedUploads) await fsp.rm(u, { force: true });
+      for (const u of consumedUploads) await this.uploads.remove(u).catch(() => undefined); // else swept by age
       return result;
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { NeurStoreError } from '../../errors.js';
 import { PG_SCHEMA, pgError } from '../../backend/postgres/postgres-connect.js';
 import { LOCK_SPACE, SCHEMA_LOCK, inTransaction } from '../../backend/postgres/postgres-schema.js';
 
-export const HUB_SCHEMA_VERSION = 1;
+export const HUB_SCHEMA_VERSION = 2;
 /** Advisory lock key of hub writes (with LOCK_SPACE): one writer at a time across servers, like BEGIN IMMEDIATE. */
 export const HUB_WRITE_LOCK = 3;
 
@@ -34,11 +34,25 @@ CREATE TABLE hub_tokens (id text PRIMARY KEY, name text NOT NULL, hash text NOT 
   repo_pattern text NOT NULL, created_ms int8 NOT NULL, crc int8 NOT NULL);
 CREATE TABLE hub_blobs (sha256 text PRIMARY KEY, size int8 NOT NULL, stored_crc int8 NOT NULL, data bytea NOT NULL);
 ALTER TABLE hub_blobs ALTER COLUMN data SET STORAGE EXTERNAL;
-INSERT INTO meta (key, value) VALUES ('hub_schema_version', '${HUB_SCHEMA_VERSION}');
+INSERT INTO meta (key, value) VALUES ('hub_schema_version', '1');
 `;
 
-/** Migrations: MIGRATIONS[n] takes the hub tables from version n to n + 1 (none yet). */
-const MIGRATIONS: Readonly<Record<number, string>> = {};
+/**
+ * Migrations: MIGRATIONS[n] takes the hub tables from version n to n + 1; a new store is created at version 1
+ * and migrated, so both paths run the same statements.
+ * 1 -> 2: blobs in pages (`hub_blob_pages`, 4 MiB each with a CRC-32; `hub_blobs.pages` = 0 marks a version 1
+ * row whose bytes stay in `hub_blobs.data`); LFS uploads in flight in the database (`hub_uploads`: a finished,
+ * checked object by sha256; `hub_upload_pages`: its bytes under the PUT's attempt id), so every server sees them.
+ */
+const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: `ALTER TABLE hub_blobs ADD COLUMN pages int4 NOT NULL DEFAULT 0;
+CREATE TABLE hub_blob_pages (sha256 text NOT NULL, page int4 NOT NULL, crc int8 NOT NULL, data bytea NOT NULL, PRIMARY KEY (sha256, page));
+ALTER TABLE hub_blob_pages ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE TABLE hub_uploads (oid text PRIMARY KEY, attempt text NOT NULL, size int8 NOT NULL, pages int4 NOT NULL, created_ms int8 NOT NULL);
+CREATE TABLE hub_upload_pages (attempt text NOT NULL, page int4 NOT NULL, crc int8 NOT NULL, data bytea NOT NULL, created_ms int8 NOT NULL,
+  PRIMARY KEY (attempt, page));
+ALTER TABLE hub_upload_pages ALTER COLUMN data SET STORAGE EXTERNAL;`,
+};
 
 async function version(client: pg.Client): Promise<number | undefined> {
   const r = await client.query(`SELECT value FROM ${PG_SCHEMA}.meta WHERE key = 'hub_schema_version'`);
@@ -54,7 +68,7 @@ export async function prepareHubSchema(client: pg.Client, location: string, read
       let v = await version(client);
       if (v === undefined) {
         await inTransaction(client, CREATE_SQL);
-        v = HUB_SCHEMA_VERSION;
+        v = 1;
       }
       check(v, location, false);
       for (; v < HUB_SCHEMA_VERSION; v++) {

@@ -6,28 +6,25 @@
  * branch moves by compare-and-set inside it (an UPDATE on the head it read), so a commit based on a head that
  * moved meanwhile is CONFLICT, never a lost commit. Rows carry the same CRC-32 as registry.sqlite's.
  */
-import { crc32 } from 'node:zlib';
-import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { compress, decompress } from 'zstd-napi';
-import { createHash } from 'node:crypto';
-import { NeurStoreError, conflict, invalidArgument } from '../../errors.js';
+import { NeurStoreError, conflict } from '../../errors.js';
 import { DEFAULT_TIMEOUTS, connectClient, endClient, newPool, pgError, redactUrl } from '../../backend/postgres/postgres-connect.js';
 import { LOCK_SPACE } from '../../backend/postgres/postgres-schema.js';
 import type { Mode } from '../../store/store-types.js';
-import type { ByteRange } from '../durable-files.js';
 import {
   commitFields, fileFields, modeKey, modelFields, modelModeOf, parseJson, refFields, repoFields, rowSum, tokenFields,
   type CommitRow, type FileRow, type HubModelRow, type ModelMember, type RefRow, type RepoRow, type TokenRow,
 } from '../registry-db.js';
-import type { RegistryBlobs, RegistryReads, RegistryStore, RegistryTx } from '../registry-store.js';
+import type { RegistryReads, RegistryStore, RegistryTx } from '../registry-store.js';
+import { PostgresBlobs } from './postgres-blobs.js';
 import { HUB_WRITE_LOCK, prepareHubSchema } from './postgres-hub-schema.js';
+import { PostgresUploads } from './postgres-uploads.js';
 
 type Raw = Record<string, unknown>;
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 /** Opens the hub of the PostgreSQL store at `url` (whose store schema exists): its metadata and its blobs. */
-export async function openPostgresRegistry(url: string, readOnly: boolean): Promise<{ db: PostgresRegistryStore; blobs: PostgresBlobs }> {
+export async function openPostgresRegistry(url: string, readOnly: boolean): Promise<{ db: PostgresRegistryStore; blobs: PostgresBlobs; uploads: PostgresUploads }> {
   const location = redactUrl(url);
   const client = await connectClient(url, DEFAULT_TIMEOUTS, readOnly, location);
   try {
@@ -36,7 +33,14 @@ export async function openPostgresRegistry(url: string, readOnly: boolean): Prom
     await endClient(client);
   }
   const pool = newPool(url, DEFAULT_TIMEOUTS, readOnly, 4);
-  return { db: new PostgresRegistryStore(pool, location, readOnly), blobs: new PostgresBlobs(pool, location) };
+  // Blob reads and upload PUTs stream page by page and may hold a connection while a slow client sends or
+  // reads: a pool of their own, so metadata reads and commits never wait behind them.
+  const bytesPool = newPool(url, DEFAULT_TIMEOUTS, readOnly, 4);
+  return {
+    db: new PostgresRegistryStore(pool, location, readOnly, [bytesPool]),
+    blobs: new PostgresBlobs(bytesPool, location),
+    uploads: new PostgresUploads(bytesPool, location),
+  };
 }
 
 /** Reads over one queryable (the pool, or a write's connection). */
@@ -167,14 +171,14 @@ class PgReads implements RegistryReads {
 export class PostgresRegistryStore extends PgReads implements RegistryStore {
   private closed = false;
 
-  constructor(private readonly pool: pg.Pool, location: string, readonly readOnly: boolean) {
+  constructor(private readonly pool: pg.Pool, location: string, readonly readOnly: boolean, private readonly others: pg.Pool[] = []) {
     super(pool, location);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end().catch(() => undefined);
+    for (const p of [this.pool, ...this.others]) await p.end().catch(() => undefined);
   }
 
   async write<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
@@ -237,65 +241,5 @@ export class PostgresRegistryStore extends PgReads implements RegistryStore {
       insertToken: async (t) => void await run('INSERT INTO hub_tokens VALUES ($1, $2, $3, $4, $5, $6, $7)', t.id, t.name, t.hash, t.scope, t.repoPattern, t.createdMs, rowSum(tokenFields(t))),
       deleteToken: async (idOrName) => run('DELETE FROM hub_tokens WHERE id = $1 OR name = $1', idOrName),
     };
-  }
-}
-
-/**
- * Blobs as rows of `hub_blobs`: the zstd-compressed bytes in one bytea (stored out of line, uncompressed by
- * PostgreSQL), and the CRC-32 of the compressed bytes, checked on every read. A blob is held in memory to be
- * stored and read (these are the files that are not models: configs, tokenizers, cards).
- */
-export class PostgresBlobs implements RegistryBlobs {
-  constructor(private readonly pool: pg.Pool, readonly location: string) {}
-
-  private check(sha256: string): void {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw invalidArgument(`'${sha256}' is not a sha256`);
-  }
-
-  async has(sha256: string): Promise<boolean> {
-    this.check(sha256);
-    try {
-      return (await this.pool.query('SELECT 1 FROM hub_blobs WHERE sha256 = $1', [sha256])).rows.length > 0;
-    } catch (e) {
-      throw pgError(e, this.location, 'read from the hub in');
-    }
-  }
-
-  async put(sha256: string, _size: number, source: () => Readable): Promise<{ storedBytes: number }> {
-    if (await this.has(sha256)) return { storedBytes: 0 };
-    const chunks: Buffer[] = [];
-    for await (const c of source()) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array));
-    const bytes = Buffer.concat(chunks);
-    const got = createHash('sha256').update(bytes).digest('hex');
-    if (got !== sha256) throw new NeurStoreError('CONFLICT', `the file changed while it was stored (sha256 ${got}, expected ${sha256})`);
-    const data = compress(bytes, { compressionLevel: 6 });
-    try {
-      const r = await this.pool.query('INSERT INTO hub_blobs VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [sha256, bytes.length, crc32(data), data]);
-      return { storedBytes: r.rowCount ? data.length : 0 };
-    } catch (e) {
-      throw pgError(e, this.location, 'write to the hub in');
-    }
-  }
-
-  async bytes(sha256: string): Promise<Buffer> {
-    this.check(sha256);
-    let rows: Raw[];
-    try {
-      rows = (await this.pool.query('SELECT size, stored_crc, data FROM hub_blobs WHERE sha256 = $1', [sha256])).rows as Raw[];
-    } catch (e) {
-      throw pgError(e, this.location, 'read from the hub in');
-    }
-    const r = rows[0];
-    if (!r) throw new NeurStoreError('CORRUPTION', `blob ${sha256} that a commit names is missing from the hub of ${this.location}`);
-    const data = r.data as Buffer;
-    if (crc32(data) !== Number(r.stored_crc)) throw new NeurStoreError('CORRUPTION', `hub of ${this.location}: blob ${sha256} of table hub_blobs fails its checksum (the database was damaged)`);
-    const out = decompress(data);
-    if (out.length !== Number(r.size)) throw new NeurStoreError('CORRUPTION', `hub of ${this.location}: blob ${sha256} decodes to ${out.length} bytes, not ${String(r.size)}`);
-    return out;
-  }
-
-  async open(sha256: string, range?: ByteRange): Promise<Readable> {
-    const all = await this.bytes(sha256);
-    return Readable.from([range ? all.subarray(range.start, range.end + 1) : all]);
   }
 }
