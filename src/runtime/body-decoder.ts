@@ -1,8 +1,9 @@
 /**
  * Decoding of one record body, the CPU-heavy half of every load: the same pure function runs inline on the
  * caller's thread and in the decode workers. Results are written to SharedArrayBuffer memory so they can be
- * cached as bases and handed to other workers without copying. The digest (SHA-256 over a one-byte prefix and
- * the decoded bytes, the store's record identity) is computed where the bytes were made.
+ * cached as bases and handed to other workers without copying, or (`owned`) to ordinary memory that a worker
+ * hands back by transfer, for bytes used once (streamed chunks). The digest (SHA-256 over a one-byte prefix
+ * and the decoded bytes, the store's record identity) is computed where the bytes were made, when asked.
  */
 import { createHash } from 'node:crypto';
 import { decompress } from 'zstd-napi';
@@ -24,28 +25,33 @@ export interface DecodeJob {
   readonly dtype: string;
   /** Prefix byte of the digest (the record kind). */
   readonly digestPrefix: number;
+  /** False skips the SHA-256 (the record's CRC was checked when it was read); default true. */
+  readonly digest?: boolean;
+  /** True: the bytes go to ordinary memory, a buffer of their own (a worker transfers it back). */
+  readonly owned?: boolean;
 }
 
 export interface DecodeResult {
-  /** Decoded bytes, in SharedArrayBuffer memory. */
+  /** Decoded bytes: in SharedArrayBuffer memory, or (`owned` jobs) an ArrayBuffer of their own. */
   readonly bytes: Uint8Array;
-  readonly digest: Uint8Array;
+  /** SHA-256 of the digest prefix and the bytes; null when the job asked for none. */
+  readonly digest: Uint8Array | null;
 }
 
 export function decodeBody(job: DecodeJob): DecodeResult {
-  const bytes = shared(decodeBytes(job));
-  const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(job.digestPrefix)).update(bytes).digest());
+  const bytes = job.owned ? owned(decodeBytes(job)) : shared(decodeBytes(job));
+  const digest = job.digest === false ? null : new Uint8Array(createHash('sha256').update(Uint8Array.of(job.digestPrefix)).update(bytes).digest());
   return { bytes, digest };
 }
 
-function decodeBytes({ codec, body, base, dtype }: DecodeJob): Uint8Array {
+function decodeBytes({ codec, body, base, dtype, owned: own }: DecodeJob): Uint8Array {
   switch (codec) {
     case 'raw':
       return body;
     case 'zstd':
       return decompress(body);
-    case 'lossless': // decoded straight into shared memory (`shared` then keeps it without a copy)
-      return decodeLossless(body, base as Uint8Array | null, (n) => new Uint8Array(new SharedArrayBuffer(n)));
+    case 'lossless': // decoded straight into the memory the result lives in (no copy afterwards)
+      return decodeLossless(body, base as Uint8Array | null, own ? (n) => new Uint8Array(n) : (n) => new Uint8Array(new SharedArrayBuffer(n)));
     case 'group-delta': {
       const d = decodeGroupDelta(body, base as Float32Array | null);
       return d.dtype === 'F32' ? new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength) : toDTypeBytes(d.values, d.dtype);
@@ -84,6 +90,13 @@ export function decodedBytes(job: DecodeJob): number {
   } catch {
     return job.body.length;
   }
+}
+
+/** `bytes` itself when it is the whole of an ordinary ArrayBuffer (transferable alone), else a copy that is. */
+function owned(bytes: Uint8Array): Uint8Array {
+  const b = bytes.buffer;
+  if (b instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === b.byteLength) return bytes;
+  return new Uint8Array(bytes);
 }
 
 /**

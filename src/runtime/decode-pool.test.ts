@@ -39,10 +39,39 @@ for (const workers of [0, 2]) {
         assert.ok(r.bytes.buffer instanceof SharedArrayBuffer, `${jobs[i]!.codec}: result in shared memory`);
         assert.deepEqual(Buffer.from(r.bytes), Buffer.from(want.bytes), jobs[i]!.codec);
         const digest = createHash('sha256').update(Uint8Array.of(1)).update(r.bytes).digest();
-        assert.deepEqual(Buffer.from(r.digest), digest);
+        assert.deepEqual(Buffer.from(r.digest!), digest);
       }
       // The exact codecs give back the original bytes.
       for (const r of results.slice(0, 3)) assert.ok(Buffer.from(r.bytes).equals(xBytes));
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+for (const workers of [0, 2]) {
+  test(`${workers} workers: owned jobs give the same bytes in a buffer of their own, moved in and back, digest only when asked`, async () => {
+    const pool = new DecodePool({ workers, inlineBytes: 1024 });
+    try {
+      await pool.ready();
+      for (const [i, j] of jobs.entries()) {
+        // Body (and base) in ordinary memory of their own, as a chunk read from a file is: the pool moves them.
+        const body = new Uint8Array(j.body);
+        const base = j.base && (j.base instanceof Float32Array ? new Float32Array(j.base) : new Uint8Array(j.base));
+        for (const digest of [false, true]) {
+          const r = await pool.decode({ ...j, body: new Uint8Array(body), base: base && (base.slice() as typeof base), digest, owned: true }, true);
+          const want = decodeBody(jobs[i]!);
+          assert.ok(r.bytes.buffer instanceof ArrayBuffer && r.bytes.byteOffset === 0 && r.bytes.byteLength === r.bytes.buffer.byteLength, `${j.codec}: a buffer of its own`);
+          assert.deepEqual(Buffer.from(r.bytes), Buffer.from(want.bytes), j.codec);
+          if (digest) assert.deepEqual(Buffer.from(r.digest!), Buffer.from(want.digest!), `${j.codec}: digest`);
+          else assert.equal(r.digest, null, `${j.codec}: no digest asked, none computed`);
+        }
+        if (workers > 0 && j.codec !== 'raw' && body.byteLength >= 64 * 1024) {
+          const moved = new Uint8Array(body);
+          await pool.decode({ ...j, body: moved, owned: true, digest: false }, true);
+          assert.equal(moved.byteLength, 0, `${j.codec}: the body's buffer was moved to the worker, not copied`);
+        }
+      }
     } finally {
       await pool.close();
     }

@@ -32,16 +32,16 @@ export class DecodePool {
 
   /**
    * Decodes `job` on the least busy worker (started on first use), or inline when small. With `moveBody`,
-   * a body in an ordinary ArrayBuffer is transferred to the worker instead of copied: the caller gives up
-   * that whole buffer (every view of it is detached once the job is posted).
+   * a body in an ordinary ArrayBuffer (and for `owned` jobs the base too) is transferred to the worker instead
+   * of copied: the caller gives up that whole buffer (every view of it is detached once the job is posted).
    */
   decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
     if (!this.workers || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) return inline(job);
     // Workers start on first use, in the background: until one has loaded, jobs run inline (a short-lived
     // store would otherwise wait for thread start-up).
     if (!this.workers.anyReady()) return inline(job);
-    const buffer = job.body.buffer;
-    return this.workers.run(job, moveBody && buffer instanceof ArrayBuffer ? [buffer] : []);
+    const moved = moveBody ? [job.body, ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
+    return this.workers.run(job, moved);
   }
 
   /** Starts the workers (if not yet) and resolves once all have loaded: later jobs of any size use them. */
@@ -53,6 +53,14 @@ export class DecodePool {
   close(): Promise<void> {
     return this.workers?.close() ?? Promise.resolve();
   }
+}
+
+/**
+ * The buffer of `a` when it can be moved to a worker: an ordinary ArrayBuffer large enough never to be one of
+ * Node's pooled Buffer slabs (which hold other buffers' bytes and must not be detached).
+ */
+function movable(a: Uint8Array | Float32Array): ArrayBuffer[] {
+  return a.buffer instanceof ArrayBuffer && a.buffer.byteLength >= 64 * 1024 ? [a.buffer] : [];
 }
 
 /** Decodes on this thread; errors become a rejected promise, as from a worker. */

@@ -1,4 +1,7 @@
-/** A decode worker: runs `decodeBody` on the jobs `DecodePool` posts, and answers with shared-memory results. */
+/**
+ * A decode worker: runs `decodeBody` on the jobs `DecodePool` posts, and answers with shared-memory results, or
+ * for `owned` jobs with the result's own buffer, transferred (this thread keeps no reference to it).
+ */
 import { decodeBody, type DecodeJob, type DecodeResult } from './body-decoder.js';
 import { collectEvery } from './worker-gc.js';
 import { serveJobs } from './worker-pool.js';
@@ -8,5 +11,6 @@ const handled = collectEvery(64 << 20);
 serveJobs<DecodeJob, DecodeResult>((job) => {
   const result = decodeBody(job);
   handled(result.bytes.length);
-  return { result };
+  const buffer = result.bytes.buffer;
+  return { result, transfer: job.owned && buffer instanceof ArrayBuffer ? [buffer] : [] };
 });

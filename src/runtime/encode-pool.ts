@@ -1,7 +1,8 @@
 /**
  * Coding of large-tensor chunks on every core: `encode` runs `codeChunkJob` (lossless, or group-quantized within
  * a bound in the default mode) on a worker, or inline with `workers: 0`; the same function either way, so results
- * are identical. The chunk's buffer is moved to the worker, not copied; the caller must not use it afterwards.
+ * are identical. The chunk's buffer (and its base's) is moved to the worker, not copied; the caller must not use
+ * either afterwards.
  */
 import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
@@ -33,6 +34,12 @@ export function codeChunkJob(job: EncodeJob): EncodeResult {
   return { body: encodeLossless(job.bytes, job.width, job.base, { effort: job.effort }) };
 }
 
+/** The buffer `a` is the whole of, when it is an ordinary ArrayBuffer (moved to the worker, not copied). */
+function wholeBuffer(a: Uint8Array): ArrayBuffer[] {
+  const b = a.buffer;
+  return b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength ? [b] : [];
+}
+
 export class EncodePool {
   private readonly pool: WorkerPool<EncodeJob, EncodeResult> | null;
 
@@ -53,8 +60,7 @@ export class EncodePool {
         return Promise.reject(e);
       }
     }
-    const moved = job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength && job.bytes.buffer instanceof ArrayBuffer;
-    return this.pool.run(job, moved ? [job.bytes.buffer as ArrayBuffer] : []);
+    return this.pool.run(job, [job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer));
   }
 
   close(): Promise<void> {

@@ -105,6 +105,25 @@ test('a 64 MB model goes through the chunked path with 1 MiB chunks, byte-exact'
   await store.close();
 });
 
+test('chunks decode on the decode workers byte-exact as on the calling thread, with and without get --verify, through XOR chains', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base' });
+  await store.put(tunedPath, { name: 'tuned' });
+  await store.close();
+  for (const decodeWorkers of [0, 2]) {
+    const s = await NeurStore.open(dir, { decodeWorkers, readOnly: true });
+    for (const verify of [false, true]) {
+      for (const [name, path] of [['base', basePath], ['tuned', tunedPath]] as const) {
+        const out = join(tempDir(), `${name}.safetensors`);
+        await s.get(name, out, { verify });
+        assert.ok(readFileSync(out).equals(readFileSync(path)), `${name}, ${decodeWorkers} workers, verify ${verify}: byte-exact`);
+      }
+    }
+    await s.close();
+  }
+});
+
 test('a damaged chunk is CORRUPTION on get, and verify names the model and tensor', async () => {
   const dir = join(tempDir(), 's');
   const store = await open(dir);

@@ -12,8 +12,10 @@
  * those of the same tensor name first) are ranked by coding a small slice of the first chunk against each one's
  * first chunk.
  *
- * Read: chunks decode a bounded number ahead, each checked against its SHA-256, and the list against the hash
- * tree at the end (a streaming reader writes to a staged file, so a mismatch leaves no output).
+ * Read: chunks decode a bounded number ahead on the decode workers, each record checked against its CRC as it
+ * is read (with `verify`, each decoded chunk against its SHA-256 too: that costs about as much as decoding), and
+ * the list against the hash tree at the end (a streaming reader writes to a staged file, so a mismatch leaves
+ * no output).
  */
 import { createHash } from 'node:crypto';
 import { NeurStoreError, corruption, invalidArgument } from '../errors.js';
@@ -32,7 +34,6 @@ import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from 
 import { Codec, RecordKind, exactIdentity, lossyIdentity, sameDigest } from './record-payload.js';
 import { estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
-import { shared } from '../runtime/body-decoder.js';
 import { isFloatDType, valuesOf } from './tensor-values.js';
 import type { EncodedTensor } from './tensor-encoder.js';
 
@@ -270,39 +271,46 @@ export class ChunkedTensors {
     return (await this.list(key)).chunks.map((c) => c.key);
   }
 
-  /** One chunk's bytes, decoded (through its XOR base chain) and checked against its SHA-256. */
-  async chunkBytesOf(key: bigint): Promise<Uint8Array> {
-    return (await this.decodeChunk(key)).bytes;
+  /**
+   * One chunk's bytes, decoded (through its base chain) on the decode pool into memory of its own. Every
+   * record read is checked against its CRC; with `verify`, every decoded chunk also against its SHA-256.
+   */
+  async chunkBytesOf(key: bigint, verify = false): Promise<Uint8Array> {
+    return (await this.decodeChunk(key, verify)).bytes;
   }
 
-  private async decodeChunk(key: bigint): Promise<{ bytes: Uint8Array; identity: Uint8Array }> {
+  private async decodeChunk(key: bigint, verify: boolean): Promise<{ bytes: Uint8Array; identity: Uint8Array }> {
     const { header, body } = await this.content.read(key);
     const where = `record ${key.toString(16)}`;
     const grouped = header.codec === Codec.GroupDelta;
     if (header.kind !== RecordKind.Chunk || !(grouped || header.codec === Codec.Lossless)) throw corruption(where, 1, `record is not a chunk (kind ${header.kind}, codec ${header.codec})`);
     if (header.base && header.base.depth > MAX_CHUNK_DEPTH) throw corruption(where, header.headerBytes - 1, `chunk delta chain of ${header.base.depth}`);
-    const baseBytes = header.base ? await this.chunkBytesOf(header.base.key) : null;
-    const view = header.base?.view;
-    const base = grouped && baseBytes ? shared(valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view)) : baseBytes;
-    const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
+    // Copied out before the body's buffer (which holds the header too) is moved to a worker.
+    const identity = Uint8Array.from(header.identity);
     // A lossy chunk is checked against the digest of what it decodes to; an exact one against its identity.
     const expected = Uint8Array.from(header.check ?? header.identity);
+    const baseBytes = header.base ? await this.chunkBytesOf(header.base.key, verify) : null;
+    const view = header.base?.view;
+    const base = grouped && baseBytes ? valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view) : baseBytes;
+    const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
     let decoded;
     try {
-      decoded = await this.decoder.decode({ codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk }, true);
+      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest: verify, owned: true } as const;
+      decoded = await this.decoder.decode(job, true);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
       throw e;
     }
-    if (!sameDigest(decoded.digest, expected)) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
-    return { bytes: decoded.bytes, identity: Uint8Array.from(header.identity) };
+    if (verify && (!decoded.digest || !sameDigest(decoded.digest, expected))) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
+    return { bytes: decoded.bytes, identity };
   }
 
   /**
-   * The tensor's bytes in order, chunk by chunk, with CHUNKS_AHEAD chunks decoding ahead; CORRUPTION when a
-   * chunk fails its SHA-256 or (after the last chunk) the chunks are not those the list's hash tree names.
+   * The tensor's bytes in order, chunk by chunk, with CHUNKS_AHEAD chunks decoding ahead (on every decode
+   * worker); CORRUPTION when a record fails its CRC, with `verify` when a chunk fails its SHA-256, and (after the
+   * last chunk) when the chunks are not those the list's hash tree names.
    */
-  async *pieces(key: bigint): AsyncGenerator<Uint8Array> {
+  async *pieces(key: bigint, verify = false): AsyncGenerator<Uint8Array> {
     const { header, body } = await this.content.read(key);
     const where = `record ${key.toString(16)}`;
     if (header.kind !== RecordKind.Tensor || header.codec !== Codec.ChunkList) throw corruption(where, 2, 'not a chunk list');
@@ -312,7 +320,7 @@ export class ChunkedTensors {
     const ahead: Array<Promise<{ bytes: Uint8Array; identity: Uint8Array }>> = [];
     const start = (i: number): void => {
       if (i < list.chunks.length) {
-        const p = this.decodeChunk(list.chunks[i]!.key);
+        const p = this.decodeChunk(list.chunks[i]!.key, verify);
         p.catch(() => {}); // reported when its turn comes
         ahead.push(p);
       }
@@ -329,9 +337,9 @@ export class ChunkedTensors {
   }
 
   /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
-  async bytes(key: bigint): Promise<Uint8Array> {
+  async bytes(key: bigint, verify = false): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    for await (const p of this.pieces(key)) parts.push(p);
+    for await (const p of this.pieces(key, verify)) parts.push(p);
     return Buffer.concat(parts);
   }
 }

@@ -58,6 +58,12 @@ export interface GetOptions {
    * left at the output path. A sink given to `write` keeps what it was handed so far (it is the caller's).
    */
   signal?: AbortSignal;
+  /**
+   * Also check every chunk of a large tensor against its SHA-256 as it decodes (costs about as much as
+   * decoding). Without it, every record is checked against its CRC as it is read, and each chunked tensor's
+   * chunks against its hash tree; smaller tensors are always checked against their SHA-256.
+   */
+  verify?: boolean;
 }
 
 export interface GcOptions {

@@ -46,7 +46,7 @@ export class TensorDecoder {
       if ((e as { code?: string }).code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, (e as Error).message);
       throw e;
     }
-    if (!sameDigest(decoded.digest, expected)) {
+    if (!decoded.digest || !sameDigest(decoded.digest, expected)) {
       throw corruption(where, 4, 'decoded bytes do not match their SHA-256 digest');
     }
     return decoded.bytes;
