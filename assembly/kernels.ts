@@ -307,26 +307,66 @@ export function dequantizeCodes(
   return o;
 }
 
+// Element i of a group-delta source: src 0 = f32 values, 1 = fp16 bit patterns, 2 = bfloat16 bit patterns.
+// @ts-ignore: decorator
+@inline
+function loadSrc(p: usize, i: i32, src: i32): f32 {
+  if (src == 0) return load<f32>(p + (<usize>i << 2));
+  const h = <u32>load<u16>(p + (<usize>i << 1));
+  return src == 2 ? reinterpret<f32>(h << 16) : f16Value(h);
+}
+
+// Four elements of a source with src 0 or 2 as f32x4.
+// @ts-ignore: decorator
+@inline
+function loadSrc4(p: usize, i: i32, src: i32): v128 {
+  if (src == 0) return v128.load(p + (<usize>i << 2));
+  return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(p + (<usize>i << 1))), 16);
+}
+
 // Largest |x - base| (or |x|) per group, in float64: out[k] = max over group k of max(|x|, |x - b|), or -1 when
 // an element of x or base in the group is NaN or infinite. See groupMagnitudes in src/kernels/kernel-types.ts.
-export function groupMagnitudes(x: usize, base: usize, n: i32, groupSize: i32, out: usize): void {
+export function groupMagnitudes(x: usize, base: usize, n: i32, groupSize: i32, out: usize, src: i32): void {
   let i = 0;
   for (let k: usize = 0; i < n; k++) {
     const end = min(n, i + groupSize);
     let m: f64 = 0;
     let bad: f32 = 0;
+    if (src != 1) {
+      // |x| and |x - b| in float64 lanes; bad collects x - x (NaN for NaN and infinities) in f32 lanes.
+      let vm = f64x2.splat(0);
+      let vbad = f32x4.splat(0);
+      for (; i + 4 <= end; i += 4) {
+        const xv = loadSrc4(x, i, src);
+        vbad = f32x4.add(vbad, f32x4.sub(xv, xv));
+        const xh = i32x4.shuffle(xv, xv, 2, 3, 0, 1);
+        let alo = f64x2.abs(f64x2.promote_low_f32x4(xv));
+        let ahi = f64x2.abs(f64x2.promote_low_f32x4(xh));
+        if (base) {
+          const bv = loadSrc4(base, i, src);
+          vbad = f32x4.add(vbad, f32x4.sub(bv, bv));
+          const bh = i32x4.shuffle(bv, bv, 2, 3, 0, 1);
+          alo = f64x2.max(alo, f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(xv), f64x2.promote_low_f32x4(bv))));
+          ahi = f64x2.max(ahi, f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(xh), f64x2.promote_low_f32x4(bh))));
+        }
+        vm = f64x2.max(vm, f64x2.max(alo, ahi));
+      }
+      m = max(f64x2.extract_lane(vm, 0), f64x2.extract_lane(vm, 1));
+      bad = (f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1)) + (f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3));
+    }
     for (; i < end; i++) {
-      const xf = load<f32>(x + (<usize>i << 2));
+      const xf = loadSrc(x, i, src);
       const xd = <f64>xf;
       bad += xf - xf; // NaN for NaN and infinities, else 0
       let a = abs(xd);
       if (base) {
-        const bf = load<f32>(base + (<usize>i << 2));
+        const bf = loadSrc(base, i, src);
         bad += bf - bf;
         a = max(a, abs(xd - <f64>bf));
       }
       m = max(m, a);
     }
+    // m is NaN-free when bad is 0 (f64x2.max would carry a NaN lane; the result is -1 then anyway).
     store<f64>(out + (k << 3), bad == 0 ? m : -1);
   }
 }
@@ -401,64 +441,145 @@ function reconBits(q: i32, step: f32, bf: f32, hasBase: bool, dtype: i32): u32 {
   return dtypeBits(hasBase ? bf + p : p, dtype);
 }
 
+// Running sum of q and largest error of the group being encoded (the scalar path's share).
+let gSum: f64 = 0;
+let gMax: f64 = 0;
+
+// One element of encodeGroups, scalar: finds q (nudged by one code when needed), stores it at qs and the decoded
+// bits at `decoded`; false when neither q, q - 1 nor q + 1 decodes within tol.
+// @ts-ignore: decorator
+@inline
+function encodeOne(
+  x: usize, base: usize, i: i32, src: i32, step: f32, tol: f64, dtype: i32, qs: usize, decoded: usize,
+): bool {
+  const hasBase = base != 0;
+  const xd = <f64>loadSrc(x, i, src);
+  const bf: f32 = hasBase ? loadSrc(base, i, src) : 0;
+  const d = hasBase ? xd - <f64>bf : xd;
+  let q = i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(f64x2.splat(Math.floor(d / <f64>step + 0.5))), 0);
+  let h = reconBits(q, step, bf, hasBase, dtype);
+  let e = abs(bitsValue(h, dtype) - xd);
+  if (!(e <= tol)) {
+    h = reconBits(q - 1, step, bf, hasBase, dtype);
+    e = abs(bitsValue(h, dtype) - xd);
+    if (e <= tol) q = q - 1;
+    else {
+      h = reconBits(q + 1, step, bf, hasBase, dtype);
+      e = abs(bitsValue(h, dtype) - xd);
+      if (!(e <= tol)) return false;
+      q = q + 1;
+    }
+  }
+  store<i32>(qs, q);
+  gSum += <f64>q;
+  if (e > gMax) gMax = e;
+  if (dtype == 0) store<u32>(decoded + (<usize>i << 2), h);
+  else store<u16>(decoded + (<usize>i << 1), <u16>h);
+  return true;
+}
+
 // Fused group-delta encoding (quantize, bound check with one-code nudges, centers, codes, overflow, decoded
-// bits, largest error): see encodeGroups in src/kernels/kernel-types.ts. `qs` is scratch for groupSize i32s;
-// `result` receives f64 [codes used, overflow bytes used, largest error].
+// bits, largest error): see encodeGroups in src/kernels/kernel-types.ts. x and base are sources as loadSrc
+// reads them (`src`). `qs` is scratch for groupSize i32s; `result` receives f64 [codes used, overflow bytes
+// used, largest error]. Four elements at a time in SIMD lanes when the source and dtype allow (F32, BF16):
+// a block where a lane misses the bound is redone by the scalar path, which nudges; integer sums of q and the
+// maximum of errors do not depend on the order, so both paths give the same results.
 export function encodeGroups(
   x: usize, base: usize, n: i32, steps: usize, groupSize: i32, tol: f64, dtype: i32,
-  codes: usize, overflow: usize, centers: usize, decoded: usize, qs: usize, result: usize,
+  codes: usize, overflow: usize, centers: usize, decoded: usize, qs: usize, result: usize, src: i32,
 ): void {
   const hasBase = base != 0;
-  const wshift: usize = dtype == 0 ? 2 : 1;
+  const simd = src != 1 && dtype != 1;
   let c: usize = 0;
   let o: usize = 0;
   let maxErr: f64 = 0;
   let i0 = 0;
+  const vtol = f64x2.splat(tol);
+  const vhalf = f64x2.splat(0.5);
   for (let k: usize = 0; i0 < n; k++, i0 += groupSize) {
     const end = min(n, i0 + groupSize);
     const step = load<f32>(steps + (k << 2));
     if (!(step > 0)) continue;
-    const sd = <f64>step;
+    const vs64 = f64x2.splat(<f64>step);
+    const vs32 = f32x4.splat(step);
     let ok = true;
-    let gmax: f64 = 0;
-    let sum: f64 = 0;
-    for (let i = i0; i < end; i++) {
-      const p = <usize>i << 2;
-      const xd = <f64>load<f32>(x + p);
-      const bf: f32 = hasBase ? load<f32>(base + p) : 0;
-      const d = hasBase ? xd - <f64>bf : xd;
-      let q = i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(f64x2.splat(Math.floor(d / sd + 0.5))), 0);
-      let h = reconBits(q, step, bf, hasBase, dtype);
-      let e = abs(bitsValue(h, dtype) - xd);
-      if (!(e <= tol)) {
-        h = reconBits(q - 1, step, bf, hasBase, dtype);
-        e = abs(bitsValue(h, dtype) - xd);
-        if (e <= tol) q = q - 1;
-        else {
-          h = reconBits(q + 1, step, bf, hasBase, dtype);
-          e = abs(bitsValue(h, dtype) - xd);
-          if (!(e <= tol)) {
+    gSum = 0;
+    gMax = 0;
+    let vsum = f64x2.splat(0);
+    let vmax = f64x2.splat(0);
+    let i = i0;
+    if (simd) {
+      for (; i + 4 <= end; i += 4) {
+        const xv = loadSrc4(x, i, src);
+        const bv = hasBase ? loadSrc4(base, i, src) : f32x4.splat(0);
+        const xh = i32x4.shuffle(xv, xv, 2, 3, 0, 1);
+        const bh = i32x4.shuffle(bv, bv, 2, 3, 0, 1);
+        const xlo = f64x2.promote_low_f32x4(xv);
+        const xhi = f64x2.promote_low_f32x4(xh);
+        let dlo = xlo;
+        let dhi = xhi;
+        if (hasBase) {
+          dlo = f64x2.sub(xlo, f64x2.promote_low_f32x4(bv));
+          dhi = f64x2.sub(xhi, f64x2.promote_low_f32x4(bh));
+        }
+        const qlo = i32x4.trunc_sat_f64x2_s_zero(f64x2.floor(f64x2.add(f64x2.div(dlo, vs64), vhalf)));
+        const qhi = i32x4.trunc_sat_f64x2_s_zero(f64x2.floor(f64x2.add(f64x2.div(dhi, vs64), vhalf)));
+        const q = i32x4.shuffle(qlo, qhi, 0, 1, 4, 5);
+        let r = f32x4.mul(f32x4.convert_i32x4_s(q), vs32);
+        if (hasBase) r = f32x4.add(bv, r);
+        // BF16: round to nearest even on the bits (r is finite or infinite here, never NaN).
+        if (dtype == 2) {
+          r = v128.and(i32x4.add(i32x4.add(r, i32x4.splat(0x7fff)), v128.and(i32x4.shr_u(r, 16), i32x4.splat(1))), i32x4.splat(0xffff0000));
+        }
+        const rh = i32x4.shuffle(r, r, 2, 3, 0, 1);
+        const elo = f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(r), xlo));
+        const ehi = f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(rh), xhi));
+        if (v128.all_true<i64>(v128.and(f64x2.le(elo, vtol), f64x2.le(ehi, vtol)))) {
+          v128.store(qs + (<usize>(i - i0) << 2), q);
+          vsum = f64x2.add(vsum, f64x2.add(f64x2.convert_low_i32x4_s(q), f64x2.convert_low_i32x4_s(i32x4.shuffle(q, q, 2, 3, 0, 1))));
+          vmax = f64x2.max(vmax, f64x2.max(elo, ehi));
+          if (dtype == 0) v128.store(decoded + (<usize>i << 2), r);
+          else v128.store64_lane(decoded + (<usize>i << 1), i16x8.narrow_i32x4_u(i32x4.shr_u(r, 16), r), 0);
+          continue;
+        }
+        for (let j = i; j < i + 4; j++) {
+          if (!encodeOne(x, base, j, src, step, tol, dtype, qs + (<usize>(j - i0) << 2), decoded)) {
             ok = false;
             break;
           }
-          q = q + 1;
+        }
+        if (!ok) break;
+      }
+    }
+    if (ok) {
+      for (; i < end; i++) {
+        if (!encodeOne(x, base, i, src, step, tol, dtype, qs + (<usize>(i - i0) << 2), decoded)) {
+          ok = false;
+          break;
         }
       }
-      store<i32>(qs + (<usize>(i - i0) << 2), q);
-      sum += <f64>q;
-      if (e > gmax) gmax = e;
-      if (wshift == 2) store<u32>(decoded + p, h);
-      else store<u16>(decoded + (<usize>i << 1), <u16>h);
     }
     if (!ok) {
       store<f32>(steps + (k << 2), 0);
       continue;
     }
+    const sum = gSum + (f64x2.extract_lane(vsum, 0) + f64x2.extract_lane(vsum, 1));
+    const gmax = max(gMax, max(f64x2.extract_lane(vmax, 0), f64x2.extract_lane(vmax, 1)));
     if (gmax > maxErr) maxErr = gmax;
     const center = <i32>jsRound(sum / <f64>(end - i0));
     store<i32>(centers + (k << 2), center);
     const len = end - i0;
-    for (let j = 0; j < len; j++) {
+    const vc = i32x4.splat(center);
+    let j = 0;
+    for (; j + 4 <= len; j += 4) {
+      const dq = i32x4.sub(v128.load(qs + (<usize>j << 2)), vc);
+      const z = v128.xor(i32x4.shl(dq, 1), i32x4.shr_s(dq, 31));
+      if (!v128.all_true<i32>(i32x4.lt_u(z, i32x4.splat(255)))) break;
+      const z16 = i16x8.narrow_i32x4_u(z, z);
+      v128.store32_lane(codes + c, i8x16.narrow_i16x8_u(z16, z16), 0);
+      c += 4;
+    }
+    for (; j < len; j++) {
       const dq = load<i32>(qs + (<usize>j << 2)) - center;
       const z = <u32>(dq >= 0 ? 2 * dq : -2 * dq - 1);
       if (z < 255) {
@@ -636,12 +757,12 @@ export function ransDecode8(freq: usize, stream: usize, streamLen: i32, states: 
 // Order-0 rANS encoding, the inverse of the decoders above (src/codecs/rans-coder.ts): symbols go back to
 // front, symbol i on state i % k (k = 2 or 8), each state renormalized a byte at a time below
 // 2^16 * freq[s]. Bytes are written downward, ending at out + cap; returns the offset of the first one.
-// `states` holds the k initial states and receives the final ones; `scratch` takes 2 KiB of tables.
+// `states` holds the k initial states and receives the final ones; `scratch` takes 4 KiB of tables.
 let encP: usize = 0;
 
 // @ts-ignore: decorator
 @inline
-function encStep(x: u32, s: usize, freq: usize, xmax: usize, cum: usize): u32 {
+function encStep(x: u32, s: usize, freq: usize, xmax: usize, cum: usize, rcp: usize): u32 {
   const f = load<u32>(freq + (s << 2));
   const xm = load<u32>(xmax + (s << 2));
   while (x >= xm) {
@@ -649,18 +770,22 @@ function encStep(x: u32, s: usize, freq: usize, xmax: usize, cum: usize): u32 {
     store<u8>(encP, <u8>x);
     x >>>= 8;
   }
-  const q = x / f;
+  // floor(x / f) without a division: with m = ceil(2^47 / f), (x * m) >> 47 is exact because x < 2^16 f here
+  // (renormalized), so x * m < 2^64 and the rounding error x (m - 2^47 / f) / 2^47 < f / 2^31 <= 1 / f.
+  const q = <u32>((<u64>x * load<u64>(rcp + (s << 3))) >> 47);
   return (q << SCALE_BITS) + (x - q * f) + load<u32>(cum + (s << 2));
 }
 
 export function ransEncode(input: usize, n: i32, freq: usize, states: usize, k: i32, out: usize, cap: i32, scratch: usize): i32 {
   const xmax = scratch;
   const cum = scratch + 1024;
+  const rcp = scratch + 2048;
   let c: u32 = 0;
   for (let s: usize = 0; s < 256; s++) {
     const f = load<u32>(freq + (s << 2));
     store<u32>(xmax + (s << 2), ((L >> SCALE_BITS) << 8) * f);
     store<u32>(cum + (s << 2), c);
+    store<u64>(rcp + (s << 3), f ? ((<u64>1 << 47) + <u64>f - 1) / <u64>f : 0);
     c += f;
   }
   encP = out + <usize>cap;
@@ -668,7 +793,7 @@ export function ransEncode(input: usize, n: i32, freq: usize, states: usize, k: 
   // Generic loop for k = 2, and for the last n % 8 symbols with k = 8.
   for (let i = n - 1; i >= rounds; i--) {
     const sp = states + (<usize>(i % k) << 2);
-    store<u32>(sp, encStep(load<u32>(sp), <usize>load<u8>(input + <usize>i), freq, xmax, cum));
+    store<u32>(sp, encStep(load<u32>(sp), <usize>load<u8>(input + <usize>i), freq, xmax, cum, rcp));
   }
   if (k == 8 && rounds > 0) {
     let x0 = load<u32>(states);
@@ -681,14 +806,14 @@ export function ransEncode(input: usize, n: i32, freq: usize, states: usize, k: 
     let x7 = load<u32>(states, 28);
     for (let b = rounds - 8; b >= 0; b -= 8) {
       const p = input + <usize>b;
-      x7 = encStep(x7, <usize>load<u8>(p, 7), freq, xmax, cum);
-      x6 = encStep(x6, <usize>load<u8>(p, 6), freq, xmax, cum);
-      x5 = encStep(x5, <usize>load<u8>(p, 5), freq, xmax, cum);
-      x4 = encStep(x4, <usize>load<u8>(p, 4), freq, xmax, cum);
-      x3 = encStep(x3, <usize>load<u8>(p, 3), freq, xmax, cum);
-      x2 = encStep(x2, <usize>load<u8>(p, 2), freq, xmax, cum);
-      x1 = encStep(x1, <usize>load<u8>(p, 1), freq, xmax, cum);
-      x0 = encStep(x0, <usize>load<u8>(p), freq, xmax, cum);
+      x7 = encStep(x7, <usize>load<u8>(p, 7), freq, xmax, cum, rcp);
+      x6 = encStep(x6, <usize>load<u8>(p, 6), freq, xmax, cum, rcp);
+      x5 = encStep(x5, <usize>load<u8>(p, 5), freq, xmax, cum, rcp);
+      x4 = encStep(x4, <usize>load<u8>(p, 4), freq, xmax, cum, rcp);
+      x3 = encStep(x3, <usize>load<u8>(p, 3), freq, xmax, cum, rcp);
+      x2 = encStep(x2, <usize>load<u8>(p, 2), freq, xmax, cum, rcp);
+      x1 = encStep(x1, <usize>load<u8>(p, 1), freq, xmax, cum, rcp);
+      x0 = encStep(x0, <usize>load<u8>(p), freq, xmax, cum, rcp);
     }
     store<u32>(states, x0);
     store<u32>(states, x1, 4);
@@ -700,6 +825,33 @@ export function ransEncode(input: usize, n: i32, freq: usize, states: usize, k: 
     store<u32>(states, x7, 28);
   }
   return <i32>(encP - out);
+}
+
+// counts[v] += the number of bytes equal to v in input[0 .. n) (256 u32 counts); `scratch` takes 4 KiB (four
+// partial tables, so repeated bytes do not wait on each other's stores).
+export function byteCounts(input: usize, n: i32, counts: usize, scratch: usize): void {
+  memory.fill(scratch, 0, 4096);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = load<u32>(input + <usize>i);
+    const a = scratch + (<usize>(w & 0xff) << 2);
+    const b = scratch + 1024 + (<usize>((w >>> 8) & 0xff) << 2);
+    const c = scratch + 2048 + (<usize>((w >>> 16) & 0xff) << 2);
+    const d = scratch + 3072 + (<usize>(w >>> 24) << 2);
+    store<u32>(a, load<u32>(a) + 1);
+    store<u32>(b, load<u32>(b) + 1);
+    store<u32>(c, load<u32>(c) + 1);
+    store<u32>(d, load<u32>(d) + 1);
+  }
+  for (; i < n; i++) {
+    const a = scratch + (<usize>load<u8>(input + <usize>i) << 2);
+    store<u32>(a, load<u32>(a) + 1);
+  }
+  for (let v: usize = 0; v < 256; v++) {
+    const p = counts + (v << 2);
+    store<u32>(p, load<u32>(p) + load<u32>(scratch + (v << 2)) + load<u32>(scratch + 1024 + (v << 2))
+      + load<u32>(scratch + 2048 + (v << 2)) + load<u32>(scratch + 3072 + (v << 2)));
+  }
 }
 
 export { matmulU8, matmulS8, matmulS16, matmulF32 } from './matmul';

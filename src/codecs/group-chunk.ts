@@ -7,10 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { RANS_CODER, ZSTD_PLANE_CODER } from './entropy-coder.js';
-import { encodeGroupDeltaDecoded } from './group-delta.js';
+import { type Source, encodeGroupDeltaDecoded } from './group-delta.js';
 import type { FloatDType } from './float-ulp.js';
 import { fromDTypeBytes } from './half-float.js';
-import { ScratchBuffer } from './scratch-buffer.js';
 
 export interface GroupChunk {
   readonly body: Uint8Array;
@@ -28,26 +27,20 @@ export interface GroupChunk {
 export function encodeGroupChunk(
   bytes: Uint8Array, base: Uint8Array | null, dtype: FloatDType, tol: number, digestPrefix: number, smallest = false,
 ): GroupChunk {
-  const x = toFloats(bytes, dtype, xScratch);
-  const b = base && toFloats(base, dtype, baseScratch);
+  const x = source(bytes, dtype);
+  const b = base && source(base, dtype);
   const r = encodeGroupDeltaDecoded(x, b, tol, { dtype, coder: smallest || b ? RANS_CODER : ZSTD_PLANE_CODER });
   const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(digestPrefix)).update(r.decoded).digest());
   return { body: r.body, maxError: r.maxError, digest };
 }
 
-const xScratch = new ScratchBuffer();
-const baseScratch = new ScratchBuffer();
-
 /**
- * The float32 values of `bytes` in `dtype`, in a per-thread scratch buffer (valid until the next call with the
- * same one). BF16 widens by a shift (exact, as fromDTypeBytes); other dtypes go through fromDTypeBytes.
+ * What the encoder reads: F16/BF16 bytes as their 16-bit patterns (a view when aligned; the kernels widen
+ * them), F32 bytes as float32 values.
  */
-function toFloats(bytes: Uint8Array, dtype: FloatDType, scratch: ScratchBuffer): Float32Array {
-  if (dtype !== 'BF16' || bytes.byteOffset % 2 !== 0) return fromDTypeBytes(bytes, dtype);
+function source(bytes: Uint8Array, dtype: FloatDType): Source {
+  if (dtype === 'F32') return fromDTypeBytes(bytes, dtype);
   const n = bytes.length >> 1;
-  const out = scratch.get(4 * n);
-  const u32 = new Uint32Array(out.buffer, out.byteOffset, n);
-  const h = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
-  for (let i = 0; i < n; i++) u32[i] = h[i]! << 16;
-  return new Float32Array(out.buffer, out.byteOffset, n);
+  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  return new Uint16Array(bytes.slice(0, 2 * n).buffer);
 }

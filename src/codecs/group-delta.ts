@@ -58,11 +58,11 @@ export interface GroupDeltaOptions {
 }
 
 /** Per-group step (0 = raw group) from the tolerance and the dtype's rounding budget at the group's magnitude. */
-function groupSteps(x: Float32Array, base: Float32Array | null, tol: number, g: number, dtype: FloatDType): Float32Array {
+function groupSteps(x: Source, base: Source | null, tol: number, g: number, dtype: FloatDType): Float32Array {
   const steps = new Float32Array(Math.ceil(x.length / g));
   // m = the largest |x| and |x - base| of the group, -1 when it holds NaN or infinity (one pass, a kernel).
   const mags = new Float64Array(steps.length);
-  kernels().groupMagnitudes(x, base, g, mags);
+  kernels().groupMagnitudes(x, base, g, mags, dtype === 'F16' ? 1 : 2);
   for (let k = 0; k < steps.length; k++) {
     const m = mags[k]!;
     if (m < 0) continue;
@@ -76,7 +76,19 @@ function groupSteps(x: Float32Array, base: Float32Array | null, tol: number, g: 
   return steps;
 }
 
-function checkArgs(x: Float32Array, base: Float32Array | null, tol: number, g: number): void {
+/**
+ * What the encoder reads: float32 values, or (as Uint16Array) the bit patterns of a 16-bit output dtype, which
+ * the kernels widen exactly (so a BF16/F16 chunk is never widened to a float32 copy).
+ */
+export type Source = Float32Array | Uint16Array;
+
+/** The float32 values of elements start..end of a source (a view for Float32Array, widened for bit patterns). */
+function valuesOf(x: Source, start: number, end: number, dtype: FloatDType): Float32Array {
+  if (x instanceof Float32Array) return x.subarray(start, end);
+  return Float32Array.from(x.subarray(start, end), dtype === 'F16' ? fromF16Bits : fromBf16Bits);
+}
+
+function checkArgs(x: Source, base: Source | null, tol: number, g: number): void {
   if (!(tol > 0) || !Number.isFinite(tol)) throw invalidArgument(`tolerance must be a finite number > 0, got ${tol}`);
   if (!Number.isSafeInteger(g) || g < 1) throw invalidArgument(`group size must be a positive integer, got ${g}`);
   if (base && base.length !== x.length) throw invalidArgument(`base has ${base.length} elements, tensor has ${x.length}`);
@@ -127,11 +139,14 @@ export function encodeGroupDelta(
  * codes. The bound is thereby checked on exactly the values a reader sees.
  */
 export function encodeGroupDeltaDecoded(
-  x: Float32Array, base: Float32Array | null, tol: number, options: GroupDeltaOptions = {},
+  x: Source, base: Source | null, tol: number, options: GroupDeltaOptions = {},
 ): GroupDeltaEncoding {
   const g = options.groupSize ?? DEFAULT_GROUP_SIZE;
   const dtype = options.dtype ?? 'F32';
   checkArgs(x, base, tol, g);
+  if ((x instanceof Uint16Array || base instanceof Uint16Array) && dtype === 'F32') {
+    throw invalidArgument('16-bit patterns need a 16-bit dtype');
+  }
   const steps = groupSteps(x, base, tol, g, dtype);
   const n = x.length;
   const width = dtype === 'F32' ? 4 : 2;
@@ -157,14 +172,14 @@ export function encodeGroupDeltaDecoded(
 }
 
 /** The raw stream: the elements of the raw groups, f32 (step 0) or their 16-bit patterns (step -1). */
-function rawStream(x: Float32Array, steps: Float32Array, g: number, dtype: FloatDType): Uint8Array {
+function rawStream(x: Source, steps: Float32Array, g: number, dtype: FloatDType): Uint8Array {
   const half = dtype === 'F16' ? toF16Bits : toBf16Bits;
   const raw = new ByteWriter();
   for (let k = 0; k < steps.length; k++) {
     if (steps[k]! > 0) continue;
-    const end = Math.min(x.length, (k + 1) * g);
-    if (steps[k] === RAW_F32) for (let i = k * g; i < end; i++) raw.f32(x[i]!);
-    else for (let i = k * g; i < end; i++) raw.u16(half(x[i]!));
+    const v = valuesOf(x, k * g, Math.min(x.length, (k + 1) * g), dtype);
+    if (steps[k] === RAW_F32) for (let i = 0; i < v.length; i++) raw.f32(v[i]!);
+    else for (let i = 0; i < v.length; i++) raw.u16(half(v[i]!));
   }
   return raw.finish();
 }
@@ -173,7 +188,7 @@ function rawStream(x: Float32Array, steps: Float32Array, g: number, dtype: Float
  * Writes the decoded bytes of the raw groups, read back from the raw stream exactly as `rebuild` does, and
  * returns their largest error against x (as group-chunk measured it on a full decode).
  */
-function fillRawDecoded(raw: Uint8Array, steps: Float32Array, g: number, dtype: FloatDType, x: Float32Array, decoded: Uint8Array): number {
+function fillRawDecoded(raw: Uint8Array, steps: Float32Array, g: number, dtype: FloatDType, x: Source, decoded: Uint8Array): number {
   const rr = new ByteReader(raw, 'group delta raw stream');
   const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
   const width = dtype === 'F32' ? 4 : 2;
@@ -187,8 +202,9 @@ function fillRawDecoded(raw: Uint8Array, steps: Float32Array, g: number, dtype: 
     else for (let i = 0; i < v.length; i++) v[i] = half(rr.u16());
     if (dtype !== 'F32') for (let i = 0; i < v.length; i++) v[i] = roundTo(dtype, v[i]!);
     decoded.set(toDTypeBytes(v, dtype), start * width);
+    const xv = valuesOf(x, start, end, dtype);
     for (let i = 0; i < v.length; i++) {
-      const a = x[start + i]!;
+      const a = xv[i]!;
       const d = v[i]!;
       if (a === d || (a !== a && d !== d)) continue; // equal (infinities too), or NaN for NaN
       const e = Math.abs(a - d);
@@ -241,15 +257,13 @@ export function groupDeltaEncodedSize(
 }
 
 /** Marks raw groups whose values are all exact in the 16-bit dtype, so they are stored in 2 bytes. */
-function markHalfRaw(x: Float32Array, steps: Float32Array, g: number, dtype: FloatDType): void {
+function markHalfRaw(x: Source, steps: Float32Array, g: number, dtype: FloatDType): void {
   if (dtype === 'F32') return;
   for (let k = 0; k < steps.length; k++) {
     if (steps[k] !== RAW_F32) continue;
+    const v = valuesOf(x, k * g, Math.min(x.length, (k + 1) * g), dtype);
     let exact = true;
-    for (let i = k * g, end = Math.min(x.length, i + g); i < end && exact; i++) {
-      const v = x[i]!;
-      exact = Number.isNaN(v) || roundTo(dtype, v) === v;
-    }
+    for (let i = 0; i < v.length && exact; i++) exact = Number.isNaN(v[i]!) || roundTo(dtype, v[i]!) === v[i];
     if (exact) steps[k] = RAW_HALF;
   }
 }

@@ -36,7 +36,7 @@ export function ransEncode(input: Uint8Array): Uint8Array {
   const w = new ByteWriter();
   if (n === 0) return w.u8(0).varint(0).finish();
   const counts = new Uint32Array(256);
-  for (let i = 0; i < n; i++) counts[input[i]!]++;
+  kernels().byteCounts(input, counts);
   if (counts[input[0]!] === n) return w.u8(1).varint(n).u8(input[0]!).finish();
   const table = chooseTable(counts);
   const k = n >= EIGHT_STATES_MIN ? 8 : 2;

@@ -77,9 +77,10 @@ export interface Kernels {
   /**
    * Per-group magnitudes for group-delta steps: out[k] = the largest of |x[i]| and |x[i] - base[i]| (in
    * float64; no base: |x[i]|) over group k, or -1 when an element of x or base in the group is NaN or
-   * infinite. out must have ceil(x.length / groupSize) entries.
+   * infinite. out must have ceil(x.length / groupSize) entries. x and base are float32 values, or (as
+   * Uint16Array) bit patterns of the 16-bit type `half` (1 F16, 2 BF16), widened exactly.
    */
-  groupMagnitudes(x: Float32Array, base: Float32Array | null, groupSize: number, out: Float64Array): void;
+  groupMagnitudes(x: Float32Array | Uint16Array, base: Float32Array | Uint16Array | null, groupSize: number, out: Float64Array, half?: 1 | 2): void;
   /**
    * Fused group-delta encoding (src/codecs/group-delta.ts), for each group k with steps[k] > 0:
    * q[i] = sat_i32(floor((x[i] - base[i]) / steps[k] + 0.5)) in float64 (no base: x[i]); the decoded value
@@ -92,11 +93,12 @@ export interface Kernels {
    * Groups with steps[k] <= 0 (or dropped) leave `decoded` and centers[k] unspecified. `codes` needs
    * x.length bytes, `overflow` 4 * x.length, `decoded` x.length * (4 or 2). Returns the codes and overflow
    * bytes written and the largest |r(q) - x[i]| over the kept groups (0 if none). Callers pass finite
-   * values in the groups with steps > 0 and steps with |q| < 2^23.
+   * values in the groups with steps > 0 and steps with |q| < 2^23. x and base are float32 values, or (as
+   * Uint16Array, dtype F16 or BF16 only) bit patterns of `dtype`, widened exactly.
    */
   encodeGroups(
-    x: Float32Array,
-    base: Float32Array | null,
+    x: Float32Array | Uint16Array,
+    base: Float32Array | Uint16Array | null,
     steps: Float32Array,
     groupSize: number,
     tol: number,
@@ -106,6 +108,8 @@ export interface Kernels {
     centers: Int32Array,
     decoded: Uint8Array,
   ): { codes: number; overflow: number; maxError: number };
+  /** counts[v] += the number of bytes of `input` equal to v (counts has 256 entries; it is added to, not reset). */
+  byteCounts(input: Uint8Array, counts: Uint32Array): void;
   /**
    * Order-0 rANS encode, the inverse of `ransDecode`: symbols from last to first, symbol i on state i % K
    * (K = states.length, 2 or 8; the states start at 2^23 and receive the final states), frequencies `freq`

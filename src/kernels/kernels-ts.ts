@@ -108,6 +108,13 @@ const f32Value = (h: number): number => {
   return F32_1[0]!;
 };
 
+/** Float32 values of a group-delta source: as they are, or widened from 16-bit patterns of F16 (1) / BF16 (2). */
+function widen(x: Float32Array | Uint16Array, half: 1 | 2): Float32Array {
+  if (x instanceof Float32Array) return x;
+  const conv = half === 1 ? fromF16Bits : fromBf16Bits;
+  return Float32Array.from(x, conv);
+}
+
 /**
  * rANS encoding of `input` on `states` (see Kernels.ransEncode): returns the offset in `out` of the stream's
  * first byte. Reciprocal-free division stays exact: x < 2^31 and f <= 2^15, so (x / f) | 0 is floor(x / f).
@@ -341,7 +348,9 @@ export const TS_KERNELS: Kernels = {
     }
     return o;
   },
-  groupMagnitudes(x, base, groupSize, out) {
+  groupMagnitudes(xs, bs, groupSize, out, half = 2) {
+    const x = widen(xs, half);
+    const base = bs && widen(bs, half);
     for (let k = 0, i = 0; i < x.length; k++) {
       const end = Math.min(x.length, i + groupSize);
       let m = 0;
@@ -361,7 +370,10 @@ export const TS_KERNELS: Kernels = {
     }
   },
 
-  encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
+  encodeGroups(xs, bs, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
+    const half = dtype === 1 ? 1 : 2;
+    const x = widen(xs, half);
+    const base = bs && widen(bs, half);
     const n = x.length;
     const toBits = dtype === 2 ? toBf16Bits : dtype === 1 ? toF16Bits : f32Bits;
     const fromBits = dtype === 2 ? fromBf16Bits : dtype === 1 ? fromF16Bits : f32Value;
@@ -431,6 +443,10 @@ export const TS_KERNELS: Kernels = {
   },
 
   ransEncode: ransEncodeTs,
+
+  byteCounts(input, counts) {
+    for (let i = 0; i < input.length; i++) counts[input[i]!]++;
+  },
 
   dequantizeGroups(q, base, steps, groupSize, out) {
     for (let g = 0, i = 0; i < q.length; g++) {

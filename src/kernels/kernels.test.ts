@@ -319,7 +319,7 @@ function encodeGroupsOracle(
 }
 
 /** encodeGroups of `k` on one input, its outputs trimmed to what is specified. */
-function encodeGroupsWith(k: Kernels, x: Float32Array, base: Float32Array | null, steps: Float32Array, g: number, tol: number, dtype: 0 | 1 | 2) {
+function encodeGroupsWith(k: Kernels, x: Float32Array | Uint16Array, base: Float32Array | Uint16Array | null, steps: Float32Array, g: number, tol: number, dtype: 0 | 1 | 2) {
   const s = Float32Array.from(steps);
   const codes = new Uint8Array(x.length);
   const overflow = new Uint8Array(4 * x.length);
@@ -357,6 +357,18 @@ test('encodeGroups matches its spelled-out oracle, and wasm matches TS, for ever
           const got = encodeGroupsWith(TS_KERNELS, xs, b, steps, g, tol, dtype);
           assert.deepEqual(got, want, `TS n=${n} g=${g} tol=${tol} base=${!!b} dtype=${dtype}`);
           if (w) assert.deepEqual(encodeGroupsWith(w, xs, b, steps, g, tol, dtype), want, `wasm n=${n} g=${g} tol=${tol} base=${!!b} dtype=${dtype}`);
+          if (dtype !== 0) {
+            // The same values given as 16-bit patterns (the base rounded to dtype too): widened exactly.
+            const dt = dtype === 1 ? 'F16' : 'BF16';
+            const toBits = dtype === 1 ? toF16Bits : toBf16Bits;
+            const bh = b && b.map((v) => roundTo(dt, v));
+            const want16 = encodeGroupsOracle(xs, bh, steps, g, tol, dtype);
+            const xb = Uint16Array.from(xs, toBits);
+            const bb = bh && Uint16Array.from(bh, toBits);
+            for (const k of [TS_KERNELS, w]) {
+              if (k) assert.deepEqual(encodeGroupsWith(k, xb, bb, steps, g, tol, dtype), want16, `16-bit n=${n} g=${g} base=${!!b} dtype=${dtype}`);
+            }
+          }
           dropped += want.steps.filter((s, k) => s === 0 && steps[k]! > 0).length;
           overflowed += want.overflow.length;
         }
@@ -388,6 +400,19 @@ test('groupMagnitudes: largest |x| and |x - base| per group, -1 for a group with
       k.groupMagnitudes(x, b, g, got);
       assert.deepEqual(got, want);
     }
+    // 16-bit patterns: the same as their float32 values.
+    for (const [half, dt, toBits] of [[1, 'F16', toF16Bits], [2, 'BF16', toBf16Bits]] as const) {
+      const xr = x.map((v) => roundTo(dt, v));
+      const br = b && b.map((v) => roundTo(dt, v));
+      const ref = new Float64Array(want.length);
+      TS_KERNELS.groupMagnitudes(xr, br, 64, ref);
+      for (const k of [TS_KERNELS, wasmKernels()]) {
+        if (!k) continue;
+        const got = new Float64Array(want.length);
+        k.groupMagnitudes(Uint16Array.from(xr, toBits), br && Uint16Array.from(br, toBits), 64, got, half);
+        assert.deepEqual(got, ref, `${dt}`);
+      }
+    }
   }
 });
 
@@ -410,5 +435,20 @@ test('ransEncode: wasm and TS write the same stream and states, and it decodes b
     const used = TS_KERNELS.ransDecode(freq, results[0]!.stream, Uint32Array.from(results[0]!.states), back);
     assert.equal(used, results[0]!.stream.length);
     assert.deepEqual(back, input);
+  }
+});
+
+test('byteCounts adds each byte value count, wasm = TS = a plain count', () => {
+  const r = new SeededRandom(5);
+  for (const n of [0, 3, 4097, 70003]) {
+    const input = Uint8Array.from({ length: n }, () => (r.next() < 0.5 ? 7 : Math.floor(r.next() * 256)));
+    const want = new Uint32Array(256).fill(2);
+    for (const v of input) want[v]!++;
+    for (const k of [TS_KERNELS, wasmKernels()]) {
+      if (!k) continue;
+      const counts = new Uint32Array(256).fill(2);
+      k.byteCounts(input, counts);
+      assert.deepEqual(counts, want, `n=${n}`);
+    }
   }
 });

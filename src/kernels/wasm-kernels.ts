@@ -39,9 +39,10 @@ interface Exports {
   ransDecode(freq: number, stream: number, len: number, x0: number, x1: number, out: number, n: number, scratch: number): number;
   ransDecode8(freq: number, stream: number, len: number, states: number, out: number, n: number, scratch: number): number;
   ransEncode(input: number, n: number, freq: number, states: number, k: number, out: number, cap: number, scratch: number): number;
-  groupMagnitudes(x: number, base: number, n: number, groupSize: number, out: number): void;
+  groupMagnitudes(x: number, base: number, n: number, groupSize: number, out: number, src: number): void;
+  byteCounts(input: number, n: number, counts: number, scratch: number): void;
   encodeGroups(x: number, base: number, n: number, steps: number, groupSize: number, tol: number, dtype: number,
-    codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number): void;
+    codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number, src: number): void;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS8(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS16(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -152,7 +153,7 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       const n = input.length;
       if (n < RANS_MIN_WASM || (k !== 2 && k !== 8)) return T.ransEncode(input, freq, states, out);
       // `out` is not copied in: the kernel writes its end, and only the bytes written are copied back.
-      const addrs = layout(ex, [input, freq, states, out], 2048);
+      const addrs = layout(ex, [input, freq, states, out], 4096);
       if (!addrs) return T.ransEncode(input, freq, states, out);
       const [pi, pf, ps, po] = addrs as [number, number, number, number];
       copyIn(ex, pi, input);
@@ -163,9 +164,18 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       out.set(new Uint8Array(ex.memory.buffer, po + p, out.length - p), p);
       return p;
     },
-    groupMagnitudes(x, base, groupSize, out) {
-      const ok = run(ex, [x, base], out, ([px, pb, po]) => ex.groupMagnitudes(px!, pb!, x.length, groupSize, po!));
-      if (!ok) T.groupMagnitudes(x, base, groupSize, out);
+    byteCounts(input, counts) {
+      if (input.length < RANS_MIN_WASM) {
+        T.byteCounts(input, counts);
+        return;
+      }
+      const ok = run(ex, [input], counts, ([pi, pc, ps]) => ex.byteCounts(pi!, input.length, pc!, ps!), 4096, true);
+      if (!ok) T.byteCounts(input, counts);
+    },
+    groupMagnitudes(x, base, groupSize, out, half = 2) {
+      const src = x instanceof Uint16Array ? half : 0;
+      const ok = run(ex, [x, base], out, ([px, pb, po]) => ex.groupMagnitudes(px!, pb!, x.length, groupSize, po!, src));
+      if (!ok) T.groupMagnitudes(x, base, groupSize, out, half);
     },
     encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
       const n = x.length;
@@ -180,7 +190,8 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       copyIn(ex, ps, steps);
       const pq = (pd + decoded.byteLength + 15) & ~15;
       const pr = (pq + qsBytes + 15) & ~15;
-      ex.encodeGroups(px, pb, n, ps, groupSize, tol, dtype, pc, pv, pk, pd, pq, pr);
+      const src = x instanceof Uint16Array ? dtype : 0;
+      ex.encodeGroups(px, pb, n, ps, groupSize, tol, dtype, pc, pv, pk, pd, pq, pr, src);
       const [nc, no, maxError] = new Float64Array(ex.memory.buffer, pr, 3) as unknown as [number, number, number];
       copyOut(ex, ps, steps);
       copyOut(ex, pk, centers);
