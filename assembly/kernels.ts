@@ -827,6 +827,30 @@ export function ransEncode(input: usize, n: i32, freq: usize, states: usize, k: 
   return <i32>(encP - out);
 }
 
+// Rounds n f32 values in place to the 16-bit dtype (1 F16, 2 BF16), nearest even, as half-float.ts's roundTo, and
+// writes their 16-bit patterns to `bits`. NaN stays NaN (its pattern as toF16Bits / toBf16Bits make it).
+export function roundHalf(values: usize, n: i32, dtype: i32, bits: usize): void {
+  let i = 0;
+  if (dtype == 2) {
+    const abs = i32x4.splat(0x7fffffff);
+    const inf = i32x4.splat(0x7f800000);
+    for (; i + 4 <= n; i += 4) {
+      const u = v128.load(values + (<usize>i << 2));
+      const nan = i32x4.gt_u(v128.and(u, abs), inf);
+      const r = i32x4.shr_u(i32x4.add(i32x4.add(u, i32x4.splat(0x7fff)), v128.and(i32x4.shr_u(u, 16), i32x4.splat(1))), 16);
+      const h = v128.bitselect(v128.or(i32x4.shr_u(u, 16), i32x4.splat(0x40)), r, nan);
+      v128.store(values + (<usize>i << 2), i32x4.shl(h, 16));
+      v128.store64_lane(bits + (<usize>i << 1), i16x8.narrow_i32x4_u(h, h), 0);
+    }
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(values + (<usize>i << 2));
+    const h = dtype == 2 ? bf16Bits(v) : f16Bits(v);
+    store<f32>(values + (<usize>i << 2), dtype == 2 ? reinterpret<f32>(h << 16) : f16Value(h));
+    store<u16>(bits + (<usize>i << 1), <u16>h);
+  }
+}
+
 // counts[v] += the number of bytes equal to v in input[0 .. n) (256 u32 counts); `scratch` takes 4 KiB (four
 // partial tables, so repeated bytes do not wait on each other's stores).
 export function byteCounts(input: usize, n: i32, counts: usize, scratch: usize): void {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeGroupDelta, encodeGroupDelta, groupDeltaEncodedSize } from './group-delta.js';
+import { decodeGroupDelta, decodeGroupDeltaBytes, encodeGroupDelta, encodeGroupDeltaDecoded, groupDeltaEncodedSize } from './group-delta.js';
 import { encodePaperDelta } from './paper-delta.js';
 import { RANS_CODER, ZSTD_CODER } from './entropy-coder.js';
-import { roundTo } from './half-float.js';
+import { roundTo, toBf16Bits, toDTypeBytes, toF16Bits } from './half-float.js';
 import type { FloatDType } from './float-ulp.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
@@ -134,4 +134,42 @@ test('a tolerance finer than the fp16 grid stores exact 16-bit values, not f32',
   const blob = encodeGroupDelta(x, null, 1e-7, { dtype: 'F16' });
   assert.ok(blob.length <= x.length * 2 + 64, `${blob.length} bytes for ${x.length} fp16 values`);
   assert.deepEqual(decodeGroupDelta(blob, null).values, x);
+});
+
+test('encodeGroupDeltaDecoded reports exactly what the blob decodes to and its largest error, from float32 values or 16-bit patterns', () => {
+  for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+    for (let seed = 1; seed <= 4; seed++) {
+      const { x, base } = fineTunePair(seed + 40, 3000 + seed * 97, dtype);
+      x[17] = NaN;
+      x[2500] = -Infinity;
+      x[seed * 300] = roundTo(dtype, x[seed * 300]! + 5); // a far outlier: overflow codes
+      for (const tol of [1e-2, 1e-3, 1e-5]) {
+        for (const b of [base, null]) {
+          const options = { dtype, groupSize: [64, 1024, 7, 1000][seed - 1]! };
+          const r = encodeGroupDeltaDecoded(x, b, tol, options);
+          const decoded = Uint8Array.from(r.decoded);
+          const values = decodeGroupDelta(r.body, b).values;
+          // Oracle: a full decode, turned into dtype bytes, and the brute-force largest error.
+          assert.deepEqual(decoded, toDTypeBytes(values, dtype), `${dtype} seed ${seed} tol ${tol} base ${!!b}`);
+          assert.deepEqual(decodeGroupDeltaBytes(r.body, b), { bytes: toDTypeBytes(values, dtype), dtype });
+          let m = 0;
+          for (let i = 0; i < x.length; i++) {
+            if (Number.isNaN(x[i]!)) assert.ok(Number.isNaN(values[i]!));
+            else if (x[i] !== values[i]) m = Math.max(m, Math.abs(x[i]! - values[i]!));
+          }
+          assert.equal(r.maxError, m);
+          assert.ok(m <= tol);
+          assert.deepEqual(r.body, encodeGroupDelta(x, b, tol, options));
+          if (dtype === 'F32') continue;
+          // The same tensor as 16-bit patterns: the same blob and decoded bytes.
+          const toBits = dtype === 'F16' ? toF16Bits : toBf16Bits;
+          const r16 = encodeGroupDeltaDecoded(Uint16Array.from(x, toBits), b && Uint16Array.from(b, toBits), tol, options);
+          assert.deepEqual(r16.body, r.body);
+          assert.deepEqual(r16.decoded, decoded);
+          assert.equal(r16.maxError, r.maxError);
+        }
+      }
+    }
+  }
+  bad(() => encodeGroupDeltaDecoded(new Uint16Array(4), null, 1e-3, { dtype: 'F32' }));
 });

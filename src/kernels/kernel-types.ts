@@ -108,6 +108,12 @@ export interface Kernels {
     centers: Int32Array,
     decoded: Uint8Array,
   ): { codes: number; overflow: number; maxError: number };
+  /**
+   * Rounds `values` in place to the 16-bit `dtype` (1 F16, 2 BF16) as half-float.ts's roundTo does, and writes
+   * each one's 16-bit pattern (toF16Bits / toBf16Bits) to `bits` (same length). NaN gives the pattern those
+   * functions give it (sign and payload kept, quiet bit set), and stays NaN in `values`.
+   */
+  roundHalf(values: Float32Array, dtype: 1 | 2, bits: Uint16Array): void;
   /** counts[v] += the number of bytes of `input` equal to v (counts has 256 entries; it is added to, not reset). */
   byteCounts(input: Uint8Array, counts: Uint32Array): void;
   /**

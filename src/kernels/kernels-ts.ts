@@ -444,6 +444,16 @@ export const TS_KERNELS: Kernels = {
 
   ransEncode: ransEncodeTs,
 
+  roundHalf(values, dtype, bits) {
+    const toBits = dtype === 1 ? toF16Bits : toBf16Bits;
+    const fromBits = dtype === 1 ? fromF16Bits : fromBf16Bits;
+    for (let i = 0; i < values.length; i++) {
+      const h = toBits(values[i]!);
+      bits[i] = h;
+      values[i] = fromBits(h);
+    }
+  },
+
   byteCounts(input, counts) {
     for (let i = 0; i < input.length; i++) counts[input[i]!]++;
   },

@@ -452,3 +452,24 @@ test('byteCounts adds each byte value count, wasm = TS = a plain count', () => {
     }
   }
 });
+
+test('roundHalf rounds like roundTo and gives toF16Bits / toBf16Bits patterns, NaN and edges included; wasm = TS', () => {
+  const r = new SeededRandom(11);
+  const special = [0, -0, NaN, -NaN, Infinity, -Infinity, 65504, 65520, 1e-8, -3e-8, 6.1e-5, 3.4e38, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 2 ** -149];
+  const src = Float32Array.from({ length: 5003 }, (_, i) => (i < special.length ? special[i]! : r.gaussian() * 10 ** (r.int(12) - 6)));
+  const nanBits = new Uint32Array(src.buffer);
+  nanBits[3] = 0xff812345; // a negative signaling NaN with a payload
+  for (const [dtype, dt, toBits] of [[1, 'F16', toF16Bits], [2, 'BF16', toBf16Bits]] as const) {
+    const wantBits = Uint16Array.from(src, (v) => toBits(v));
+    const wantValues = Array.from(src, (v) => roundTo(dt, v));
+    for (const k of [TS_KERNELS, wasmKernels()]) {
+      if (!k) continue;
+      const values = Float32Array.from(src);
+      new Uint32Array(values.buffer)[3] = 0xff812345;
+      const bits = new Uint16Array(src.length);
+      k.roundHalf(values, dtype, bits);
+      assert.deepEqual(bits, wantBits, dt);
+      assert.deepEqual(Array.from(values), wantValues, dt); // NaN compares equal to NaN here
+    }
+  }
+});

@@ -41,6 +41,7 @@ interface Exports {
   ransEncode(input: number, n: number, freq: number, states: number, k: number, out: number, cap: number, scratch: number): number;
   groupMagnitudes(x: number, base: number, n: number, groupSize: number, out: number, src: number): void;
   byteCounts(input: number, n: number, counts: number, scratch: number): void;
+  roundHalf(values: number, n: number, dtype: number, bits: number): void;
   encodeGroups(x: number, base: number, n: number, steps: number, groupSize: number, tol: number, dtype: number,
     codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number, src: number): void;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -163,6 +164,18 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       copyOut(ex, ps, states);
       out.set(new Uint8Array(ex.memory.buffer, po + p, out.length - p), p);
       return p;
+    },
+    roundHalf(values, dtype, bits) {
+      const addrs = layout(ex, [values, bits], 0);
+      if (!addrs) {
+        T.roundHalf(values, dtype, bits);
+        return;
+      }
+      const [pv, pb] = addrs as [number, number];
+      copyIn(ex, pv, values);
+      ex.roundHalf(pv, values.length, dtype, pb);
+      copyOut(ex, pv, values);
+      copyOut(ex, pb, bits);
     },
     byteCounts(input, counts) {
       if (input.length < RANS_MIN_WASM) {
