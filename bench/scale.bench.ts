@@ -1,13 +1,14 @@
 /**
  * bench:scale: a generated bf16 LLM (and a fine-tune of it) through NeurStore, against zstd -3 / zstd -d (the
  * CLI, one thread), the ZipNN method (byte-grouped zstd -3, one thread) and cp, measured side by side in one run.
- * Every operation runs in a child process of its own, so its peak RSS is its own.
+ * Every operation runs in a child process of its own (plain node over the compiled package, built first), so its
+ * peak RSS is its own.
  *
  *   npm run bench:scale -- [--size 1g|4g|256m] [--json] [--skip-lossy]
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { llmFiles } from './scale/llm-files.js';
@@ -40,8 +41,12 @@ const rows: Row[] = [];
 mkdirSync(join('.cache', 'scale'), { recursive: true });
 const work = mkdtempSync(join('.cache', 'scale', 'run-'));
 
+// The children run the compiled package (dist/) under plain node, as users run it: build it first.
+const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+if (built.status !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
+
 function child(args: string[]): { seconds: number; maxRssBytes: number; [k: string]: unknown } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/scale/scale-child.ts', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['bench/scale/scale-child.mjs', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -54,6 +59,15 @@ function command(cmd: string, args: string[]): { seconds: number; rss: number | 
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   const kb = Number(r.stderr.trim().split('\n').pop());
   return { seconds, rss: Number.isFinite(kb) ? kb * 1024 : null };
+}
+
+/** Bytes of a safetensors file before its tensor data (8-byte length + JSON header). */
+function headerBytes(file: string): number {
+  const fd = openSync(file, 'r');
+  const b = Buffer.alloc(8);
+  readSync(fd, b, 0, 8, 0);
+  closeSync(fd);
+  return 8 + Number(b.readBigUInt64LE());
 }
 
 function dirBytes(dir: string): number {
@@ -89,6 +103,9 @@ for (const name of ['base', 'tuned']) {
   add(`get ${name === 'base' ? 'base' : 'fine-tune'}`, size, g.seconds, g.maxRssBytes);
   rmSync(out);
 }
+const l = child(['load', store, 'tuned']);
+if (l.bytes !== size - headerBytes(tuned)) throw new Error(`load gave ${String(l.bytes)} tensor bytes, the file holds ${size - headerBytes(tuned)}`);
+add('load fine-tune (mode exact, tensor by tensor)', Number(l.bytes), l.seconds, l.maxRssBytes);
 const v = child(['verify', store]);
 add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { note: v.ok ? 'ok' : 'DAMAGE' });
 

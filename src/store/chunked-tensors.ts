@@ -338,9 +338,16 @@ export class ChunkedTensors {
 
   /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
   async bytes(key: bigint, verify = false): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    for await (const p of this.pieces(key, verify)) parts.push(p);
-    return Buffer.concat(parts);
+    // Each piece is copied in as it arrives and dropped: the tensor is held once, not twice.
+    const out = new Uint8Array((await this.list(key)).totalBytes);
+    let at = 0;
+    for await (const p of this.pieces(key, verify)) {
+      if (at + p.length > out.length) throw corruption(`record ${key.toString(16)}`, 0, `chunks hold more than the list's ${out.length} bytes`);
+      out.set(p, at);
+      at += p.length;
+    }
+    if (at !== out.length) throw corruption(`record ${key.toString(16)}`, 0, `chunks hold ${at} bytes, the list says ${out.length}`);
+    return out;
   }
 }
 

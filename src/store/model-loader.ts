@@ -62,15 +62,16 @@ export class ModelLoader {
       if (base) return { ...info, form: 'int8', q8: base.q8, baseKey: base.key };
     }
     const bytes = await this.exactBytes(row);
-    if (!isFloatDType(dtype)) return { ...info, form: 'bytes', bytes };
-    const values = dtype === 'F32' && bytes.byteOffset % 4 === 0
-      ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
-      : shared(valuesOf(bytes, dtype));
+    // A chunked tensor is no whole-tensor base (its fine-tunes are coded chunk by chunk): nothing to cache.
+    const cacheable = row.codec !== 'chunked';
     // Any tensor may be the base of a fine-tune loaded next: the cache keeps it (as the views deltas read
     // it through) under its budget, which costs no copy while the caller holds the arrays anyway.
-    this.decoder.cache.set(`${row.recordKey}:bytes`, bytes);
-    this.decoder.cache.set(`${row.recordKey}:${dtype}`, values);
-    if (mode === 'exact') return { ...info, form: 'bytes', bytes };
+    if (cacheable) this.decoder.cache.set(`${row.recordKey}:bytes`, bytes);
+    if (!isFloatDType(dtype) || mode === 'exact') return { ...info, form: 'bytes', bytes };
+    const values = dtype === 'F32' && bytes.byteOffset % 4 === 0
+      ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+      : cacheable ? shared(valuesOf(bytes, dtype)) : valuesOf(bytes, dtype);
+    if (cacheable) this.decoder.cache.set(`${row.recordKey}:${dtype}`, values);
     if (mode === 'fp32') return { ...info, form: 'f32', values };
     if (mode === 'fp16') {
       const bits = dtype === 'F16' && bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : fp16Of(values);
