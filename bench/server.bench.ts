@@ -2,8 +2,11 @@
  * `npm run bench:server`: model downloads from the hub server (`GET /{repo}/resolve/main/{path}`, the files
  * rebuilt from the tensor store as they decode) against the same files served plain from disk by the same
  * server (`/api/neurstore/plain/{path}`), on loopback, C concurrent clients (default 8), each file fetched
- * R rounds (default 10) per contender; every response's sha256 is checked against the original. Prints
- * requests/s, MB/s, p50/p99 latency per file and contender; --json for machine-readable output.
+ * R rounds (default 10) per contender; every response's sha256 is checked against the original. A third
+ * contender, `store`, is no HTTP at all: the same C-way concurrent `NeurStore.write` of the model into a null sink
+ * in this process, stopped (as the hub stops) once the file's bytes are out, so HUB/STORE is what the server adds
+ * on top of the store's decode. Prints requests/s, MB/s, p50/p99 latency per file and contender, and the load
+ * average (`os.loadavg`) before and after; --json for machine-readable output.
  * Flags: --clients C, --rounds R, --mode lossless|default (how the models are stored), --json,
  * --seconds N and --load-clients L for the mixed load below.
  *
@@ -24,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { uploadFiles } from '@huggingface/hub';
 import { createToken } from '../src/registry/tokens.js';
 import { pgBinDir, startPgServer, type PgServer } from '../src/testing/pg-server.js';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry, type CommitOp } from '../src/registry/registry.js';
@@ -52,7 +55,7 @@ const FILES: Record<string, string> = {
   'tfjs/faceres.bin': fixturePath('human-models', 'faceres.bin'),
 };
 
-interface Row { file: string; contender: 'hub' | 'plain'; requests: number; bytes: number; seconds: number; p50ms: number; p99ms: number; bad: number }
+interface Row { file: string; contender: 'hub' | 'plain' | 'store'; requests: number; bytes: number; seconds: number; p50ms: number; p99ms: number; bad: number }
 
 async function measure(url: (file: string) => string, file: string, contender: Row['contender'], expected: string): Promise<Row> {
   const latencies: number[] = [];
@@ -78,7 +81,59 @@ async function measure(url: (file: string) => string, file: string, contender: R
   return { file, contender, requests: latencies.length, bytes, seconds, p50ms: q(0.5), p99ms: q(0.99), bad };
 }
 
+/**
+ * `NeurStore.write` of the model holding `path` into a null sink, C-way concurrent, R rounds each: the bytes of
+ * that member counted (and hashed, as the clients hash bodies), the write stopped once they are out.
+ */
+async function measureStore(reg: Registry, path: string, expected: string): Promise<Row> {
+  const f = await reg.file(await reg.resolve('bench/models'), path);
+  const model = await reg.modelOf(f.ref);
+  const target = model.members.findIndex((m) => m.member === f.member);
+  const latencies: number[] = [];
+  let bytes = 0;
+  let bad = 0;
+  let next = 0;
+  const total = CLIENTS * ROUNDS;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next < total) {
+      next++;
+      const s = performance.now();
+      const hash = createHash('sha256');
+      const stop = new AbortController();
+      let got = 0;
+      let index = 0;
+      await reg.store.write(model.name, {
+        create: async () => {
+          const mine = index++ === target;
+          return {
+            write: async (chunk) => {
+              if (!mine) return;
+              hash.update(chunk);
+              got += chunk.length;
+              if (got >= f.size) stop.abort();
+            },
+            close: async () => {},
+          };
+        },
+      }, { signal: stop.signal }).catch((e: unknown) => {
+        if (!stop.signal.aborted) throw e;
+      });
+      latencies.push(performance.now() - s);
+      bytes += got;
+      if (got !== f.size || hash.digest('hex') !== expected) bad++;
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { file: path, contender: 'store', requests: latencies.length, bytes, seconds, p50ms: q(0.5), p99ms: q(0.99), bad };
+}
+
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
 async function main(): Promise<LoadPhase[]> {
+  const loadBefore = load();
   const dir = mkdtempSync(join(tmpdir(), 'neurstore-bench-server-'));
   try {
     const plain = join(dir, 'plain');
@@ -94,27 +149,35 @@ async function main(): Promise<LoadPhase[]> {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const rows: Row[] = [];
+    // Warm-up (not counted): every path of every contender once, so no contender pays for first-call compilation.
+    for (const path of Object.keys(FILES)) {
+      for (const u of [`${base}/bench/models/resolve/main/${path}`, `${base}/api/neurstore/plain/${path}`]) await (await fetch(u)).arrayBuffer();
+      const f = await reg.file(await reg.resolve('bench/models'), path);
+      await reg.fileBytes(f);
+    }
     for (const path of Object.keys(FILES)) {
       const expected = (await reg.file(await reg.resolve('bench/models'), path)).sha256; // the bytes served (the original's in lossless mode)
       const original = createHash('sha256').update(readFileSync(FILES[path]!)).digest('hex');
       const hub = await measure((f) => `${base}/bench/models/resolve/main/${f}`, path, 'hub', expected);
       const flat = await measure((f) => `${base}/api/neurstore/plain/${f}`, path, 'plain', original);
-      rows.push(hub, flat);
+      const store = await measureStore(reg, path, expected);
+      rows.push(hub, flat, store);
     }
     await app.close();
     await reg.close();
-    const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, clients: CLIENTS, rounds: ROUNDS, mode: MODE };
+    const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, clients: CLIENTS, rounds: ROUNDS, mode: MODE, loadBefore, loadAfterDownloads: load() };
     const phases = SECONDS > 0 ? await loadPhases(dir, plain) : [];
     if (JSON_OUT) {
       console.log(JSON.stringify({ ...header, rows, load: { seconds: SECONDS, clients: LOAD_CLIENTS, phases } }, null, 2));
       if (rows.some((r) => r.bad > 0) || phases.some((p) => p.failures.length > 0)) process.exitCode = 1;
       return phases;
     }
-    console.log(`node ${header.node}, ${header.cpu}, ${header.cores} cores; ${CLIENTS} concurrent clients, ${ROUNDS} rounds each; models stored ${MODE}`);
+    console.log(`node ${header.node}, ${header.cpu}, ${header.cores} cores; ${CLIENTS} concurrent clients, ${ROUNDS} rounds each; models stored ${MODE}; load average ${loadBefore} before, ${header.loadAfterDownloads} after the downloads`);
     const mbs = (r: Row) => r.bytes / r.seconds / 1e6;
-    console.log(table(['FILE', 'SERVED', 'SIZE', 'REQ/S', 'MB/S', 'P50 MS', 'P99 MS', 'BAD', 'HUB/PLAIN MB/S'], rows.map((r, i) => [
+    console.log(table(['FILE', 'SERVED', 'SIZE', 'REQ/S', 'MB/S', 'P50 MS', 'P99 MS', 'BAD', 'HUB/PLAIN MB/S', 'HUB/STORE MB/S'], rows.map((r, i) => [
       r.file, r.contender, formatBytes(r.bytes / r.requests), (r.requests / r.seconds).toFixed(1), mbs(r).toFixed(1), r.p50ms.toFixed(1), r.p99ms.toFixed(1), r.bad,
       r.contender === 'hub' ? `${(mbs(r) / mbs(rows[i + 1]!)).toFixed(2)}x` : '',
+      r.contender === 'hub' ? `${(mbs(r) / mbs(rows[i + 2]!)).toFixed(2)}x` : '',
     ])));
     if (rows.some((r) => r.bad > 0)) process.exitCode = 1;
     printLoad(phases);
@@ -319,6 +382,7 @@ function printLoad(phases: LoadPhase[]): void {
     }
     if (p.failures.length > 20) console.log(`(${p.failures.length - 20} more failures not printed)`);
   }
+  if (phases.length) console.log(`\nload average after the mixed load: ${load()}`);
   if (phases.some((p) => p.failures.length > 0)) process.exitCode = 1;
 }
 

@@ -69,6 +69,6 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, e: unknown):
 }
 
 /** Header values are Latin-1 without line breaks: anything else is escaped, long messages cut. */
-function headerSafe(s: string): string {
+export function headerSafe(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c)).slice(0, 1000);
 }

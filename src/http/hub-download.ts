@@ -6,6 +6,7 @@
  * redirect); model files stream from the store as their tensors decode.
  */
 import { createHash } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { posix } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../registry/registry.js';
@@ -15,6 +16,10 @@ import { commitHistory } from '../registry/registry-store.js';
 import { lfsPointer, type ByteRange } from '../registry/durable-files.js';
 import { tokenAllows } from '../registry/tokens.js';
 import type { Access } from './access.js';
+import { answerOf, headerSafe } from './http-errors.js';
+import { ResponseWriter } from './response-writer.js';
+import { writeMember } from '../registry/hub-models.js';
+import { NeurStoreError } from '../errors.js';
 
 type Params = Record<string, string>;
 const repoOf = (p: Params): string => checkRepoId(`${p.ns}/${p.name}`);
@@ -54,7 +59,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 export async function modelInfo(reg: Registry, repo: RepoRow, commit: CommitRow, files: FileRow[]): Promise<Record<string, unknown>> {
-  const first = (await reg.log(repo.name, commit.id, 100_000)).at(-1);
+  const first = (await reg.log(repo, commit.id, 100_000)).at(-1);
   return {
     _id: createHash('sha1').update(repo.name).digest('hex').slice(0, 24), id: repo.name, modelId: repo.name, author: repo.name.split('/')[0],
     sha: commit.id, lastModified: iso(commit.createdMs), createdAt: iso(first?.createdMs ?? repo.createdMs), private: repo.private, gated: false,
@@ -70,14 +75,60 @@ export async function modelInfo(reg: Registry, repo: RepoRow, commit: CommitRow,
 
 /** The commit, walking back from `commit`, that last changed `path` (at most 200 steps; else `commit`). */
 async function lastChange(reg: Registry, commit: CommitRow, path: string): Promise<CommitRow> {
-  const history = await commitHistory(reg.db, commit.id, 200);
-  const sha = (await reg.db.file(commit.id, path))?.sha256;
+  const history = await commitHistory({ location: reg.db.location, commit: (id) => reg.commitRow(id) }, commit.id, 200);
+  const sha = (await reg.fileAt(commit.id, path))?.sha256;
   let last = commit;
   for (const c of history.slice(1)) {
-    if ((await reg.db.file(c.id, path))?.sha256 !== sha) break;
+    if ((await reg.fileAt(c.id, path))?.sha256 !== sha) break;
     last = c;
   }
   return last;
+}
+
+/**
+ * A model file (or a range of it) written onto the hijacked response as the store decodes it (response-writer.ts:
+ * no copy of large chunks, backpressure per chunk). An error before the first byte is answered as any error is; a
+ * later one cuts the connection (the client sees a short body, never wrong bytes); a client that goes away stops
+ * the decoding.
+ */
+async function sendModelFile(req: FastifyRequest, reply: FastifyReply, reg: Registry, f: FileRow, range: ByteRange | undefined, length: number): Promise<void> {
+  const model = await reg.modelOf(f.ref);
+  const headers = reply.getHeaders() as OutgoingHttpHeaders;
+  const status = reply.statusCode;
+  reply.hijack();
+  const raw = reply.raw;
+  const stop = new AbortController();
+  let onClose!: () => void;
+  const closed = new Promise<never>((_resolve, reject) => {
+    onClose = () => {
+      stop.abort();
+      reject(new Error('the client closed the connection'));
+    };
+  });
+  closed.catch(() => undefined);
+  raw.once('close', onClose);
+  const out = new ResponseWriter(raw, status, headers, closed);
+  try {
+    await writeMember(reg.store, model, f.member, range, (chunk) => out.write(chunk), stop.signal);
+    if (stop.signal.aborted) return;
+    await out.flush();
+    if (out.written !== length) throw new NeurStoreError('CORRUPTION', `model file '${f.path}' came out of the store as ${out.written} bytes, not ${length}`);
+    await out.end();
+  } catch (e) {
+    if (stop.signal.aborted) return;
+    if (!raw.headersSent) {
+      const a = answerOf(e);
+      if (a.status >= 500) req.log.error({ err: e }, 'request failed');
+      const { 'content-length': _l, 'content-range': _r, etag: _e, 'x-linked-etag': _x, ...rest } = headers;
+      raw.writeHead(a.status, { ...rest, 'content-type': 'application/json; charset=utf-8', 'x-error-code': a.code, 'x-error-message': headerSafe(a.message) });
+      raw.end(JSON.stringify({ error: a.message }));
+    } else {
+      req.log.error({ err: e }, 'model file stream failed after its headers were sent');
+      raw.destroy(e as Error);
+    }
+  } finally {
+    raw.off('close', onClose);
+  }
 }
 
 const truthy = (v: unknown): boolean => typeof v === 'string' ? /^(1|true|yes)$/i.test(v) : v === true;
@@ -85,9 +136,9 @@ const truthy = (v: unknown): boolean => typeof v === 'string' ? /^(1|true|yes)$/
 export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Access): void {
   const resolveFile = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const repo = await access.readable(req, repoOf(req.params));
-    const commit = await reg.resolve(repo.name, req.params.rev!);
+    const commit = await reg.resolve(repo, req.params.rev!);
     const path = checkFilePath(req.params['*']);
-    const f = await reg.db.file(commit.id, path);
+    const f = await reg.fileAt(commit.id, path);
     if (!f) throw entryNotFound(repo.name, path, commit.id);
     const etag = `"${etagOf(f)}"`;
     const base = posix.basename(path);
@@ -107,6 +158,7 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
     reply.header('Content-Length', String(length));
     if (range !== 'all') reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${f.size}`);
     if (req.method === 'HEAD') return reply.send();
+    if (f.kind === 'model') return sendModelFile(req, reply, reg, f, range === 'all' ? undefined : range, length);
     return reply.send(await reg.openFile(f, range === 'all' ? undefined : range));
   };
   for (const kind of ['resolve', 'raw']) {
@@ -117,7 +169,7 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
 
   const info = async (req: FastifyRequest<{ Params: Params }>) => {
     const repo = await access.readable(req, repoOf(req.params));
-    const commit = await reg.resolve(repo.name, req.params.rev ?? 'main');
+    const commit = await reg.resolve(repo, req.params.rev ?? 'main');
     return modelInfo(reg, repo, commit, await reg.files(commit));
   };
   app.get('/api/models/:ns/:name', info);
@@ -125,7 +177,7 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
 
   const tree = async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>) => {
     const repo = await access.readable(req, repoOf(req.params));
-    const commit = await reg.resolve(repo.name, req.params.rev!);
+    const commit = await reg.resolve(repo, req.params.rev!);
     const prefix = req.params['*'] ? checkFilePath(req.params['*'].replace(/\/+$/, '')) : '';
     const recursive = truthy(req.query.recursive);
     const expand = truthy(req.query.expand);
@@ -153,7 +205,7 @@ export function downloadRoutes(app: FastifyInstance, reg: Registry, access: Acce
 
   app.post('/api/models/:ns/:name/paths-info/:rev', async (req: FastifyRequest<{ Params: Params; Body: unknown }>) => {
     const repo = await access.readable(req, repoOf(req.params));
-    const commit = await reg.resolve(repo.name, req.params.rev!);
+    const commit = await reg.resolve(repo, req.params.rev!);
     const body = (req.body ?? {}) as { paths?: unknown; expand?: unknown };
     const paths = typeof body.paths === 'string' ? [body.paths] : body.paths;
     if (!Array.isArray(paths) || paths.length > 10_000) throw badRequest('paths-info needs "paths": a list of at most 10000 file paths');

@@ -184,3 +184,46 @@ test('private repositories: hidden from anonymous callers and from tokens that d
   assert.equal(tensors.models[0]!.format, 'safetensors');
   assert.ok(tensors.models[0]!.tensors.length > 0);
 });
+
+test('model files written straight onto the response: whole and in seeded ranges byte-exact, a client that goes away, an error before the first byte', async () => {
+  const repo = 'org/mnist-ft';
+  const get = (path: string, range?: string) => fetch(`${hubUrl}/${repo}/resolve/main/${path}`, { headers: range ? { Range: range } : {} });
+  let x = 12345;
+  const rand = (n: number) => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+  for (const path of ['model.safetensors', 'tfjs/model.json', 'tfjs/age.bin', 'onnx/model.onnx']) {
+    const bytes = FOLDER[path]!;
+    const whole = await get(path);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers.get('content-length'), String(bytes.length));
+    assert.ok(Buffer.from(await whole.arrayBuffer()).equals(bytes), `${path} whole`);
+    // Ranges of every size class: a byte, within a small chunk, across the 256 KiB batches, to the end.
+    const ranges: Array<[number, number]> = [[0, 0], [bytes.length - 1, bytes.length - 1], [0, bytes.length - 1]];
+    for (let i = 0; i < 12; i++) {
+      const start = rand(bytes.length);
+      const len = [1, 7, 300, 70_000, 300_000, bytes.length][i % 6]!;
+      ranges.push([start, Math.min(bytes.length - 1, start + len - 1)]);
+    }
+    for (const [start, end] of ranges) {
+      const r = await get(path, `bytes=${start}-${end}`);
+      assert.equal(r.status, 206);
+      assert.equal(r.headers.get('content-range'), `bytes ${start}-${end}/${bytes.length}`);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(bytes.subarray(start, end + 1)), `${path} bytes ${start}-${end}`);
+    }
+  }
+  // A client that goes away after the first bytes: the server stops that download and serves the next ones.
+  const gone = new AbortController();
+  const res = await fetch(`${hubUrl}/${repo}/resolve/main/onnx/model.onnx`, { signal: gone.signal });
+  await res.body!.getReader().read();
+  gone.abort();
+  assert.ok(Buffer.from(await (await get('onnx/model.onnx')).arrayBuffer()).equals(FOLDER['onnx/model.onnx']!));
+  // The store model behind a file removed (damage): the error comes before any byte, as a proper error answer.
+  await reg.store.remove((await reg.file(await reg.resolve(repo), 'tfjs/age.bin')).ref);
+  const broken = await get('tfjs/age.bin');
+  assert.equal(broken.status, 404);
+  assert.ok(broken.headers.get('x-error-code'));
+  assert.equal(broken.headers.get('content-range'), null);
+  assert.match(((await broken.json()) as { error: string }).error, /hub\//);
+});

@@ -113,39 +113,54 @@ export async function memberIdentities(store: NeurStore, model: HubModelRow, siz
 }
 
 /**
- * Member `member` of a stored model as a stream of its bytes (or of bytes [start, end]), produced as the
- * tensors decode. Stops decoding when the range is out or the reader destroys the stream.
+ * Writes member `member` of a stored model (or bytes [start, end] of it) to `out`, as the tensors decode: `out`
+ * gets views of the store's chunks (no copy; it must be done with a chunk, or copy it, before its promise
+ * settles, since the store may reuse the memory after). Decoding stops once the range is out, or when `signal`
+ * aborts (then it resolves, not throws). `out` may throw to stop.
  */
-export function memberStream(store: NeurStore, model: HubModelRow, member: string, range?: ByteRange): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
+export async function writeMember(store: NeurStore, model: HubModelRow, member: string, range: ByteRange | undefined,
+  out: (chunk: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const target = model.members.findIndex((m) => m.member === member);
   const start = range?.start ?? 0;
   const end = range?.end ?? (model.members[target]?.size ?? 0) - 1;
   let at = 0;
   const sink: ByteSink = {
     async write(chunk) {
-      if (out.destroyed) throw new StopWriting();
+      if (signal?.aborted) throw new StopWriting();
       const from = Math.max(0, start - at);
       const to = Math.min(chunk.length, end + 1 - at);
       at += chunk.length;
-      if (to > from && !out.write(Buffer.from(chunk.subarray(from, to)))) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            out.off('drain', done);
-            out.off('close', done);
-            resolve();
-          };
-          out.on('drain', done);
-          out.on('close', done);
-        });
-      }
+      if (to > from) await out(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
       if (at > end) throw new StopWriting();
     },
   };
+  await writeMembers(store, model, (index) => (index === target ? sink : null), signal);
+}
+
+/**
+ * Member `member` of a stored model as a stream of its bytes (or of bytes [start, end]), produced as the
+ * tensors decode (each chunk copied: a stream's reader may hold it). Stops decoding when the range is out or the
+ * reader destroys the stream.
+ */
+export function memberStream(store: NeurStore, model: HubModelRow, member: string, range?: ByteRange): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
   // A reader that goes away stops the decoding too, even while other members (dropped) are being written.
   const stop = new AbortController();
   out.once('close', () => stop.abort());
-  void writeMembers(store, model, (index) => (index === target ? sink : null), stop.signal).then(
+  void writeMember(store, model, member, range, async (chunk) => {
+    if (out.destroyed) throw new StopWriting();
+    if (!out.write(Buffer.from(chunk))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          out.off('drain', done);
+          out.off('close', done);
+          resolve();
+        };
+        out.on('drain', done);
+        out.on('close', done);
+      });
+    }
+  }, stop.signal).then(
     () => out.end(),
     (e: unknown) => out.destroy(e as Error),
   );

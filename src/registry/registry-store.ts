@@ -72,7 +72,7 @@ export interface RegistryBlobs {
 }
 
 /** Commits from `head` back along parents (newest first), at most `limit`; a missing parent is CORRUPTION. */
-export async function commitHistory(db: RegistryReads & { readonly location: string }, head: string, limit: number): Promise<CommitRow[]> {
+export async function commitHistory(db: Pick<RegistryReads, 'commit'> & { readonly location: string }, head: string, limit: number): Promise<CommitRow[]> {
   const out: CommitRow[] = [];
   for (let id: string | null = head; id && out.length < limit;) {
     const c: CommitRow | undefined = await db.commit(id);

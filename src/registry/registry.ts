@@ -28,11 +28,14 @@ import { baseModelsOfCard } from './model-card.js';
 import { REGISTRY_FILE, RegistryDb, type CommitRow, type FileRow, type HubModelRow, type RefRow, type RepoRow } from './registry-db.js';
 import { commitHistory, type RegistryBlobs, type RegistryStore } from './registry-store.js';
 import { DirectoryUploads, type RegistryUploads } from './uploads.js';
+import { Lru } from './row-cache.js';
 import { openPostgresRegistry } from './postgres/postgres-registry.js';
 
 export const DEFAULT_BRANCH = 'main';
 /** Files above this size, or whose first 8 KiB hold a NUL byte, are "LFS" files in the Hub's sense. */
 export const LFS_THRESHOLD = 10 * 1024 * 1024;
+/** Trees of at most this many files are cached whole (at most 256 of them). */
+const TREE_CACHE_FILES = 2000;
 
 /** One change of a commit. `put` takes its bytes from a file (linked or copied), memory, or an upload. */
 export type CommitOp =
@@ -82,6 +85,11 @@ export class Registry {
     /** Where commits stage files: beside a directory store, else a directory of this machine. */
     readonly workDir: string,
   ) {}
+
+  /** Rows that never change once written (row-cache.ts): commits, a commit's files, model rows. */
+  private readonly commits = new Lru<CommitRow>(4096);
+  private readonly trees = new Lru<{ list: FileRow[]; byPath: Map<string, FileRow> }>(256);
+  private readonly models = new Lru<HubModelRow>(1024);
 
   /**
    * Opens the hub of the store at `dir`: a directory store keeps it in registry.sqlite and registry/blobs beside
@@ -173,16 +181,34 @@ export class Registry {
     return this.db.repos();
   }
 
-  /** The commit `rev` names in `repo`: a branch, a tag, a commit id of the repo, or HEAD (the default branch). */
-  async resolve(repo: string, rev: string = DEFAULT_BRANCH): Promise<CommitRow> {
-    await this.repo(repo);
+  /**
+   * The commit `rev` names in `repo`: a branch, a tag, a commit id of the repo, or HEAD (the default branch).
+   * `repo` may be the repository's row, read just before (by an access check): then it is not read again.
+   */
+  async resolve(repoOrRow: string | RepoRow, rev: string = DEFAULT_BRANCH): Promise<CommitRow> {
+    const repo = typeof repoOrRow === 'string' ? (await this.repo(repoOrRow)).name : repoOrRow.name;
     checkRevision(rev);
     const name = rev === 'HEAD' ? DEFAULT_BRANCH : rev.replace(/^refs\/(heads|tags)\//, '');
     const ref = (await this.db.ref(repo, 'branch', name)) ?? (await this.db.ref(repo, 'tag', name));
-    const id = ref?.commit ?? (isCommitId(rev) ? rev : undefined);
-    const c = id ? await this.db.commit(id) : undefined;
+    // A commit a ref names exists; a commit id given as such is looked up (its repository may have been deleted).
+    const c = ref ? await this.commitRow(ref.commit) : isCommitId(rev) ? await this.db.commit(rev) : undefined;
     if (!c || c.repo !== repo) throw revisionNotFound(repo, rev);
     return c;
+  }
+
+  /** A commit by id (cached: commits never change). */
+  commitRow(id: string): Promise<CommitRow | undefined> {
+    return this.commits.through(id, () => this.db.commit(id));
+  }
+
+  /** A commit's tree, cached when it holds at most TREE_CACHE_FILES files (bounded memory). */
+  private async tree(commit: string): Promise<{ list: FileRow[]; byPath: Map<string, FileRow> }> {
+    const have = this.trees.get(commit);
+    if (have) return have;
+    const list = await this.db.files(commit);
+    const tree = { list, byPath: new Map(list.map((f) => [f.path, f])) };
+    if (list.length <= TREE_CACHE_FILES) this.trees.set(commit, tree);
+    return tree;
   }
 
   async refs(repo: string): Promise<RefRow[]> {
@@ -190,19 +216,29 @@ export class Registry {
     return this.db.refs(repo);
   }
 
-  files(commit: CommitRow): Promise<FileRow[]> {
-    return this.db.files(commit.id);
+  /** The commit's files, sorted by path (cached: a commit's tree never changes; do not modify the list). */
+  async files(commit: CommitRow): Promise<FileRow[]> {
+    return (await this.tree(commit.id)).list;
   }
 
   async file(commit: CommitRow, path: string): Promise<FileRow> {
     checkFilePath(path);
-    const f = await this.db.file(commit.id, path);
+    const f = await this.fileAt(commit.id, path);
     if (!f) throw entryNotFound(commit.repo, path, commit.id);
     return f;
   }
 
-  async log(repo: string, rev?: string, limit = 1000): Promise<CommitRow[]> {
-    return commitHistory(this.db, (await this.resolve(repo, rev)).id, limit);
+  /** The file at `path` in commit `commitId`, if any (cached). */
+  async fileAt(commitId: string, path: string): Promise<FileRow | undefined> {
+    const tree = this.trees.get(commitId);
+    if (tree) return tree.byPath.get(path);
+    const f = await this.db.file(commitId, path);
+    void this.tree(commitId).catch(() => undefined); // cache the tree for the next request (a small one)
+    return f;
+  }
+
+  async log(repo: string | RepoRow, rev?: string, limit = 1000): Promise<CommitRow[]> {
+    return commitHistory({ location: this.db.location, commit: (id: string) => this.commitRow(id) }, (await this.resolve(repo, rev)).id, limit);
   }
 
   async tag(repo: string, name: string, rev?: string): Promise<RefRow> {
@@ -249,7 +285,7 @@ export class Registry {
 
   /** The registry row of store model `name` (its format and member files). */
   async modelOf(name: string): Promise<HubModelRow> {
-    const model = await this.db.model(name);
+    const model = await this.models.through(name, () => this.db.model(name));
     if (!model) throw new NeurStoreError('CORRUPTION', `model ${name} that a commit names has no registry row`);
     return model;
   }

@@ -85,7 +85,14 @@ if (fx) {
       assert.equal(await findToken(reg.db, r), undefined, 'a revoked token is gone');
 
       await fx.sql(url, `UPDATE neurstore.hub_commits SET message = 'forged' WHERE id = $1`, [second.commit.id]);
-      await assert.rejects(reg.log('org/age'), (e) => isNeurStoreError(e, 'CORRUPTION') && /hub_commits/.test((e as Error).message));
+      // A server that read the commit before the damage keeps the row it checked (commits never change: the
+      // registry caches them); one that reads it now finds the damage.
+      const fresh = await Registry.open(url, { readOnly: true });
+      try {
+        await assert.rejects(fresh.log('org/age'), (e) => isNeurStoreError(e, 'CORRUPTION') && /hub_commits/.test((e as Error).message));
+      } finally {
+        await fresh.close();
+      }
     } finally {
       await reg.close();
     }
