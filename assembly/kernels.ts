@@ -600,6 +600,50 @@ export function encodeGroups(
   store<f64>(result, maxErr, 16);
 }
 
+// dequantizeCodes straight to 16-bit patterns: for element i of a group with steps[k] > 0, bits[i] = the F16
+// (dtype 1) or BF16 (2) pattern of f32(base[i] + f32(f32(q) * steps[k])) (no base: f32(f32(q) * steps[k])),
+// base read as loadSrc reads it (`src`). Groups with steps <= 0 are not written. Returns as dequantizeCodes.
+export function dequantizeCodesHalf(
+  codes: usize, centers: usize, steps: usize, overflow: usize, overflowLen: i32, base: usize, groupSize: i32,
+  maxCode: i32, dtype: i32, bits: usize, n: i32, src: i32,
+): i32 {
+  const hasBase = base != 0;
+  let c: usize = 0;
+  let o: i32 = 0;
+  let i: i32 = 0;
+  for (let k: usize = 0; i < n; k++) {
+    const step = load<f32>(steps + (k << 2));
+    const end = min(n, i + groupSize);
+    if (!(step > 0)) {
+      i = end;
+      continue;
+    }
+    const center = load<i32>(centers + (k << 2));
+    for (; i < end; i++) {
+      let d = <i32>load<u8>(codes + c++);
+      if (d == 255) {
+        let v: i32 = 0;
+        let shift: i32 = 0;
+        for (;;) {
+          if (o >= overflowLen || shift > 21) return -1 - n - i;
+          const b = <i32>load<u8>(overflow + <usize>o);
+          o++;
+          v |= (b & 0x7f) << shift;
+          if (b < 0x80) break;
+          shift += 7;
+        }
+        d += v;
+      }
+      const q = center + ((d >>> 1) ^ -(d & 1));
+      if (q > maxCode || q < -maxCode) return -1 - i;
+      let v = <f32>q * step;
+      if (hasBase) v = loadSrc(base, i, src) + v;
+      store<u16>(bits + (<usize>i << 1), <u16>(dtype == 2 ? bf16Bits(v) : f16Bits(v)));
+    }
+  }
+  return o;
+}
+
 // Order-0 rANS decoding with two interleaved states (see src/codecs/rans-coder.ts for the format).
 // `freq` holds 256 u32 frequencies summing to 2^15 (checked by the caller); `scratch` has 9 * 2^15 bytes for
 // the slot tables. Returns the stream bytes consumed, -1 if the stream ends early, -2 on a final-state mismatch.

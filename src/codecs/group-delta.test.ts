@@ -167,9 +167,25 @@ test('encodeGroupDeltaDecoded reports exactly what the blob decodes to and its l
           assert.deepEqual(r16.body, r.body);
           assert.deepEqual(r16.decoded, decoded);
           assert.equal(r16.maxError, r.maxError);
+          assert.deepEqual(decodeGroupDeltaBytes(r.body, b && Uint16Array.from(b, toBits)).bytes, toDTypeBytes(values, dtype));
         }
       }
     }
   }
   bad(() => encodeGroupDeltaDecoded(new Uint16Array(4), null, 1e-3, { dtype: 'F32' }));
+});
+
+test('decodeGroupDeltaBytes rejects what decodeGroupDelta rejects', () => {
+  for (const dtype of ['F32', 'BF16'] as const) {
+    const { x, base } = fineTunePair(9, 2000, dtype);
+    x[3] = roundTo(dtype, x[3]! + 3);
+    const blob = encodeGroupDelta(x, base, 1e-3, { dtype, groupSize: 100 });
+    bad(() => decodeGroupDeltaBytes(blob, null));
+    bad(() => decodeGroupDeltaBytes(blob, base.subarray(1)));
+    for (let cut = 1; cut < blob.length; cut += Math.max(1, blob.length >> 4)) {
+      assert.throws(() => decodeGroupDelta(blob.subarray(0, cut), base));
+      bad(() => decodeGroupDeltaBytes(blob.subarray(0, cut), base));
+    }
+    if (dtype === 'F32') bad(() => decodeGroupDeltaBytes(blob, new Uint16Array(base.length)));
+  }
 });

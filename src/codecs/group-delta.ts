@@ -299,22 +299,49 @@ export function groupDeltaInfo(blob: Uint8Array): { dtype: FloatDType; count: nu
  * Throws INVALID_ARGUMENT when the blob is malformed or truncated, or the base does not match it.
  */
 export function decodeGroupDelta(blob: Uint8Array, base: Float32Array | null): DecodedTensor {
-  return decodeWith(blob, base);
+  const { dtype, count, g, streams } = readBlob(blob, base);
+  return { values: rebuild(count, g, dtype, base, streams), dtype };
 }
 
 /**
- * Decodes a blob of `encodeGroupDelta` straight to its dtype's little-endian bytes (what toDTypeBytes makes of
- * `decodeGroupDelta`'s values, without a second pass over them). Throws as `decodeGroupDelta`.
+ * Decodes a blob of `encodeGroupDelta` straight to its dtype's little-endian bytes: what toDTypeBytes makes of
+ * `decodeGroupDelta`'s values, without float32 values in between for F16/BF16 (one kernel pass writes the
+ * 16-bit patterns). `base` as for `decodeGroupDelta`, or for F16/BF16 blobs its 16-bit patterns. Throws as
+ * `decodeGroupDelta`.
  */
-export function decodeGroupDeltaBytes(blob: Uint8Array, base: Float32Array | null): { bytes: Uint8Array; dtype: FloatDType } {
-  const into: { bits?: Uint16Array } = {};
-  const { values, dtype } = decodeWith(blob, base, into);
-  const bytes = into.bits ? new Uint8Array(into.bits.buffer) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  return { bytes, dtype };
+export function decodeGroupDeltaBytes(blob: Uint8Array, base: Source | null): { bytes: Uint8Array; dtype: FloatDType } {
+  const { dtype, count, g, streams, m } = readBlob(blob, base);
+  if (dtype === 'F32') {
+    if (base instanceof Uint16Array) throw invalidArgument('an F32 blob takes a float32 base');
+    const values = rebuild(count, g, dtype, base, streams);
+    return { bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dtype };
+  }
+  const [, codes, overflow, raw] = streams;
+  const steps = readSteps(m, count, g, dtype, codes.length, raw.length);
+  const centers = readCenters(m, steps);
+  m.end();
+  const bits = new Uint16Array(count);
+  const used = kernels().dequantizeCodesHalf(codes, centers, steps, overflow, base, g, MAX_CODE, dtype === 'F16' ? 1 : 2, bits);
+  checkUsed(m, used, count, g, overflow.length);
+  const rr = new ByteReader(raw, 'group delta raw stream');
+  const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
+  const toBits = dtype === 'F16' ? toF16Bits : toBf16Bits;
+  for (let k = 0; k < steps.length; k++) {
+    if (steps[k]! > 0) continue;
+    const end = Math.min(count, (k + 1) * g);
+    // As rebuild, then toDTypeBytes: the raw value, rounded to dtype, as its 16-bit pattern.
+    const v = new Float32Array(end - k * g);
+    if (steps[k] === RAW_F32) for (let i = 0; i < v.length; i++) v[i] = rr.f32();
+    else for (let i = 0; i < v.length; i++) v[i] = half(rr.u16());
+    for (let i = 0; i < v.length; i++) v[i] = roundTo(dtype, v[i]!);
+    for (let i = 0; i < v.length; i++) bits[k * g + i] = toBits(v[i]!);
+  }
+  rr.end();
+  return { bytes: new Uint8Array(bits.buffer), dtype };
 }
 
-/** `into.bits` receives the 16-bit patterns of a 16-bit dtype's values (allocated once the blob checked out). */
-function decodeWith(blob: Uint8Array, base: Float32Array | null, into?: { bits?: Uint16Array }): DecodedTensor {
+/** Header, argument checks and the four decoded streams of a blob; `m` reads the meta stream. */
+function readBlob(blob: Uint8Array, base: Source | null) {
   const r = new ByteReader(blob, 'group delta');
   const { dtype, hasBase, count } = readHeader(r);
   const g = r.varint();
@@ -325,23 +352,26 @@ function decodeWith(blob: Uint8Array, base: Float32Array | null, into?: { bits?:
   if (g < 1) r.fail(`bad group size ${g}`);
   const streams = [readStream(r), readStream(r), readStream(r), readStream(r)] as const;
   r.end();
-  return { values: rebuild(count, g, dtype, base, streams, into), dtype };
+  return { dtype, count, g, streams, m: new ByteReader(streams[0], 'group delta meta stream') };
 }
 
-/** `into.bits`, for a 16-bit dtype: receives the decoded values' 16-bit patterns. */
+/** Fails (INVALID_ARGUMENT) unless a dequantizing kernel used exactly the whole overflow stream. */
+function checkUsed(m: ByteReader, used: number, count: number, g: number, overflowLength: number): void {
+  if (used < -count) m.fail(`overflow stream ends early or is malformed at element ${-1 - count - used}`);
+  if (used < 0) m.fail(`code out of range in group ${Math.floor((-1 - used) / g)}`);
+  if (used !== overflowLength) m.fail(`${overflowLength - used} unused overflow stream bytes`);
+}
+
 function rebuild(
   count: number, g: number, dtype: FloatDType, base: Float32Array | null,
-  [meta, codes, overflow, raw]: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array], into?: { bits?: Uint16Array },
+  [meta, codes, overflow, raw]: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array],
 ): Float32Array {
   const m = new ByteReader(meta, 'group delta meta stream');
   const steps = readSteps(m, count, g, dtype, codes.length, raw.length);
   const centers = readCenters(m, steps);
   m.end();
   const out = new Float32Array(count);
-  const used = kernels().dequantizeCodes(codes, centers, steps, overflow, base, g, MAX_CODE, out);
-  if (used < -count) m.fail(`overflow stream ends early or is malformed at element ${-1 - count - used}`);
-  if (used < 0) m.fail(`code out of range in group ${Math.floor((-1 - used) / g)}`);
-  if (used !== overflow.length) m.fail(`${overflow.length - used} unused overflow stream bytes`);
+  checkUsed(m, kernels().dequantizeCodes(codes, centers, steps, overflow, base, g, MAX_CODE, out), count, g, overflow.length);
   const rr = new ByteReader(raw, 'group delta raw stream');
   const half = dtype === 'F16' ? fromF16Bits : fromBf16Bits;
   for (let k = 0; k < steps.length; k++) {
@@ -351,11 +381,7 @@ function rebuild(
     else for (let i = k * g; i < end; i++) out[i] = half(rr.u16());
   }
   rr.end();
-  if (dtype !== 'F32') {
-    const bits = new Uint16Array(count);
-    kernels().roundHalf(out, dtype === 'F16' ? 1 : 2, bits);
-    if (into) into.bits = bits;
-  }
+  if (dtype !== 'F32') kernels().roundHalf(out, dtype === 'F16' ? 1 : 2, new Uint16Array(count));
   return out;
 }
 

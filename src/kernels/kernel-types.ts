@@ -125,6 +125,23 @@ export interface Kernels {
    */
   ransEncode(input: Uint8Array, freq: Uint32Array, states: Uint32Array, out: Uint8Array): number;
   /**
+   * `dequantizeCodes` straight to the decoded values' 16-bit patterns: for element i of a group with
+   * steps[k] > 0, bits[i] = toF16Bits (dtype 1) or toBf16Bits (2) of f32(base[i] + f32(f32(q) * steps[k]))
+   * (no base: of f32(f32(q) * steps[k])). Elements of groups with steps[k] <= 0 are unspecified. `base`
+   * is float32 values or (Uint16Array) patterns of `dtype`. Returns as dequantizeCodes (bits.length elements).
+   */
+  dequantizeCodesHalf(
+    codes: Uint8Array,
+    centers: Int32Array,
+    steps: Float32Array,
+    overflow: Uint8Array,
+    base: Float32Array | Uint16Array | null,
+    groupSize: number,
+    maxCode: number,
+    dtype: 1 | 2,
+    bits: Uint16Array,
+  ): number;
+  /**
    * Order-0 rANS decode (K = 2 or 8 interleaved 32-bit states, 2^15 total frequency, byte renormalization;
    * the format of src/codecs/rans-coder.ts): fills `out` from `stream`, starting from `states` (K entries,
    * each in [2^23, 2^31)). `freq` has 256 entries summing to 2^15 (the caller checks). Returns the stream

@@ -458,6 +458,41 @@ export const TS_KERNELS: Kernels = {
     for (let i = 0; i < input.length; i++) counts[input[i]!]++;
   },
 
+  dequantizeCodesHalf(codes, centers, steps, overflow, bs, groupSize, maxCode, dtype, bits) {
+    const base = bs && widen(bs, dtype);
+    const toBits = dtype === 1 ? toF16Bits : toBf16Bits;
+    const n = bits.length;
+    let c = 0;
+    let o = 0;
+    for (let k = 0, i = 0; i < n; k++) {
+      const step = steps[k]!;
+      const end = Math.min(n, i + groupSize);
+      if (!(step > 0)) {
+        i = end;
+        continue;
+      }
+      const center = centers[k]!;
+      for (; i < end; i++) {
+        let d = codes[c++]!;
+        if (d === 255) {
+          let v = 0;
+          for (let shift = 0; ; shift += 7) {
+            if (o >= overflow.length || shift > 21) return -1 - n - i;
+            const b = overflow[o++]!;
+            v |= (b & 0x7f) << shift;
+            if (b < 0x80) break;
+          }
+          d += v;
+        }
+        const q = center + ((d >>> 1) ^ -(d & 1));
+        if (q > maxCode || q < -maxCode) return -1 - i;
+        const v = Math.fround(Math.fround(q) * step);
+        bits[i] = toBits(base ? Math.fround(base[i]! + v) : v);
+      }
+    }
+    return o;
+  },
+
   dequantizeGroups(q, base, steps, groupSize, out) {
     for (let g = 0, i = 0; i < q.length; g++) {
       const step = steps[g]!;

@@ -473,3 +473,35 @@ test('roundHalf rounds like roundTo and gives toF16Bits / toBf16Bits patterns, N
     }
   }
 });
+
+test('dequantizeCodesHalf = the 16-bit patterns of dequantizeCodes, errors included; wasm = TS; 16-bit bases', () => {
+  const x = seeded[9]!;
+  const n = x.length;
+  const g = 16;
+  const base = x.map((v, i) => roundTo('BF16', v * 0.5 + Math.sin(i)));
+  const steps = new Float32Array(Math.ceil(n / g)).map((_, i) => (i % 4 === 1 ? 0 : 0.001));
+  const big = new Int32Array(n);
+  TS_KERNELS.quantizeGroups(x, base, steps, g, big);
+  const c = groupCodes(big, steps, g);
+  for (const [dtype, dt, toBits] of [[1, 'F16', toF16Bits], [2, 'BF16', toBf16Bits]] as const) {
+    for (const b of [base.map((v) => roundTo(dt, v)), null]) {
+      const vals = new Float32Array(n);
+      const want = TS_KERNELS.dequantizeCodes(c.codes, c.centers, steps, c.overflow, b, g, 2 ** 23, vals);
+      assert.equal(want, c.overflow.length);
+      const wantBits = Array.from(vals, (v, i) => (steps[Math.floor(i / g)]! > 0 ? toBits(v) : -1));
+      for (const k of [TS_KERNELS, wasmKernels()]) {
+        if (!k) continue;
+        for (const bb of b ? [b, Uint16Array.from(b, toBits)] : [null]) {
+          const bits = new Uint16Array(n);
+          assert.equal(k.dequantizeCodesHalf(c.codes, c.centers, steps, c.overflow, bb, g, 2 ** 23, dtype, bits), want);
+          assert.deepEqual(Array.from(bits, (v, i) => (steps[Math.floor(i / g)]! > 0 ? v : -1)), wantBits, dt);
+          // Error returns as dequantizeCodes: a cut overflow stream, a maxCode some codes exceed.
+          for (const [ov, maxCode] of [[c.overflow.subarray(0, c.overflow.length >> 1), 2 ** 23], [c.overflow, 300]] as const) {
+            assert.equal(k.dequantizeCodesHalf(c.codes, c.centers, steps, ov, bb, g, maxCode, dtype, new Uint16Array(n)),
+              TS_KERNELS.dequantizeCodes(c.codes, c.centers, steps, ov, b, g, maxCode, new Float32Array(n)));
+          }
+        }
+      }
+    }
+  }
+});

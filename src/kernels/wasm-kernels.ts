@@ -42,6 +42,8 @@ interface Exports {
   groupMagnitudes(x: number, base: number, n: number, groupSize: number, out: number, src: number): void;
   byteCounts(input: number, n: number, counts: number, scratch: number): void;
   roundHalf(values: number, n: number, dtype: number, bits: number): void;
+  dequantizeCodesHalf(codes: number, centers: number, steps: number, overflow: number, overflowLen: number, base: number,
+    groupSize: number, maxCode: number, dtype: number, bits: number, n: number, src: number): number;
   encodeGroups(x: number, base: number, n: number, steps: number, groupSize: number, tol: number, dtype: number,
     codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number, src: number): void;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -269,6 +271,14 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
         r = ex.dequantizeCodes(pc!, pk!, ps!, pv!, overflow.length, pb!, groupSize, maxCode, po!, out.length);
       });
       return ok ? r : T.dequantizeCodes(codes, centers, steps, overflow, base, groupSize, maxCode, out);
+    },
+    dequantizeCodesHalf(codes, centers, steps, overflow, base, groupSize, maxCode, dtype, bits) {
+      let r = 0;
+      const src = base instanceof Uint16Array ? dtype : 0;
+      const ok = run(ex, [codes, centers, steps, overflow, base], bits, ([pc, pk, ps, pv, pb, po]) => {
+        r = ex.dequantizeCodesHalf(pc!, pk!, ps!, pv!, overflow.length, pb!, groupSize, maxCode, dtype, po!, bits.length, src);
+      });
+      return ok ? r : T.dequantizeCodesHalf(codes, centers, steps, overflow, base, groupSize, maxCode, dtype, bits);
     },
     dequantizeGroups(q, base, steps, groupSize, out) {
       const ok = run(ex, [q, base, steps], out, ([pq, pb, ps, po]) => ex.dequantizeGroups(pq!, pb!, ps!, groupSize, po!, q.length));
