@@ -619,6 +619,25 @@ export function dequantizeCodesHalf(
       continue;
     }
     const center = load<i32>(centers + (k << 2));
+    if (dtype == 2 && src != 1) {
+      // Four codes at a time while none is 255 and every q is in range (else the scalar loop takes the block).
+      const vc = i32x4.splat(center);
+      const vs = f32x4.splat(step);
+      const vmax = i32x4.splat(maxCode);
+      const vmin = i32x4.splat(-maxCode);
+      for (; i + 4 <= end; i += 4) {
+        const d = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(codes + c)));
+        const q = i32x4.add(vc, v128.xor(i32x4.shr_u(d, 1), i32x4.neg(v128.and(d, i32x4.splat(1)))));
+        const bad = v128.or(i32x4.eq(d, i32x4.splat(255)), v128.or(i32x4.gt_s(q, vmax), i32x4.lt_s(q, vmin)));
+        if (v128.any_true(bad)) break;
+        let v = f32x4.mul(f32x4.convert_i32x4_s(q), vs);
+        if (hasBase) v = f32x4.add(loadSrc4(base, i, src), v);
+        // v is finite or infinite (never NaN): BF16 round to nearest even on the bits.
+        const h = i32x4.shr_u(i32x4.add(i32x4.add(v, i32x4.splat(0x7fff)), v128.and(i32x4.shr_u(v, 16), i32x4.splat(1))), 16);
+        v128.store64_lane(bits + (<usize>i << 1), i16x8.narrow_i32x4_u(h, h), 0);
+        c += 4;
+      }
+    }
     for (; i < end; i++) {
       let d = <i32>load<u8>(codes + c++);
       if (d == 255) {
