@@ -34,6 +34,8 @@ import { openPostgresRegistry } from './postgres/postgres-registry.js';
 export const DEFAULT_BRANCH = 'main';
 /** Files above this size, or whose first 8 KiB hold a NUL byte, are "LFS" files in the Hub's sense. */
 export const LFS_THRESHOLD = 10 * 1024 * 1024;
+/** Commits of one registry that run side by side (each stages its files; memory and disk bound the number). */
+const COMMITS_AT_ONCE = 4;
 /** Trees of at most this many files are cached whole (at most 256 of them). */
 const TREE_CACHE_FILES = 2000;
 
@@ -304,13 +306,26 @@ export class Registry {
 
   // ---- writing commits ----
 
-  private commitQueue: Promise<unknown> = Promise.resolve();
+  /** Commits running now, and those waiting for one of COMMITS_AT_ONCE places. */
+  private commitsRunning = 0;
+  private readonly commitsWaiting: Array<() => void> = [];
 
-  /** Applies `ops` on top of the branch (or replaces its tree) as one new commit. Serialized per registry. */
-  commit(repo: string, ops: readonly CommitOp[], options: CommitOptions = {}): Promise<CommitResult> {
-    const run = this.commitQueue.then(() => this.runCommit(repo, ops, options));
-    this.commitQueue = run.catch(() => undefined);
-    return run;
+  /**
+   * Applies `ops` on top of the branch (or replaces its tree) as one new commit. Up to COMMITS_AT_ONCE run side by
+   * side (staging, hashing, model puts and blob writes overlap); only the final transaction is serialized (the
+   * registry's write lock, as between servers), and it applies the ops to the branch head it finds then, so
+   * concurrent commits to one branch all land unless one named a `parentCommit` that moved (412).
+   */
+  async commit(repo: string, ops: readonly CommitOp[], options: CommitOptions = {}): Promise<CommitResult> {
+    if (this.commitsRunning >= COMMITS_AT_ONCE) await new Promise<void>((resolve) => this.commitsWaiting.push(resolve));
+    else this.commitsRunning++;
+    try {
+      return await this.runCommit(repo, ops, options);
+    } finally {
+      const next = this.commitsWaiting.shift();
+      if (next) next(); // the place passes on
+      else this.commitsRunning--;
+    }
   }
 
   private async runCommit(repoName: string, ops: readonly CommitOp[], o: CommitOptions): Promise<CommitResult> {
