@@ -343,7 +343,7 @@ export class ChunkedTensors {
   /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
   async bytes(key: bigint, verify = false): Promise<Uint8Array> {
     // Each piece is copied in as it arrives and dropped: the tensor is held once, not twice.
-    const out = new Uint8Array((await this.list(key)).totalBytes);
+    const out = Buffer.alloc((await this.list(key)).totalBytes); // a Buffer, as the other tensors' bytes are
     let at = 0;
     for await (const p of this.pieces(key, verify)) {
       if (at + p.length > out.length) throw corruption(`record ${key.toString(16)}`, 0, `chunks hold more than the list's ${out.length} bytes`);
