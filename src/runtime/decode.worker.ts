@@ -6,7 +6,7 @@ import { decodeBody, type DecodeJob, type DecodeResult } from './body-decoder.js
 import { collectEvery } from './worker-gc.js';
 import { serveJobs } from './worker-pool.js';
 
-const handled = collectEvery(64 << 20);
+const handled = collectEvery(32 << 20);
 
 serveJobs<DecodeJob, DecodeResult>((job) => {
   const result = decodeBody(job);

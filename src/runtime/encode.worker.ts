@@ -3,7 +3,7 @@ import { collectEvery } from './worker-gc.js';
 import { serveJobs } from './worker-pool.js';
 import { codeChunkJob, type EncodeJob, type EncodeResult } from './encode-pool.js';
 
-const handled = collectEvery(64 << 20);
+const handled = collectEvery(32 << 20);
 
 serveJobs<EncodeJob, EncodeResult>((job) => {
   const r = codeChunkJob(job);
