@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { decompress } from 'zstd-napi';
 import { decodeLossless, losslessInfo } from '../codecs/lossless.js';
-import { decodeGroupDelta, groupDeltaInfo } from '../codecs/group-delta.js';
+import { decodeGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
 import { decodePaperDelta, paperDeltaInfo } from '../codecs/paper-delta.js';
 import { roundTo, toDTypeBytes } from '../codecs/half-float.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
@@ -19,8 +19,11 @@ export type BodyCodec = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-del
 export interface DecodeJob {
   readonly codec: BodyCodec;
   readonly body: Uint8Array;
-  /** Bytes (lossless XOR base) or values (delta codecs) the body decodes against. */
-  readonly base: Uint8Array | Float32Array | null;
+  /**
+   * Bytes (lossless XOR base) or values (delta codecs) the body decodes against; a group delta of F16/BF16
+   * values also takes its base as 16-bit patterns.
+   */
+  readonly base: Uint8Array | Uint16Array | Float32Array | null;
   /** Output dtype of the paper delta (its values are rounded to it). */
   readonly dtype: string;
   /** Prefix byte of the digest (the record kind). */
@@ -52,10 +55,8 @@ function decodeBytes({ codec, body, base, dtype, owned: own }: DecodeJob): Uint8
       return decompress(body);
     case 'lossless': // decoded straight into the memory the result lives in (no copy afterwards)
       return decodeLossless(body, base as Uint8Array | null, own ? (n) => new Uint8Array(n) : (n) => new Uint8Array(new SharedArrayBuffer(n)));
-    case 'group-delta': {
-      const d = decodeGroupDelta(body, base as Float32Array | null);
-      return d.dtype === 'F32' ? new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength) : toDTypeBytes(d.values, d.dtype);
-    }
+    case 'group-delta': // straight to the dtype's bytes (16-bit patterns for F16/BF16, no float32 pass)
+      return decodeGroupDeltaBytes(body, base as Float32Array | Uint16Array | null).bytes;
     case 'paper-delta': {
       if (!base || !(dtype === 'F32' || dtype === 'F16' || dtype === 'BF16')) {
         throw invalidArgument('paper delta without a base or for a non-float tensor');

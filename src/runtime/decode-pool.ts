@@ -59,7 +59,7 @@ export class DecodePool {
  * The buffer of `a` when it can be moved to a worker: an ordinary ArrayBuffer large enough never to be one of
  * Node's pooled Buffer slabs (which hold other buffers' bytes and must not be detached).
  */
-function movable(a: Uint8Array | Float32Array): ArrayBuffer[] {
+function movable(a: ArrayBufferView): ArrayBuffer[] {
   return a.buffer instanceof ArrayBuffer && a.buffer.byteLength >= 64 * 1024 ? [a.buffer] : [];
 }
 

@@ -295,7 +295,11 @@ export class ChunkedTensors {
     const expected = Uint8Array.from(header.check ?? header.identity);
     const baseBytes = header.base ? await this.chunkBytesOf(header.base.key, verify) : null;
     const view = header.base?.view;
-    const base = grouped && baseBytes ? valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view) : baseBytes;
+    // A group delta of 16-bit floats takes its base chunk as the 16-bit patterns it decoded to (no float32 copy).
+    const halfBase = grouped && baseBytes && (view === 'BF16' || view === 'F16') && baseBytes.byteOffset % 2 === 0;
+    const base = halfBase
+      ? new Uint16Array(baseBytes.buffer, baseBytes.byteOffset, baseBytes.length / 2)
+      : grouped && baseBytes ? valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view) : baseBytes;
     const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
     let decoded;
     try {
