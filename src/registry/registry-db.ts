@@ -98,8 +98,20 @@ export class RegistryDb implements RegistryStore {
     }
   }
 
+  /** Prepared statements by SQL text (a fixed set): preparing one per call cost more than running it. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private all(sql: string, ...args: unknown[]): Raw[] {
-    return guarded(this.path, 'read from registry', () => this.db.prepare(sql).all(...args) as Raw[]);
+    return guarded(this.path, 'read from registry', () => this.statement(sql).all(...args) as Raw[]);
   }
 
   // ---- reads ----
@@ -236,7 +248,7 @@ export class RegistryDb implements RegistryStore {
   }
 
   private tx(): RegistryTx {
-    const run = (sql: string, ...args: unknown[]) => this.db.prepare(sql).run(...args);
+    const run = (sql: string, ...args: unknown[]) => this.statement(sql).run(...args);
     return {
       db: this,
       setMeta: async (key, value) => void run('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)', key, value),
@@ -245,7 +257,7 @@ export class RegistryDb implements RegistryStore {
       deleteRepo: async (name) => run('DELETE FROM repos WHERE name = ?', name).changes > 0,
       insertCommit: async (c, files) => {
         run('INSERT INTO commits VALUES (?, ?, ?, ?, ?, ?, ?, ?)', c.id, c.repo, c.parent, c.message, c.author, c.createdMs, JSON.stringify(c.baseModels), rowSum(commitFields(c)));
-        const ins = this.db.prepare('INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+        const ins = this.statement('INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
         for (const f of files) ins.run(c.id, f.path, f.size, f.sha256, f.gitSha1, f.sourceSha256, f.lfs ? 1 : 0, f.kind, f.ref, f.member, rowSum(fileFields(c.id, f)));
       },
       setRef: async (r, expect) => {
