@@ -326,48 +326,54 @@ function loadSrc4(p: usize, i: i32, src: i32): v128 {
 
 // Largest |x - base| (or |x|) per group, in float64: out[k] = max over group k of max(|x|, |x - b|), or -1 when
 // an element of x or base in the group is NaN or infinite. See groupMagnitudes in src/kernels/kernel-types.ts.
+// The magnitude of elements i .. end: max of |x| and |x - b| in float64, or -1 when one is NaN or infinite.
+function groupMagnitude(x: usize, base: usize, i: i32, end: i32, src: i32): f64 {
+  let m: f64 = 0;
+  let bad: f32 = 0;
+  if (src != 1) {
+    // |x| and |x - b| in float64 lanes; bad collects x - x (NaN for NaN and infinities) in f32 lanes.
+    let vm = f64x2.splat(0);
+    let vbad = f32x4.splat(0);
+    for (; i + 4 <= end; i += 4) {
+      const xv = loadSrc4(x, i, src);
+      vbad = f32x4.add(vbad, f32x4.sub(xv, xv));
+      const xh = i32x4.shuffle(xv, xv, 2, 3, 0, 1);
+      let alo = f64x2.abs(f64x2.promote_low_f32x4(xv));
+      let ahi = f64x2.abs(f64x2.promote_low_f32x4(xh));
+      if (base) {
+        const bv = loadSrc4(base, i, src);
+        vbad = f32x4.add(vbad, f32x4.sub(bv, bv));
+        const bh = i32x4.shuffle(bv, bv, 2, 3, 0, 1);
+        alo = f64x2.max(alo, f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(xv), f64x2.promote_low_f32x4(bv))));
+        ahi = f64x2.max(ahi, f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(xh), f64x2.promote_low_f32x4(bh))));
+      }
+      vm = f64x2.max(vm, f64x2.max(alo, ahi));
+    }
+    m = max(f64x2.extract_lane(vm, 0), f64x2.extract_lane(vm, 1));
+    bad = (f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1)) + (f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3));
+  }
+  for (; i < end; i++) {
+    const xf = loadSrc(x, i, src);
+    const xd = <f64>xf;
+    bad += xf - xf; // NaN for NaN and infinities, else 0
+    let a = abs(xd);
+    if (base) {
+      const bf = loadSrc(base, i, src);
+      bad += bf - bf;
+      a = max(a, abs(xd - <f64>bf));
+    }
+    m = max(m, a);
+  }
+  // m is NaN-free when bad is 0 (f64x2.max would carry a NaN lane; the result is -1 then anyway).
+  return bad == 0 ? m : -1;
+}
+
 export function groupMagnitudes(x: usize, base: usize, n: i32, groupSize: i32, out: usize, src: i32): void {
   let i = 0;
   for (let k: usize = 0; i < n; k++) {
     const end = min(n, i + groupSize);
-    let m: f64 = 0;
-    let bad: f32 = 0;
-    if (src != 1) {
-      // |x| and |x - b| in float64 lanes; bad collects x - x (NaN for NaN and infinities) in f32 lanes.
-      let vm = f64x2.splat(0);
-      let vbad = f32x4.splat(0);
-      for (; i + 4 <= end; i += 4) {
-        const xv = loadSrc4(x, i, src);
-        vbad = f32x4.add(vbad, f32x4.sub(xv, xv));
-        const xh = i32x4.shuffle(xv, xv, 2, 3, 0, 1);
-        let alo = f64x2.abs(f64x2.promote_low_f32x4(xv));
-        let ahi = f64x2.abs(f64x2.promote_low_f32x4(xh));
-        if (base) {
-          const bv = loadSrc4(base, i, src);
-          vbad = f32x4.add(vbad, f32x4.sub(bv, bv));
-          const bh = i32x4.shuffle(bv, bv, 2, 3, 0, 1);
-          alo = f64x2.max(alo, f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(xv), f64x2.promote_low_f32x4(bv))));
-          ahi = f64x2.max(ahi, f64x2.abs(f64x2.sub(f64x2.promote_low_f32x4(xh), f64x2.promote_low_f32x4(bh))));
-        }
-        vm = f64x2.max(vm, f64x2.max(alo, ahi));
-      }
-      m = max(f64x2.extract_lane(vm, 0), f64x2.extract_lane(vm, 1));
-      bad = (f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1)) + (f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3));
-    }
-    for (; i < end; i++) {
-      const xf = loadSrc(x, i, src);
-      const xd = <f64>xf;
-      bad += xf - xf; // NaN for NaN and infinities, else 0
-      let a = abs(xd);
-      if (base) {
-        const bf = loadSrc(base, i, src);
-        bad += bf - bf;
-        a = max(a, abs(xd - <f64>bf));
-      }
-      m = max(m, a);
-    }
-    // m is NaN-free when bad is 0 (f64x2.max would carry a NaN lane; the result is -1 then anyway).
-    store<f64>(out + (k << 3), bad == 0 ? m : -1);
+    store<f64>(out + (k << 3), groupMagnitude(x, base, i, end, src));
+    i = end;
   }
 }
 
@@ -484,9 +490,29 @@ function encodeOne(
 // used, largest error]. Four elements at a time in SIMD lanes when the source and dtype allow (F32, BF16):
 // a block where a lane misses the bound is redone by the scalar path, which nudges; integer sums of q and the
 // maximum of errors do not depend on the order, so both paths give the same results.
+// 2^(e + 1 - mant) with e = max(the binary exponent of m, minExp) (minExp for m = 0): group-delta's ulp budget.
+// @ts-ignore: decorator
+@inline
+function ulpBudget(m: f64, mant: i32, minExp: i32): f64 {
+  let e = minExp;
+  if (m > 0) e = max(<i32>((reinterpret<u64>(m) >> 52) & 0x7ff) - 1023, minExp);
+  return reinterpret<f64>(<u64>(e + 1 - mant + 1023) << 52);
+}
+
+// The step of a group from its magnitude m (see encodeGroups' `rule` in src/kernels/kernel-types.ts).
+// @ts-ignore: decorator
+@inline
+function ruleStep(m: f64, tol: f64, dtype: i32, shrink: f64, halfMaxCode: f64): f32 {
+  const budget = ulpBudget(m, 23, -126) + (dtype == 0 ? 0 : dtype == 1 ? ulpBudget(m, 10, -14) : ulpBudget(m, 7, -126));
+  let step = <f32>((2 * tol - budget) * shrink);
+  if (<f64>step < tol) step = <f32>(2 * tol * shrink);
+  return m / <f64>step < halfMaxCode ? step : 0;
+}
+
 export function encodeGroups(
   x: usize, base: usize, n: i32, steps: usize, groupSize: i32, tol: f64, dtype: i32,
   codes: usize, overflow: usize, centers: usize, decoded: usize, qs: usize, result: usize, src: i32,
+  rule: i32, shrink: f64, halfMaxCode: f64,
 ): void {
   const hasBase = base != 0;
   const simd = src != 1 && dtype != 1;
@@ -498,7 +524,14 @@ export function encodeGroups(
   const vhalf = f64x2.splat(0.5);
   for (let k: usize = 0; i0 < n; k++, i0 += groupSize) {
     const end = min(n, i0 + groupSize);
-    const step = load<f32>(steps + (k << 2));
+    let step: f32;
+    if (rule) {
+      const m = groupMagnitude(x, base, i0, end, src);
+      step = m < 0 ? 0 : ruleStep(m, tol, dtype, shrink, halfMaxCode);
+      store<f32>(steps + (k << 2), step);
+    } else {
+      step = load<f32>(steps + (k << 2));
+    }
     if (!(step > 0)) continue;
     const vs64 = f64x2.splat(<f64>step);
     const vs32 = f32x4.splat(step);

@@ -44,6 +44,9 @@ const ESTIMATE_BUCKETS = 4096;
 /** |q| stays below this so f32(q) is exact. */
 const MAX_CODE = 2 ** 23;
 
+/** The encoder's step rule, for the encodeGroups kernel. */
+const STEP_RULE = { shrink: STEP_SHRINK, halfMaxCode: MAX_CODE / 2 };
+
 /** Options of `encodeGroupDelta`. */
 export interface GroupDeltaOptions {
   /** Elements per group (a row length gives per-row scales). Default DEFAULT_GROUP_SIZE. */
@@ -147,14 +150,16 @@ export function encodeGroupDeltaDecoded(
   if ((x instanceof Uint16Array || base instanceof Uint16Array) && dtype === 'F32') {
     throw invalidArgument('16-bit patterns need a 16-bit dtype');
   }
-  const steps = groupSteps(x, base, tol, g, dtype);
+  // The kernel computes each group's step as it reaches the group (STEP_RULE: groupSteps' rule, with the
+  // magnitude's exponent read from its bits instead of through Math.log2).
+  const steps = new Float32Array(Math.ceil(x.length / g));
   const n = x.length;
   const width = dtype === 'F32' ? 4 : 2;
   const codes = codesScratch.get(n);
   const overflow = overflowScratch.get(4 * n);
   const centers = new Int32Array(steps.length);
   const decoded = decodedScratch.get(n * width);
-  const r = kernels().encodeGroups(x, base, steps, g, tol, DTYPES.indexOf(dtype) as 0 | 1 | 2, codes, overflow, centers, decoded);
+  const r = kernels().encodeGroups(x, base, steps, g, tol, DTYPES.indexOf(dtype) as 0 | 1 | 2, codes, overflow, centers, decoded, STEP_RULE);
   markHalfRaw(x, steps, g, dtype);
   const raw = rawStream(x, steps, g, dtype);
   const rawError = fillRawDecoded(raw, steps, g, dtype, x, decoded);

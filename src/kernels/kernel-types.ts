@@ -7,6 +7,12 @@
  * (the codecs store non-finite values verbatim instead of passing them through the float kernels).
  */
 
+/** How encodeGroups computes a group's step from its magnitude (see there). */
+export interface StepRule {
+  readonly shrink: number;
+  readonly halfMaxCode: number;
+}
+
 export interface Kernels {
   /** out[i] = a[i] ^ b[i] for i < out.length (a and b at least as long). */
   xorBytes(a: Uint8Array, b: Uint8Array, out: Uint8Array): void;
@@ -95,6 +101,11 @@ export interface Kernels {
    * bytes written and the largest |r(q) - x[i]| over the kept groups (0 if none). Callers pass finite
    * values in the groups with steps > 0 and steps with |q| < 2^23. x and base are float32 values, or (as
    * Uint16Array, dtype F16 or BF16 only) bit patterns of `dtype`, widened exactly.
+   * With a `rule`, steps are not read but computed first, per group, and written to `steps`: m = the group's
+   * magnitude as groupMagnitudes computes it; m = -1 gives 0; else budget = u(m, 23, -126) + (dtype 0: 0,
+   * F16: u(m, 10, -14), BF16: u(m, 7, -126)) with u(m, mant, minExp) = 2^(e + 1 - mant), e = max(the binary
+   * exponent of m (floor(log2 m), exactly), minExp) (minExp for m = 0); step = f32((2 tol - budget) * shrink),
+   * or f32(2 tol * shrink) when that is below tol; and 0 unless m / step < halfMaxCode.
    */
   encodeGroups(
     x: Float32Array | Uint16Array,
@@ -107,6 +118,7 @@ export interface Kernels {
     overflow: Uint8Array,
     centers: Int32Array,
     decoded: Uint8Array,
+    rule?: StepRule,
   ): { codes: number; overflow: number; maxError: number };
   /**
    * Rounds `values` in place to the 16-bit `dtype` (1 F16, 2 BF16) as half-float.ts's roundTo does, and writes

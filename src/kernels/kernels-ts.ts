@@ -143,6 +143,29 @@ function ransEncodeTs(input: Uint8Array, freq: Uint32Array, states: Uint32Array,
   return p;
 }
 
+const F64_1 = new Float64Array(1);
+const U32_2 = new Uint32Array(F64_1.buffer);
+
+/** 2^(e + 1 - mant), e = max(binary exponent of m, minExp) (minExp for m = 0), from the bits (little-endian). */
+function ulpBudget(m: number, mant: number, minExp: number): number {
+  let e = minExp;
+  if (m > 0) {
+    F64_1[0] = m;
+    e = Math.max(((U32_2[1]! >>> 20) & 0x7ff) - 1023, minExp);
+  }
+  U32_2[0] = 0;
+  U32_2[1] = (e + 1 - mant + 1023) << 20;
+  return F64_1[0]!;
+}
+
+/** encodeGroups' step rule (kernel-types.ts). */
+function ruleStep(m: number, tol: number, dtype: number, shrink: number, halfMaxCode: number): number {
+  const budget = ulpBudget(m, 23, -126) + (dtype === 0 ? 0 : dtype === 1 ? ulpBudget(m, 10, -14) : ulpBudget(m, 7, -126));
+  let step = Math.fround((2 * tol - budget) * shrink);
+  if (step < tol) step = Math.fround(2 * tol * shrink);
+  return m / step < halfMaxCode ? step : 0;
+}
+
 function sat32(v: number): number {
   if (!(v === v)) return 0;
   return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : v;
@@ -370,11 +393,16 @@ export const TS_KERNELS: Kernels = {
     }
   },
 
-  encodeGroups(xs, bs, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
+  encodeGroups(xs, bs, steps, groupSize, tol, dtype, codes, overflow, centers, decoded, rule) {
     const half = dtype === 1 ? 1 : 2;
     const x = widen(xs, half);
     const base = bs && widen(bs, half);
     const n = x.length;
+    if (rule) {
+      const mags = new Float64Array(steps.length);
+      TS_KERNELS.groupMagnitudes(x, base, groupSize, mags);
+      for (let k = 0; k < steps.length; k++) steps[k] = mags[k]! < 0 ? 0 : ruleStep(mags[k]!, tol, dtype, rule.shrink, rule.halfMaxCode);
+    }
     const toBits = dtype === 2 ? toBf16Bits : dtype === 1 ? toF16Bits : f32Bits;
     const fromBits = dtype === 2 ? fromBf16Bits : dtype === 1 ? fromF16Bits : f32Value;
     const out = new DataView(decoded.buffer, decoded.byteOffset, decoded.byteLength);

@@ -505,3 +505,64 @@ test('dequantizeCodesHalf = the 16-bit patterns of dequantizeCodes, errors inclu
     }
   }
 });
+
+test('encodeGroups with a step rule computes the steps (exponent from the bits), then encodes as with them; wasm = TS', () => {
+  const rule = { shrink: 1 - 2 ** -10, halfMaxCode: 2 ** 22 };
+  /** The rule spelled out: the exponent by search over powers of two, not from the bits. */
+  const ruleSteps = (x: Float32Array, base: Float32Array | null, g: number, tol: number, dtype: 0 | 1 | 2): Float32Array => {
+    const mags = new Float64Array(Math.ceil(x.length / g));
+    TS_KERNELS.groupMagnitudes(x, base, g, mags);
+    const u = (m: number, mant: number, minExp: number): number => {
+      let e = minExp;
+      if (m > 0) {
+        let k = 0;
+        while (2 ** k > m) k--;
+        while (2 ** (k + 1) <= m) k++;
+        e = Math.max(k, minExp);
+      }
+      return 2 ** (e + 1 - mant);
+    };
+    return Float32Array.from(mags, (m) => {
+      if (m < 0) return 0;
+      const budget = u(m, 23, -126) + [0, u(m, 10, -14), u(m, 7, -126)][dtype]!;
+      let step = Math.fround((2 * tol - budget) * rule.shrink);
+      if (step < tol) step = Math.fround(2 * tol * rule.shrink);
+      return m / step < rule.halfMaxCode ? step : 0;
+    });
+  };
+  let dropped = 0;
+  for (const [n, g] of [[5000, 64], [3001, 1024], [999, 7]] as const) {
+    const r = new SeededRandom(n);
+    // Magnitudes from 1e-6 to 1e4 (fp16's grid is coarser than tol up there: groups get dropped), a NaN, an infinity.
+    const base = Float32Array.from({ length: n }, (_, i) => r.gaussian() * 10 ** ((Math.floor(i / g) % 11) - 6));
+    const x = base.map((v) => v + r.gaussian() * 3e-3);
+    x[n >> 1] = NaN;
+    base[n >> 2] = Infinity;
+    for (const tol of [1e-3, 1e-5]) {
+      for (const b of [base, null]) {
+        for (const dtype of [0, 1, 2] as const) {
+          const dt = (['F32', 'F16', 'BF16'] as const)[dtype];
+          const xs = x.map((v) => roundTo(dt, v));
+          const bs = b && b.map((v) => roundTo(dt, v));
+          const steps = ruleSteps(xs, bs, g, tol, dtype);
+          const want = encodeGroupsOracle(xs, bs, steps, g, tol, dtype);
+          dropped += want.steps.filter((s, k) => s === 0 && steps[k]! > 0).length;
+          for (const k of [TS_KERNELS, wasmKernels()]) {
+            if (!k) continue;
+            const s = new Float32Array(steps.length).fill(7); // ignored: the rule writes every step
+            const codes = new Uint8Array(n);
+            const overflow = new Uint8Array(4 * n);
+            const centers = new Int32Array(s.length);
+            const decoded = new Uint8Array(n * (dtype === 0 ? 4 : 2));
+            const res = k.encodeGroups(xs, bs, s, g, tol, dtype, codes, overflow, centers, decoded, rule);
+            const plain = encodeGroupsWith(k, xs, bs, steps, g, tol, dtype);
+            assert.deepEqual(s, want.steps, `steps n=${n} tol=${tol} base=${!!b} ${dt}`);
+            assert.deepEqual([codes.subarray(0, res.codes), overflow.subarray(0, res.overflow), res.maxError], [plain.codes, plain.overflow, plain.maxError]);
+            assert.deepEqual(plain, want);
+          }
+        }
+      }
+    }
+  }
+  assert.ok(dropped > 5, `${dropped} dropped groups`);
+});

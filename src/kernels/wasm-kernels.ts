@@ -45,7 +45,8 @@ interface Exports {
   dequantizeCodesHalf(codes: number, centers: number, steps: number, overflow: number, overflowLen: number, base: number,
     groupSize: number, maxCode: number, dtype: number, bits: number, n: number, src: number): number;
   encodeGroups(x: number, base: number, n: number, steps: number, groupSize: number, tol: number, dtype: number,
-    codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number, src: number): void;
+    codes: number, overflow: number, centers: number, decoded: number, qs: number, result: number, src: number,
+    rule: number, shrink: number, halfMaxCode: number): void;
   matmulU8(x: number, m: number, k: number, codes: number, n: number, min: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS8(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
   matmulS16(x: number, m: number, k: number, codes: number, n: number, scale: number, out: number, add: boolean, acc: number): void;
@@ -192,21 +193,21 @@ export function createWasmKernels(bytes: Uint8Array): Kernels {
       const ok = run(ex, [x, base], out, ([px, pb, po]) => ex.groupMagnitudes(px!, pb!, x.length, groupSize, po!, src));
       if (!ok) T.groupMagnitudes(x, base, groupSize, out, half);
     },
-    encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded) {
+    encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded, rule) {
       const n = x.length;
       // Outputs are not copied in, and only their written parts are copied back (untouched wasm pages stay
       // unbacked, so the 4-bytes-an-element overflow room costs no memory).
       const qsBytes = 4 * Math.min(groupSize, n);
       const addrs = layout(ex, [x, base, steps, centers, codes, overflow, decoded], qsBytes + 16 + 24);
-      if (!addrs) return T.encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded);
+      if (!addrs) return T.encodeGroups(x, base, steps, groupSize, tol, dtype, codes, overflow, centers, decoded, rule);
       const [px, pb, ps, pk, pc, pv, pd] = addrs as [number, number, number, number, number, number, number];
       copyIn(ex, px, x);
       copyIn(ex, pb, base);
-      copyIn(ex, ps, steps);
+      if (!rule) copyIn(ex, ps, steps);
       const pq = (pd + decoded.byteLength + 15) & ~15;
       const pr = (pq + qsBytes + 15) & ~15;
       const src = x instanceof Uint16Array ? dtype : 0;
-      ex.encodeGroups(px, pb, n, ps, groupSize, tol, dtype, pc, pv, pk, pd, pq, pr, src);
+      ex.encodeGroups(px, pb, n, ps, groupSize, tol, dtype, pc, pv, pk, pd, pq, pr, src, rule ? 1 : 0, rule?.shrink ?? 0, rule?.halfMaxCode ?? 0);
       const [nc, no, maxError] = new Float64Array(ex.memory.buffer, pr, 3) as unknown as [number, number, number];
       copyOut(ex, ps, steps);
       copyOut(ex, pk, centers);
