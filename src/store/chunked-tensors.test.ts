@@ -238,3 +238,30 @@ test('default mode streams large float tensors as group-quantized chunks: every 
   await store.close();
   await lossless.close();
 });
+
+test('paper mode streams tensors above the chunk size as the default mode does (within the bound); smaller ones keep the paper codec', async () => {
+  const store = await open();
+  const r = await store.put(basePath, { name: 'base', mode: 'paper', tolerance: 1e-3 });
+  const embed = r.tensors.find((t) => t.name === 'embed')!;
+  assert.equal(embed.codec, 'chunked', 'a tensor of several chunks is streamed');
+  assert.ok(embed.maxError <= 1e-3 && embed.maxError > 0, `max error ${embed.maxError}`);
+  const small = await open(undefined, 16 * 1024 * 1024); // chunk size above every tensor: all whole
+  const whole = await small.put(basePath, { name: 'base', mode: 'paper', tolerance: 1e-3 });
+  assert.ok(whole.tensors.filter((t) => t.dtype === 'BF16').every((t) => t.codec === 'paper-delta'), 'below the chunk size the paper codec stores them');
+  for await (const t of store.load('base', { mode: 'fp32' })) {
+    const want = baseTensors.find((x) => x.name === t.name)!;
+    if (want.dtype !== 'BF16' || t.form !== 'f32') continue;
+    const w = new Uint16Array(want.bytes.buffer.slice(want.bytes.byteOffset, want.bytes.byteOffset + want.bytes.length));
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    let worst = 0;
+    for (let i = 0; i < w.length; i++) {
+      u[0] = w[i]! << 16;
+      worst = Math.max(worst, Math.abs(t.values[i]! - f[0]!));
+    }
+    assert.ok(worst <= 1e-3, `${t.name}: every element within the bound (worst ${worst})`);
+  }
+  assert.equal((await store.verify()).ok, true);
+  await store.close();
+  await small.close();
+});

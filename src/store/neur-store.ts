@@ -207,7 +207,7 @@ export class NeurStore {
 
   /**
    * Stores every tensor: large ones as chunk records, streamed (chunked-tensors.ts: lossless, or group-quantized
-   * within the bound in the default mode); the rest, and every tensor in paper mode, whole through the encoder.
+   * within the bound in the default and paper modes); the rest whole through the encoder.
    */
   private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, mode: Mode, tolerance: number, options: PutOptions): Promise<TensorRow[]> {
     const total = tensors.reduce((n, t) => n + t.byteLength, 0);
@@ -216,9 +216,11 @@ export class NeurStore {
     for (const [index, t] of tensors.entries()) {
       if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
       let e;
-      if (mode !== 'paper' && this.chunked.applies(t.byteLength)) {
+      if (this.chunked.applies(t.byteLength)) {
         const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
-        const lossy = mode === 'default' ? { tolerance } : {};
+        // Paper mode's algorithm needs whole tensors (an 8-bit base per tensor, searched by L2 over the whole
+        // vector): above the chunk size it streams as the default mode does, within the same bound.
+        const lossy = mode === 'lossless' ? {} : { tolerance };
         e = await this.chunked.put(t, { signal: options.signal, onBytes: progress, effort: options.effort, ...lossy }).catch((err: unknown) => {
           throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
         });
