@@ -7,7 +7,7 @@
  *   npm run bench:scale -- [--size 1g|4g|256m] [--json] [--skip-lossy]
  */
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,6 +33,8 @@ interface Row {
   readonly seconds: number;
   readonly mbPerS: number;
   readonly peakRssMiB: number | null;
+  /** CPU seconds of all the process's threads (user + system), where measured. */
+  readonly cpuSeconds?: number;
   readonly storedBytes?: number;
   readonly note?: string;
 }
@@ -52,13 +54,13 @@ function child(args: string[]): { seconds: number; maxRssBytes: number; [k: stri
 }
 
 /** A command's wall time and peak RSS (GNU time's %M). */
-function command(cmd: string, args: string[]): { seconds: number; rss: number | null } {
+function command(cmd: string, args: string[]): { seconds: number; rss: number | null; cpuSeconds: number } {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  const kb = Number(r.stderr.trim().split('\n').pop());
-  return { seconds, rss: Number.isFinite(kb) ? kb * 1024 : null };
+  const [kb, user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
+  return { seconds, rss: Number.isFinite(kb) ? kb * 1024 : null, cpuSeconds: user + sys };
 }
 
 /** Bytes of a safetensors file before its tensor data (8-byte length + JSON header). */
@@ -82,7 +84,8 @@ function dirBytes(dir: string): number {
 
 const mib = (b: number | null): number | null => (b === null ? null : Math.round(b / 2 ** 20));
 const add = (operation: string, bytes: number, seconds: number, rss: number | null, extra: Partial<Row> = {}): void => {
-  rows.push({ operation, seconds: Number(seconds.toFixed(2)), mbPerS: Math.round(bytes / 1e6 / seconds), peakRssMiB: mib(rss), ...extra });
+  const cpu = extra.cpuSeconds === undefined ? {} : { cpuSeconds: Number(extra.cpuSeconds.toFixed(2)) };
+  rows.push({ operation, seconds: Number(seconds.toFixed(2)), mbPerS: Math.round(bytes / 1e6 / seconds), peakRssMiB: mib(rss), ...extra, ...cpu });
 };
 
 const t0 = performance.now();
@@ -93,46 +96,46 @@ const size = statSync(base).size;
 // NeurStore, lossless: base, then the fine-tune into the same store.
 const store = join(work, 'lossless');
 const putBase = child(['put', store, base, 'base', 'lossless']);
-add('put lossless, base', size, putBase.seconds, putBase.maxRssBytes, { storedBytes: Number(putBase.storedBytes) });
+add('put lossless, base', size, putBase.seconds, putBase.maxRssBytes, { cpuSeconds: Number(putBase.cpuSeconds), storedBytes: Number(putBase.storedBytes) });
 const putTuned = child(['put', store, tuned, 'tuned', 'lossless']);
-add('put lossless, fine-tune', size, putTuned.seconds, putTuned.maxRssBytes, { storedBytes: Number(putTuned.storedBytes) });
+add('put lossless, fine-tune', size, putTuned.seconds, putTuned.maxRssBytes, { cpuSeconds: Number(putTuned.cpuSeconds), storedBytes: Number(putTuned.storedBytes) });
 const bothLossless = dirBytes(store);
 for (const name of ['base', 'tuned']) {
   const out = join(work, `${name}.out.safetensors`);
   const g = child(['get', store, name, out]);
-  add(`get ${name === 'base' ? 'base' : 'fine-tune'}`, size, g.seconds, g.maxRssBytes);
+  add(`get ${name === 'base' ? 'base' : 'fine-tune'}`, size, g.seconds, g.maxRssBytes, { cpuSeconds: Number(g.cpuSeconds) });
   rmSync(out);
 }
 const l = child(['load', store, 'tuned']);
 if (l.bytes !== size - headerBytes(tuned)) throw new Error(`load gave ${String(l.bytes)} tensor bytes, the file holds ${size - headerBytes(tuned)}`);
-add('load fine-tune (mode exact, tensor by tensor)', Number(l.bytes), l.seconds, l.maxRssBytes);
+add('load fine-tune (mode exact, tensor by tensor)', Number(l.bytes), l.seconds, l.maxRssBytes, { cpuSeconds: Number(l.cpuSeconds) });
 const v = child(['verify', store]);
-add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { note: v.ok ? 'ok' : 'DAMAGE' });
+add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { cpuSeconds: Number(v.cpuSeconds), note: v.ok ? 'ok' : 'DAMAGE' });
 
 // NeurStore, default mode at 1e-3 (large float tensors streamed as group-quantized chunks on the encode workers).
 let bothLossy: number | null = null;
 if (!SKIP_LOSSY) {
   const lossy = join(work, 'lossy');
   const b = child(['put', lossy, base, 'base', 'default']);
-  add('put default 1e-3, base', size, b.seconds, b.maxRssBytes, { storedBytes: Number(b.storedBytes) });
+  add('put default 1e-3, base', size, b.seconds, b.maxRssBytes, { cpuSeconds: Number(b.cpuSeconds), storedBytes: Number(b.storedBytes) });
   const t = child(['put', lossy, tuned, 'tuned', 'default']);
-  add('put default 1e-3, fine-tune', size, t.seconds, t.maxRssBytes, { storedBytes: Number(t.storedBytes), note: `max error ${Number(t.maxError).toExponential(2)}` });
+  add('put default 1e-3, fine-tune', size, t.seconds, t.maxRssBytes, { cpuSeconds: Number(t.cpuSeconds), storedBytes: Number(t.storedBytes), note: `max error ${Number(t.maxError).toExponential(2)}` });
   bothLossy = dirBytes(lossy);
 }
 
 // The others, same files, same run.
 const z = join(work, 'base.zst');
 const zc = command('zstd', ['-3', '-T1', '-q', '-f', base, '-o', z]);
-add('zstd -3 (CLI, 1 thread), base', size, zc.seconds, zc.rss, { storedBytes: statSync(z).size });
+add('zstd -3 (CLI, 1 thread), base', size, zc.seconds, zc.rss, { cpuSeconds: Number(zc.cpuSeconds), storedBytes: statSync(z).size });
 const zd = command('zstd', ['-d', '-q', '-f', z, '-o', join(work, 'base.unz')]);
-add('zstd -d, base', size, zd.seconds, zd.rss);
+add('zstd -d, base', size, zd.seconds, zd.rss, { cpuSeconds: Number(zd.cpuSeconds) });
 rmSync(join(work, 'base.unz'));
 const zipnn = child(['zipnn', base, join(work, 'base.zipnn')]);
-add('ZipNN method (byte planes + zstd -3, 1 thread), base', size, zipnn.seconds, zipnn.maxRssBytes, { storedBytes: statSync(join(work, 'base.zipnn')).size });
+add('ZipNN method (byte planes + zstd -3, 1 thread), base', size, zipnn.seconds, zipnn.maxRssBytes, { cpuSeconds: Number(zipnn.cpuSeconds), storedBytes: statSync(join(work, 'base.zipnn')).size });
 const zt = join(work, 'tuned.zst');
 command('zstd', ['-3', '-T1', '-q', '-f', tuned, '-o', zt]);
 const cp = command('cp', [base, join(work, 'base.copy')]);
-add('cp, base', size, cp.seconds, cp.rss);
+add('cp, base', size, cp.seconds, cp.rss, { cpuSeconds: Number(cp.cpuSeconds) });
 
 const summary = {
   modelBytes: size,
@@ -146,15 +149,19 @@ const summary = {
 };
 rmSync(work, { recursive: true, force: true });
 
-const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
+const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
 if (JSON_OUT) {
   console.log(JSON.stringify({ ...header, ...summary, rows }, null, 2));
 } else {
-  console.log(`bench:scale  node ${header.node}  ${header.cpu}  ${header.cores} cores  model ${(size / 1e9).toFixed(2)} GB bf16 (+ a fine-tune)`);
+  console.log(`bench:scale  node ${header.node}  ${header.cpu}  ${header.cores} cores  load average ${header.loadAverage.join(' ')}  model ${(size / 1e9).toFixed(2)} GB bf16 (+ a fine-tune)`);
   console.log('');
-  console.log('| operation | s | MB/s | peak RSS MiB | stored bytes | note |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.operation} | ${r.seconds} | ${r.mbPerS} | ${r.peakRssMiB ?? 'n/a'} | ${r.storedBytes ?? ''} | ${r.note ?? ''} |`);
+  // CPU s: every thread of the process, user + system; CPU s / s is how many of the cores it kept busy.
+  console.log('| operation | s | MB/s | CPU s | cores busy | peak RSS MiB | stored bytes | note |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const busy = r.cpuSeconds === undefined ? '' : (r.cpuSeconds / r.seconds).toFixed(2);
+    console.log(`| ${r.operation} | ${r.seconds} | ${r.mbPerS} | ${r.cpuSeconds ?? ''} | ${busy} | ${r.peakRssMiB ?? 'n/a'} | ${r.storedBytes ?? ''} | ${r.note ?? ''} |`);
+  }
   console.log('');
   console.log(`stored, base + fine-tune: NeurStore lossless ${(bothLossless / 1e9).toFixed(3)} GB (${summary.ratioLossless.toFixed(2)}x)` +
     `${bothLossy ? `, default 1e-3 ${(bothLossy / 1e9).toFixed(3)} GB (${((2 * size) / bothLossy).toFixed(2)}x)` : ''}` +

@@ -1,6 +1,6 @@
 /**
  * One timed operation of `bench:scale` in a process of its own, so its peak RSS is its own: prints
- * {"seconds": s, "maxRssBytes": n, ...} on stdout. Plain JavaScript over the compiled package (dist/, built by
+ * {"seconds": s, "cpuSeconds": c, "maxRssBytes": n, ...} on stdout. Plain JavaScript over the compiled package (dist/, built by
  * bench:scale first), run by plain `node`: as users run NeurStore, with no TypeScript loader in the process or
  * its worker threads (under tsx every worker spent ~0.5 s loading it). Operations: put STORE FILE NAME MODE,
  * get STORE NAME OUT, load STORE NAME, verify STORE, zipnn FILE OUT.
@@ -61,4 +61,7 @@ if (op === 'put') {
 } else {
   throw new Error(`unknown operation ${op}`);
 }
-console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, ...extra }));
+// CPU seconds of every thread of the process (user + system): with `seconds`, how many cores the operation kept busy.
+const usage = process.resourceUsage();
+const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, cpuSeconds, maxRssBytes: usage.maxRSS * 1024, ...extra }));
