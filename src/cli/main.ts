@@ -111,11 +111,12 @@ export function buildProgram(io: CliIo = processIo): Command {
     .requiredOption('-o, --output <file>', 'output file (a multi-file model puts its other files beside it)')
     .addOption(new Option('--format <format>', "write the tensors in this format instead of the model's own").choices(formatNames()))
     .option('--verify', "also check every chunk of a large tensor against its SHA-256 (slower; records' CRCs are always checked)")
-    .action(async (name: string, o: { output: string; format?: FormatName; verify?: boolean }, cmd: Command) => {
+    .option('--sync', 'fsync the written files before exiting (durable through a power cut; bounded by the disk\'s speed)')
+    .action(async (name: string, o: { output: string; format?: FormatName; verify?: boolean; sync?: boolean }, cmd: Command) => {
       await withStore(cmd, async (s) => {
         const progress = bar(`get ${name}`);
         // Ctrl-C stops the get cleanly (nothing left at the output path): exit 130.
-        const files = await untilCtrlC((signal) => s.get(name, resolve(o.output), { signal, format: o.format, verify: o.verify, onProgress: (p) => progress.update(p.done, p.total) }))
+        const files = await untilCtrlC((signal) => s.get(name, resolve(o.output), { signal, format: o.format, verify: o.verify, sync: o.sync, onProgress: (p) => progress.update(p.done, p.total) }))
           .finally(() => progress.done());
         out(`wrote ${files.join(', ')}`);
       }, 'read');

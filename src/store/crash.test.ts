@@ -151,3 +151,18 @@ for (const [label, size] of [['', 1 << 30], [', tensors chunked', 2048]] as cons
     }
   });
 }
+
+test('get --sync output survives a power cut; without it the target holds the whole model or nothing, never part of it', async () => {
+  chunkBytes = 2048;
+  const { env, catalog } = await baseState(false, 'get-sync');
+  const store = await open(env, catalog);
+  await store.get('a', 'out/durable', { sync: true });
+  await store.get('a', 'out/cached');
+  await store.close();
+  const image = env.crashImage();
+  assert.ok(Buffer.from(await image.readFile('out/durable')).equals(modelA), 'the synced output is on disk, byte-exact');
+  if (await image.exists('out/cached')) {
+    assert.ok(Buffer.from(await image.readFile('out/cached')).equals(modelA), 'an unsynced output that survived is whole');
+  }
+  assert.ok(Buffer.from(await env.readFile('out/cached')).equals(modelA), 'before the cut both are there');
+});

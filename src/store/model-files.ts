@@ -113,10 +113,19 @@ export interface StagedSink extends ModelSink {
   discard(): Promise<void>;
 }
 
-/** A large staged file is fsynced in the background every this many bytes. */
+/** With `sync`, a large staged file is fsynced in the background every this many bytes. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
-export function stagedSink(env: Env, target: string): StagedSink {
+export interface StagedSinkOptions {
+  /**
+   * Make the files durable (fsync, then the directory) before `commit` returns. Without it they are moved into
+   * place whole (a killed process leaves nothing half-written at the target) but, as cp and zstd leave theirs,
+   * in the page cache: a power cut soon after may lose them. The store's own data is durable either way.
+   */
+  readonly sync?: boolean;
+}
+
+export function stagedSink(env: Env, target: string, options: StagedSinkOptions = {}): StagedSink {
   const staged: Array<{ tmp: string; final: string; file: EnvFile; syncing: () => Promise<void> }> = [];
   const written: string[] = [];
   return {
@@ -130,7 +139,7 @@ export function stagedSink(env: Env, target: string): StagedSink {
       if (staged.length === 0) await removeStaleTemporaries(env, dirOf(final));
       await env.remove(tmp);
       const file = await env.openAppend(tmp);
-      // Large outputs are fsynced in the background every SYNC_EVERY_BYTES, so writeback overlaps decoding and
+      // Durable outputs are fsynced in the background every SYNC_EVERY_BYTES, so writeback overlaps decoding and
       // the fsync before the rename finds little left to write (a whole-GB fsync at the end took ~2.5 s).
       let unsynced = 0;
       let syncing: Promise<void> = Promise.resolve();
@@ -139,7 +148,7 @@ export function stagedSink(env: Env, target: string): StagedSink {
         write: async (chunk) => {
           await file.append(chunk);
           unsynced += chunk.length;
-          if (unsynced >= SYNC_EVERY_BYTES) {
+          if (options.sync && unsynced >= SYNC_EVERY_BYTES) {
             unsynced = 0;
             await syncing; // at most one background fsync at a time
             syncing = file.sync();
@@ -154,12 +163,12 @@ export function stagedSink(env: Env, target: string): StagedSink {
     async commit(): Promise<void> {
       for (const s of staged) {
         await s.syncing();
-        await s.file.sync();
+        if (options.sync) await s.file.sync();
         await s.file.close();
         await env.rename(s.tmp, s.final);
         written.push(s.final);
       }
-      if (staged.length) await env.syncDir(dirOf(target));
+      if (staged.length && options.sync) await env.syncDir(dirOf(target));
     },
     async discard(): Promise<void> {
       for (const s of staged) {

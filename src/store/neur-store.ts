@@ -248,7 +248,7 @@ export class NeurStore {
     if ((await this.env.exists(outPath)) && (await this.env.isDirectory(outPath))) {
       throw invalidArgument(`output path ${outPath} is a directory: give a file path (e.g. ${joinPath(outPath, name.replace(/[^\w.-]+/g, '_'))}.${'<ext>'})`);
     }
-    const sink = stagedSink(this.env, outPath);
+    const sink = stagedSink(this.env, outPath, { sync: options.sync });
     try {
       await this.write(name, sink, options);
       await sink.commit();
