@@ -69,6 +69,23 @@ export async function findModel(root: string, main: string): Promise<FoundModel 
   }
 }
 
+/**
+ * True when `main`'s content is in a model format (detection only: the files it references need not be there).
+ * A commit materializes a parent's sibling files only for such a file (a TF.js model.json changed alone).
+ */
+export async function detectsAsModel(root: string, main: string): Promise<boolean> {
+  const source = await openModelSource(new NodeEnv(), posix.join(root, main));
+  try {
+    await detectFormat(source);
+    return true;
+  } catch (e) {
+    if (isNeurStoreError(e, 'INVALID_ARGUMENT') || isNeurStoreError(e, 'NOT_FOUND')) return false;
+    throw e;
+  } finally {
+    await source.close();
+  }
+}
+
 /** The store name of a model: its files' content and the mode it is stored in. */
 export function hubModelName(identities: readonly FileIdentity[], mode: Mode, tolerance: number): string {
   const h = createHash('sha256');

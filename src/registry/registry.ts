@@ -23,7 +23,7 @@ import { exists, identityOfFile, lfsPointer, writeAtomic, writeBytesAtomic, type
 import {
   HubError, checkFilePath, checkRefName, checkRepoId, checkRevision, entryNotFound, isCommitId, repoNotFound, revisionNotFound,
 } from './hub-names.js';
-import { findModel, hubModelName, memberIdentities, memberStream } from './hub-models.js';
+import { detectsAsModel, findModel, hubModelName, memberIdentities, memberStream } from './hub-models.js';
 import { baseModelsOfCard } from './model-card.js';
 import { REGISTRY_FILE, RegistryDb, type CommitRow, type FileRow, type HubModelRow, type RefRow, type RepoRow } from './registry-db.js';
 import { commitHistory, type RegistryBlobs, type RegistryStore } from './registry-store.js';
@@ -406,7 +406,9 @@ export class Registry {
     for (const path of [...staged.keys()].sort()) {
       if (claimed.has(path)) continue;
       let found = await findModel(staging, path);
-      if (!found && (await this.materializeSiblings(staging, path, parentRows, staged))) found = await findModel(staging, path);
+      // Siblings from the parent commit only for a file in a model format whose companions are not in this commit
+      // (before: for every file that was not a model, rewriting every binary sibling on each commit).
+      if (!found && (await detectsAsModel(staging, path)) && (await this.materializeSiblings(staging, path, parentRows, staged))) found = await findModel(staging, path);
       if (!found || found.companions.some((c) => claimed.has(c))) continue;
       const group = [path, ...found.companions];
       const ids = await Promise.all(group.map(async (p) => staged.get(p) ?? identityOfFile(join(staging, ...p.split('/')))));
