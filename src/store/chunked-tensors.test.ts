@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { isNeurStoreError } from '../errors.js';
 import { SeededRandom } from '../env/seeded-random.js';
@@ -264,4 +265,47 @@ test('paper mode streams tensors above the chunk size as the default mode does (
   assert.equal((await store.verify()).ok, true);
   await store.close();
   await small.close();
+});
+
+/**
+ * Like damageChunk, but the record's checksums are recomputed, so the forgery passes the CRCs every read checks:
+ * flips `bit` of payload byte `at` (negative: from the payload's end).
+ */
+function forgeChunk(dir: string, nth: number, at: number, bit: number): void {
+  const seg = join(dir, 'segments', '000001.seg');
+  const b = readFileSync(seg);
+  let pos = SEGMENT_HEADER_BYTES;
+  for (let seen = 0; ; pos += RECORD_HEADER_BYTES + b.readUInt32LE(pos + 8)) {
+    if (b[pos + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === nth) break;
+  }
+  const length = b.readUInt32LE(pos + 8);
+  const payload = b.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + length);
+  payload[at < 0 ? length + at : at] ^= bit;
+  b.writeUInt32LE(crc32(payload), pos + 4);
+  b.writeUInt32LE(crc32(b.subarray(pos + 4, pos + RECORD_HEADER_BYTES)), pos);
+  writeFileSync(seg, b);
+}
+
+test('a lossy chunk whose stored digest does not match what it decodes to fails every get, not only get --verify', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base', tolerance: 1e-3 });
+  await store.close();
+  forgeChunk(dir, 1, 4 + 32, 0x01); // the first byte of `check`, the digest of the decoded bytes (record-payload.ts)
+  const again = await open(dir);
+  await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION') && /SHA-256/.test((e as Error).message));
+  assert.equal((await again.verify()).ok, false);
+  await again.close();
+});
+
+test('a lossless chunk forged past its CRCs fails get --verify and verify', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base' });
+  await store.close();
+  forgeChunk(dir, 1, -4, 0x04);
+  const again = await open(dir);
+  await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors'), { verify: true }), (e) => isNeurStoreError(e, 'CORRUPTION'));
+  assert.equal((await again.verify()).ok, false);
+  await again.close();
 });

@@ -277,7 +277,8 @@ export class ChunkedTensors {
 
   /**
    * One chunk's bytes, decoded (through its base chain) on the decode pool into memory of its own. Every
-   * record read is checked against its CRC; with `verify`, every decoded chunk also against its SHA-256.
+   * record read is checked against its CRC, every lossy chunk against its digest; with `verify`, every
+   * lossless chunk also against its SHA-256.
    */
   async chunkBytesOf(key: bigint, verify = false): Promise<Uint8Array> {
     return (await this.decodeChunk(key, verify)).bytes;
@@ -301,15 +302,19 @@ export class ChunkedTensors {
       ? new Uint16Array(baseBytes.buffer, baseBytes.byteOffset, baseBytes.length / 2)
       : grouped && baseBytes ? valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view) : baseBytes;
     const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
+    // A lossy chunk is always checked against the digest of the values its bound was checked on at put (the
+    // encoder computes them with the decoder's arithmetic rather than decoding the body again): equal digests
+    // prove every element the reader gets is within the bound. A lossless one is, with `verify`.
+    const digest = verify || grouped;
     let decoded;
     try {
-      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest: verify, owned: true } as const;
+      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest, owned: true } as const;
       decoded = await this.decoder.decode(job, true);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
       throw e;
     }
-    if (verify && (!decoded.digest || !sameDigest(decoded.digest, expected))) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
+    if (digest && (!decoded.digest || !sameDigest(decoded.digest, expected))) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
     return { bytes: decoded.bytes, identity };
   }
 
