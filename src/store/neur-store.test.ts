@@ -145,3 +145,24 @@ test('a flipped bit in a segment file is CORRUPTION naming the file, never wrong
   }
   await reopened.close();
 });
+
+test('a model removed and put again under its name by another store instance reads back as the new one (rows kept between gets are not reused)', async () => {
+  const dir = tempDir();
+  const rng = new SeededRandom(23);
+  const a = await writeSafetensorsFile(join(dir, 'a.safetensors'), randomTensors(rng, 3));
+  const b = await writeSafetensorsFile(join(dir, 'b.safetensors'), randomTensors(rng, 5));
+  const reader = await NeurStore.init(join(dir, 'store'));
+  const writer = await NeurStore.open(join(dir, 'store'));
+  await writer.put(a, { name: 'm' });
+  const out = join(dir, 'out.safetensors');
+  for (const [file, step] of [[a, 'first'], [a, 'again']] as const) {
+    await reader.get('m', out);
+    assert.deepEqual(readFileSync(out), readFileSync(file), `${step} get`);
+  }
+  await writer.remove('m');
+  await writer.put(b, { name: 'm' });
+  await reader.get('m', out);
+  assert.deepEqual(readFileSync(out), readFileSync(b), 'the model put again is read, not the rows of the removed one');
+  await writer.close();
+  await reader.close();
+});
