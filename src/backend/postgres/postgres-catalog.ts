@@ -11,7 +11,7 @@ import {
   FLOAT_BASE_DTYPES, type Catalog, type CatalogDamage, type CatalogTotals, type CatalogTx, type CodecName, type ModelRow, type TensorRow,
 } from '../../catalog/catalog.js';
 import { modelRowChecksum, tensorRowsChecksum } from '../../catalog/row-checksum.js';
-import { pgError } from './postgres-connect.js';
+import { pgError, poolClient } from './postgres-connect.js';
 import { TENSOR_INSERT_SQL, damagedRow, readTensorRows, tensorColumns, toModelRow, toTensorRows, type Row } from './postgres-rows.js';
 import { fromSqlKey, toSqlKey } from './postgres-schema.js';
 
@@ -122,12 +122,7 @@ export class PostgresCatalog implements Catalog {
 
   /** Runs `fn` on one REPEATABLE READ snapshot (several statements that must agree: models and their tensors). */
   private async snapshot<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, this.location, 'cannot connect to');
-    }
+    const client = await poolClient(this.pool, this.location);
     let broken: Error | undefined;
     try {
       await this.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', [], client);

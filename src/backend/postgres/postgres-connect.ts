@@ -85,6 +85,15 @@ export async function endClient(client: pg.Client): Promise<void> {
 
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
 
+/** A client from `pool`; failing to get one is a one-line IO_ERROR naming `location` (see pgError). */
+export async function poolClient(pool: pg.Pool, location: string): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (e) {
+    throw pgError(e, location, 'cannot connect to');
+  }
+}
+
 /**
  * A driver or server error as a one-line NeurStoreError: cannot connect / authenticate / lost the connection /
  * timed out are IO_ERROR (exit 7), a missing database NOT_FOUND, a taken name or a lock conflict CONFLICT.

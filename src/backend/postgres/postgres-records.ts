@@ -28,7 +28,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { NeurStoreError, notFound } from '../../errors.js';
 import type { Damage, RecordStore, RecordWriter } from '../backend.js';
-import { pgError } from './postgres-connect.js';
+import { pgError, poolClient } from './postgres-connect.js';
 import { PageReader } from './postgres-page-reader.js';
 import { fromSqlKey, toSqlKey } from './postgres-schema.js';
 
@@ -122,12 +122,8 @@ export class PostgresRecords implements RecordStore {
     return new PostgresRecordWriter(this.pool, this.location, this.pageBytes, lock);
   }
 
-  private async connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, this.location, 'cannot connect to');
-    }
+  private connect(): Promise<pg.PoolClient> {
+    return poolClient(this.pool, this.location);
   }
 
   private async query(what: string, sql: string, params?: unknown[]): Promise<pg.QueryResult> {

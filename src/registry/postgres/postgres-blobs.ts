@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { CompressStream, DecompressStream, decompress } from 'zstd-napi';
 import { NeurStoreError, invalidArgument } from '../../errors.js';
-import { pgError } from '../../backend/postgres/postgres-connect.js';
+import { pgError, poolClient } from '../../backend/postgres/postgres-connect.js';
 import { IdentityHasher, piped, rangeSlice, type ByteRange } from '../durable-files.js';
 import type { RegistryBlobs } from '../registry-store.js';
 import { Paginator, readPages } from './postgres-pages.js';
@@ -42,12 +42,7 @@ export class PostgresBlobs implements RegistryBlobs {
 
   async put(sha256: string, size: number, source: () => Readable): Promise<{ storedBytes: number }> {
     if (await this.has(sha256)) return { storedBytes: 0 };
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, this.location, 'cannot connect to');
-    }
+    const client = await poolClient(this.pool, this.location);
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -135,12 +130,7 @@ export class PostgresBlobs implements RegistryBlobs {
 
   /** The blob's compressed pages, one held at a time, on a connection of its own released when they end or stop. */
   private async *pages(sha256: string, pages: number, storedCrc: number): AsyncGenerator<Buffer> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, this.location, 'cannot connect to');
-    }
+    const client = await poolClient(this.pool, this.location);
     let complete = false;
     try {
       await client.query('BEGIN');

@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { NeurStoreError, conflict } from '../../errors.js';
-import { DEFAULT_TIMEOUTS, connectClient, endClient, newPool, pgError, redactUrl } from '../../backend/postgres/postgres-connect.js';
+import { DEFAULT_TIMEOUTS, connectClient, endClient, newPool, pgError, poolClient, redactUrl } from '../../backend/postgres/postgres-connect.js';
 import { LOCK_SPACE } from '../../backend/postgres/postgres-schema.js';
 import type { Mode } from '../../store/store-types.js';
 import {
@@ -183,12 +183,7 @@ export class PostgresRegistryStore extends PgReads implements RegistryStore {
 
   async write<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
     if (this.readOnly) throw conflict(`the hub of ${this.location} is open read-only`);
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, this.location, 'cannot connect to');
-    }
+    const client = await poolClient(this.pool, this.location);
     let broken = false;
     try {
       await client.query('BEGIN');

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { crc32 } from 'node:zlib';
-import { pgError } from '../../backend/postgres/postgres-connect.js';
+import { pgError, poolClient } from '../../backend/postgres/postgres-connect.js';
 import { badRequest } from '../hub-names.js';
 import { PARTIAL_UPLOAD_MAX_IDLE_MS, UPLOAD_MAX_AGE_MS, checkedBody, sweeper, type RegistryUploads } from '../uploads.js';
 import { Paginator, readPages } from './postgres-pages.js';
@@ -75,12 +75,7 @@ export class PostgresUploads implements RegistryUploads {
 
   async copyTo(oid: string, dest: string): Promise<boolean> {
     this.check(oid);
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw pgError(e, this.location, 'cannot connect to');
-    }
+    const client = await poolClient(this.pool, this.location);
     let complete = false;
     try {
       // One snapshot: the row and its pages, even if a commit on another server removes the object meanwhile.
