@@ -13,6 +13,11 @@ export interface PrefetchOptions {
    * faceres-deep's ten large tensors decoded one at a time on one worker).
    */
   readonly aheadCount?: number;
+  /**
+   * Items started only when asked for, never ahead (nor those after them): large tensors that stream through a
+   * read-ahead of their own, whose whole bytes read ahead would double what a load holds.
+   */
+  readonly onlyWhenAsked?: (i: number) => boolean;
 }
 
 /** `get(i)` is `fetch(i)`, with the following tensors (sized by `sizes`) started in the background. */
@@ -35,6 +40,7 @@ export function prefetcher<T>(sizes: readonly number[], fetch: (i: number) => Pr
     started.delete(i);
     let bytes = 0;
     for (let j = i + 1; j < sizes.length && j <= i + aheadCount; j++) {
+      if (options.onlyWhenAsked?.(j)) break;
       bytes += sizes[j]!;
       if (bytes > aheadBytes && j > i + 1) break;
       start(j);

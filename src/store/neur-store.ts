@@ -72,17 +72,12 @@ export interface OpenOptions {
   readOnly?: boolean;
 }
 
-/** Models whose tensor rows `write` keeps between calls. */
-const ROW_CACHE_MODELS = 64;
-
 export class NeurStore {
   private readonly content: ContentStore;
   private readonly decoder: TensorDecoder;
   private readonly loader: ModelLoader;
   private readonly encodePool: EncodePool;
   private readonly chunked: ChunkedTensors;
-  /** Tensor rows of recently written models (see `tensorRows`). */
-  private readonly rowCache = new Map<string, TensorRow[]>();
   private constructor(
     /** The store's directory or database URL, as opened. */
     readonly location: string,
@@ -474,7 +469,7 @@ export class NeurStore {
   /** A model's catalog rows and the StoredModel formats write from (tensors read ahead on the decode pool). */
   private async storedModel(name: string, verify = false): Promise<{ model: ModelInfo; rows: TensorRow[]; stored: StoredModel }> {
     const model = await this.requireModel(name);
-    const rows = await this.tensorRows(model);
+    const rows = await this.catalog.tensors(name);
     const architecture = await this.decoder.tensorBytes(model.architectureKey, 'U8', RecordKind.Architecture);
     // Chunked tensors stream through their own bounded read-ahead: the prefetcher leaves them alone.
     const chunked = (i: number): boolean => rows[i]?.codec === 'chunked';
@@ -491,27 +486,6 @@ export class NeurStore {
       else yield await tensorBytes(i);
     }
     return { model, rows, stored: { architecture, tensorBytes, tensorPieces } };
-  }
-
-  /**
-   * A model's tensor rows, kept for the last ROW_CACHE_MODELS models written out (a server answers the same
-   * downloads over and over: reading and checking the rows was a quarter of its CPU). A model's rows never change
-   * once it is listed, and the key holds what a put writes into its model row, so a model removed and put again
-   * under the same name (by any process) is read afresh.
-   */
-  private async tensorRows(model: ModelInfo): Promise<TensorRow[]> {
-    const key = JSON.stringify([model.name, model.createdMs, String(model.architectureKey), model.mode, model.tolerance, model.bytesIn, model.storedBytes, model.tensorCount]);
-    const cached = this.rowCache.get(key);
-    if (cached) {
-      this.rowCache.delete(key);
-      this.rowCache.set(key, cached);
-      return cached;
-    }
-    const rows = await this.catalog.tensors(model.name);
-    if (rows.length !== model.tensorCount) return rows; // changed under us: do not keep
-    this.rowCache.set(key, rows);
-    if (this.rowCache.size > ROW_CACHE_MODELS) this.rowCache.delete(this.rowCache.keys().next().value!);
-    return rows;
   }
 
   private async requireModel(name: string): Promise<ModelInfo> {
