@@ -13,9 +13,9 @@
  * first chunk.
  *
  * Read: chunks decode a bounded number ahead on the decode workers, each record checked against its CRC as it
- * is read (with `verify`, each decoded chunk against its SHA-256 too: that costs about as much as decoding), and
- * the list against the hash tree at the end (a streaming reader writes to a staged file, so a mismatch leaves
- * no output).
+ * is read, each lossy chunk against the digest of the values its bound was checked on (with `verify`, each
+ * lossless chunk against its SHA-256 too: that costs about as much as decoding), and the list against the hash
+ * tree at the end (a streaming reader writes to a staged file, so a mismatch leaves no output).
  */
 import { createHash } from 'node:crypto';
 import { NeurStoreError, corruption, invalidArgument } from '../errors.js';
@@ -320,8 +320,8 @@ export class ChunkedTensors {
 
   /**
    * The tensor's bytes in order, chunk by chunk, with CHUNKS_AHEAD chunks decoding ahead (on every decode
-   * worker); CORRUPTION when a record fails its CRC, with `verify` when a chunk fails its SHA-256, and (after the
-   * last chunk) when the chunks are not those the list's hash tree names.
+   * worker); CORRUPTION when a record fails its CRC, a chunk its digest (lossy ones always, lossless ones with
+   * `verify`), and (after the last chunk) when the chunks are not those the list's hash tree names.
    */
   async *pieces(key: bigint, verify = false): AsyncGenerator<Uint8Array> {
     const { header, body } = await this.content.read(key);
