@@ -40,14 +40,19 @@ async function open(dir = join(tempDir(), 's'), chunkBytes = CHUNK): Promise<Neu
   return NeurStore.init(dir, { chunkBytes, engine: { segmentBytes: 512 * 1024, pageBytes: 64 * 1024 } });
 }
 
-/** Flips one bit in the payload of the `nth` chunk record of the store's first segment (records lie in chunk order). */
-function damageChunk(dir: string, nth: number, at: number, bit: number): void {
+/** The store's first segment and the offset of its `nth` chunk record (records lie in chunk order). */
+function chunkRecord(dir: string, nth: number): { seg: string; b: Buffer; pos: number } {
   const seg = join(dir, 'segments', '000001.seg');
   const b = readFileSync(seg);
   let pos = SEGMENT_HEADER_BYTES;
   for (let seen = 0; ; pos += RECORD_HEADER_BYTES + b.readUInt32LE(pos + 8)) {
-    if (b[pos + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === nth) break;
+    if (b[pos + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === nth) return { seg, b, pos };
   }
+}
+
+/** Flips one bit in the payload of the `nth` chunk record of the store's first segment. */
+function damageChunk(dir: string, nth: number, at: number, bit: number): void {
+  const { seg, b, pos } = chunkRecord(dir, nth);
   b[pos + RECORD_HEADER_BYTES + at] ^= bit;
   writeFileSync(seg, b);
 }
@@ -272,12 +277,7 @@ test('paper mode streams tensors above the chunk size as the default mode does (
  * flips `bit` of payload byte `at` (negative: from the payload's end).
  */
 function forgeChunk(dir: string, nth: number, at: number, bit: number): void {
-  const seg = join(dir, 'segments', '000001.seg');
-  const b = readFileSync(seg);
-  let pos = SEGMENT_HEADER_BYTES;
-  for (let seen = 0; ; pos += RECORD_HEADER_BYTES + b.readUInt32LE(pos + 8)) {
-    if (b[pos + RECORD_HEADER_BYTES + 1] === RecordKind.Chunk && ++seen === nth) break;
-  }
+  const { seg, b, pos } = chunkRecord(dir, nth);
   const length = b.readUInt32LE(pos + 8);
   const payload = b.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + length);
   payload[at < 0 ? length + at : at] ^= bit;
