@@ -13,7 +13,7 @@
  */
 import type { Kernels } from './kernel-types.js';
 import { invalidArgument } from '../errors.js';
-import { fromBf16Bits, fromF16Bits, toBf16Bits, toF16Bits } from '../codecs/half-float.js';
+import { GROUP_KERNELS_TS } from './group-kernels-ts.js';
 
 const RANS_SCALE_BITS = 15;
 const RANS_M = 1 << RANS_SCALE_BITS;
@@ -97,24 +97,6 @@ export function ransDecodeWith(
   return x.every((v) => v === RANS_L) ? p : -2;
 }
 
-const F32_1 = new Float32Array(1);
-const U32_1 = new Uint32Array(F32_1.buffer);
-const f32Bits = (v: number): number => {
-  F32_1[0] = v;
-  return U32_1[0]!;
-};
-const f32Value = (h: number): number => {
-  U32_1[0] = h;
-  return F32_1[0]!;
-};
-
-/** Float32 values of a group-delta source: as they are, or widened from 16-bit patterns of F16 (1) / BF16 (2). */
-function widen(x: Float32Array | Uint16Array, half: 1 | 2): Float32Array {
-  if (x instanceof Float32Array) return x;
-  const conv = half === 1 ? fromF16Bits : fromBf16Bits;
-  return Float32Array.from(x, conv);
-}
-
 /**
  * rANS encoding of `input` on `states` (see Kernels.ransEncode): returns the offset in `out` of the stream's
  * first byte. Reciprocal-free division stays exact: x < 2^31 and f <= 2^15, so (x / f) | 0 is floor(x / f).
@@ -141,34 +123,6 @@ function ransEncodeTs(input: Uint8Array, freq: Uint32Array, states: Uint32Array,
     states[i % k] = (q << RANS_SCALE_BITS) + (x - q * f) + cum[s]!;
   }
   return p;
-}
-
-const F64_1 = new Float64Array(1);
-const U32_2 = new Uint32Array(F64_1.buffer);
-
-/** 2^(e + 1 - mant), e = max(binary exponent of m, minExp) (minExp for m = 0), from the bits (little-endian). */
-function ulpBudget(m: number, mant: number, minExp: number): number {
-  let e = minExp;
-  if (m > 0) {
-    F64_1[0] = m;
-    e = Math.max(((U32_2[1]! >>> 20) & 0x7ff) - 1023, minExp);
-  }
-  U32_2[0] = 0;
-  U32_2[1] = (e + 1 - mant + 1023) << 20;
-  return F64_1[0]!;
-}
-
-/** encodeGroups' step rule (kernel-types.ts). */
-function ruleStep(m: number, tol: number, dtype: number, shrink: number, halfMaxCode: number): number {
-  const budget = ulpBudget(m, 23, -126) + (dtype === 0 ? 0 : dtype === 1 ? ulpBudget(m, 10, -14) : ulpBudget(m, 7, -126));
-  let step = Math.fround((2 * tol - budget) * shrink);
-  if (step < tol) step = Math.fround(2 * tol * shrink);
-  return m / step < halfMaxCode ? step : 0;
-}
-
-function sat32(v: number): number {
-  if (!(v === v)) return 0;
-  return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : v;
 }
 
 /** Throws INVALID_ARGUMENT unless m, k, n are non-negative integers and the arrays hold m×k, k×n, m×n. */
@@ -327,208 +281,12 @@ export const TS_KERNELS: Kernels = {
     return s;
   },
 
-  quantizeGroups(x, base, steps, groupSize, out) {
-    for (let g = 0, i = 0; i < x.length; g++) {
-      const step = steps[g]!;
-      const end = Math.min(x.length, i + groupSize);
-      for (; i < end; i++) {
-        const d = base ? x[i]! - base[i]! : x[i]!;
-        out[i] = step > 0 ? sat32(Math.floor(d / step + 0.5)) : 0;
-      }
-    }
-  },
-
-  dequantizeCodes(codes, centers, steps, overflow, base, groupSize, maxCode, out) {
-    const n = out.length;
-    let c = 0;
-    let o = 0;
-    for (let k = 0, i = 0; i < n; k++) {
-      const step = steps[k]!;
-      const end = Math.min(n, i + groupSize);
-      if (!(step > 0)) {
-        out.fill(0, i, end);
-        i = end;
-        continue;
-      }
-      const center = centers[k]!;
-      for (; i < end; i++) {
-        let d = codes[c++]!;
-        if (d === 255) {
-          let v = 0;
-          for (let shift = 0; ; shift += 7) {
-            if (o >= overflow.length || shift > 21) return -1 - n - i;
-            const b = overflow[o++]!;
-            v |= (b & 0x7f) << shift;
-            if (b < 0x80) break;
-          }
-          d += v;
-        }
-        const q = center + ((d >>> 1) ^ -(d & 1));
-        if (q > maxCode || q < -maxCode) return -1 - i;
-        const v = Math.fround(Math.fround(q) * step);
-        out[i] = base ? base[i]! + v : v;
-      }
-    }
-    return o;
-  },
-  groupMagnitudes(xs, bs, groupSize, out, half = 2) {
-    const x = widen(xs, half);
-    const base = bs && widen(bs, half);
-    for (let k = 0, i = 0; i < x.length; k++) {
-      const end = Math.min(x.length, i + groupSize);
-      let m = 0;
-      let finite = true;
-      for (; i < end; i++) {
-        const xi = x[i]!;
-        let a = Math.abs(xi);
-        if (!Number.isFinite(xi)) finite = false;
-        if (base) {
-          const bi = base[i]!;
-          if (!Number.isFinite(bi)) finite = false;
-          a = Math.max(a, Math.abs(xi - bi));
-        }
-        if (a > m) m = a;
-      }
-      out[k] = finite ? m : -1;
-    }
-  },
-
-  encodeGroups(xs, bs, steps, groupSize, tol, dtype, codes, overflow, centers, decoded, rule) {
-    const half = dtype === 1 ? 1 : 2;
-    const x = widen(xs, half);
-    const base = bs && widen(bs, half);
-    const n = x.length;
-    if (rule) {
-      const mags = new Float64Array(steps.length);
-      TS_KERNELS.groupMagnitudes(x, base, groupSize, mags);
-      for (let k = 0; k < steps.length; k++) steps[k] = mags[k]! < 0 ? 0 : ruleStep(mags[k]!, tol, dtype, rule.shrink, rule.halfMaxCode);
-    }
-    const toBits = dtype === 2 ? toBf16Bits : dtype === 1 ? toF16Bits : f32Bits;
-    const fromBits = dtype === 2 ? fromBf16Bits : dtype === 1 ? fromF16Bits : f32Value;
-    const out = new DataView(decoded.buffer, decoded.byteOffset, decoded.byteLength);
-    const qs = new Int32Array(Math.min(groupSize, n));
-    let c = 0;
-    let o = 0;
-    let maxError = 0;
-    for (let k = 0, i0 = 0; i0 < n; k++, i0 += groupSize) {
-      const end = Math.min(n, i0 + groupSize);
-      const step = steps[k]!;
-      if (!(step > 0)) continue;
-      // The decoded bits of code q at element i (the decoder's float32 arithmetic, then rounding to dtype).
-      const recon = (q: number, i: number): number => {
-        const p = Math.fround(Math.fround(q) * step);
-        return toBits(base ? Math.fround(base[i]! + p) : p);
-      };
-      let ok = true;
-      let gmax = 0;
-      let sum = 0;
-      for (let i = i0; i < end; i++) {
-        const xi = x[i]!;
-        let q = sat32(Math.floor((base ? xi - base[i]! : xi) / step + 0.5));
-        let h = recon(q, i);
-        let e = Math.abs(fromBits(h) - xi);
-        if (!(e <= tol)) {
-          h = recon(q - 1, i);
-          e = Math.abs(fromBits(h) - xi);
-          if (e <= tol) q--;
-          else {
-            h = recon(q + 1, i);
-            e = Math.abs(fromBits(h) - xi);
-            if (!(e <= tol)) {
-              ok = false;
-              break;
-            }
-            q++;
-          }
-        }
-        qs[i - i0] = q;
-        sum += q;
-        if (e > gmax) gmax = e;
-        if (dtype === 0) out.setUint32(4 * i, h, true);
-        else out.setUint16(2 * i, h, true);
-      }
-      if (!ok) {
-        steps[k] = 0;
-        continue;
-      }
-      if (gmax > maxError) maxError = gmax;
-      const center = Math.round(sum / (end - i0));
-      centers[k] = center;
-      for (let j = 0; j < end - i0; j++) {
-        const d = qs[j]! - center;
-        const z = d >= 0 ? 2 * d : -2 * d - 1;
-        if (z < 255) {
-          codes[c++] = z;
-          continue;
-        }
-        codes[c++] = 255;
-        let v = z - 255;
-        for (; v >= 0x80; v >>>= 7) overflow[o++] = (v & 0x7f) | 0x80;
-        overflow[o++] = v;
-      }
-    }
-    return { codes: c, overflow: o, maxError };
-  },
+  ...GROUP_KERNELS_TS,
 
   ransEncode: ransEncodeTs,
-
-  roundHalf(values, dtype, bits) {
-    const toBits = dtype === 1 ? toF16Bits : toBf16Bits;
-    const fromBits = dtype === 1 ? fromF16Bits : fromBf16Bits;
-    for (let i = 0; i < values.length; i++) {
-      const h = toBits(values[i]!);
-      bits[i] = h;
-      values[i] = fromBits(h);
-    }
-  },
 
   byteCounts(input, counts) {
     for (let i = 0; i < input.length; i++) counts[input[i]!]++;
   },
 
-  dequantizeCodesHalf(codes, centers, steps, overflow, bs, groupSize, maxCode, dtype, bits) {
-    const base = bs && widen(bs, dtype);
-    const toBits = dtype === 1 ? toF16Bits : toBf16Bits;
-    const n = bits.length;
-    let c = 0;
-    let o = 0;
-    for (let k = 0, i = 0; i < n; k++) {
-      const step = steps[k]!;
-      const end = Math.min(n, i + groupSize);
-      if (!(step > 0)) {
-        i = end;
-        continue;
-      }
-      const center = centers[k]!;
-      for (; i < end; i++) {
-        let d = codes[c++]!;
-        if (d === 255) {
-          let v = 0;
-          for (let shift = 0; ; shift += 7) {
-            if (o >= overflow.length || shift > 21) return -1 - n - i;
-            const b = overflow[o++]!;
-            v |= (b & 0x7f) << shift;
-            if (b < 0x80) break;
-          }
-          d += v;
-        }
-        const q = center + ((d >>> 1) ^ -(d & 1));
-        if (q > maxCode || q < -maxCode) return -1 - i;
-        const v = Math.fround(Math.fround(q) * step);
-        bits[i] = toBits(base ? Math.fround(base[i]! + v) : v);
-      }
-    }
-    return o;
-  },
-
-  dequantizeGroups(q, base, steps, groupSize, out) {
-    for (let g = 0, i = 0; i < q.length; g++) {
-      const step = steps[g]!;
-      const end = Math.min(q.length, i + groupSize);
-      for (; i < end; i++) {
-        const d = Math.fround(Math.fround(q[i]!) * step);
-        out[i] = base ? base[i]! + d : d;
-      }
-    }
-  },
 };
