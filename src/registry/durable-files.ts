@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ioError } from '../errors.js';
 
@@ -118,4 +118,30 @@ export function piped(source: Readable, ...transforms: Transform[]): Readable {
   const last = transforms.length ? transforms[transforms.length - 1]! : source;
   if (transforms.length) void (pipeline as (...s: NodeJS.ReadWriteStream[]) => Promise<void>)(source as unknown as NodeJS.ReadWriteStream, ...transforms).catch((e: unknown) => last.destroy(e as Error));
   return last as Readable;
+}
+
+/** True when the first 8 KiB of the file hold a NUL byte (what the Hub calls a binary file). */
+export async function looksBinary(path: string): Promise<boolean> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(8192);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).includes(0);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A hard link of `from` at `to`, or a copy where links cannot be made (another file system). */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fsp.link(from, to);
+  } catch {
+    await fsp.copyFile(from, to);
+  }
+}
+
+/** A stream of `bytes` (no copy). */
+export function readableOf(bytes: Uint8Array): Readable {
+  return Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)]);
 }

@@ -10,7 +10,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NeurStoreError, conflict, invalidArgument, isNeurStoreError, notFound } from '../errors.js';
 import { NeurStore } from '../store/neur-store.js';
@@ -19,7 +19,8 @@ import { redactUrl } from '../backend/postgres/postgres-connect.js';
 import { tmpdir } from 'node:os';
 import type { Mode } from '../store/store-types.js';
 import { BlobStore } from './blob-store.js';
-import { exists, identityOfFile, lfsPointer, writeAtomic, writeBytesAtomic, type ByteRange, type FileIdentity } from './durable-files.js';
+import { exists, identityOfFile, linkOrCopy, looksBinary, lfsPointer, readableOf, writeAtomic, writeBytesAtomic, type ByteRange, type FileIdentity } from './durable-files.js';
+import { applyOps, makeCommit, type CommitOp } from './commit-tree.js';
 import {
   HubError, checkFilePath, checkRefName, checkRepoId, checkRevision, entryNotFound, isCommitId, repoNotFound, revisionNotFound,
 } from './hub-names.js';
@@ -31,6 +32,8 @@ import { DirectoryUploads, type RegistryUploads } from './uploads.js';
 import { Lru } from './row-cache.js';
 import { openPostgresRegistry } from './postgres/postgres-registry.js';
 
+export type { CommitOp } from './commit-tree.js';
+
 export const DEFAULT_BRANCH = 'main';
 /** Files above this size, or whose first 8 KiB hold a NUL byte, are "LFS" files in the Hub's sense. */
 export const LFS_THRESHOLD = 10 * 1024 * 1024;
@@ -38,14 +41,6 @@ export const LFS_THRESHOLD = 10 * 1024 * 1024;
 const COMMITS_AT_ONCE = 4;
 /** Trees of at most this many files are cached whole (at most 256 of them). */
 const TREE_CACHE_FILES = 2000;
-
-/** One change of a commit. `put` takes its bytes from a file (linked or copied), memory, or an upload. */
-export type CommitOp =
-  | { op: 'put'; path: string; file: string }
-  | { op: 'put'; path: string; bytes: Uint8Array }
-  | { op: 'put'; path: string; upload: string; size?: number }
-  | { op: 'delete'; path: string }
-  | { op: 'deleteFolder'; path: string };
 
 export interface CommitOptions {
   branch?: string;
@@ -485,58 +480,6 @@ export class Registry {
     }
     return siblings.length > 0;
   }
-}
-
-/** The tree after `ops`: `base` minus deletions, plus the rows of the files put. */
-function applyOps(base: readonly FileRow[], ops: readonly CommitOp[], rows: ReadonlyMap<string, FileRow>, repo: string): FileRow[] {
-  const tree = new Map(base.map((f) => [f.path, f]));
-  for (const op of ops) {
-    if (op.op === 'delete') {
-      if (!tree.delete(op.path)) throw entryNotFound(repo, op.path, 'the branch head');
-    } else if (op.op === 'deleteFolder') {
-      const prefix = op.path.replace(/\/*$/, '/');
-      for (const p of [...tree.keys()]) if (p.startsWith(prefix)) tree.delete(p);
-    }
-  }
-  for (const [path, row] of rows) tree.set(path, row);
-  const paths = [...tree.keys()].sort();
-  for (const p of paths) {
-    for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) {
-      if (tree.has(d)) throw invalidArgument(`'${d}' would be both a file and the directory of '${p}'`);
-    }
-  }
-  return paths.map((p) => tree.get(p)!);
-}
-
-function makeCommit(repo: string, parent: string | null, files: readonly FileRow[], message: string, author: string, createdMs: number, baseModels: string[]): CommitRow {
-  const h = createHash('sha1');
-  h.update(JSON.stringify([repo, parent, message, author, createdMs, files.map((f) => [f.path, f.sha256, f.size])]));
-  h.update(randomBytes(8)); // two identical commits in the same millisecond still get two ids
-  return { id: h.digest('hex'), repo, parent, message: message.slice(0, 10_000), author, createdMs, baseModels };
-}
-
-
-async function looksBinary(path: string): Promise<boolean> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    const buf = Buffer.alloc(8192);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).includes(0);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await fsp.link(from, to);
-  } catch {
-    await fsp.copyFile(from, to);
-  }
-}
-
-function readableOf(bytes: Uint8Array): Readable {
-  return Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)]);
 }
 
 export { lfsPointer, writeBytesAtomic };
