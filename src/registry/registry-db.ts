@@ -162,13 +162,7 @@ export class RegistryDb implements RegistryStore {
   async fileBySource(sha256: string, mode: Mode, tolerance: number): Promise<FileRow | undefined> {
     const rows = this.all(
       'SELECT f.* FROM files f JOIN commits c ON c.id = f.commit_id JOIN repos r ON r.name = c.repo WHERE f.source_sha256 = ? LIMIT 50', sha256);
-    for (const r of rows) {
-      const f = this.toFile(r.commit_id as string, r);
-      if (f.kind === 'blob') return f;
-      const model = await this.model(f.ref);
-      if (model && modelModeOf(f.ref) === modeKey(mode, tolerance)) return f;
-    }
-    return undefined;
+    return firstOfSource(rows.map((r) => this.toFile(r.commit_id as string, r)), mode, tolerance, (name) => this.model(name));
   }
 
   /** Every (repo, commit) whose tree holds a file of store model `model`. */
@@ -288,3 +282,17 @@ export function parseJson(path: string, table: string, key: string, v: unknown):
 /** The part of a store model's name that says how it was stored (see `hubModelName`). */
 export const modeKey = (mode: Mode, tolerance: number): string => (mode === 'lossless' ? 'lossless' : `${mode}-${tolerance}`);
 export const modelModeOf = (name: string): string => name.split('/')[2] ?? '';
+
+/**
+ * Of the file rows whose pushed bytes had one sha256 (fileBySource, every registry), the first a new commit can
+ * reuse: a blob, or a model stored in `mode` at `tolerance` whose model row is still there.
+ */
+export async function firstOfSource(
+  files: readonly FileRow[], mode: Mode, tolerance: number, model: (name: string) => Promise<HubModelRow | undefined>,
+): Promise<FileRow | undefined> {
+  for (const f of files) {
+    if (f.kind === 'blob') return f;
+    if ((await model(f.ref)) && modelModeOf(f.ref) === modeKey(mode, tolerance)) return f;
+  }
+  return undefined;
+}

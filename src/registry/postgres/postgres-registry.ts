@@ -12,7 +12,7 @@ import { DEFAULT_TIMEOUTS, connectClient, endClient, newPool, pgError, poolClien
 import { LOCK_SPACE } from '../../backend/postgres/postgres-schema.js';
 import type { Mode } from '../../store/store-types.js';
 import {
-  commitFields, fileFields, modeKey, modelFields, modelModeOf, parseJson, refFields, repoFields, rowSum, tokenFields,
+  commitFields, fileFields, firstOfSource, modelFields, parseJson, refFields, repoFields, rowSum, tokenFields,
   type CommitRow, type FileRow, type HubModelRow, type ModelMember, type RefRow, type RepoRow, type TokenRow,
 } from '../registry-db.js';
 import type { RegistryReads, RegistryStore, RegistryTx } from '../registry-store.js';
@@ -106,13 +106,7 @@ class PgReads implements RegistryReads {
   async fileBySource(sha256: string, mode: Mode, tolerance: number): Promise<FileRow | undefined> {
     const rows = await this.all(
       'SELECT f.* FROM hub_files f JOIN hub_commits c ON c.id = f.commit_id JOIN hub_repos r ON r.name = c.repo WHERE f.source_sha256 = $1 LIMIT 50', sha256);
-    for (const r of rows) {
-      const f = this.toFile(r.commit_id as string, r);
-      if (f.kind === 'blob') return f;
-      const model = await this.model(f.ref);
-      if (model && modelModeOf(f.ref) === modeKey(mode, tolerance)) return f;
-    }
-    return undefined;
+    return firstOfSource(rows.map((r) => this.toFile(r.commit_id as string, r)), mode, tolerance, (name) => this.model(name));
   }
 
   async commitsWithModel(model: string): Promise<Array<{ repo: string; commit: string; path: string }>> {
