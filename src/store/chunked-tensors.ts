@@ -30,6 +30,7 @@ import type { DecodePool } from '../runtime/decode-pool.js';
 import type { EncodePool } from '../runtime/encode-pool.js';
 import type { ContentStore } from './content-store.js';
 import type { PayloadParts } from './record-payload.js';
+import { ChunkReadAhead, type ChunkSource, type DecodedChunk } from './chunk-read-ahead.js';
 import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentity, sameDigest } from './record-payload.js';
 import { estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
@@ -264,10 +265,7 @@ export class ChunkedTensors {
 
   /** The chunk list of chunk-list record `key`. */
   async list(key: bigint): Promise<ChunkList> {
-    const { header, body } = await this.content.read(key);
-    const where = `record ${key.toString(16)}`;
-    if (header.kind !== RecordKind.Tensor || header.codec !== Codec.ChunkList) throw corruption(where, 2, 'not a chunk list');
-    return decodeChunkList(body, where);
+    return (await this.listOf(key)).list;
   }
 
   /** The keys of the chunk records a chunk-list record names (for gc). */
@@ -284,7 +282,7 @@ export class ChunkedTensors {
     return (await this.decodeChunk(key, verify)).bytes;
   }
 
-  private async decodeChunk(key: bigint, verify: boolean): Promise<{ bytes: Uint8Array; identity: Uint8Array }> {
+  private async decodeChunk(key: bigint, verify: boolean): Promise<DecodedChunk> {
     const { header, body } = await this.content.read(key);
     const where = `record ${key.toString(16)}`;
     const grouped = header.codec === Codec.GroupDelta;
@@ -318,43 +316,43 @@ export class ChunkedTensors {
     return { bytes: decoded.bytes, identity };
   }
 
+  /** A chunk list with the hash-tree identity its record is named by. */
+  async listOf(key: bigint): Promise<{ list: ChunkList; identity: Uint8Array }> {
+    const { header, body } = await this.content.read(key);
+    const where = `record ${key.toString(16)}`;
+    if (header.kind !== RecordKind.Tensor || header.codec !== Codec.ChunkList) throw corruption(where, 2, 'not a chunk list');
+    return { list: decodeChunkList(body, where), identity: Uint8Array.from(header.identity) };
+  }
+
+  /**
+   * A reader of a model's chunked tensors (`keys[t]`: tensor t's chunk-list key, null for one stored whole)
+   * whose read-ahead of CHUNKS_AHEAD chunks runs across tensor boundaries (chunk-read-ahead.ts).
+   */
+  reader(keys: readonly (bigint | null)[], verify = false): ChunkReadAhead {
+    const source: ChunkSource = {
+      listOf: (key) => this.listOf(key),
+      decodeChunk: (key, v) => this.decodeChunk(key, v),
+      treeIdentity: listIdentity,
+      sameDigest,
+    };
+    return new ChunkReadAhead(source, keys, CHUNKS_AHEAD, verify);
+  }
+
   /**
    * The tensor's bytes in order, chunk by chunk, with CHUNKS_AHEAD chunks decoding ahead (on every decode
    * worker); CORRUPTION when a record fails its CRC, a chunk its digest (lossy ones always, lossless ones with
    * `verify`), and (after the last chunk) when the chunks are not those the list's hash tree names.
    */
-  async *pieces(key: bigint, verify = false): AsyncGenerator<Uint8Array> {
-    const { header, body } = await this.content.read(key);
-    const where = `record ${key.toString(16)}`;
-    if (header.kind !== RecordKind.Tensor || header.codec !== Codec.ChunkList) throw corruption(where, 2, 'not a chunk list');
-    const expected = Uint8Array.from(header.identity);
-    const list = decodeChunkList(body, where);
-    const chunkIds: Uint8Array[] = [];
-    const ahead: Array<Promise<{ bytes: Uint8Array; identity: Uint8Array }>> = [];
-    const start = (i: number): void => {
-      if (i < list.chunks.length) {
-        const p = this.decodeChunk(list.chunks[i]!.key, verify);
-        p.catch(() => {}); // reported when its turn comes
-        ahead.push(p);
-      }
-    };
-    for (let i = 0; i < Math.min(CHUNKS_AHEAD, list.chunks.length); i++) start(i);
-    for (let i = 0; i < list.chunks.length; i++) {
-      const { bytes, identity } = await ahead.shift()!;
-      start(i + CHUNKS_AHEAD);
-      if (bytes.length !== list.chunks[i]!.length) throw corruption(where, 0, `chunk ${i} decoded to ${bytes.length} bytes, the list says ${list.chunks[i]!.length}`);
-      chunkIds.push(identity);
-      yield bytes;
-    }
-    if (!sameDigest(listIdentity(list.chunkBytes, chunkIds), expected)) throw corruption(where, 4, 'chunks do not match the hash tree of their list');
+  pieces(key: bigint, verify = false): AsyncGenerator<Uint8Array> {
+    return this.reader([key], verify).pieces(0);
   }
 
-  /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
-  async bytes(key: bigint, verify = false): Promise<Uint8Array> {
+  /** The whole tensor in memory (loads, which hand out whole tensors anyway), from `pieces` when given. */
+  async bytes(key: bigint, verify = false, pieces: AsyncIterable<Uint8Array> = this.pieces(key, verify)): Promise<Uint8Array> {
     // Each piece is copied in as it arrives and dropped: the tensor is held once, not twice.
     const out = Buffer.alloc((await this.list(key)).totalBytes); // a Buffer, as the other tensors' bytes are
     let at = 0;
-    for await (const p of this.pieces(key, verify)) {
+    for await (const p of pieces) {
       if (at + p.length > out.length) throw corruption(`record ${key.toString(16)}`, 0, `chunks hold more than the list's ${out.length} bytes`);
       out.set(p, at);
       at += p.length;

@@ -480,9 +480,11 @@ export class NeurStore {
       return rows[i]!;
     };
     const store = this.chunked;
-    const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? store.bytes(row(i).recordKey, verify) : (await fetch(i))!);
+    // One read-ahead over all chunked tensors, in the order writers ask for them (most tensors are a few chunks).
+    const reader = store.reader(rows.map((r, i) => (chunked(i) ? r.recordKey : null)), verify);
+    const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? store.bytes(row(i).recordKey, verify, reader.pieces(i)) : (await fetch(i))!);
     async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
-      if (chunked(i)) yield* store.pieces(row(i).recordKey, verify);
+      if (chunked(i)) yield* reader.pieces(i);
       else yield await tensorBytes(i);
     }
     return { model, rows, stored: { architecture, tensorBytes, tensorPieces } };
