@@ -129,3 +129,93 @@ export function xxh32(input: usize, n: i32, seed: u32): u32 {
   h ^= h >> 16;
   return h;
 }
+
+// Byte planes of the lossless codec, interleaved and split in this module's memory (the host decodes planes
+// straight into it and zstd codes planes straight from it). mergePlanes: out[i * width + k] = planes[k * n + i],
+// XOR base[i * width + k] when base != 0; out may be base (each 16-byte block is read before it is written).
+export function mergePlanes(planes: usize, width: i32, n: i32, base: usize, out: usize): void {
+  let i = 0;
+  if (width == 2) {
+    for (; i + 16 <= n; i += 16) {
+      const lo = v128.load(planes + i);
+      const hi = v128.load(planes + n + i);
+      let a = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      let b = i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const o = <usize>i << 1;
+      if (base != 0) {
+        a = v128.xor(a, v128.load(base + o));
+        b = v128.xor(b, v128.load(base + o + 16));
+      }
+      v128.store(out + o, a);
+      v128.store(out + o + 16, b);
+    }
+  } else if (width == 4) {
+    for (; i + 4 <= n; i += 4) {
+      let v = i32x4.splat(load<i32>(planes + i));
+      v = i32x4.replace_lane(v, 1, load<i32>(planes + n + i));
+      v = i32x4.replace_lane(v, 2, load<i32>(planes + 2 * n + i));
+      v = i32x4.replace_lane(v, 3, load<i32>(planes + 3 * n + i));
+      v = i8x16.shuffle(v, v, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      const o = <usize>i << 2;
+      if (base != 0) v = v128.xor(v, v128.load(base + o));
+      v128.store(out + o, v);
+    }
+  } else if (width == 1) {
+    for (; i + 16 <= n; i += 16) {
+      let v = v128.load(planes + i);
+      if (base != 0) v = v128.xor(v, v128.load(base + i));
+      v128.store(out + i, v);
+    }
+  }
+  for (; i < n; i++) {
+    for (let k = 0; k < width; k++) {
+      const o = <usize>i * width + k;
+      let v = load<u8>(planes + <usize>k * n + i);
+      if (base != 0) v ^= load<u8>(base + o);
+      store<u8>(out + o, v);
+    }
+  }
+}
+
+// The inverse: planes[k * n + i] = src[i * width + k], XOR base[i * width + k] when base != 0.
+export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes: usize): void {
+  let i = 0;
+  if (width == 2) {
+    for (; i + 16 <= n; i += 16) {
+      const o = <usize>i << 1;
+      let a = v128.load(src + o);
+      let b = v128.load(src + o + 16);
+      if (base != 0) {
+        a = v128.xor(a, v128.load(base + o));
+        b = v128.xor(b, v128.load(base + o + 16));
+      }
+      v128.store(planes + i, i8x16.shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+      v128.store(planes + n + i, i8x16.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
+    }
+  } else if (width == 4) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      let v = v128.load(src + o);
+      if (base != 0) v = v128.xor(v, v128.load(base + o));
+      v = i8x16.shuffle(v, v, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      store<i32>(planes + i, i32x4.extract_lane(v, 0));
+      store<i32>(planes + n + i, i32x4.extract_lane(v, 1));
+      store<i32>(planes + 2 * n + i, i32x4.extract_lane(v, 2));
+      store<i32>(planes + 3 * n + i, i32x4.extract_lane(v, 3));
+    }
+  } else if (width == 1) {
+    for (; i + 16 <= n; i += 16) {
+      let v = v128.load(src + i);
+      if (base != 0) v = v128.xor(v, v128.load(base + i));
+      v128.store(planes + i, v);
+    }
+  }
+  for (; i < n; i++) {
+    for (let k = 0; k < width; k++) {
+      const o = <usize>i * width + k;
+      let v = load<u8>(src + o);
+      if (base != 0) v ^= load<u8>(base + o);
+      store<u8>(planes + <usize>k * n + i, v);
+    }
+  }
+}

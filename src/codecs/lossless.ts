@@ -26,6 +26,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
+import { codecKernels, type PlaneArena } from '../kernels/codec-kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { ScratchBuffer } from './scratch-buffer.js';
 import {
@@ -74,10 +75,23 @@ function checkWidth(width: number): void {
  */
 export function encodeLossless(
   bytes: Uint8Array, width: number, base: Uint8Array | null = null, options: LosslessOptions = {},
+  arena: PlaneArena = codecKernels().arena,
 ): Uint8Array {
   checkWidth(width);
   if (bytes.length % width !== 0) throw invalidArgument(`${bytes.length} bytes is not a whole number of ${width}-byte elements`);
   if (base && base.length !== bytes.length) throw invalidArgument(`base has ${base.length} bytes, tensor has ${bytes.length}`);
+  // Byte planes split (XORed with the base) in the arena and coded from there: no trip through ordinary memory.
+  const regions = width > 1 ? arena.reserve(bytes.length, base ? 3 : 2) : null;
+  if (regions) {
+    try {
+      regions[1]!.set(bytes);
+      if (base) regions[2]!.set(base);
+      arena.split(width, base !== null);
+      return codePlanes(regions[0]!, width, base ? BaseOp.Xor : BaseOp.None, options);
+    } finally {
+      arena.release();
+    }
+  }
   if (!base) return encodeWith(bytes, width, BaseOp.None, options);
   const data = deltaScratch.get(bytes.length);
   kernels().xorBytes(bytes, base, data);
@@ -100,15 +114,30 @@ function encodeWith(data: Uint8Array, width: number, op: BaseOp, options: Lossle
     planes = planeScratch.get(data.length);
     kernels().splitPlanes(data, width, planes);
   }
-  const n = data.length / width;
-  const head = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(op).varint(data.length);
-  // Each plane's coding is copied out before the next plane is coded (coders may return scratch views).
-  const parts: Uint8Array[] = [];
+  return codePlanes(planes, width, op, options);
+}
+
+/**
+ * The blob of `planes` (`width` byte planes, in order), in a Buffer that is the whole of an ArrayBuffer of its
+ * own (a worker can transfer it): each plane's coding is written straight into it, copied once.
+ */
+function codePlanes(planes: Uint8Array, width: number, op: BaseOp, options: LosslessOptions): Uint8Array {
+  const n = planes.length / width;
+  const head = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(op).varint(planes.length).finish();
+  // Coders may return views of scratch memory or of `planes`: all are still valid here (each coder's scratch
+  // is its own; the plane views live until the caller releases them).
+  const parts: Uint8Array[] = [head];
   for (let p = 0; p < width; p++) {
     const enc = encodePlane(planes.subarray(p * n, (p + 1) * n), width, options);
-    parts.push(new ByteWriter().u8(enc.coder).varint(enc.bytes.length).finish(), enc.bytes.slice());
+    parts.push(new ByteWriter().u8(enc.coder).varint(enc.bytes.length).finish(), enc.bytes);
   }
-  return Buffer.concat([head.finish(), ...parts]);
+  const out = Buffer.from(new ArrayBuffer(parts.reduce((s, q) => s + q.length, 0)));
+  let at = 0;
+  for (const q of parts) {
+    out.set(q, at);
+    at += q.length;
+  }
+  return out;
 }
 
 function encodePlane(plane: Uint8Array, width: number, options: LosslessOptions): { coder: number; bytes: Uint8Array } {
@@ -212,6 +241,7 @@ export function losslessInfo(blob: Uint8Array): LosslessInfo {
  */
 export function decodeLossless(
   blob: Uint8Array, base: Uint8Array | null = null, alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  arena: PlaneArena = codecKernels().arena,
 ): Uint8Array {
   const r = new ByteReader(blob, 'lossless tensor');
   const h = readHeader(r);
@@ -233,6 +263,19 @@ export function decodeLossless(
     if (e.coder.decodedLength(e.bytes) !== n) r.fail(`a ${e.coder.name} plane does not decode to ${n} bytes`);
   }
   const out = alloc(h.length);
+  // Planes decoded into the arena, merged (with the XOR against the base) and copied out once.
+  const regions = h.op !== BaseOp.Subtract && (h.width > 1 || base) ? arena.reserve(h.length, 2) : null;
+  if (regions) {
+    try {
+      const planes = regions[0]!;
+      encoded.forEach((e, p) => e.coder.decodeInto(e.bytes, planes.subarray(p * n, (p + 1) * n)));
+      if (base) regions[1]!.set(base);
+      arena.merge(h.width, base !== null, out);
+      return out;
+    } finally {
+      arena.release();
+    }
+  }
   const k = kernels();
   if (h.width === 1) encoded[0]!.coder.decodeInto(encoded[0]!.bytes, out);
   else {

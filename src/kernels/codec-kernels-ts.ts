@@ -18,6 +18,66 @@ export interface CodecKernels {
   sparseMerge(map: Uint8Array, values: Uint8Array, fill: number, out: Uint8Array): number;
   /** XXH32 (xxHash, 32-bit) of `input` with `seed`, as an unsigned 32-bit number. */
   xxh32(input: Uint8Array, seed: number): number;
+  /** Work memory for the lossless codec's byte planes (see PlaneArena). */
+  readonly arena: PlaneArena;
+}
+
+/**
+ * Regions of work memory the lossless codec decodes byte planes into and codes them from, so that planes,
+ * bases and XORs never take a trip through ordinary memory on the way to or from the wasm kernels: zstd
+ * writes and reads the regions directly, the sparse coder's kernels work on them in place, and merging
+ * (with the XOR against a base) copies out once. Regions: 0 holds the planes (`width` planes of
+ * length / width bytes), 1 the bytes to split or the base to merge against, 2 the base to split against.
+ * One user at a time per thread: `reserve`, fill the regions, `merge` or `split`, code, then `release`.
+ */
+export interface PlaneArena {
+  /**
+   * Views of `count` regions of `length` bytes (contents unspecified), valid until `release()` (a wasm
+   * arena's are views of its module's memory, which the other kernels of the module leave alone meanwhile);
+   * null when they would not fit (the caller takes the ordinary-memory path).
+   */
+  reserve(length: number, count: number): Uint8Array[] | null;
+  /** out[i * width + k] = region0[k * n + i] (n = out.length / width), XOR region1[i * width + k] when `xor`. */
+  merge(width: number, xor: boolean, out: Uint8Array): void;
+  /** region0[k * n + i] = region1[i * width + k], XOR region2[i * width + k] when `xor`; `length` bytes. */
+  split(width: number, xor: boolean): void;
+  release(): void;
+}
+
+/** A PlaneArena in ordinary memory, with the TS loops (the reference and fallback of the wasm one). */
+export function tsPlaneArena(): PlaneArena {
+  const regions: Uint8Array[] = [];
+  let held: Uint8Array[] = [];
+  return {
+    reserve(length, count) {
+      for (let r = 0; r < count; r++) {
+        if (!regions[r] || regions[r]!.length < length) regions[r] = new Uint8Array(length);
+      }
+      held = regions.slice(0, count).map((b) => b.subarray(0, length));
+      return held;
+    },
+    merge(width, xor, out) {
+      const [planes, base] = held as [Uint8Array, Uint8Array];
+      const n = out.length / width;
+      for (let k = 0; k < width; k++) {
+        const plane = planes.subarray(k * n, (k + 1) * n);
+        if (xor) for (let i = 0, o = k; i < n; i++, o += width) out[o] = plane[i]! ^ base[o]!;
+        else for (let i = 0, o = k; i < n; i++, o += width) out[o] = plane[i]!;
+      }
+    },
+    split(width, xor) {
+      const [planes, src, base] = held as [Uint8Array, Uint8Array, Uint8Array];
+      const n = src.length / width;
+      for (let k = 0; k < width; k++) {
+        const plane = planes.subarray(k * n, (k + 1) * n);
+        if (xor) for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]! ^ base[o]!;
+        else for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]!;
+      }
+    },
+    release() {
+      held = [];
+    },
+  };
 }
 
 const P1 = 2654435761;
@@ -30,6 +90,7 @@ const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
 const round = (v: number, lane: number): number => Math.imul(rotl((v + Math.imul(lane, P2)) | 0, 13), P1);
 
 export const TS_CODEC_KERNELS: CodecKernels = {
+  arena: tsPlaneArena(),
   sparseSplit(input, fill, map, values) {
     const n = input.length;
     let k = 0;

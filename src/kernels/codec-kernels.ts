@@ -8,7 +8,7 @@
 import { TS_CODEC_KERNELS, type CodecKernels } from './codec-kernels-ts.js';
 import { createWasmCodecKernels } from './codec-kernels-wasm.js';
 
-export { TS_CODEC_KERNELS, type CodecKernels } from './codec-kernels-ts.js';
+export { TS_CODEC_KERNELS, tsPlaneArena, type CodecKernels, type PlaneArena } from './codec-kernels-ts.js';
 
 // A variable specifier keeps tsc from requiring the generated file, which a fresh checkout lacks.
 const GENERATED_MODULE = './generated/codec-kernels-wasm.js';
