@@ -311,10 +311,13 @@ export function decodeGroupDelta(blob: Uint8Array, base: Float32Array | null): D
 /**
  * Decodes a blob of `encodeGroupDelta` straight to its dtype's little-endian bytes: what toDTypeBytes makes of
  * `decodeGroupDelta`'s values, without float32 values in between for F16/BF16 (one kernel pass writes the
- * 16-bit patterns). `base` as for `decodeGroupDelta`, or for F16/BF16 blobs its 16-bit patterns. Throws as
- * `decodeGroupDelta`.
+ * 16-bit patterns). `base` as for `decodeGroupDelta`, or for F16/BF16 blobs its 16-bit patterns. For F16/BF16
+ * blobs, `alloc(n)` may give the memory for the n result bytes (e.g. a recycled buffer; used when 2-byte
+ * aligned). Throws as `decodeGroupDelta`.
  */
-export function decodeGroupDeltaBytes(blob: Uint8Array, base: Source | null): { bytes: Uint8Array; dtype: FloatDType } {
+export function decodeGroupDeltaBytes(
+  blob: Uint8Array, base: Source | null, alloc?: (n: number) => Uint8Array,
+): { bytes: Uint8Array; dtype: FloatDType } {
   const { dtype, count, g, streams, m } = readBlob(blob, base);
   if (dtype === 'F32') {
     if (base instanceof Uint16Array) throw invalidArgument('an F32 blob takes a float32 base');
@@ -325,7 +328,9 @@ export function decodeGroupDeltaBytes(blob: Uint8Array, base: Source | null): { 
   const steps = readSteps(m, count, g, dtype, codes.length, raw.length);
   const centers = readCenters(m, steps);
   m.end();
-  const bits = new Uint16Array(count);
+  const out = alloc?.(2 * count);
+  // The caller's memory when it is 2-byte aligned (a Uint16Array view needs it), else a fresh array.
+  const bits = out && out.byteOffset % 2 === 0 ? new Uint16Array(out.buffer, out.byteOffset, count) : new Uint16Array(count);
   const used = kernels().dequantizeCodesHalf(codes, centers, steps, overflow, base, g, MAX_CODE, dtype === 'F16' ? 1 : 2, bits);
   checkUsed(m, used, count, g, overflow.length);
   const rr = new ByteReader(raw, 'group delta raw stream');
@@ -342,7 +347,7 @@ export function decodeGroupDeltaBytes(blob: Uint8Array, base: Source | null): { 
     for (let i = 0; i < v.length; i++) bits[k * g + i] = toBits(v[i]!);
   }
   rr.end();
-  return { bytes: new Uint8Array(bits.buffer), dtype };
+  return { bytes: new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), dtype };
 }
 
 /** Header, argument checks and the four decoded streams of a blob; `m` reads the meta stream. */

@@ -32,6 +32,14 @@ export interface DecodeJob {
   readonly digest?: boolean;
   /** True: the bytes go to ordinary memory, a buffer of their own (a worker transfers it back). */
   readonly owned?: boolean;
+  /**
+   * Owned jobs: memory to decode into, so a caller can recycle output buffers instead of having every chunk
+   * fault in fresh pages (the result's `bytes` is then a view of `into` from offset 0, of the decoded length;
+   * `into` may be longer). `DecodePool.decode` moves it to the worker with the job (the caller gives it up) and
+   * it comes back as `result.bytes.buffer`. Used by lossless and 16-bit group-delta bodies when it is long
+   * enough; otherwise the result has a fresh buffer (and `into` is dropped).
+   */
+  readonly into?: ArrayBuffer;
 }
 
 export interface DecodeResult {
@@ -42,21 +50,23 @@ export interface DecodeResult {
 }
 
 export function decodeBody(job: DecodeJob): DecodeResult {
-  const bytes = job.owned ? owned(decodeBytes(job)) : shared(decodeBytes(job));
+  const bytes = job.owned ? owned(decodeBytes(job), job.into) : shared(decodeBytes(job));
   const digest = job.digest === false ? null : new Uint8Array(createHash('sha256').update(Uint8Array.of(job.digestPrefix)).update(bytes).digest());
   return { bytes, digest };
 }
 
-function decodeBytes({ codec, body, base, dtype, owned: own }: DecodeJob): Uint8Array {
+function decodeBytes({ codec, body, base, dtype, owned: own, into }: DecodeJob): Uint8Array {
+  // Memory to decode into: `into` when the job is owned and it is long enough.
+  const target = (n: number): Uint8Array => (own && into && into.byteLength >= n ? new Uint8Array(into, 0, n) : own ? new Uint8Array(n) : new Uint8Array(new SharedArrayBuffer(n)));
   switch (codec) {
     case 'raw':
       return body;
     case 'zstd':
       return decompress(body);
     case 'lossless': // decoded straight into the memory the result lives in (no copy afterwards)
-      return decodeLossless(body, base as Uint8Array | null, own ? (n) => new Uint8Array(n) : (n) => new Uint8Array(new SharedArrayBuffer(n)));
+      return decodeLossless(body, base as Uint8Array | null, target);
     case 'group-delta': // straight to the dtype's bytes (16-bit patterns for F16/BF16, no float32 pass)
-      return decodeGroupDeltaBytes(body, base as Float32Array | Uint16Array | null).bytes;
+      return decodeGroupDeltaBytes(body, base as Float32Array | Uint16Array | null, own && into ? (n) => target(n) : undefined).bytes;
     case 'paper-delta': {
       if (!base || !(dtype === 'F32' || dtype === 'F16' || dtype === 'BF16')) {
         throw invalidArgument('paper delta without a base or for a non-float tensor');
@@ -93,9 +103,13 @@ export function decodedBytes(job: DecodeJob): number {
   }
 }
 
-/** `bytes` itself when it is the whole of an ordinary ArrayBuffer (transferable alone), else a copy that is. */
-function owned(bytes: Uint8Array): Uint8Array {
+/**
+ * `bytes` itself when it is the whole of an ordinary ArrayBuffer (transferable alone) or a view of the job's
+ * `into` from its start, else a copy that is.
+ */
+function owned(bytes: Uint8Array, into?: ArrayBuffer): Uint8Array {
   const b = bytes.buffer;
+  if (b === into && bytes.byteOffset === 0) return bytes;
   if (b instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === b.byteLength) return bytes;
   return new Uint8Array(bytes);
 }

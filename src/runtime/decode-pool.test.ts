@@ -7,6 +7,8 @@ import { compress } from 'zstd-napi';
 import { SeededRandom } from '../env/seeded-random.js';
 import { encodeLossless } from '../codecs/lossless.js';
 import { encodeGroupDelta } from '../codecs/group-delta.js';
+import { encodeGroupChunk } from '../codecs/group-chunk.js';
+import { toBf16Bits } from '../codecs/half-float.js';
 import { encodePaperDelta } from '../codecs/paper-delta.js';
 import { isNeurStoreError } from '../errors.js';
 import { DecodePool } from './decode-pool.js';
@@ -105,4 +107,50 @@ test('decodedBytes reads the decoded size from the lossless and delta headers (r
   }
   const garbage = { ...jobs[3]!, body: Uint8Array.of(1, 2, 3) };
   assert.equal(decodedBytes(garbage), 3);
+});
+
+test('owned jobs decode into a caller-provided buffer (`into`), moved to the worker and back, and recycled', async () => {
+  // bf16 chunks as chunked-tensors stores them: lossless alone, lossless XOR a base, group-delta against a base.
+  const n = 150_000;
+  const bits = (v: Float32Array) => new Uint8Array(Uint16Array.from(v, (f) => toBf16Bits(f)).buffer);
+  const baseBf = bits(base.subarray(0, n));
+  const xBf = bits(x.subarray(0, n));
+  const group = encodeGroupChunk(xBf, baseBf, 'BF16', 1e-3, 1).body;
+  const bf16Jobs: DecodeJob[] = [
+    { codec: 'lossless', body: encodeLossless(xBf, 2, null), base: null, dtype: 'U8', digestPrefix: 1, digest: false },
+    { codec: 'lossless', body: encodeLossless(xBf, 2, baseBf), base: baseBf, dtype: 'U8', digestPrefix: 1, digest: true },
+    { codec: 'group-delta', body: group, base: new Uint16Array(baseBf.buffer), dtype: 'BF16', digestPrefix: 1, digest: true },
+  ];
+  for (const workers of [0, 2]) {
+    const pool = new DecodePool({ workers, inlineBytes: 1024 });
+    try {
+      await pool.ready();
+      let recycled: ArrayBuffer | null = null;
+      for (const j of bf16Jobs) {
+        const want = decodeBody({ ...j, owned: true });
+        for (const extra of [0, 4096, -2, 'recycled'] as const) {
+          const into: ArrayBuffer = extra === 'recycled' ? recycled! : new ArrayBuffer(2 * n + extra);
+          const length: number = into.byteLength;
+          const copy = { ...j, body: new Uint8Array(j.body), base: j.base && (j.base.slice() as typeof j.base) };
+          const r = await pool.decode({ ...copy, owned: true, into }, true);
+          const what = `${workers} workers, ${j.codec}${j.base ? ' with base' : ''}, into ${extra}`;
+          assert.deepEqual(Buffer.from(r.bytes), Buffer.from(want.bytes), what);
+          assert.deepEqual(r.digest && Buffer.from(r.digest), want.digest && Buffer.from(want.digest), `${what}: digest`);
+          assert.equal(r.bytes.byteOffset, 0, what);
+          if (extra === -2) {
+            // Too short: decoded into a fresh buffer of its own.
+            assert.equal(r.bytes.buffer.byteLength, 2 * n, what);
+            continue;
+          }
+          // The same memory came back: moved to the worker (detached here), or the very buffer inline.
+          assert.equal(r.bytes.buffer.byteLength, length, what);
+          if (workers > 0) assert.equal(into.byteLength, 0, `${what}: moved, not copied`);
+          else assert.equal(r.bytes.buffer, into, what);
+          recycled = r.bytes.buffer as ArrayBuffer;
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  }
 });

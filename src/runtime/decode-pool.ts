@@ -34,6 +34,8 @@ export class DecodePool {
    * Decodes `job` on the least busy worker (started on first use), or inline when small. With `moveBody`,
    * a body in an ordinary ArrayBuffer (and for `owned` jobs the base too) is transferred to the worker instead
    * of copied: the caller gives up that whole buffer (every view of it is detached once the job is posted).
+   * An owned job's `into` (memory to decode into, for recycling output buffers) is always moved: the caller
+   * gives it up and gets it back as `result.bytes.buffer` (see DecodeJob.into).
    */
   decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
     if (!this.workers || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) return inline(job);
@@ -41,6 +43,7 @@ export class DecodePool {
     // store would otherwise wait for thread start-up).
     if (!this.workers.anyReady()) return inline(job);
     const moved = moveBody ? [job.body, ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
+    if (job.owned && job.into && !moved.includes(job.into)) moved.push(job.into);
     return this.workers.run(job, moved);
   }
 

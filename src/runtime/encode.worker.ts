@@ -7,8 +7,11 @@ const handled = collectEvery(32 << 20);
 
 serveJobs<EncodeJob, EncodeResult>((job) => {
   const r = codeChunkJob(job);
-  const out = new Uint8Array(r.body); // its own buffer, moved back whole
+  // Moved back whole: the body itself when it is all of an ordinary ArrayBuffer (the lossless codec makes it
+  // so), else a copy that is.
+  const b = r.body.buffer;
+  const out = b instanceof ArrayBuffer && r.body.byteOffset === 0 && r.body.byteLength === b.byteLength ? r.body : new Uint8Array(r.body);
   // A group-quantized chunk allocates ~10x its bytes in float arrays (values, base, codes, the replayed decode).
   handled(job.group ? 10 * job.bytes.length : job.bytes.length);
-  return { result: { ...r, body: out }, transfer: [out.buffer] };
+  return { result: { ...r, body: out }, transfer: [out.buffer as ArrayBuffer] };
 });
