@@ -309,3 +309,29 @@ test('a lossless chunk forged past its CRCs fails get --verify and verify', asyn
   assert.equal((await again.verify()).ok, false);
   await again.close();
 });
+
+test('one put codes a chunk that recurs in another tensor once, and each tensor reports that chunk\'s error', async () => {
+  // Tensor b is one 64 KiB chunk, also a's first; the chunks of one put flow through one pipeline.
+  const b = bf16(CHUNK / 2);
+  const a = new Uint8Array(3 * CHUNK);
+  a.set(b);
+  a.set(bf16(CHUNK), CHUNK);
+  const path = await writeSafetensorsFile(join(tempDir(), 'twins.safetensors'), [
+    { name: 'a', dtype: 'BF16', shape: [3 * CHUNK / 2], bytes: a },
+    { name: 'b', dtype: 'BF16', shape: [CHUNK / 2], bytes: b },
+  ]);
+  for (const tolerance of [undefined, 1e-3]) {
+    const store = await open();
+    const r = await store.put(path, { name: 'twins', tolerance });
+    const [ta, tb] = r.tensors;
+    assert.equal(tb!.codec, 'chunked');
+    if (tolerance) {
+      assert.ok(tb!.maxError > 0 && tb!.maxError <= tolerance, `tensor b's max error ${tb!.maxError} is its chunk's`);
+      assert.ok(ta!.maxError >= tb!.maxError && ta!.maxError <= tolerance);
+    }
+    assert.ok(tb!.storedBytes < 200, `b stores only its list beside a (${tb!.storedBytes} bytes)`);
+    if (!tolerance) await exact(store, 'twins', path);
+    assert.equal((await store.verify()).ok, true);
+    await store.close();
+  }
+});

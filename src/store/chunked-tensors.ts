@@ -69,8 +69,35 @@ interface NearCopy {
   readonly depth: number;
 }
 
+/** A chunk's record, and the largest error of the values it decodes to (0 for an exact one). */
+interface StoredChunk {
+  readonly key: bigint;
+  readonly identity: Uint8Array;
+  readonly maxError: number;
+}
+
 /** Where a chunk goes: an existing record (exact, or lossy of the same mode and bound), or new record parts. */
-type ChunkPlan = { key: bigint; identity: Uint8Array } | { parts: PayloadParts };
+type ChunkPlan = StoredChunk | { parts: PayloadParts; maxError: number };
+
+/**
+ * What the chunked tensors of one put share, so its chunks flow through the encode pool as one stream across
+ * tensor boundaries (an LLM's tensors are mostly 1-3 chunks: one window per tensor drained the workers at each):
+ * a bounded window of chunks read and not yet stored, one order of appends, and one map of the chunks in flight
+ * (identical chunks anywhere in the model are looked up and coded once).
+ */
+export class ChunkPipeline {
+  private readonly window: Array<Promise<unknown>> = [];
+  readonly inFlight = new Map<string, Promise<StoredChunk>>();
+  appending: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly maxInFlight: number) {}
+
+  /** Adds a chunk to the window; waits (and throws its error) while the window is over its bound. */
+  async admit(stored: Promise<unknown>): Promise<void> {
+    this.window.push(stored);
+    while (this.window.length > this.maxInFlight) await this.window.shift();
+  }
+}
 
 export interface ChunkedOptions {
   readonly chunkBytes?: number;
@@ -96,35 +123,44 @@ export class ChunkedTensors {
     return byteLength >= this.chunkBytes;
   }
 
+  /** A pipeline for the chunked tensors of one put (see `ChunkPipeline`). */
+  pipeline(): ChunkPipeline {
+    // Chunks in flight: one per encode worker and one being read (each costs ~4x its size until written).
+    return new ChunkPipeline(this.encoder.size + 1);
+  }
+
   /**
    * Stores tensor `t` as chunk records plus a chunk list: lossless, or (with `tolerance`, float dtypes)
    * group-quantized within the bound. Runs inside an engine write batch.
    */
   async put(t: TensorEntry, options: ChunkedPutOptions = {}): Promise<EncodedTensor> {
+    return (await this.stream(t, options, this.pipeline())).finished;
+  }
+
+  /**
+   * Reads tensor `t` chunk by chunk into `pipe` (its chunks code on the encode pool while later ones are read,
+   * across tensors) and resolves once the last chunk is read; `finished` resolves once every chunk and the
+   * list are stored. `finished` must be awaited (settled) before the write ends, also when a later call throws.
+   */
+  async stream(t: TensorEntry, options: ChunkedPutOptions, pipe: ChunkPipeline): Promise<{ finished: Promise<EncodedTensor> }> {
     const { signal, onBytes, effort } = options;
     const width = elementWidth(t.dtype);
     const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
     const lossy = options.tolerance !== undefined && isFloatDType(t.dtype) ? { dtype: t.dtype, tol: options.tolerance } : null;
     let base = await this.nearCopy(t, width, size, lossy);
-    let maxError = 0;
-    const refs: Array<Promise<ChunkRef & { identity: Uint8Array }>> = [];
-    // Identical chunks of this tensor are looked up and coded once.
-    const inFlight = new Map<string, Promise<{ key: bigint; identity: Uint8Array }>>();
-    let appending: Promise<unknown> = Promise.resolve();
+    const refs: Array<Promise<ChunkRef & StoredChunk>> = [];
     let added = 0;
     /** Finds chunk `i` among stored records, or codes it (on the encode pool). */
     const plan = async (i: number, bytes: Uint8Array, identity: Uint8Array): Promise<ChunkPlan> => {
       const lossyId = lossy ? lossyIdentity(RecordKind.Chunk, 'default', lossy.tol, bytes) : null;
       const found = (await this.content.find(identity)) ?? (lossyId ? await this.content.find(lossyId) : undefined);
       if (found) {
-        if (lossyId && sameDigest(found.header.identity, lossyId)) maxError = Math.max(maxError, lossy!.tol);
-        return { key: found.key, identity: Uint8Array.from(found.header.identity) };
+        const maxError = lossyId && sameDigest(found.header.identity, lossyId) ? lossy!.tol : 0;
+        return { key: found.key, identity: Uint8Array.from(found.header.identity), maxError };
       }
       const baseRef = base && base.list.chunks[i]?.length === bytes.length ? base.list.chunks[i]! : null;
-      if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort) };
-      const c = await this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, effort);
-      maxError = Math.max(maxError, c.maxError);
-      return { parts: c.parts };
+      if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort), maxError: 0 };
+      return this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, effort);
     };
     for (let offset = 0, i = 0; offset < t.byteLength; offset += size, i++) {
       signal?.throwIfAborted();
@@ -132,20 +168,20 @@ export class ChunkedTensors {
       const bytes = await readPiece(t, offset, length);
       const identity = exactIdentity(RecordKind.Chunk, bytes);
       const id = Buffer.from(identity).toString('hex');
-      let record = inFlight.get(id);
+      let record = pipe.inFlight.get(id);
       if (!record) {
-        // Chunks code in parallel; new records are appended one after another in chunk order, so a tensor's
-        // records lie in the store in the order of its bytes whatever order the workers finish in.
+        // Chunks code in parallel; new records are appended one after another in the order they were read, so
+        // a model's records lie in the store in the order of its bytes whatever order the workers finish in.
         const planned = plan(i, bytes, identity);
         planned.catch(() => {}); // reported through the append below
-        const next = appending.then(() => planned).then(async (p) => {
+        const next = pipe.appending.then(() => planned).then(async (p) => {
           if (!('parts' in p)) return p;
           const s = await this.content.add(p.parts);
           added += s.storedBytes;
-          return { key: s.key, identity: p.parts.identity };
+          return { key: s.key, identity: p.parts.identity, maxError: p.maxError };
         });
-        appending = next.catch(() => {}); // a failed chunk is reported through its own promise
-        inFlight.set(id, (record = next));
+        pipe.appending = next.catch(() => {}); // a failed chunk is reported through its own promise
+        pipe.inFlight.set(id, (record = next));
       }
       const ref = record.then((r) => {
         onBytes?.(length);
@@ -153,30 +189,32 @@ export class ChunkedTensors {
       });
       ref.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
       refs.push(ref);
-      // Chunks in flight: one per encode worker and one being read (each costs ~4x its size until written).
-      const inFlightMax = this.encoder.size + 1;
-      if (refs.length > inFlightMax) await refs[refs.length - 1 - inFlightMax];
+      await pipe.admit(ref);
     }
-    const resolved = await Promise.all(refs);
-    await appending;
-    const chunks: ChunkRef[] = resolved.map((r) => ({ key: r.key, length: r.length }));
-    const identity = listIdentity(size, resolved.map((r) => r.identity));
-    const { stored, stale } = await this.sameList(identity, chunks);
-    // A list being replaced (it names a damaged chunk) is no base of its own fresh copy: the chunks found intact
-    // are its chunks, the damaged one was coded alone.
-    if (base && base.key === stale) base = null;
-    const encoded = { codec: 'chunked' as const, maxError, ...(base ? { baseKey: base.key } : {}) };
-    const depth = base ? base.depth + 1 : 0;
-    if (stored !== undefined) return { key: stored, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
-    const list = await this.content.add({
-      kind: RecordKind.Tensor, codec: Codec.ChunkList, identity, body: encodeChunkList({ chunkBytes: size, totalBytes: t.byteLength, chunks }),
-    });
-    const storedBytes = added + list.storedBytes;
-    const storedAs = lossy ? (base ? 'delta' : 'standalone') : base ? 'lossless-delta' : 'lossless';
-    return {
-      key: list.key, storedAs, depth, storedBytes,
-      bits: t.byteLength > 0 ? (8 * storedBytes) / (t.byteLength / width) : 0, ...encoded,
-    };
+    const finished = (async (): Promise<EncodedTensor> => {
+      const resolved = await Promise.all(refs);
+      const maxError = resolved.reduce((m, r) => Math.max(m, r.maxError), 0);
+      const chunks: ChunkRef[] = resolved.map((r) => ({ key: r.key, length: r.length }));
+      const identity = listIdentity(size, resolved.map((r) => r.identity));
+      const { stored, stale } = await this.sameList(identity, chunks);
+      // A list being replaced (it names a damaged chunk) is no base of its own fresh copy: the chunks found intact
+      // are its chunks, the damaged one was coded alone.
+      if (base && base.key === stale) base = null;
+      const encoded = { codec: 'chunked' as const, maxError, ...(base ? { baseKey: base.key } : {}) };
+      const depth = base ? base.depth + 1 : 0;
+      if (stored !== undefined) return { key: stored, storedAs: 'duplicate', depth, storedBytes: added, bits: 0, ...encoded };
+      const list = await this.content.add({
+        kind: RecordKind.Tensor, codec: Codec.ChunkList, identity, body: encodeChunkList({ chunkBytes: size, totalBytes: t.byteLength, chunks }),
+      });
+      const storedBytes = added + list.storedBytes;
+      const storedAs = lossy ? (base ? 'delta' : 'standalone') : base ? 'lossless-delta' : 'lossless';
+      return {
+        key: list.key, storedAs, depth, storedBytes,
+        bits: t.byteLength > 0 ? (8 * storedBytes) / (t.byteLength / width) : 0, ...encoded,
+      };
+    })();
+    finished.catch(() => {}); // the caller's
+    return { finished };
   }
 
   /**

@@ -21,7 +21,7 @@ import type { ModelSink, ModelSource, TensorEntry } from '../formats/model-forma
 import { countingSource, openModelSource, stagedSink } from './model-files.js';
 import { Codec, RecordKind, exactIdentity } from './record-payload.js';
 import { TensorDecoder } from './tensor-decoder.js';
-import { TensorEncoder } from './tensor-encoder.js';
+import { TensorEncoder, type EncodedTensor } from './tensor-encoder.js';
 import { BasePool } from './base-pool.js';
 import { ChunkedTensors } from './chunked-tensors.js';
 import { EncodePool } from '../runtime/encode-pool.js';
@@ -213,26 +213,37 @@ export class NeurStore {
     const total = tensors.reduce((n, t) => n + t.byteLength, 0);
     const rows: TensorRow[] = [];
     let done = 0;
-    for (const [index, t] of tensors.entries()) {
-      if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
-      let e;
-      if (this.chunked.applies(t.byteLength)) {
-        const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
-        // Paper mode's algorithm needs whole tensors (an 8-bit base per tensor, searched by L2 over the whole
-        // vector): above the chunk size it streams as the default mode does, within the same bound.
-        const lossy = mode === 'lossless' ? {} : { tolerance };
-        e = await this.chunked.put(t, { signal: options.signal, onBytes: progress, effort: options.effort, ...lossy }).catch((err: unknown) => {
-          throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
-        });
-      } else {
+    const cancelledOr = (err: unknown): never => {
+      throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
+    };
+    const row = (index: number, t: TensorEntry, e: EncodedTensor): TensorRow => (
+      { index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, recordKey: e.key, ...e });
+    // Chunked tensors stream through one pipeline: the next tensor's chunks are read while this one's code.
+    const pipe = this.chunked.pipeline();
+    const storing: Array<Promise<unknown>> = [];
+    try {
+      for (const [index, t] of tensors.entries()) {
+        if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
+        if (this.chunked.applies(t.byteLength)) {
+          const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
+          // Paper mode's algorithm needs whole tensors (an 8-bit base per tensor, searched by L2 over the whole
+          // vector): above the chunk size it streams as the default mode does, within the same bound.
+          const lossy = mode === 'lossless' ? {} : { tolerance };
+          const { finished } = await this.chunked.stream(t, { signal: options.signal, onBytes: progress, effort: options.effort, ...lossy }, pipe);
+          storing.push(finished.then((e) => (rows[index] = row(index, t, e))));
+          continue;
+        }
         const bytes = await t.read();
         if (bytes.length !== t.byteLength) {
           throw invalidArgument(`tensor '${t.name}' has ${bytes.length} bytes, its header says ${t.byteLength}`);
         }
-        e = await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes });
+        rows[index] = row(index, t, await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes }));
+        options.onProgress?.({ phase: 'put', done: (done += t.byteLength), total });
       }
-      rows.push({ index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, recordKey: e.key, ...e });
-      if (e.codec !== 'chunked') options.onProgress?.({ phase: 'put', done: (done += t.byteLength), total });
+      await Promise.all(storing);
+    } catch (e) {
+      await Promise.allSettled(storing); // nothing may still be appending when the write ends
+      cancelledOr(e);
     }
     return rows;
   }
