@@ -1,18 +1,21 @@
 /**
  * `tsx bench/worker-jobs.bench.ts`: what the worker side of a large put or get costs, per 8 MiB chunk of the
- * generated bf16 LLM (.cache/scale/llm-1024m.safetensors and its -ft fine-tune, made by bench:scale): each job
- * type runs on the real pools (2 workers) in a process of its own, 4 jobs in flight, chunks read from the files
- * as they are posted; it prints CPU ms per chunk (process.resourceUsage: user + system of every thread, pool
- * start-up, one warm-up job per worker and the wall time of the main thread reading and checking chunks
- * excluded) and the process's peak RSS. CPU seconds, not wall time: the
- * machine may be shared. Job types: lossless encode alone and XOR against the base chunk, group-delta (default
- * mode, tolerance 1e-3) encode against the base; their decodes (owned results, as chunked-tensors posts them),
- * and, where the tree has it, lossless decode into recycled output buffers (`into`). Every encoded body is
- * compared with the one the current tree's codec makes inline (so 'before' and 'after' must store the same
- * bytes), every decode with the original chunk (lossless) or with that inline decode (group-delta).
- * Flags: --before DIR (a checkout to compare with, side by side: e.g. a `git worktree` of the commit before),
- * --chunks N (default 24), --reps N (runs of each job type and tree, alternating; median shown; default 3),
- * --only SUBSTRING (job types), --json.
+ * generated bf16 LLM (.cache/scale/llm-1024m.safetensors and its -ft fine-tune, made by bench:scale). Each job
+ * type runs on the real pools (2 workers) in a process of its own (worker-jobs-child.mjs: plain node over a
+ * tree's dist/, as users run it), 4 jobs in flight, chunks read from the files as they are posted. It prints
+ * CPU ms per chunk (process.resourceUsage, user + system, less the main thread's own CPU time read from Linux
+ * schedstat: what is left is the workers and the helper threads V8 runs for them; pool start-up and one
+ * warm-up job per worker excluded) and the process's peak RSS. CPU time, not wall time: the machine may be
+ * shared. Job types: lossless encode alone and XOR against the base chunk, group-delta (default mode,
+ * tolerance 1e-3) encode against the base; their decodes (owned results, as chunked-tensors posts them); and
+ * the lossless XOR and group-delta decodes into recycled output buffers (`into`; a tree without that option
+ * copies the buffer in). Every encoded body is compared with the one the current source's codec makes
+ * inline (so two trees must store the same bytes), every decode with the original chunk (lossless) or that
+ * inline decode.
+ * Flags: --before DIR and --after DIR (checkouts to compare side by side, e.g. `git worktree`s of two commits,
+ * each built with `npx tsc -p tsconfig.json`; --after defaults to this checkout), --chunks N (default 24),
+ * --reps N (runs of each job type and tree, alternating; median shown; default 3), --only SUBSTRING (job
+ * types), --json.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync as readWhole, readSync, statSync, writeFileSync } from 'node:fs';
@@ -34,7 +37,7 @@ const FT = MODEL.replace('.safetensors', '-ft.safetensors');
 const TOL = 1e-3;
 const PREFIX = 3;
 
-const JOBS = ['enc-lossless', 'enc-lossless-xor', 'enc-group-base', 'dec-lossless', 'dec-lossless-xor', 'dec-group-base', 'dec-lossless-xor-into'] as const;
+const JOBS = ['enc-lossless', 'enc-lossless-xor', 'enc-group-base', 'dec-lossless', 'dec-lossless-xor', 'dec-group-base', 'dec-lossless-xor-into', 'dec-group-base-into'] as const;
 type JobType = (typeof JOBS)[number];
 
 /** Byte offsets of the chunks used: CHUNKS 8 MiB pieces spread over the tensor data of the file. */
@@ -80,84 +83,11 @@ async function prepare(): Promise<void> {
   });
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
-
-/** One job type on one tree, in this process: returns CPU ms per chunk and RSS figures. */
-async function child(tree: string, type: JobType): Promise<object> {
-  const { EncodePool } = await import(join(tree, 'src/runtime/encode-pool.ts'));
-  const { DecodePool } = await import(join(tree, 'src/runtime/decode-pool.ts'));
-  const offsets = chunkOffsets(MODEL);
-  const enc = type.startsWith('enc');
-  const pool = enc ? new EncodePool(2) : new DecodePool({ workers: 2 });
-  const free: ArrayBuffer[] = [];
-  const into = type.endsWith('-into');
-  let bad = 0;
-  /** Wall ms of the main thread's own synchronous work (reading chunks, checking results): subtracted. */
-  let mainMs = 0;
-  const timed = <T>(f: () => T): T => {
-    const t0 = performance.now();
-    try {
-      return f();
-    } finally {
-      mainMs += performance.now() - t0;
-    }
-  };
-  const readChunk = (file: string, offset: number): Uint8Array => timed(() => readChunkAt(file, offset));
-  const readFileSync = (file: string): Uint8Array => timed(() => readWhole(file));
-  const same = (a: Uint8Array, b: Uint8Array): boolean => timed(() => sameBytes(a, b));
-  const run = async (i: number): Promise<void> => {
-    const o = offsets[i]!;
-    if (type === 'enc-lossless') {
-      const r = await pool.encode({ bytes: readChunk(MODEL, o), width: 2, base: null });
-      if (!same(r.body, readFileSync(bodyFile('lossless', i)))) bad++;
-    } else if (type === 'enc-lossless-xor') {
-      const r = await pool.encode({ bytes: readChunk(FT, o), width: 2, base: readChunk(MODEL, o) });
-      if (!same(r.body, readFileSync(bodyFile('lossless-xor', i)))) bad++;
-    } else if (type === 'enc-group-base') {
-      const group = { dtype: 'BF16', tol: TOL, digestPrefix: PREFIX };
-      const r = await pool.encode({ bytes: readChunk(FT, o), width: 1, base: readChunk(MODEL, o), group });
-      if (!same(r.body, readFileSync(bodyFile('group', i)))) bad++;
-    } else {
-      const xor = type.startsWith('dec-lossless-xor');
-      const group = type === 'dec-group-base';
-      const body = new Uint8Array(readFileSync(bodyFile(group ? 'group' : xor ? 'lossless-xor' : 'lossless', i)));
-      const baseBytes = xor || group ? readChunk(MODEL, o) : null;
-      const base = group ? new Uint16Array(baseBytes!.buffer) : baseBytes;
-      const job = {
-        codec: group ? 'group-delta' : 'lossless', body, base, dtype: group ? 'BF16' : 'U8', digestPrefix: PREFIX, digest: group, owned: true,
-        ...(into ? { into: free.pop() ?? new ArrayBuffer(CHUNK) } : {}),
-      };
-      const r = await pool.decode(job, true);
-      const want = group ? readFileSync(bodyFile('group-decoded', i)) : readChunk(xor ? FT : MODEL, o);
-      if (!same(r.bytes, want)) bad++;
-      if (into && r.bytes.buffer instanceof ArrayBuffer) free.push(r.bytes.buffer);
-    }
-  };
-  await pool.ready?.();
-  await Promise.all([run(0), run(1)]); // warm-up: one job per worker (module load, first-use tables)
-  const u0 = process.resourceUsage();
-  const rss0 = process.memoryUsage().rss;
-  mainMs = 0;
-  let next = 0;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < CHUNKS) await run(next++);
-  }));
-  const u1 = process.resourceUsage();
-  await pool.close();
-  const cpu = (u1.userCPUTime + u1.systemCPUTime - u0.userCPUTime - u0.systemCPUTime) / 1000 - mainMs;
-  return { cpuMsPerChunk: cpu / CHUNKS, mainMsPerChunk: mainMs / CHUNKS, startRssMiB: rss0 / 2 ** 20, peakRssMiB: u1.maxRSS / 1024, bad };
-}
-
 interface Row { type: JobType; tree: string; cpuMsPerChunk: number; peakRssMiB: number; startRssMiB: number; bad: number }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const childType = arg('child') as JobType | undefined;
-  if (childType) {
-    process.stdout.write(JSON.stringify(await child(arg('tree')!, childType)));
-    return;
-  }
   const json = process.argv.includes('--json');
   const log = (s: string): void => {
     if (!json) console.error(s);
@@ -165,19 +95,23 @@ async function main(): Promise<void> {
   if (!existsSync(FT)) throw new Error(`${FT} missing: generate it as bench/scale/llm-files.ts does (bench:scale)`);
   await prepare();
   const before = arg('before');
-  const trees: Array<[string, string]> = [...(before ? [['before', resolve(before)] as [string, string]] : []), ['after', ROOT]];
+  const trees: Array<[string, string]> = [...(before ? [['before', resolve(before)] as [string, string]] : []), ['after', resolve(arg('after') ?? ROOT)]];
+  for (const [, tree] of trees) {
+    if (!existsSync(join(tree, 'dist/runtime/decode-pool.js'))) throw new Error(`${tree}/dist missing: run \`npx tsc -p tsconfig.json\` there`);
+  }
   const only = arg('only');
   const rows: Row[] = [];
   for (const type of JOBS.filter((t) => !only || t.includes(only))) {
     const runs = new Map<string, Array<{ cpuMsPerChunk: number; peakRssMiB: number; startRssMiB: number; bad: number }>>();
     for (let rep = 0; rep < REPS; rep++) {
       for (const [label, tree] of trees) {
-        if (type.endsWith('-into') && label === 'before') continue; // no `into` option before
-        const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', type, '--tree', tree, '--chunks', String(CHUNKS)],
+        
+        const child = [tree, type, CHUNKS, CACHE, MODEL, FT, TOL, PREFIX, CHUNK].map(String);
+        const out = execFileSync(process.execPath, [fileURLToPath(new URL('./worker-jobs-child.mjs', import.meta.url)), ...child],
           { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
         const r = JSON.parse(out);
         (runs.get(label) ?? runs.set(label, []).get(label)!).push(r);
-        log(`  ${type} ${label} rep ${rep + 1}: ${r.cpuMsPerChunk.toFixed(1)} CPU ms/chunk (+${r.mainMsPerChunk.toFixed(1)} reading and checking), RSS ${r.startRssMiB.toFixed(0)} at start, peak ${r.peakRssMiB.toFixed(0)} MiB${r.bad ? `, ${r.bad} WRONG` : ''}`);
+        log(`  ${type} ${label} rep ${rep + 1}: ${r.cpuMsPerChunk.toFixed(1)} CPU ms/chunk (+${r.mainMsPerChunk.toFixed(1)} main thread), RSS ${r.startRssMiB.toFixed(0)} at start, peak ${r.peakRssMiB.toFixed(0)} MiB${r.bad ? `, ${r.bad} WRONG` : ''}`);
       }
     }
     for (const [label, rs] of runs) {
@@ -192,7 +126,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ header, rows }, null, 2));
     return;
   }
-  console.log(`bench:worker-jobs  node ${header.node}  CPU ${header.cpu}, ${header.cores} cores  (${CHUNKS} chunks of 8 MiB, 2 workers, CPU ms of all threads per chunk less the main thread reading and checking chunks, median of ${REPS})`);
+  console.log(`bench:worker-jobs  node ${header.node}  CPU ${header.cpu}, ${header.cores} cores  (${CHUNKS} chunks of 8 MiB, 2 workers, CPU ms per chunk of every thread but the main one, median of ${REPS})`);
   const pad = (s: string, n: number): string => s.padEnd(n);
   console.log(`${pad('job', 24)}${trees.map(([l]) => `${pad(`${l} CPU ms`, 16)}${pad(`${l} peak RSS`, 18)}`).join('')}correct`);
   for (const type of new Set(rows.map((r) => r.type))) {

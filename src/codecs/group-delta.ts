@@ -279,10 +279,21 @@ export interface DecodedTensor {
   readonly dtype: FloatDType;
 }
 
-function readStream(r: ByteReader): Uint8Array {
+/**
+ * Decoded streams (meta, codes, overflow, raw) go to reused per-thread memory: a chunk's codes stream alone is
+ * a fresh 4 MiB array otherwise (page faults, garbage). Decoders use them only until they return.
+ */
+const streamScratch = [new ScratchBuffer(), new ScratchBuffer(), new ScratchBuffer(), new ScratchBuffer()];
+
+function readStream(r: ByteReader, scratch: ScratchBuffer): Uint8Array {
   const coder = entropyCoderById(r.u8());
   const length = r.varint();
-  return coder.decode(r.block(), length);
+  const block = r.block();
+  const n = coder.decodedLength(block);
+  if (n !== length) throw invalidArgument(`${coder.name} block decodes to ${n} bytes, expected ${length}`);
+  const out = scratch.get(n);
+  coder.decodeInto(block, out);
+  return out;
 }
 
 function readHeader(r: ByteReader): { dtype: FloatDType; hasBase: number; count: number } {
@@ -360,7 +371,8 @@ function readBlob(blob: Uint8Array, base: Source | null) {
   }
   if (base && base.length !== count) throw invalidArgument(`base has ${base.length} elements, blob has ${count}`);
   if (g < 1) r.fail(`bad group size ${g}`);
-  const streams = [readStream(r), readStream(r), readStream(r), readStream(r)] as const;
+  const [meta, codes, overflow, raw] = streamScratch.map((scratch) => readStream(r, scratch));
+  const streams = [meta!, codes!, overflow!, raw!] as const;
   r.end();
   return { dtype, count, g, streams, m: new ByteReader(streams[0], 'group delta meta stream') };
 }
