@@ -6,11 +6,14 @@
  * `workers: 0` everything runs inline (same results: the one `decodeBody` does the work either way).
  */
 import { availableParallelism } from 'node:os';
-import { WorkerPool } from './worker-pool.js';
+import { CodecWorkers } from './codec-workers.js';
 import { decodeBody, decodedBytes, type DecodeJob, type DecodeResult } from './body-decoder.js';
 
 export interface DecodePoolOptions {
-  /** Worker threads (default: the machine's cores, at most 4). 0 decodes on the caller's thread. */
+  /**
+   * Worker threads (default: the machine's cores, at most 4), shared with an encode pool of the same size
+   * (codec-workers.ts). 0 decodes on the caller's thread.
+   */
   readonly workers?: number;
   /**
    * Jobs that decode to fewer bytes than this run inline (default 64 KiB: Silero's ONNX sessions from the
@@ -22,12 +25,12 @@ export interface DecodePoolOptions {
 export class DecodePool {
   readonly size: number;
   private readonly inlineBytes: number;
-  private readonly workers: WorkerPool<DecodeJob, DecodeResult> | null;
+  private readonly workers: CodecWorkers | null;
 
   constructor(options: DecodePoolOptions = {}) {
     this.size = Math.max(0, Math.floor(options.workers ?? Math.min(4, availableParallelism())));
     this.inlineBytes = options.inlineBytes ?? 64 * 1024;
-    this.workers = this.size > 0 ? new WorkerPool(new URL('./decode.worker.js', import.meta.url), this.size, 'decode') : null;
+    this.workers = this.size > 0 ? new CodecWorkers(this.size) : null;
   }
 
   /**
@@ -44,7 +47,7 @@ export class DecodePool {
     if (!this.workers.anyReady()) return inline(job);
     const moved = moveBody ? [job.body, ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
     if (job.owned && job.into && !moved.includes(job.into)) moved.push(job.into);
-    return this.workers.run(job, moved);
+    return this.workers.decode(job, moved);
   }
 
   /** Starts the workers (if not yet) and resolves once all have loaded: later jobs of any size use them. */
@@ -52,7 +55,10 @@ export class DecodePool {
     return this.workers?.ready() ?? Promise.resolve();
   }
 
-  /** Stops the workers; jobs still running fail. The pool starts again if used afterwards. */
+  /**
+   * Stops the workers (unless an encode pool of the same size still uses them); jobs still running fail. The
+   * pool starts again if used afterwards.
+   */
   close(): Promise<void> {
     return this.workers?.close() ?? Promise.resolve();
   }

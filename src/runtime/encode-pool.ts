@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { encodeGroupChunk } from '../codecs/group-chunk.js';
 import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
-import { WorkerPool } from './worker-pool.js';
+import { CodecWorkers } from './codec-workers.js';
 
 export interface EncodeJob {
   readonly bytes: Uint8Array;
@@ -41,11 +41,14 @@ function wholeBuffer(a: Uint8Array): ArrayBuffer[] {
 }
 
 export class EncodePool {
-  private readonly pool: WorkerPool<EncodeJob, EncodeResult> | null;
+  private readonly pool: CodecWorkers | null;
 
-  /** `workers` defaults to the machine's cores (at most 4); 0 encodes on the calling thread. */
+  /**
+   * `workers` defaults to the machine's cores (at most 4); 0 encodes on the calling thread. The threads are
+   * those of a decode pool of the same size, when one is open (codec-workers.ts).
+   */
   constructor(workers = Math.min(4, availableParallelism())) {
-    this.pool = workers > 0 ? new WorkerPool(new URL('./encode.worker.js', import.meta.url), workers, 'encode') : null;
+    this.pool = workers > 0 ? new CodecWorkers(workers) : null;
   }
 
   get size(): number {
@@ -60,7 +63,7 @@ export class EncodePool {
         return Promise.reject(e);
       }
     }
-    return this.pool.run(job, [job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer));
+    return this.pool.encode(job, [job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer));
   }
 
   close(): Promise<void> {

@@ -1,0 +1,69 @@
+/**
+ * One set of worker threads for the encode pool and the decode pool together: a put against a base decodes
+ * base chunks and encodes chunks at the same time, and with a pool each that was four threads on two cores,
+ * each holding its own heap, wasm memory and scratch buffers. `CodecWorkers` is a lease on the process's
+ * shared `WorkerPool` of a given size (codec.worker.ts answers both kinds of job): the pool starts with its
+ * first user, and closing a lease stops the workers only when no other lease of that size is open (jobs still
+ * running then fail, as a pool's close always did).
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { DecodeJob, DecodeResult } from './body-decoder.js';
+import type { EncodeJob, EncodeResult } from './encode-pool.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** What codec.worker.ts is posted: one encode or one decode job. */
+export type CodecJob = { readonly encode: EncodeJob } | { readonly decode: DecodeJob };
+
+interface Shared {
+  readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult>;
+  users: number;
+}
+
+const shared = new Map<number, Shared>();
+
+export class CodecWorkers {
+  private held: Shared | null = null;
+
+  /** `size` >= 1 worker threads, shared with every other open lease of the same size. */
+  constructor(readonly size: number) {}
+
+  private pool(): WorkerPool<CodecJob, EncodeResult | DecodeResult> {
+    if (!this.held) {
+      let s = shared.get(this.size);
+      if (!s) {
+        s = { pool: new WorkerPool(new URL('./codec.worker.js', import.meta.url), this.size, 'codec'), users: 0 };
+        shared.set(this.size, s);
+      }
+      s.users++;
+      this.held = s;
+    }
+    return this.held.pool;
+  }
+
+  encode(job: EncodeJob, transfer: readonly TransferListItem[]): Promise<EncodeResult> {
+    return this.pool().run({ encode: job }, transfer) as Promise<EncodeResult>;
+  }
+
+  decode(job: DecodeJob, transfer: readonly TransferListItem[]): Promise<DecodeResult> {
+    return this.pool().run({ decode: job }, transfer) as Promise<DecodeResult>;
+  }
+
+  /** Starts the workers (if not yet); true once at least one has loaded. */
+  anyReady(): boolean {
+    return this.pool().anyReady();
+  }
+
+  /** Starts the workers (if not yet) and resolves once all have loaded. */
+  ready(): Promise<void> {
+    return this.pool().ready();
+  }
+
+  /** Gives up the lease; the last one open stops the workers. Used again, the lease is taken anew. */
+  close(): Promise<void> {
+    const s = this.held;
+    this.held = null;
+    if (!s || --s.users > 0) return Promise.resolve();
+    if (shared.get(this.size) === s) shared.delete(this.size);
+    return s.pool.close();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * A codec worker (see codec-workers.ts): codes the chunks `EncodePool` posts (lossless, XOR against a base
+ * chunk when one is sent, or group-quantized) and runs `decodeBody` on the jobs `DecodePool` posts, answering
+ * with shared-memory results, or for `owned` jobs with the result's own buffer, transferred (this thread keeps
+ * no reference to it).
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import { decodeBody } from './body-decoder.js';
+import type { CodecJob } from './codec-workers.js';
+import { codeChunkJob } from './encode-pool.js';
+import { collectEvery } from './worker-gc.js';
+import { serveJobs } from './worker-pool.js';
+
+const handled = collectEvery(32 << 20);
+
+serveJobs<CodecJob, unknown>((m) => {
+  if ('encode' in m) {
+    const job = m.encode;
+    const r = codeChunkJob(job);
+    // Moved back whole: the body itself when it is all of an ordinary ArrayBuffer (the lossless codec makes it
+    // so), else a copy that is.
+    const b = r.body.buffer;
+    const out = b instanceof ArrayBuffer && r.body.byteOffset === 0 && r.body.byteLength === b.byteLength ? r.body : new Uint8Array(r.body);
+    // A group-quantized chunk allocates ~10x its bytes in float arrays (values, base, codes, the replayed decode).
+    handled(job.group ? 10 * job.bytes.length : job.bytes.length);
+    return { result: { ...r, body: out }, transfer: [out.buffer as ArrayBuffer] };
+  }
+  const job = m.decode;
+  const result = decodeBody(job);
+  handled(result.bytes.length);
+  const buffer = result.bytes.buffer;
+  const transfer: TransferListItem[] = job.owned && buffer instanceof ArrayBuffer ? [buffer] : [];
+  return { result, transfer };
+});
