@@ -335,3 +335,25 @@ test('one put codes a chunk that recurs in another tensor once, and each tensor 
     await store.close();
   }
 });
+
+test('a lossy chunk is read through its base chunks checked by the digest of what the chain decodes to', async () => {
+  const dir = join(tempDir(), 's');
+  const store = await open(dir);
+  await store.put(basePath, { name: 'base', tolerance: 1e-3 });
+  await store.put(tunedPath, { name: 'tuned', tolerance: 1e-3 });
+  await store.close();
+  // A byte of the base's first chunk body, forged past its CRCs: it still decodes, to other values.
+  forgeChunk(dir, 1, 400, 0x01);
+  const again = await open(dir);
+  const failed = async (name: string): Promise<string> => {
+    const e = await again.get(name, join(tempDir(), `${name}.safetensors`)).then(() => null, (err: unknown) => err);
+    assert.ok(isNeurStoreError(e, 'CORRUPTION') && /SHA-256/.test(e.message), `get ${name}: ${String(e)}`);
+    return /record [0-9a-f]+/.exec(e.message)![0];
+  };
+  const base = await failed('base');
+  // The fine-tune's chunk is a delta of that chunk: its own digest, over the values decoded through the base,
+  // fails (the base chunk under it is not hashed a second time).
+  assert.notEqual(await failed('tuned'), base, 'the fine-tune\'s own chunk is named');
+  assert.equal((await again.verify()).ok, false);
+  await again.close();
+});

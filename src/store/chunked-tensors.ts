@@ -13,9 +13,10 @@
  * first chunk.
  *
  * Read: chunks decode a bounded number ahead on the decode workers, each record checked against its CRC as it
- * is read, each lossy chunk against the digest of the values its bound was checked on (with `verify`, each
- * lossless chunk against its SHA-256 too: that costs about as much as decoding), and the list against the hash
- * tree at the end (a streaming reader writes to a staged file, so a mismatch leaves no output).
+ * is read, each lossy chunk against the digest of the values its bound was checked on (which covers the base
+ * chunks it decodes through; with `verify`, every chunk of a chain against its digest or SHA-256: that costs
+ * about as much as decoding), and the list against the hash tree at the end (a streaming reader writes to a
+ * staged file, so a mismatch leaves no output). See `ChunkCheck`.
  */
 import { createHash } from 'node:crypto';
 import { NeurStoreError, corruption, invalidArgument } from '../errors.js';
@@ -32,7 +33,7 @@ import type { ContentStore } from './content-store.js';
 import type { PayloadParts } from './record-payload.js';
 import { ChunkReadAhead, type ChunkSource, type DecodedChunk } from './chunk-read-ahead.js';
 import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
-import { Codec, RecordKind, exactIdentity, lossyIdentity, sameDigest } from './record-payload.js';
+import { Codec, RecordKind, exactIdentity, lossyIdentityOf, sameDigest } from './record-payload.js';
 import { estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { isFloatDType, valuesOf } from './tensor-values.js';
@@ -99,6 +100,15 @@ export class ChunkPipeline {
   }
 }
 
+/**
+ * How a decoded chunk is checked, beyond the CRC every record read is checked against. 'read': a lossy chunk
+ * against the digest of its values (what proves the bound to a reader); 'verify' (`get --verify`, `verify`):
+ * every chunk of the chain against its digest or SHA-256; 'crc': the CRCs alone, for a chunk that a put codes
+ * against (the new chunk's bound is checked on its own decode, through this base as it decodes, and every
+ * reader checks the digests) and for the bases under a chunk whose digest covers the values of its chain.
+ */
+export type ChunkCheck = 'read' | 'verify' | 'crc';
+
 export interface ChunkedOptions {
   readonly chunkBytes?: number;
 }
@@ -152,7 +162,7 @@ export class ChunkedTensors {
     let added = 0;
     /** Finds chunk `i` among stored records, or codes it (on the encode pool). */
     const plan = async (i: number, bytes: Uint8Array, identity: Uint8Array): Promise<ChunkPlan> => {
-      const lossyId = lossy ? lossyIdentity(RecordKind.Chunk, 'default', lossy.tol, bytes) : null;
+      const lossyId = lossy ? lossyIdentityOf(RecordKind.Chunk, 'default', lossy.tol, identity) : null;
       const found = (await this.content.find(identity)) ?? (lossyId ? await this.content.find(lossyId) : undefined);
       if (found) {
         const maxError = lossyId && sameDigest(found.header.identity, lossyId) ? lossy!.tol : 0;
@@ -238,7 +248,7 @@ export class ChunkedTensors {
    * back (a damaged base chunk is no base: the chunk is coded alone).
    */
   private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
-    const base = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
+    const base = baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch((e: unknown) => {
       if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
       throw e;
     }) : null;
@@ -273,7 +283,7 @@ export class ChunkedTensors {
       if (n === named.length && best) break;
       const list = await this.list(c.key).catch(() => null); // a damaged candidate is just not a candidate
       if (!list || list.chunkBytes !== size || list.chunks[0]!.length < probeLength) continue;
-      const first = await this.chunkBytesOf(list.chunks[0]!.key).catch(() => null);
+      const first = await this.chunkBytesOf(list.chunks[0]!.key, 'crc').catch(() => null);
       if (!first) continue;
       const bytes = cost(first.subarray(0, probeLength));
       if (bytes < bestBytes) {
@@ -290,7 +300,7 @@ export class ChunkedTensors {
    * reports is checked against the bound here, as whole tensors are.
    */
   private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
-    const base = baseRef ? await this.chunkBytesOf(baseRef.key).catch((e: unknown) => {
+    const base = baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch((e: unknown) => {
       if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
       throw e;
     }) : null;
@@ -312,15 +322,14 @@ export class ChunkedTensors {
   }
 
   /**
-   * One chunk's bytes, decoded (through its base chain) on the decode pool into memory of its own. Every
-   * record read is checked against its CRC, every lossy chunk against its digest; with `verify`, every
-   * lossless chunk also against its SHA-256.
+   * One chunk's bytes, decoded (through its base chain) on the decode pool into memory of its own, checked as
+   * `check` says (see `ChunkCheck`).
    */
-  async chunkBytesOf(key: bigint, verify = false): Promise<Uint8Array> {
-    return (await this.decodeChunk(key, verify)).bytes;
+  async chunkBytesOf(key: bigint, check: ChunkCheck = 'read'): Promise<Uint8Array> {
+    return (await this.decodeChunk(key, check)).bytes;
   }
 
-  private async decodeChunk(key: bigint, verify: boolean): Promise<DecodedChunk> {
+  private async decodeChunk(key: bigint, check: ChunkCheck): Promise<DecodedChunk> {
     const { header, body } = await this.content.read(key);
     const where = `record ${key.toString(16)}`;
     const grouped = header.codec === Codec.GroupDelta;
@@ -330,7 +339,13 @@ export class ChunkedTensors {
     const identity = Uint8Array.from(header.identity);
     // A lossy chunk is checked against the digest of what it decodes to; an exact one against its identity.
     const expected = Uint8Array.from(header.check ?? header.identity);
-    const baseBytes = header.base ? await this.chunkBytesOf(header.base.key, verify) : null;
+    // A lossy chunk read is always checked against the digest of the values its bound was checked on at put
+    // (the encoder computes them with the decoder's arithmetic rather than decoding the body again): equal
+    // digests prove every element the reader gets is within the bound. A lossless one is, with `verify`.
+    const digest = check === 'verify' || (check === 'read' && grouped);
+    // A digest over the values decoded through the chain covers the chain: its bases need only their CRCs.
+    const baseCheck: ChunkCheck = check === 'verify' ? 'verify' : digest ? 'crc' : check;
+    const baseBytes = header.base ? await this.chunkBytesOf(header.base.key, baseCheck) : null;
     const view = header.base?.view;
     // A group delta of 16-bit floats takes its base chunk as the 16-bit patterns it decoded to (no float32 copy).
     const halfBase = grouped && baseBytes && (view === 'BF16' || view === 'F16') && baseBytes.byteOffset % 2 === 0;
@@ -338,10 +353,6 @@ export class ChunkedTensors {
       ? new Uint16Array(baseBytes.buffer, baseBytes.byteOffset, baseBytes.length / 2)
       : grouped && baseBytes ? valuesOf(baseBytes, view === 'bytes' || !view ? 'F32' : view) : baseBytes;
     const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
-    // A lossy chunk is always checked against the digest of the values its bound was checked on at put (the
-    // encoder computes them with the decoder's arithmetic rather than decoding the body again): equal digests
-    // prove every element the reader gets is within the bound. A lossless one is, with `verify`.
-    const digest = verify || grouped;
     let decoded;
     try {
       const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest, owned: true } as const;
@@ -369,7 +380,7 @@ export class ChunkedTensors {
   reader(keys: readonly (bigint | null)[], verify = false): ChunkReadAhead {
     const source: ChunkSource = {
       listOf: (key) => this.listOf(key),
-      decodeChunk: (key, v) => this.decodeChunk(key, v),
+      decodeChunk: (key, v) => this.decodeChunk(key, v ? 'verify' : 'read'),
       treeIdentity: listIdentity,
       sameDigest,
     };
