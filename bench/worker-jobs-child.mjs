@@ -3,8 +3,10 @@
  * JavaScript over a tree's compiled package (TREE/dist, `npx tsc -p tsconfig.json`), run by plain `node`, so
  * neither this thread nor the workers carry a TypeScript loader. Prints {"cpuMsPerChunk", "mainMsPerChunk",
  * "startRssMiB", "peakRssMiB", "bad"}. Arguments: TREE TYPE CHUNKS CACHE MODEL FT TOL PREFIX CHUNK_BYTES.
+ * TYPE `prepare` instead codes every chunk inline with TREE's codecs into CACHE: the bodies the jobs are checked
+ * against (and decode), and the group-delta decodes.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [tree, type, chunksArg, cache, model, ft, tolArg, prefixArg, chunkArg] = process.argv.slice(2);
@@ -40,6 +42,22 @@ const same = (a, b) => a.length === b.length && Buffer.compare(a, b) === 0;
 const mainThreadCpuMs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
 
 const offsets = chunkOffsets(model);
+if (type === 'prepare') {
+  const { codeChunkJob } = await import(join(tree, 'dist/runtime/encode-pool.js'));
+  const { decodeBody } = await import(join(tree, 'dist/runtime/body-decoder.js'));
+  mkdirSync(cache, { recursive: true });
+  offsets.forEach((o, i) => {
+    const base = readChunk(model, o);
+    const tuned = readChunk(ft, o);
+    writeFileSync(bodyFile('lossless', i), codeChunkJob({ bytes: base, width: 2, base: null }).body);
+    writeFileSync(bodyFile('lossless-xor', i), codeChunkJob({ bytes: tuned, width: 2, base }).body);
+    const g = codeChunkJob({ bytes: tuned, width: 1, base, group: { dtype: 'BF16', tol: TOL, digestPrefix: PREFIX } }).body;
+    writeFileSync(bodyFile('group', i), g);
+    const half = new Uint16Array(base.buffer, 0, CHUNK / 2);
+    writeFileSync(bodyFile('group-decoded', i), decodeBody({ codec: 'group-delta', body: g, base: half, dtype: 'BF16', digestPrefix: PREFIX, digest: false }).bytes);
+  });
+  process.exit(0);
+}
 const pool = type.startsWith('enc') ? new EncodePool(2) : new DecodePool({ workers: 2 });
 const free = [];
 const into = type.endsWith('-into');

@@ -9,16 +9,16 @@
  * shared. Job types: lossless encode alone and XOR against the base chunk, group-delta (default mode,
  * tolerance 1e-3) encode against the base; their decodes (owned results, as chunked-tensors posts them); and
  * the lossless XOR and group-delta decodes into recycled output buffers (`into`; a tree without that option
- * copies the buffer in). Every encoded body is compared with the one the current source's codec makes
- * inline (so two trees must store the same bytes), every decode with the original chunk (lossless) or that
- * inline decode.
+ * copies the buffer in). Every encoded body is compared with the one the 'after' tree's codec makes inline
+ * (so two trees must store the same bytes), every decode with the original chunk (lossless) or that inline
+ * decode (reference bodies cached in /tmp/neurstore-worker-jobs).
  * Flags: --before DIR and --after DIR (checkouts to compare side by side, e.g. `git worktree`s of two commits,
  * each built with `npx tsc -p tsconfig.json`; --after defaults to this checkout), --chunks N (default 24),
  * --reps N (runs of each job type and tree, alternating; median shown; default 3), --only SUBSTRING (job
  * types), --json.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync as readWhole, readSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,47 +40,13 @@ const PREFIX = 3;
 const JOBS = ['enc-lossless', 'enc-lossless-xor', 'enc-group-base', 'dec-lossless', 'dec-lossless-xor', 'dec-group-base', 'dec-lossless-xor-into', 'dec-group-base-into'] as const;
 type JobType = (typeof JOBS)[number];
 
-/** Byte offsets of the chunks used: CHUNKS 8 MiB pieces spread over the tensor data of the file. */
-function chunkOffsets(file: string): number[] {
-  const fd = openSync(file, 'r');
-  const len = Buffer.alloc(8);
-  readSync(fd, len, 0, 8, 0);
-  closeSync(fd);
-  const start = 8 + Number(len.readBigUInt64LE());
-  const span = Math.floor((statSync(file).size - start) / CHUNK) - 1;
-  return Array.from({ length: CHUNKS }, (_, i) => start + Math.floor((i * span) / CHUNKS) * CHUNK);
-}
-
-
-/** A chunk of `file` at `offset`, in an ArrayBuffer of its own (movable to a worker). */
-function readChunkAt(file: string, offset: number): Uint8Array {
-  const out = new Uint8Array(CHUNK);
-  const fd = openSync(file, 'r');
-  readSync(fd, out, 0, CHUNK, offset);
-  closeSync(fd);
-  return out;
-}
-
 const bodyFile = (kind: string, i: number): string => join(CACHE, `${kind}-${CHUNKS}-${i}.bin`);
 
-/** Encodes every chunk inline with the current tree (the reference bodies and group decodes), once. */
-async function prepare(): Promise<void> {
-  mkdirSync(CACHE, { recursive: true });
-  if (existsSync(bodyFile('group-decoded', CHUNKS - 1))) return;
-  const { codeChunkJob } = await import('../src/runtime/encode-pool.js');
-  const { decodeBody } = await import('../src/runtime/body-decoder.js');
-  const offsets = chunkOffsets(MODEL);
-  offsets.forEach((o, i) => {
-    const base = readChunkAt(MODEL, o);
-    const ft = readChunkAt(FT, o);
-    writeFileSync(bodyFile('lossless', i), codeChunkJob({ bytes: base, width: 2, base: null }).body);
-    writeFileSync(bodyFile('lossless-xor', i), codeChunkJob({ bytes: ft, width: 2, base }).body);
-    const g = codeChunkJob({ bytes: ft, width: 1, base, group: { dtype: 'BF16', tol: TOL, digestPrefix: PREFIX } }).body;
-    writeFileSync(bodyFile('group', i), g);
-    const half = new Uint16Array(base.buffer, 0, CHUNK / 2);
-    const dec = decodeBody({ codec: 'group-delta', body: g, base: half, dtype: 'BF16', digestPrefix: PREFIX, digest: false });
-    writeFileSync(bodyFile('group-decoded', i), dec.bytes);
-  });
+/** Runs worker-jobs-child.mjs on `tree` for job type `type` (or `prepare`); returns what it prints. */
+function child(tree: string, type: string): string {
+  const args = [tree, type, CHUNKS, CACHE, MODEL, FT, TOL, PREFIX, CHUNK].map(String);
+  return execFileSync(process.execPath, [fileURLToPath(new URL('./worker-jobs-child.mjs', import.meta.url)), ...args],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
 }
 
 interface Row { type: JobType; tree: string; cpuMsPerChunk: number; peakRssMiB: number; startRssMiB: number; bad: number }
@@ -93,12 +59,13 @@ async function main(): Promise<void> {
     if (!json) console.error(s);
   };
   if (!existsSync(FT)) throw new Error(`${FT} missing: generate it as bench/scale/llm-files.ts does (bench:scale)`);
-  await prepare();
   const before = arg('before');
   const trees: Array<[string, string]> = [...(before ? [['before', resolve(before)] as [string, string]] : []), ['after', resolve(arg('after') ?? ROOT)]];
   for (const [, tree] of trees) {
     if (!existsSync(join(tree, 'dist/runtime/decode-pool.js'))) throw new Error(`${tree}/dist missing: run \`npx tsc -p tsconfig.json\` there`);
   }
+  // The reference bodies, coded inline by the 'after' tree, once.
+  if (!existsSync(bodyFile('group-decoded', CHUNKS - 1))) child(trees.at(-1)![1], 'prepare');
   const only = arg('only');
   const rows: Row[] = [];
   for (const type of JOBS.filter((t) => !only || t.includes(only))) {
@@ -106,10 +73,7 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < REPS; rep++) {
       for (const [label, tree] of trees) {
         
-        const child = [tree, type, CHUNKS, CACHE, MODEL, FT, TOL, PREFIX, CHUNK].map(String);
-        const out = execFileSync(process.execPath, [fileURLToPath(new URL('./worker-jobs-child.mjs', import.meta.url)), ...child],
-          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
-        const r = JSON.parse(out);
+        const r = JSON.parse(child(tree, type));
         (runs.get(label) ?? runs.set(label, []).get(label)!).push(r);
         log(`  ${type} ${label} rep ${rep + 1}: ${r.cpuMsPerChunk.toFixed(1)} CPU ms/chunk (+${r.mainMsPerChunk.toFixed(1)} main thread), RSS ${r.startRssMiB.toFixed(0)} at start, peak ${r.peakRssMiB.toFixed(0)} MiB${r.bad ? `, ${r.bad} WRONG` : ''}`);
       }
