@@ -22,6 +22,7 @@ import { countingSource, openModelSource, stagedSink } from './model-files.js';
 import { Codec, RecordKind, exactIdentity } from './record-payload.js';
 import { TensorDecoder } from './tensor-decoder.js';
 import { TensorEncoder, type EncodedTensor } from './tensor-encoder.js';
+import type { ChunkReadAhead } from './chunk-read-ahead.js';
 import { BasePool } from './base-pool.js';
 import { ChunkedTensors } from './chunked-tensors.js';
 import { EncodePool } from '../runtime/encode-pool.js';
@@ -403,11 +404,13 @@ export class NeurStore {
    */
   async verify(name?: string, options: VerifyOptions = {}): Promise<VerifyReport> {
     await this.backend.records.refresh();
+    // Chunked tensors are checked piece by piece (never held whole), through one read-ahead per model.
+    let model: { rows: readonly TensorRow[]; reader: ChunkReadAhead } | null = null;
     const read = {
-      // Chunked tensors are checked piece by piece (never held whole): verify runs in bounded memory.
-      tensor: async (row: TensorRow) => {
+      tensor: async (row: TensorRow, rows: readonly TensorRow[]) => {
         if (row.codec !== 'chunked') return this.tensorBytes(row);
-        for await (const piece of this.chunked.pieces(row.recordKey, true)) void piece;
+        if (model?.rows !== rows) model = { rows, reader: this.chunked.reader(rows.map((r) => (r.codec === 'chunked' ? r.recordKey : null)), true) };
+        for await (const piece of model.reader.pieces(rows.indexOf(row))) void piece;
       },
       architecture: (key: bigint) => this.decoder.tensorBytes(key, 'U8', RecordKind.Architecture),
     };

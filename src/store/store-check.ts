@@ -52,7 +52,8 @@ const ARCHITECTURE = '(architecture)';
 
 /** How verify reads what it checks: each read decodes and checks checksums and the SHA-256 identity. */
 export interface CheckedReads {
-  tensor(row: TensorRow): Promise<unknown>;
+  /** Reads tensor `row` of a model whose rows are `rows` (its tensors are read in order). */
+  tensor(row: TensorRow, rows: readonly TensorRow[]): Promise<unknown>;
   architecture(key: bigint): Promise<unknown>;
 }
 
@@ -81,7 +82,7 @@ export async function verifyModels(
     await check(tensors, w.model, ARCHITECTURE, () => read.architecture(w.architectureKey));
     for (const r of w.rows) {
       options.signal?.throwIfAborted();
-      await check(tensors, w.model, r.name, () => read.tensor(r));
+      await check(tensors, w.model, r.name, () => read.tensor(r, w.rows));
       done += r.byteLength;
       count++;
       options.onProgress?.({ phase: 'verify', done, total });
