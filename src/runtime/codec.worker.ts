@@ -11,7 +11,7 @@ import { codeChunkJob } from './encode-pool.js';
 import { collectEvery } from './worker-gc.js';
 import { serveJobs } from './worker-pool.js';
 
-const handled = collectEvery(32 << 20);
+const handled = collectEvery(128 << 20);
 
 serveJobs<CodecJob, unknown>((m) => {
   if ('encode' in m) {
