@@ -13,6 +13,7 @@ export interface EnvFile {
   size(): Promise<number>;
   /** Exactly `length` bytes at `offset`, in new memory the caller owns; IO_ERROR naming the file if fewer exist. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Appends `data`; once it resolves the bytes are written out (or copied) and the caller may reuse them. */
   append(data: Uint8Array): Promise<void>;
   /** Makes every appended byte durable (fsync). */
   sync(): Promise<void>;

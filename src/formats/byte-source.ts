@@ -12,6 +12,11 @@ export interface ByteSource {
 /** Where a writer sends its output, in order. */
 export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * True when `write` is done with the bytes it was given once its promise resolves (it wrote them out or
+   * copied them): the writer may then reuse their memory (the store recycles its chunk buffers).
+   */
+  readonly releasesBytes?: boolean;
 }
 
 /** A `ByteSource` over bytes already in memory (tests, small files). */

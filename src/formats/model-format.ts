@@ -58,9 +58,10 @@ export interface StoredModel {
   tensorBytes(index: number): Promise<Uint8Array>;
   /**
    * Tensor `index`'s bytes in order, as pieces: writers that copy a tensor's bytes out whole use this (through
-   * `writeTensorBytes`) so a large tensor streams through in bounded memory. Optional.
+   * `writeTensorBytes`) so a large tensor streams through in bounded memory. Optional. With `reuse`, the caller
+   * is done with each piece once it asks for the next one, so the piece's memory may be reused for a later one.
    */
-  tensorPieces?(index: number): AsyncIterable<Uint8Array>;
+  tensorPieces?(index: number, options?: { readonly reuse?: boolean }): AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -74,7 +75,8 @@ export async function writeTensorBytes(model: StoredModel, index: number, sink: 
     return bytes.length;
   }
   let n = 0;
-  for await (const piece of model.tensorPieces(index)) {
+  // A sink that is done with each piece once written lets the store reuse the piece's memory for the next.
+  for await (const piece of model.tensorPieces(index, { reuse: sink.releasesBytes === true })) {
     await sink.write(piece);
     n += piece.length;
   }

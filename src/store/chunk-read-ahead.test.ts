@@ -31,20 +31,25 @@ function fakeStore(chunkCounts: number[], ahead: number) {
     if (n === 0) continue;
     const refs = pieces.map((p, i) => ({ key: BigInt(1000 * t + i), length: p.length }));
     pieces.forEach((p, i) => chunks.set(BigInt(1000 * t + i), p));
-    lists.set(BigInt(100 + t), { list: { chunkBytes: 32, totalBytes: pieces.reduce((s, p) => s + p.length, 0), chunks: refs }, identity: tree(32, pieces.map(sha)) });
+    lists.set(BigInt(100 + t), { list: { chunkBytes: 16, totalBytes: pieces.reduce((s, p) => s + p.length, 0), chunks: refs }, identity: tree(16, pieces.map(sha)) });
   }
-  const log = { started: [] as bigint[], inFlight: 0, maxInFlight: 0, brokenList: -1n, wrongLength: -1n };
+  const log = { started: [] as bigint[], inFlight: 0, maxInFlight: 0, brokenList: -1n, wrongLength: -1n, into: 0, recycled: 0 };
   const source: ChunkSource = {
     listOf: async (key) => {
       if (key === log.brokenList) throw corruption(`record ${key}`, 0, 'list damaged');
       return lists.get(key)!;
     },
-    decodeChunk: async (key) => {
+    decodeChunk: async (key, _verify, into) => {
       log.started.push(key);
       log.maxInFlight = Math.max(log.maxInFlight, ++log.inFlight);
+      if (into) log.into++;
       await new Promise((r) => setImmediate(r));
       const bytes = chunks.get(key)!;
-      return { bytes: key === log.wrongLength ? bytes.subarray(1) : bytes, identity: sha(bytes) };
+      // Decoded into `into` when it is long enough (as the decode pool does), else into fresh memory.
+      const out = into && into.byteLength >= bytes.length ? new Uint8Array(into, 0, bytes.length) : new Uint8Array(bytes.length);
+      if (out.buffer === into) log.recycled++;
+      out.set(bytes);
+      return { bytes: key === log.wrongLength ? out.subarray(1) : out, identity: sha(bytes) };
     },
     treeIdentity: tree,
     sameDigest: (a, b) => Buffer.from(a).equals(Buffer.from(b)),
@@ -52,11 +57,14 @@ function fakeStore(chunkCounts: number[], ahead: number) {
   const keys = chunkCounts.map((n, t) => (n === 0 ? null : BigInt(100 + t)));
   const reader = new ChunkReadAhead(source, keys, ahead);
   /** Reads tensor t whole through the reader (each piece handed out ends its decode's flight). */
-  const read = async (t: number, stopAfter = Infinity): Promise<Uint8Array[]> => {
+  const read = async (t: number, stopAfter = Infinity, reuse = false): Promise<Uint8Array[]> => {
     const out: Uint8Array[] = [];
-    for await (const p of reader.pieces(t)) {
+    for await (const p of reader.pieces(t, reuse)) {
       log.inFlight--;
-      out.push(p);
+      // A writer holds the piece while it writes (a few turns of the event loop), then is done with it: a reused
+      // piece is overwritten later, so the copy is what was handed out.
+      for (let i = 0; reuse && i < 3; i++) await new Promise((r) => setImmediate(r));
+      out.push(reuse ? p.slice() : p);
       if (out.length >= stopAfter) break;
     }
     return out;
@@ -72,6 +80,13 @@ test('tensors read in order come back exact, decoding ahead across tensor bounda
   for (const t of [2, 3, 5]) assert.deepEqual(await read(t), tensors[t], `tensor ${t}`);
   assert.ok(log.maxInFlight <= 4, `decodes in flight ${log.maxInFlight} (ahead 3, plus the one handed out)`);
   assert.equal(log.started.length, 11, 'every chunk decoded once');
+  assert.equal(log.into, 0, 'pieces the caller may keep are never decoded into again');
+});
+
+test('a caller that is done with each piece (reuse) gets later chunks decoded into the memory of earlier ones, exact', async () => {
+  const { tensors, read, log } = fakeStore([6, 0, 3, 5, 2], 2);
+  for (const t of [0, 2, 3, 4]) assert.deepEqual(await read(t, Infinity, true), tensors[t], `tensor ${t}`);
+  assert.ok(log.recycled > 0, `${log.recycled} of ${log.into} chunks decoded into recycled memory`);
 });
 
 test('tensors asked out of order, or left half read, restart the read-ahead and still come back exact', async () => {

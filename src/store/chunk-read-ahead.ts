@@ -22,7 +22,8 @@ export interface DecodedChunk {
 /** What the read-ahead reads: a chunk list with its hash-tree identity, and one chunk decoded. */
 export interface ChunkSource {
   listOf(key: bigint): Promise<{ list: ChunkList; identity: Uint8Array }>;
-  decodeChunk(key: bigint, verify: boolean): Promise<DecodedChunk>;
+  /** Chunk `key` decoded, into `into` (moved away: the caller gives it up) when given and long enough. */
+  decodeChunk(key: bigint, verify: boolean, into?: ArrayBuffer): Promise<DecodedChunk>;
   /** A list's hash-tree identity computed from its chunks' identities. */
   treeIdentity(chunkBytes: number, chunkIds: readonly Uint8Array[]): Uint8Array;
   sameDigest(a: Uint8Array, b: Uint8Array): boolean;
@@ -48,6 +49,13 @@ export class ChunkReadAhead {
   /** Where the next chunk handed out is expected: tensor and chunk index. */
   private expected = { tensor: -1, index: 0 };
   private readonly lists = new Map<number, Promise<{ list: ChunkList; identity: Uint8Array }>>();
+  /**
+   * Chunk buffers a reader (`reuse`) was done with, decoded into again: no fresh 8 MiB per chunk, whose pages
+   * faulted in on the workers and whose collection cost the reading thread ~1 s per GB.
+   */
+  private readonly free: ArrayBuffer[] = [];
+  /** The size of a whole chunk (buffers smaller than it are not kept). */
+  private chunkBytes = 0;
 
   /**
    * `keys[t]` is tensor t's chunk-list record key, or null for a tensor stored whole (skipped by the
@@ -62,14 +70,16 @@ export class ChunkReadAhead {
 
   /**
    * Tensor t's bytes in order, chunk by chunk; CORRUPTION when a chunk decodes to another length than its list
-   * says, or (after the last chunk) the chunks are not those the list's hash tree names.
+   * says, or (after the last chunk) the chunks are not those the list's hash tree names. With `reuse` the caller
+   * is done with a piece once it asks for the next: its memory is decoded into again.
    */
-  async *pieces(t: number): AsyncGenerator<Uint8Array> {
+  async *pieces(t: number, reuse = false): AsyncGenerator<Uint8Array> {
     const key = this.keys[t];
     if (key === undefined || key === null) throw new RangeError(`tensor ${t} is not chunked`);
     if (this.expected.tensor !== t || this.expected.index !== 0) this.restart(t);
     const where = `record ${key.toString(16)}`;
     const { list, identity } = await this.listAt(t);
+    this.chunkBytes = list.chunkBytes;
     const chunkIds: Uint8Array[] = [];
     for (let i = 0; i < list.chunks.length; i++) {
       await this.topUp();
@@ -87,6 +97,9 @@ export class ChunkReadAhead {
       if (bytes.length !== list.chunks[i]!.length) throw corruption(where, 0, `chunk ${i} decoded to ${bytes.length} bytes, the list says ${list.chunks[i]!.length}`);
       chunkIds.push(chunkId);
       yield bytes;
+      if (reuse && bytes.byteOffset === 0 && bytes.buffer.byteLength >= this.chunkBytes && this.free.length < this.ahead) {
+        this.free.push(bytes.buffer as ArrayBuffer);
+      }
     }
     if (!this.source.sameDigest(this.source.treeIdentity(list.chunkBytes, chunkIds), identity)) {
       throw corruption(where, 4, 'chunks do not match the hash tree of their list');
@@ -117,7 +130,7 @@ export class ChunkReadAhead {
           break;
         }
         const { tensor, index, key } = next.value;
-        const decoded = this.source.decodeChunk(key, this.verify);
+        const decoded = this.source.decodeChunk(key, this.verify, this.free.pop());
         decoded.catch(() => {}); // reported when its turn comes
         this.started.push({ tensor, index, decoded });
       }

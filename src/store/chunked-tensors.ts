@@ -329,7 +329,8 @@ export class ChunkedTensors {
     return (await this.decodeChunk(key, check)).bytes;
   }
 
-  private async decodeChunk(key: bigint, check: ChunkCheck): Promise<DecodedChunk> {
+  /** See `chunkBytesOf`; decoded into `into` (moved to the worker: the caller gives it up) when long enough. */
+  private async decodeChunk(key: bigint, check: ChunkCheck, into?: ArrayBuffer): Promise<DecodedChunk> {
     const { header, body } = await this.content.read(key);
     const where = `record ${key.toString(16)}`;
     const grouped = header.codec === Codec.GroupDelta;
@@ -355,7 +356,7 @@ export class ChunkedTensors {
     const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
     let decoded;
     try {
-      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest, owned: true } as const;
+      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest, owned: true, into } as const;
       decoded = await this.decoder.decode(job, true);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
@@ -380,7 +381,7 @@ export class ChunkedTensors {
   reader(keys: readonly (bigint | null)[], verify = false): ChunkReadAhead {
     const source: ChunkSource = {
       listOf: (key) => this.listOf(key),
-      decodeChunk: (key, v) => this.decodeChunk(key, v ? 'verify' : 'read'),
+      decodeChunk: (key, v, into) => this.decodeChunk(key, v ? 'verify' : 'read', into),
       treeIdentity: listIdentity,
       sameDigest,
     };

@@ -145,6 +145,7 @@ export function stagedSink(env: Env, target: string, options: StagedSinkOptions 
       let syncing: Promise<void> = Promise.resolve();
       staged.push({ tmp, final, file, syncing: () => syncing });
       return {
+        releasesBytes: true, // an append has written the bytes out once it resolves
         write: async (chunk) => {
           await file.append(chunk);
           unsynced += chunk.length;

@@ -296,9 +296,9 @@ export class NeurStore {
       checkSignal();
       return counted(await stored.tensorBytes(i));
     };
-    async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
+    async function* tensorPieces(i: number, pieceOptions?: { readonly reuse?: boolean }): AsyncGenerator<Uint8Array> {
       checkSignal();
-      for await (const piece of stored.tensorPieces!(i)) {
+      for await (const piece of stored.tensorPieces!(i, pieceOptions)) {
         checkSignal();
         yield counted(piece);
       }
@@ -497,8 +497,8 @@ export class NeurStore {
     // One read-ahead over all chunked tensors, in the order writers ask for them (most tensors are a few chunks).
     const reader = store.reader(rows.map((r, i) => (chunked(i) ? r.recordKey : null)), verify);
     const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? store.bytes(row(i).recordKey, verify, reader.pieces(i)) : (await fetch(i))!);
-    async function* tensorPieces(i: number): AsyncGenerator<Uint8Array> {
-      if (chunked(i)) yield* reader.pieces(i);
+    async function* tensorPieces(i: number, options?: { readonly reuse?: boolean }): AsyncGenerator<Uint8Array> {
+      if (chunked(i)) yield* reader.pieces(i, options?.reuse);
       else yield await tensorBytes(i);
     }
     return { model, rows, stored: { architecture, tensorBytes, tensorPieces } };
