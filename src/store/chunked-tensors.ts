@@ -398,8 +398,8 @@ export class ChunkedTensors {
   }
 
   /** The whole tensor in memory (loads, which hand out whole tensors anyway), from `pieces` when given. */
-  async bytes(key: bigint, verify = false, pieces: AsyncIterable<Uint8Array> = this.pieces(key, verify)): Promise<Uint8Array> {
-    // Each piece is copied in as it arrives and dropped: the tensor is held once, not twice.
+  async bytes(key: bigint, verify = false, pieces: AsyncIterable<Uint8Array> = this.reader([key], verify).pieces(0, true)): Promise<Uint8Array> {
+    // Each piece is copied in as it arrives and dropped (so pieces may be `reuse`d): the tensor is held once.
     const out = Buffer.alloc((await this.list(key)).totalBytes); // a Buffer, as the other tensors' bytes are
     let at = 0;
     for await (const p of pieces) {
