@@ -21,12 +21,12 @@ import type { ModelSink, ModelSource, TensorEntry } from '../formats/model-forma
 import { countingSource, openModelSource, stagedSink } from './model-files.js';
 import { Codec, RecordKind, exactIdentity } from './record-payload.js';
 import { TensorDecoder } from './tensor-decoder.js';
-import { TensorEncoder, type EncodedTensor } from './tensor-encoder.js';
+import { TensorEncoder } from './tensor-encoder.js';
+import { putArchitecture, putTensors } from './model-put.js';
 import type { ChunkReadAhead } from './chunk-read-ahead.js';
 import { BasePool } from './base-pool.js';
 import { ChunkedTensors } from './chunked-tensors.js';
 import { EncodePool } from '../runtime/encode-pool.js';
-import { compress } from 'zstd-napi';
 import { exportTensors } from './model-export.js';
 import { ModelLoader, type LoadOptions } from './model-loader.js';
 import { BaseCache, type BaseCacheStats } from '../runtime/base-cache.js';
@@ -170,11 +170,11 @@ export class NeurStore {
     const dryRun = Boolean(options.dryRun);
     const result = await this.backend.write((tx) => this.content.writing(tx.records, async () => {
       if (!dryRun && (await tx.catalog.modelExists(options.name))) throw conflict(`a model named '${options.name}' already exists`);
-      const arch = await this.putArchitecture(layout.architecture);
+      const arch = await putArchitecture(this.content, layout.architecture);
       // Lossless XOR pays only against a near copy, most likely among the latest tensors of the shape.
       const pool = new BasePool(this.catalog, this.decoder, mode === 'lossless' ? LOSSLESS_LOADED_PER_SHAPE : undefined);
       const encoder = new TensorEncoder(this.content, pool, mode, tolerance, options.seed, checkEffort(options.effort));
-      const rows = await this.putTensors(layout.tensors, encoder, mode, tolerance, options);
+      const rows = await putTensors(layout.tensors, this.chunked, encoder, mode, tolerance, options);
       encoder.finish();
       const model: ModelInfo = {
         name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: counted.bytesOpened(),
@@ -195,58 +195,6 @@ export class NeurStore {
     });
     if (dryRun) this.decoder.clear();
     return result;
-  }
-
-  private async putArchitecture(bytes: Uint8Array): Promise<StoredContent> {
-    const identity = exactIdentity(RecordKind.Architecture, bytes);
-    const found = await this.content.find(identity);
-    if (found) return { key: found.key, storedBytes: 0 };
-    const z = compress(bytes, { compressionLevel: 3 });
-    const zstd = z.length < bytes.length;
-    return this.content.add({ kind: RecordKind.Architecture, codec: zstd ? Codec.Zstd : Codec.Raw, identity, body: zstd ? z : bytes });
-  }
-
-  /**
-   * Stores every tensor: large ones as chunk records, streamed (chunked-tensors.ts: lossless, or group-quantized
-   * within the bound in the default and paper modes); the rest whole through the encoder.
-   */
-  private async putTensors(tensors: readonly TensorEntry[], encoder: TensorEncoder, mode: Mode, tolerance: number, options: PutOptions): Promise<TensorRow[]> {
-    const total = tensors.reduce((n, t) => n + t.byteLength, 0);
-    const rows: TensorRow[] = [];
-    let done = 0;
-    const cancelledOr = (err: unknown): never => {
-      throw options.signal?.aborted ? cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`) : err;
-    };
-    const row = (index: number, t: TensorEntry, e: EncodedTensor): TensorRow => (
-      { index, name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, recordKey: e.key, ...e });
-    // Chunked tensors stream through one pipeline: the next tensor's chunks are read while this one's code.
-    const pipe = this.chunked.pipeline();
-    const storing: Array<Promise<unknown>> = [];
-    try {
-      for (const [index, t] of tensors.entries()) {
-        if (options.signal?.aborted) throw cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
-        if (this.chunked.applies(t.byteLength)) {
-          const progress = (n: number): void => options.onProgress?.({ phase: 'put', done: (done += n), total });
-          // Paper mode's algorithm needs whole tensors (an 8-bit base per tensor, searched by L2 over the whole
-          // vector): above the chunk size it streams as the default mode does, within the same bound.
-          const lossy = mode === 'lossless' ? {} : { tolerance };
-          const { finished } = await this.chunked.stream(t, { signal: options.signal, onBytes: progress, effort: options.effort, ...lossy }, pipe);
-          storing.push(finished.then((e) => (rows[index] = row(index, t, e))));
-          continue;
-        }
-        const bytes = await t.read();
-        if (bytes.length !== t.byteLength) {
-          throw invalidArgument(`tensor '${t.name}' has ${bytes.length} bytes, its header says ${t.byteLength}`);
-        }
-        rows[index] = row(index, t, await encoder.put({ name: t.name, dtype: t.dtype, shape: t.shape, bytes }));
-        options.onProgress?.({ phase: 'put', done: (done += t.byteLength), total });
-      }
-      await Promise.all(storing);
-    } catch (e) {
-      await Promise.allSettled(storing); // nothing may still be appending when the write ends
-      cancelledOr(e);
-    }
-    return rows;
   }
 
   /**
