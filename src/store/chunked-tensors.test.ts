@@ -357,3 +357,29 @@ test('a lossy chunk is read through its base chunks checked by the digest of wha
   assert.equal((await again.verify()).ok, false);
   await again.close();
 });
+
+test('a put whose source fails partway through a chunked tensor stores nothing, and the store stays usable', async () => {
+  const store = await open();
+  await store.put(basePath, { name: 'base' });
+  const before = await store.stats();
+  const file = readFileSync(tunedPath);
+  // Reads past the middle of the file fail (a disk or network error while later chunks still code).
+  const failing = {
+    files: ['tuned.safetensors'],
+    open: async () => ({
+      size: file.length,
+      read: async (offset: number, length: number) => {
+        if (offset + length > file.length / 2) throw new Error('read failed: device gone');
+        return file.subarray(offset, offset + length);
+      },
+    }),
+  };
+  await assert.rejects(store.putSource(failing, { name: 'tuned' }), /device gone/);
+  assert.deepEqual((await store.list()).map((m) => m.name), ['base']);
+  await store.gc();
+  assert.equal((await store.stats()).segmentBytes, before.segmentBytes);
+  assert.equal((await store.verify()).ok, true);
+  await store.put(tunedPath, { name: 'tuned' });
+  await exact(store, 'tuned', tunedPath);
+  await store.close();
+});

@@ -98,6 +98,11 @@ export class ChunkPipeline {
     this.window.push(stored);
     while (this.window.length > this.maxInFlight) await this.window.shift();
   }
+
+  /** Resolves once every chunk admitted so far is appended or has failed (never rejects). */
+  async settled(): Promise<void> {
+    await this.appending;
+  }
 }
 
 /**

@@ -59,7 +59,10 @@ export async function putTensors(
     }
     await Promise.all(storing);
   } catch (e) {
-    await Promise.allSettled(storing); // nothing may still be appending when the write ends
+    // Nothing may still be appending when the write ends: neither the lists of tensors read whole, nor the
+    // chunks of the one whose reading failed.
+    await Promise.allSettled(storing);
+    await pipe.settled();
     cancelledOr(e);
   }
   return rows;
