@@ -71,3 +71,26 @@ test('memberStream: a TF.js shard comes back byte-exact; a reader that goes away
     await store.close();
   }
 });
+
+test('memberStream of a model stored in chunks (decoded into recycled buffers): whole and ranges across chunks, byte-exact', async () => {
+  const dir = tempDir();
+  copyFileSync(fixturePath('human-models', 'age.json'), join(dir, 'model.json'));
+  copyFileSync(fixturePath('human-models', 'age.bin'), join(dir, 'age.bin'));
+  const json = readFileSync(join(dir, 'model.json'));
+  const bin = readFileSync(join(dir, 'age.bin'));
+  const store = await NeurStore.init(join(dir, 'store'), { chunkBytes: 16 * 1024 });
+  try {
+    const put = await store.put(join(dir, 'model.json'), { name: 'age' });
+    assert.ok(put.tensors.filter((t) => t.codec === 'chunked').length >= 2, 'several tensors are chunked');
+    const draft: HubModelRow = { name: 'age', format: 'tfjs', architecture: 'unused', members: [] };
+    const members = await memberIdentities(store, draft, new Map([['', json.length], ['age.bin', bin.length]]));
+    const model = { ...draft, members };
+    const shard = members[1]!.member;
+    assert.deepEqual(await bytesOf(memberStream(store, model, shard)), bin);
+    for (const [start, end] of [[0, 16 * 1024], [5000, 70_000], [bin.length - 40_000, bin.length - 1]] as const) {
+      assert.deepEqual(await bytesOf(memberStream(store, model, shard, { start, end })), bin.subarray(start, end + 1), `bytes ${start}-${end}`);
+    }
+  } finally {
+    await store.close();
+  }
+});

@@ -103,12 +103,12 @@ class StopWriting extends Error {}
  */
 async function writeMembers(store: NeurStore, model: HubModelRow, sinkFor: (index: number, name: string) => ByteSink | null, signal?: AbortSignal): Promise<void> {
   let index = 0;
-  const drop: ByteSink = { write: async () => {} };
+  const drop: ByteSink = { write: async () => {}, releasesBytes: true };
   try {
     await store.write(model.name, {
       create: async (name) => {
         const sink = sinkFor(index++, name) ?? drop;
-        return { write: (chunk) => sink.write(chunk), close: async () => {} };
+        return { write: (chunk) => sink.write(chunk), close: async () => {}, releasesBytes: sink.releasesBytes };
       },
     }, { signal });
   } catch (e) {
@@ -124,7 +124,7 @@ export async function memberIdentities(store: NeurStore, model: HubModelRow, siz
     if (size === undefined) throw new NeurStoreError('CORRUPTION', `model ${model.name} writes a file '${name}' it was not put with`);
     const entry = { name, hasher: new IdentityHasher(size), bytes: 0 };
     out.push(entry);
-    return { write: async (chunk) => entry.hasher.update(chunk) };
+    return { write: async (chunk) => entry.hasher.update(chunk), releasesBytes: true };
   });
   return out.map((e) => ({ member: e.name, ...e.hasher.digest() }));
 }
@@ -142,6 +142,7 @@ export async function writeMember(store: NeurStore, model: HubModelRow, member: 
   const end = range?.end ?? (model.members[target]?.size ?? 0) - 1;
   let at = 0;
   const sink: ByteSink = {
+    releasesBytes: true, // `out` is done with a chunk once its promise settles (see above)
     async write(chunk) {
       if (signal?.aborted) throw new StopWriting();
       const from = Math.max(0, start - at);
