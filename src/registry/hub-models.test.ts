@@ -23,12 +23,16 @@ async function bytesOf(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-test('memberStream: a TF.js shard comes back byte-exact; a reader that goes away cancels the store write', async () => {
+/** The human-models age model (model.json + age.bin) copied into a fresh directory, with its files' bytes. */
+function ageModel(): { dir: string; json: Buffer; bin: Buffer } {
   const dir = tempDir();
   copyFileSync(fixturePath('human-models', 'age.json'), join(dir, 'model.json'));
   copyFileSync(fixturePath('human-models', 'age.bin'), join(dir, 'age.bin'));
-  const json = readFileSync(join(dir, 'model.json'));
-  const bin = readFileSync(join(dir, 'age.bin'));
+  return { dir, json: readFileSync(join(dir, 'model.json')), bin: readFileSync(join(dir, 'age.bin')) };
+}
+
+test('memberStream: a TF.js shard comes back byte-exact; a reader that goes away cancels the store write', async () => {
+  const { dir, json, bin } = ageModel();
   const store = await NeurStore.init(join(dir, 'store'));
   try {
     await store.put(join(dir, 'model.json'), { name: 'age' });
@@ -73,11 +77,7 @@ test('memberStream: a TF.js shard comes back byte-exact; a reader that goes away
 });
 
 test('memberStream of a model stored in chunks (decoded into recycled buffers): whole and ranges across chunks, byte-exact', async () => {
-  const dir = tempDir();
-  copyFileSync(fixturePath('human-models', 'age.json'), join(dir, 'model.json'));
-  copyFileSync(fixturePath('human-models', 'age.bin'), join(dir, 'age.bin'));
-  const json = readFileSync(join(dir, 'model.json'));
-  const bin = readFileSync(join(dir, 'age.bin'));
+  const { dir, json, bin } = ageModel();
   const store = await NeurStore.init(join(dir, 'store'), { chunkBytes: 16 * 1024 });
   try {
     const put = await store.put(join(dir, 'model.json'), { name: 'age' });

@@ -74,8 +74,7 @@ export class ChunkReadAhead {
    * is done with a piece once it asks for the next: its memory is decoded into again.
    */
   async *pieces(t: number, reuse = false): AsyncGenerator<Uint8Array> {
-    const key = this.keys[t];
-    if (key === undefined || key === null) throw new RangeError(`tensor ${t} is not chunked`);
+    const key = this.keyOf(t);
     if (this.expected.tensor !== t || this.expected.index !== 0) this.restart(t);
     const where = `record ${key.toString(16)}`;
     const { list, identity } = await this.listAt(t);
@@ -104,6 +103,22 @@ export class ChunkReadAhead {
     if (!this.source.sameDigest(this.source.treeIdentity(list.chunkBytes, chunkIds), identity)) {
       throw corruption(where, 4, 'chunks do not match the hash tree of their list');
     }
+  }
+
+  /** Tensor t whole, in memory of its own: each piece is copied in as it arrives (so its memory is reused). */
+  async whole(t: number): Promise<Uint8Array> {
+    const key = this.keyOf(t);
+    const where = `record ${key.toString(16)}`;
+    const pieces = this.pieces(t, true);
+    const out = Buffer.alloc((await this.listAt(t)).list.totalBytes); // a Buffer, as the other tensors' bytes are
+    let at = 0;
+    for await (const p of pieces) {
+      if (at + p.length > out.length) throw corruption(where, 0, `chunks hold more than the list's ${out.length} bytes`);
+      out.set(p, at);
+      at += p.length;
+    }
+    if (at !== out.length) throw corruption(where, 0, `chunks hold ${at} bytes, the list says ${out.length}`);
+    return out;
   }
 
   /** Drops what was started and plans from chunk i of tensor t. */
@@ -158,6 +173,13 @@ export class ChunkReadAhead {
       for (const k of this.lists.keys()) if (k < t - 2) this.lists.delete(k);
     }
     return l;
+  }
+
+  /** Tensor t's chunk-list key; RangeError when it is not chunked. */
+  private keyOf(t: number): bigint {
+    const key = this.keys[t];
+    if (key === undefined || key === null) throw new RangeError(`tensor ${t} is not chunked`);
+    return key;
   }
 
   /** The next chunked tensor after t (keys.length when none). */

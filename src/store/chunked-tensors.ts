@@ -381,7 +381,9 @@ export class ChunkedTensors {
 
   /**
    * A reader of a model's chunked tensors (`keys[t]`: tensor t's chunk-list key, null for one stored whole)
-   * whose read-ahead of CHUNKS_AHEAD chunks runs across tensor boundaries (chunk-read-ahead.ts).
+   * whose read-ahead of CHUNKS_AHEAD chunks runs across tensor boundaries (chunk-read-ahead.ts), on every decode
+   * worker; CORRUPTION when a record fails its CRC, a chunk its digest (lossy ones always, lossless ones with
+   * `verify`), and (after a tensor's last chunk) when the chunks are not those its list's hash tree names.
    */
   reader(keys: readonly (bigint | null)[], verify = false): ChunkReadAhead {
     const source: ChunkSource = {
@@ -393,27 +395,9 @@ export class ChunkedTensors {
     return new ChunkReadAhead(source, keys, CHUNKS_AHEAD, verify);
   }
 
-  /**
-   * The tensor's bytes in order, chunk by chunk, with CHUNKS_AHEAD chunks decoding ahead (on every decode
-   * worker); CORRUPTION when a record fails its CRC, a chunk its digest (lossy ones always, lossless ones with
-   * `verify`), and (after the last chunk) when the chunks are not those the list's hash tree names.
-   */
-  pieces(key: bigint, verify = false): AsyncGenerator<Uint8Array> {
-    return this.reader([key], verify).pieces(0);
-  }
-
-  /** The whole tensor in memory (loads, which hand out whole tensors anyway), from `pieces` when given. */
-  async bytes(key: bigint, verify = false, pieces: AsyncIterable<Uint8Array> = this.reader([key], verify).pieces(0, true)): Promise<Uint8Array> {
-    // Each piece is copied in as it arrives and dropped (so pieces may be `reuse`d): the tensor is held once.
-    const out = Buffer.alloc((await this.list(key)).totalBytes); // a Buffer, as the other tensors' bytes are
-    let at = 0;
-    for await (const p of pieces) {
-      if (at + p.length > out.length) throw corruption(`record ${key.toString(16)}`, 0, `chunks hold more than the list's ${out.length} bytes`);
-      out.set(p, at);
-      at += p.length;
-    }
-    if (at !== out.length) throw corruption(`record ${key.toString(16)}`, 0, `chunks hold ${at} bytes, the list says ${out.length}`);
-    return out;
+  /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
+  bytes(key: bigint, verify = false): Promise<Uint8Array> {
+    return this.reader([key], verify).whole(0);
   }
 }
 

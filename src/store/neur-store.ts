@@ -444,7 +444,7 @@ export class NeurStore {
     const store = this.chunked;
     // One read-ahead over all chunked tensors, in the order writers ask for them (most tensors are a few chunks).
     const reader = store.reader(rows.map((r, i) => (chunked(i) ? r.recordKey : null)), verify);
-    const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? store.bytes(row(i).recordKey, verify, reader.pieces(i, true)) : (await fetch(i))!);
+    const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? reader.whole(i) : (await fetch(i))!);
     async function* tensorPieces(i: number, options?: { readonly reuse?: boolean }): AsyncGenerator<Uint8Array> {
       if (chunked(i)) yield* reader.pieces(i, options?.reuse);
       else yield await tensorBytes(i);
