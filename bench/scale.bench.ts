@@ -47,7 +47,16 @@ const work = mkdtempSync(join('.cache', 'scale', 'run-'));
 const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 if (built.status !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
 
+/**
+ * Writes back the page cache's dirty pages before each timed step: without it a step paid for the writeback of
+ * the one before (a 1 GB get ran 1.75 s after a sync, 2.4-3.8 s right after another step's 1 GB of writes).
+ */
+function settle(): void {
+  spawnSync('sync');
+}
+
 function child(args: string[]): { seconds: number; maxRssBytes: number; [k: string]: unknown } {
+  settle();
   const r = spawnSync(process.execPath, ['bench/scale/scale-child.mjs', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -55,6 +64,7 @@ function child(args: string[]): { seconds: number; maxRssBytes: number; [k: stri
 
 /** A command's wall time and peak RSS (GNU time's %M). */
 function command(cmd: string, args: string[]): { seconds: number; rss: number | null; cpuSeconds: number } {
+  settle();
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;

@@ -82,6 +82,29 @@ test('write rejects a tensor of the wrong size before anything past it is writte
   });
 });
 
+test('write lets the store reuse a piece\'s memory exactly when the file\'s sink is done with bytes once written', async () => {
+  const bytes = new Uint8Array(readFileSync(join(SHARED_MNIST_DIR, mnist[0])));
+  const layout = await safetensorsFormat.read(memoryModelSource({ m: bytes }));
+  const tensors = await Promise.all(layout.tensors.map((t) => t.read()));
+  for (const releasesBytes of [true, false]) {
+    const asked: boolean[] = [];
+    const model = {
+      architecture: layout.architecture,
+      tensorBytes: async (i: number) => tensors[i]!,
+      async *tensorPieces(i: number, options?: { readonly reuse?: boolean }) {
+        asked.push(options?.reuse === true);
+        yield tensors[i]!.subarray(0, 100);
+        yield tensors[i]!.subarray(100);
+      },
+    };
+    const files = memoryModelSink();
+    const sink = { async create(name: string) { return { ...(await files.create(name)), releasesBytes }; } };
+    await safetensorsFormat.write(model, sink);
+    assert.deepEqual(asked, tensors.map(() => releasesBytes));
+    sameBytes(files.files.get('m')!, bytes, 'the file written is the one read');
+  }
+});
+
 /** safetensors dtype and bytes per element of a TF.js manifest weight (quantization changes the stored type). */
 function tfjsType(w: { dtype: string; quantization?: { dtype: string } }): [string, number] {
   const q = w.quantization?.dtype;

@@ -62,6 +62,10 @@ async function write(model: StoredModel, sink: ModelSink): Promise<void> {
       out ??= await sink.create(arch.fileName);
       await out.write(chunk);
     },
+    // The file is created by the header's write, before any tensor's: its sink's answer is known by then.
+    get releasesBytes() {
+      return out?.releasesBytes === true;
+    },
   };
   try {
     await writeSafetensorsVerbatim(arch.header, model, lazy);
