@@ -22,6 +22,13 @@ export interface DecodePoolOptions {
   readonly inlineBytes?: number;
 }
 
+/**
+ * Jobs decoding to at least this many bytes queue on a worker while the workers load, rather than run inline: a chunk
+ * decoded on the caller's thread grew that thread's wasm memory to ~33 MiB for the rest of the process (seen in
+ * a heap snapshot of a 1 GB load, as 1 of its ~200 MiB of live buffers).
+ */
+const WAIT_FOR_WORKERS_BYTES = 1 << 20;
+
 export class DecodePool {
   readonly size: number;
   private readonly inlineBytes: number;
@@ -42,9 +49,9 @@ export class DecodePool {
    */
   decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
     if (!this.workers || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) return inline(job);
-    // Workers start on first use, in the background: until one has loaded, jobs run inline (a short-lived
-    // store would otherwise wait for thread start-up).
-    if (!this.workers.anyReady()) return inline(job);
+    // Workers start on first use, in the background: until one has loaded, small jobs run inline (a short-lived
+    // store would otherwise wait for thread start-up) and large ones queue on a worker.
+    if (!this.workers.anyReady() && decodedBytes(job) < WAIT_FOR_WORKERS_BYTES) return inline(job);
     const moved = moveBody ? [job.body, ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
     if (job.owned && job.into && !moved.includes(job.into)) moved.push(job.into);
     return this.workers.decode(job, moved);

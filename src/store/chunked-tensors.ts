@@ -394,11 +394,6 @@ export class ChunkedTensors {
     };
     return new ChunkReadAhead(source, keys, CHUNKS_AHEAD, verify);
   }
-
-  /** The whole tensor in memory (loads, which hand out whole tensors anyway). */
-  bytes(key: bigint, verify = false): Promise<Uint8Array> {
-    return this.reader([key], verify).whole(0);
-  }
 }
 
 /** A chunk list's identity: SHA-256 of (kind 2 || "chunks" || chunk-bytes:u32 || each chunk's SHA-256). */

@@ -30,12 +30,18 @@ export interface LoadOptions {
 
 type CachedQ8 = Quant8 & { readonly byteLength: number };
 
+/** Given a model's tensor rows, tensor i's exact bytes. */
+export type ExactBytes = (rows: readonly TensorRow[]) => (i: number) => Promise<Uint8Array>;
+
 export class ModelLoader {
   constructor(
     private readonly content: ContentStore,
     private readonly decoder: TensorDecoder,
-    /** A tensor's exact bytes however it is stored (chunked tensors are not the decoder's). */
-    private readonly exactBytes: (row: TensorRow) => Promise<Uint8Array> = (row) => decoder.tensorBytes(row.recordKey, row.dtype),
+    /**
+     * A reader of one model's exact tensor bytes (`rows`: its tensors), however they are stored: chunked tensors
+     * are not the decoder's, and share one read-ahead across the model when read in order.
+     */
+    private readonly exactBytes: ExactBytes = (rows) => (i) => decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype),
   ) {}
 
   async *load(rows: readonly TensorRow[], modelTolerance: number, options: LoadOptions = {}): AsyncGenerator<LoadedTensor> {
@@ -46,7 +52,8 @@ export class ModelLoader {
     let done = 0;
     // A chunked tensor decodes its chunks ahead itself: started ahead whole, it would be held twice (measured:
     // a 1 GB model's load peaked at 621 MiB with it started ahead).
-    const get = prefetcher(rows.map((r) => r.byteLength), (i) => this.loadOne(rows[i]!, mode, tol), { onlyWhenAsked: (i) => rows[i]!.codec === 'chunked' });
+    const bytesOf = this.exactBytes(rows);
+    const get = prefetcher(rows.map((r) => r.byteLength), (i) => this.loadOne(rows[i]!, () => bytesOf(i), mode, tol), { onlyWhenAsked: (i) => rows[i]!.codec === 'chunked' });
     for (let i = 0; i < rows.length; i++) {
       if (options.signal?.aborted) throw cancelled(`the load was cancelled after ${i} of ${rows.length} tensors`);
       const t = await get(i);
@@ -56,14 +63,14 @@ export class ModelLoader {
     }
   }
 
-  private async loadOne(row: TensorRow, mode: LoadMode, tol: number): Promise<LoadedTensor> {
+  private async loadOne(row: TensorRow, exactBytes: () => Promise<Uint8Array>, mode: LoadMode, tol: number): Promise<LoadedTensor> {
     const info: LoadedTensorInfo = { index: row.index, name: row.name, dtype: row.dtype, shape: row.shape };
     const dtype = row.dtype;
     if (mode === 'int8' && isFloatDType(dtype)) {
       const base = await this.int8Base(row);
       if (base) return { ...info, form: 'int8', q8: base.q8, baseKey: base.key };
     }
-    const bytes = await this.exactBytes(row);
+    const bytes = await exactBytes();
     // A chunked tensor is no whole-tensor base (its fine-tunes are coded chunk by chunk): nothing to cache.
     const cacheable = row.codec !== 'chunked';
     // Any tensor may be the base of a fine-tune loaded next: the cache keeps it (as the views deltas read

@@ -95,7 +95,7 @@ export class NeurStore {
     // Chunks decode on the same workers into memory of their own, moved back to this thread (not shared memory:
     // shared results stayed alive until both threads collected them, 1.3 GiB peak on a 1 GB get).
     this.chunked = new ChunkedTensors(this.content, candidates, this.encodePool, decodePool, { chunkBytes: options.chunkBytes });
-    this.loader = new ModelLoader(this.content, this.decoder, (row) => this.tensorBytes(row));
+    this.loader = new ModelLoader(this.content, this.decoder, (rows) => this.modelTensorBytes(rows));
   }
 
   /** The backend's catalog (looked up each time: a backend may reopen it, as SQLite does on a full disk). */
@@ -356,8 +356,8 @@ export class NeurStore {
     let model: { rows: readonly TensorRow[]; reader: ChunkReadAhead } | null = null;
     const read = {
       tensor: async (row: TensorRow, rows: readonly TensorRow[]) => {
-        if (row.codec !== 'chunked') return this.tensorBytes(row);
-        if (model?.rows !== rows) model = { rows, reader: this.chunked.reader(rows.map((r) => (r.codec === 'chunked' ? r.recordKey : null)), true) };
+        if (row.codec !== 'chunked') return this.decoder.tensorBytes(row.recordKey, row.dtype);
+        if (model?.rows !== rows) model = { rows, reader: this.chunkReader(rows, true) };
         for await (const piece of model.reader.pieces(rows.indexOf(row))) void piece;
       },
       architecture: (key: bigint) => this.decoder.tensorBytes(key, 'U8', RecordKind.Architecture),
@@ -365,9 +365,15 @@ export class NeurStore {
     return verifyModels(this.catalog, read, await this.backend.records.damaged(), name === undefined ? undefined : [name], options);
   }
 
-  /** A tensor's exact bytes, whole, however it is stored. */
-  private tensorBytes(row: TensorRow): Promise<Uint8Array> {
-    return row.codec === 'chunked' ? this.chunked.bytes(row.recordKey) : this.decoder.tensorBytes(row.recordKey, row.dtype);
+  /** Tensor i of a model (`rows`) as exact bytes, whole, however it is stored; one read-ahead for its chunked ones. */
+  private modelTensorBytes(rows: readonly TensorRow[]): (i: number) => Promise<Uint8Array> {
+    const reader = this.chunkReader(rows);
+    return (i) => (rows[i]!.codec === 'chunked' ? reader.whole(i) : this.decoder.tensorBytes(rows[i]!.recordKey, rows[i]!.dtype));
+  }
+
+  /** One read-ahead over a model's chunked tensors (most tensors are a few chunks), in the order they are asked for. */
+  private chunkReader(rows: readonly TensorRow[], verify = false): ChunkReadAhead {
+    return this.chunked.reader(rows.map((r) => (r.codec === 'chunked' ? r.recordKey : null)), verify);
   }
 
   /**
@@ -441,9 +447,7 @@ export class NeurStore {
       if (!rows[i]) throw notFound(`model '${name}' has no tensor number ${i}`);
       return rows[i]!;
     };
-    const store = this.chunked;
-    // One read-ahead over all chunked tensors, in the order writers ask for them (most tensors are a few chunks).
-    const reader = store.reader(rows.map((r, i) => (chunked(i) ? r.recordKey : null)), verify);
+    const reader = this.chunkReader(rows, verify);
     const tensorBytes = async (i: number): Promise<Uint8Array> => (chunked(i) ? reader.whole(i) : (await fetch(i))!);
     async function* tensorPieces(i: number, options?: { readonly reuse?: boolean }): AsyncGenerator<Uint8Array> {
       if (chunked(i)) yield* reader.pieces(i, options?.reuse);
