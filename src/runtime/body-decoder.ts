@@ -13,6 +13,7 @@ import { decodePaperDelta, paperDeltaInfo } from '../codecs/paper-delta.js';
 import { roundTo, toDTypeBytes } from '../codecs/half-float.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { invalidArgument } from '../errors.js';
+import { ScratchBuffer } from '../codecs/scratch-buffer.js';
 
 export type BodyCodec = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-delta';
 
@@ -24,6 +25,12 @@ export interface DecodeJob {
    * values also takes its base as 16-bit patterns.
    */
   readonly base: Uint8Array | Uint16Array | Float32Array | null;
+  /**
+   * Lossless bodies: instead of `base`, the lossless bodies of the base's chain, root first, decoded here into
+   * scratch memory (see `decodeChain`): a chunk and its base chunk in one job, with no base buffer made,
+   * moved or collected for each chunk.
+   */
+  readonly baseChain?: readonly Uint8Array[];
   /** Output dtype of the paper delta (its values are rounded to it). */
   readonly dtype: string;
   /** Prefix byte of the digest (the record kind). */
@@ -55,7 +62,7 @@ export function decodeBody(job: DecodeJob): DecodeResult {
   return { bytes, digest };
 }
 
-function decodeBytes({ codec, body, base, dtype, owned: own, into }: DecodeJob): Uint8Array {
+function decodeBytes({ codec, body, base, baseChain, dtype, owned: own, into }: DecodeJob): Uint8Array {
   // Memory to decode into: `into` when the job is owned and it is long enough.
   const target = (n: number): Uint8Array => (own && into && into.byteLength >= n ? new Uint8Array(into, 0, n) : own ? new Uint8Array(n) : new Uint8Array(new SharedArrayBuffer(n)));
   switch (codec) {
@@ -64,7 +71,7 @@ function decodeBytes({ codec, body, base, dtype, owned: own, into }: DecodeJob):
     case 'zstd':
       return decompress(body);
     case 'lossless': // decoded straight into the memory the result lives in (no copy afterwards)
-      return decodeLossless(body, base as Uint8Array | null, target);
+      return decodeLossless(body, baseChain ? decodeChain(baseChain) : (base as Uint8Array | null), target);
     case 'group-delta': // straight to the dtype's bytes (16-bit patterns for F16/BF16, no float32 pass)
       return decodeGroupDeltaBytes(body, base as Float32Array | Uint16Array | null, own && into ? (n) => target(n) : undefined).bytes;
     case 'paper-delta': {
@@ -77,6 +84,23 @@ function decodeBytes({ codec, body, base, dtype, owned: own, into }: DecodeJob):
       return toDTypeBytes(x, dtype as FloatDType);
     }
   }
+}
+
+/** Where `decodeChain` decodes: two buffers per thread, each chain link decoded against the other. */
+const chainScratch = [new ScratchBuffer(), new ScratchBuffer()] as const;
+
+/**
+ * The bytes the last of `bodies` decodes to, each lossless body decoded against the one before it (the first
+ * alone), in this thread's scratch memory: valid until the next call. INVALID_ARGUMENT when a body is malformed
+ * or does not fit the one before.
+ */
+export function decodeChain(bodies: readonly Uint8Array[]): Uint8Array {
+  let bytes: Uint8Array | null = null;
+  bodies.forEach((body, i) => {
+    bytes = decodeLossless(body, bytes, (n) => chainScratch[i % 2]!.get(n));
+  });
+  if (!bytes) throw invalidArgument('a base chain of no records');
+  return bytes;
 }
 
 /**

@@ -14,6 +14,14 @@ import { WorkerPool } from './worker-pool.js';
 /** What codec.worker.ts is posted: one encode or one decode job. */
 export type CodecJob = { readonly encode: EncodeJob } | { readonly decode: DecodeJob };
 
+/**
+ * The buffer of `a` when it can be moved to a worker: an ordinary ArrayBuffer large enough never to be one of
+ * Node's pooled Buffer slabs (which hold other buffers' bytes and must not be detached).
+ */
+export function movable(a: ArrayBufferView): ArrayBuffer[] {
+  return a.buffer instanceof ArrayBuffer && a.buffer.byteLength >= 64 * 1024 ? [a.buffer] : [];
+}
+
 interface Shared {
   readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult>;
   users: number;

@@ -6,7 +6,7 @@
  * `workers: 0` everything runs inline (same results: the one `decodeBody` does the work either way).
  */
 import { availableParallelism } from 'node:os';
-import { CodecWorkers } from './codec-workers.js';
+import { CodecWorkers, movable } from './codec-workers.js';
 import { decodeBody, decodedBytes, type DecodeJob, type DecodeResult } from './body-decoder.js';
 
 export interface DecodePoolOptions {
@@ -42,7 +42,7 @@ export class DecodePool {
 
   /**
    * Decodes `job` on the least busy worker (started on first use), or inline when small. With `moveBody`,
-   * a body in an ordinary ArrayBuffer (and for `owned` jobs the base too) is transferred to the worker instead
+   * a body in an ordinary ArrayBuffer (and the bodies of its base chain, and for `owned` jobs the base) is transferred to the worker instead
    * of copied: the caller gives up that whole buffer (every view of it is detached once the job is posted).
    * An owned job's `into` (memory to decode into, for recycling output buffers) is always moved: the caller
    * gives it up and gets it back as `result.bytes.buffer` (see DecodeJob.into).
@@ -52,7 +52,7 @@ export class DecodePool {
     // Workers start on first use, in the background: until one has loaded, small jobs run inline (a short-lived
     // store would otherwise wait for thread start-up) and large ones queue on a worker.
     if (!this.workers.anyReady() && decodedBytes(job) < WAIT_FOR_WORKERS_BYTES) return inline(job);
-    const moved = moveBody ? [job.body, ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
+    const moved = moveBody ? [job.body, ...(job.baseChain ?? []), ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
     if (job.owned && job.into && !moved.includes(job.into)) moved.push(job.into);
     return this.workers.decode(job, moved);
   }
@@ -69,14 +69,6 @@ export class DecodePool {
   close(): Promise<void> {
     return this.workers?.close() ?? Promise.resolve();
   }
-}
-
-/**
- * The buffer of `a` when it can be moved to a worker: an ordinary ArrayBuffer large enough never to be one of
- * Node's pooled Buffer slabs (which hold other buffers' bytes and must not be detached).
- */
-function movable(a: ArrayBufferView): ArrayBuffer[] {
-  return a.buffer instanceof ArrayBuffer && a.buffer.byteLength >= 64 * 1024 ? [a.buffer] : [];
 }
 
 /** Decodes on this thread; errors become a rejected promise, as from a worker. */

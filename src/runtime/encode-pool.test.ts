@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { decodeGroupDelta } from '../codecs/group-delta.js';
+import { encodeLossless } from '../codecs/lossless.js';
 import { fromDTypeBytes, toDTypeBytes } from '../codecs/half-float.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { maxAbsError } from '../store/tensor-values.js';
@@ -43,6 +44,23 @@ test('workers and inline code chunks identically; group chunks report the error 
   } finally {
     await workers.close();
     await inline.close();
+  }
+});
+
+test('a base given as its lossless chain (root first) codes as the base itself would, on workers and inline', async () => {
+  const mid = base.map((v) => v + rng.gaussian() * 0.001);
+  const chain = [encodeLossless(bf16(base), 2, null), encodeLossless(bf16(mid), 2, bf16(base))];
+  const expected = encodeLossless(bf16(tuned), 2, bf16(mid));
+  for (const workers of [0, 2]) {
+    const pool = new EncodePool(workers);
+    try {
+      const { body } = await pool.encode({ bytes: bf16(tuned), width: 2, base: null, baseChain: chain.map((b) => b.slice()) });
+      assert.deepEqual(Buffer.from(body), Buffer.from(expected), `${workers} workers`);
+      // A chain missing its root does not decode: the link was coded against a base.
+      await assert.rejects(pool.encode({ bytes: bf16(tuned), width: 2, base: null, baseChain: [chain[1]!.slice()] }), /encoded with a base, decoded without/);
+    } finally {
+      await pool.close();
+    }
   }
 });
 

@@ -1,14 +1,15 @@
 /**
  * Coding of large-tensor chunks on every core: `encode` runs `codeChunkJob` (lossless, or group-quantized within
  * a bound in the default mode) on a worker, or inline with `workers: 0`; the same function either way, so results
- * are identical. The chunk's buffer (and its base's) is moved to the worker, not copied; the caller must not use
- * either afterwards.
+ * are identical. The chunk's buffer (and its base's, and the buffers of its base chain's bodies) is moved to the
+ * worker, not copied; the caller must not use them afterwards.
  */
 import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { encodeGroupChunk } from '../codecs/group-chunk.js';
 import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
-import { CodecWorkers } from './codec-workers.js';
+import { CodecWorkers, movable } from './codec-workers.js';
+import { decodeChain } from './body-decoder.js';
 
 export interface EncodeJob {
   readonly bytes: Uint8Array;
@@ -16,6 +17,8 @@ export interface EncodeJob {
   readonly width: number;
   /** The base chunk to XOR against, if any. */
   readonly base: Uint8Array | null;
+  /** Lossless coding: instead of `base`, the lossless bodies of the base's chain, root first (see `decodeChain`). */
+  readonly baseChain?: readonly Uint8Array[];
   readonly effort?: LosslessEffort;
   /** Default mode: group-quantize the chunk's `dtype` values within `tol` instead of coding it losslessly. */
   readonly group?: { readonly dtype: FloatDType; readonly tol: number; readonly digestPrefix: number };
@@ -31,7 +34,8 @@ export interface EncodeResult {
 /** The work of one job, wherever it runs. */
 export function codeChunkJob(job: EncodeJob): EncodeResult {
   if (job.group) return encodeGroupChunk(job.bytes, job.base, job.group.dtype, job.group.tol, job.group.digestPrefix, job.effort === 'max');
-  return { body: encodeLossless(job.bytes, job.width, job.base, { effort: job.effort }) };
+  const base = job.baseChain ? decodeChain(job.baseChain) : job.base;
+  return { body: encodeLossless(job.bytes, job.width, base, { effort: job.effort }) };
 }
 
 /** The buffer `a` is the whole of, when it is an ordinary ArrayBuffer (moved to the worker, not copied). */
@@ -63,7 +67,8 @@ export class EncodePool {
         return Promise.reject(e);
       }
     }
-    return this.pool.encode(job, [job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer));
+    // The chain's bodies are views of records read for this job alone: their buffers move too.
+    return this.pool.encode(job, [...[job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer), ...(job.baseChain ?? []).flatMap(movable)]);
   }
 
   close(): Promise<void> {

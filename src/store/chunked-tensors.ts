@@ -68,6 +68,11 @@ interface NearCopy {
   readonly key: bigint;
   readonly list: ChunkList;
   readonly depth: number;
+  /**
+   * Its first chunk, decoded to rank it: the base of the tensor's first chunk (taken by that chunk's coding, so
+   * the decode is not done twice: a fine-tune's tensors are mostly 1-3 chunks).
+   */
+  first?: Uint8Array;
 }
 
 /** A chunk's record, and the largest error of the values it decodes to (0 for an exact one). */
@@ -174,8 +179,10 @@ export class ChunkedTensors {
         return { key: found.key, identity: Uint8Array.from(found.header.identity), maxError };
       }
       const baseRef = base && base.list.chunks[i]?.length === bytes.length ? base.list.chunks[i]! : null;
-      if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort), maxError: 0 };
-      return this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, effort);
+      const decoded = i === 0 && baseRef ? base!.first : undefined;
+      if (base && i === 0) base.first = undefined; // moved to the coding job
+      if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, effort, decoded), maxError: 0 };
+      return this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, effort, decoded);
     };
     for (let offset = 0, i = 0; offset < t.byteLength; offset += size, i++) {
       signal?.throwIfAborted();
@@ -252,13 +259,13 @@ export class ChunkedTensors {
    * The chunk's record parts: coded on the encode pool, against its base chunk when there is one and it reads
    * back (a damaged base chunk is no base: the chunk is coded alone).
    */
-  private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
-    const base = baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch((e: unknown) => {
-      if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
-      throw e;
-    }) : null;
-    const { body } = await this.encoder.encode({ bytes, width, base, effort });
-    const ref = baseRef && base ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
+  private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort, decoded?: Uint8Array) {
+    // The base: `decoded` when given; a lossless base chain decoded by the job that codes against it; another
+    // (a lossy base) decoded here.
+    const baseChain = baseRef && !decoded ? await this.losslessChain(baseRef.key).catch(noBase) : null;
+    const base = decoded ?? (baseRef && baseChain === undefined ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
+    const { body } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort });
+    const ref = baseRef && (base || baseChain) ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
     return { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) };
   }
 
@@ -293,7 +300,7 @@ export class ChunkedTensors {
       const bytes = cost(first.subarray(0, probeLength));
       if (bytes < bestBytes) {
         bestBytes = bytes;
-        best = { key: c.key, list, depth: c.depth };
+        best = { key: c.key, list, depth: c.depth, first };
       }
     }
     return best;
@@ -304,11 +311,8 @@ export class ChunkedTensors {
    * values when there is one that reads back; the worker decodes it again (group-chunk.ts) and the error it
    * reports is checked against the bound here, as whole tensors are.
    */
-  private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort) {
-    const base = baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch((e: unknown) => {
-      if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
-      throw e;
-    }) : null;
+  private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, effort?: LosslessEffort, decoded?: Uint8Array) {
+    const base = decoded ?? (baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
     const group = { dtype: lossy.dtype, tol: lossy.tol, digestPrefix: RecordKind.Chunk };
     const { body, maxError = Infinity, digest } = await this.encoder.encode({ bytes, width: 1, base, group, effort });
     if (!(maxError <= lossy.tol) || !digest) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
@@ -351,7 +355,9 @@ export class ChunkedTensors {
     const digest = check === 'verify' || (check === 'read' && grouped);
     // A digest over the values decoded through the chain covers the chain: its bases need only their CRCs.
     const baseCheck: ChunkCheck = check === 'verify' ? 'verify' : digest ? 'crc' : check;
-    const baseBytes = header.base ? await this.chunkBytesOf(header.base.key, baseCheck) : null;
+    // A lossless chunk read without digests decodes its lossless base chain in the same job.
+    const baseChain = header.base && !grouped && check !== 'verify' ? await this.losslessChain(header.base.key) : undefined;
+    const baseBytes = header.base && !baseChain ? await this.chunkBytesOf(header.base.key, baseCheck) : null;
     const view = header.base?.view;
     // A group delta of 16-bit floats takes its base chunk as the 16-bit patterns it decoded to (no float32 copy).
     const halfBase = grouped && baseBytes && (view === 'BF16' || view === 'F16') && baseBytes.byteOffset % 2 === 0;
@@ -361,7 +367,7 @@ export class ChunkedTensors {
     const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
     let decoded;
     try {
-      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, dtype, digestPrefix: RecordKind.Chunk, digest, owned: true, into } as const;
+      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, ...(baseChain ? { baseChain } : {}), dtype, digestPrefix: RecordKind.Chunk, digest, owned: true, into } as const;
       decoded = await this.decoder.decode(job, true);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
@@ -369,6 +375,25 @@ export class ChunkedTensors {
     }
     if (digest && (!decoded.digest || !sameDigest(decoded.digest, expected))) throw corruption(where, 4, 'decoded chunk does not match its SHA-256 digest');
     return { bytes: decoded.bytes, identity };
+  }
+
+  /**
+   * The bodies of chunk `key` and the chunks under it, root first, when every one is coded losslessly (each
+   * record's CRC checked as it is read); undefined when one is not (a lossy base: decoded on its own).
+   * CORRUPTION when a record is no chunk or the chain is deeper than chunks may be.
+   */
+  private async losslessChain(key: bigint): Promise<Uint8Array[] | undefined> {
+    const bodies: Uint8Array[] = [];
+    for (let k: bigint | undefined = key; k !== undefined;) {
+      const { header, body } = await this.content.read(k);
+      const where = `record ${k.toString(16)}`;
+      if (header.kind !== RecordKind.Chunk) throw corruption(where, 1, `record is not a chunk (kind ${header.kind})`);
+      if (header.codec !== Codec.Lossless) return undefined;
+      if (bodies.length >= MAX_CHUNK_DEPTH) throw corruption(where, header.headerBytes - 1, `chunk delta chain of more than ${MAX_CHUNK_DEPTH}`);
+      bodies.unshift(body);
+      k = header.base?.key;
+    }
+    return bodies;
   }
 
   /** A chunk list with the hash-tree identity its record is named by. */
@@ -404,6 +429,12 @@ function listIdentity(chunkBytes: number, chunkIds: readonly Uint8Array[]): Uint
   h.update(size);
   for (const id of chunkIds) h.update(id);
   return new Uint8Array(h.digest());
+}
+
+/** A base chunk that is damaged or gone is no base (the chunk is coded alone); other errors are the put's. */
+function noBase(e: unknown): null {
+  if (e instanceof NeurStoreError && (e.code === 'CORRUPTION' || e.code === 'NOT_FOUND')) return null;
+  throw e;
 }
 
 /** Bytes per element for byte-plane splitting (1 for packed or unknown types). */
