@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isNeurStoreError, corruption } from '../errors.js';
 import { SeededRandom } from '../env/seeded-random.js';
-import { ChunkReadAhead, type ChunkSource } from './chunk-read-ahead.js';
+import { ChunkReadAhead, MAX_WHOLE_BYTES, type ChunkSource } from './chunk-read-ahead.js';
+import { ModelLoader } from './model-loader.js';
+import type { TensorRow } from '../catalog/catalog.js';
 import type { ChunkList } from './chunk-list.js';
 
 const rng = new SeededRandom(5);
@@ -117,4 +119,27 @@ test('a later list that does not read fails its own tensor only; a wrong length 
   await assert.rejects(async () => {
     for await (const p of pieces) void p;
   }, (e) => isNeurStoreError(e, 'CORRUPTION') && /hash tree/.test(e.message));
+});
+
+test('a tensor larger than one array can hold is NOT_SUPPORTED to load or read whole, named, before anything is decoded', async () => {
+  const total = MAX_WHOLE_BYTES + 16;
+  let decoded = 0;
+  const source: ChunkSource = {
+    listOf: async () => ({ list: { chunkBytes: 16, totalBytes: total, chunks: [{ key: 1n, length: 16 }] }, identity: new Uint8Array(32) }),
+    decodeChunk: async () => {
+      decoded++;
+      return { bytes: new Uint8Array(16), identity: new Uint8Array(32) };
+    },
+    treeIdentity: () => new Uint8Array(32),
+    sameDigest: () => true,
+  };
+  await assert.rejects(new ChunkReadAhead(source, [7n], 2).whole(0), (e: unknown) => {
+    assert.ok(isNeurStoreError(e, 'NOT_SUPPORTED'));
+    assert.match(e.message, new RegExp(`record 7 holds ${total} bytes.*can be streamed \\(get`));
+    return true;
+  });
+  assert.equal(decoded, 0);
+  const row: TensorRow = { index: 0, name: 'model.embed_tokens.weight', dtype: 'BF16', shape: [total / 2], byteLength: total, recordKey: 7n, storedAs: 'lossless', codec: 'chunked', depth: 0, storedBytes: 0, bits: 16, maxError: 0 };
+  const loader = new ModelLoader({} as never, {} as never, () => () => assert.fail('no bytes are read'));
+  await assert.rejects(loader.load([row], 0, { mode: 'exact' }).next(), /tensor 'model.embed_tokens.weight' holds \d+ bytes/);
 });

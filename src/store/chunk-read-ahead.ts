@@ -10,7 +10,8 @@
  * next one in line (a writer going back, or skipping) restarts the read-ahead there: decodes already started are
  * dropped, never handed to the wrong tensor.
  */
-import { corruption } from '../errors.js';
+import { constants } from 'node:buffer';
+import { corruption, notSupported } from '../errors.js';
 import type { ChunkList } from './chunk-list.js';
 
 export interface DecodedChunk {
@@ -27,6 +28,14 @@ export interface ChunkSource {
   /** A list's hash-tree identity computed from its chunks' identities. */
   treeIdentity(chunkBytes: number, chunkIds: readonly Uint8Array[]): Uint8Array;
   sameDigest(a: Uint8Array, b: Uint8Array): boolean;
+}
+
+/** The most bytes one array can hold in this Node (4 GiB in Node 20): a larger tensor is only ever streamed. */
+export const MAX_WHOLE_BYTES = constants.MAX_LENGTH;
+
+/** NOT_SUPPORTED: `what` (a tensor or record) of `bytes` cannot be handed out whole. */
+export function tooLargeWhole(what: string, bytes: number): Error {
+  return notSupported(`${what} holds ${bytes} bytes, more than one array can hold here (${MAX_WHOLE_BYTES}): it can be streamed (get, the hub) but not loaded or converted whole`);
 }
 
 interface Started {
@@ -109,8 +118,10 @@ export class ChunkReadAhead {
   async whole(t: number): Promise<Uint8Array> {
     const key = this.keyOf(t);
     const where = `record ${key.toString(16)}`;
+    const total = (await this.listAt(t)).list.totalBytes;
+    if (total > MAX_WHOLE_BYTES) throw tooLargeWhole(where, total);
     const pieces = this.pieces(t, true);
-    const out = Buffer.alloc((await this.listAt(t)).list.totalBytes); // a Buffer, as the other tensors' bytes are
+    const out = Buffer.alloc(total); // a Buffer, as the other tensors' bytes are
     let at = 0;
     for await (const p of pieces) {
       if (at + p.length > out.length) throw corruption(where, 0, `chunks hold more than the list's ${out.length} bytes`);

@@ -13,6 +13,7 @@ import {
   checkLoadMode, fp16Of, residualDelta, type LoadMode, type LoadedTensor, type LoadedTensorInfo,
 } from '../runtime/load-forms.js';
 import type { ContentStore } from './content-store.js';
+import { MAX_WHOLE_BYTES, tooLargeWhole } from './chunk-read-ahead.js';
 import { Codec } from './record-payload.js';
 import type { TensorDecoder } from './tensor-decoder.js';
 import { isFloatDType, valuesOf } from './tensor-values.js';
@@ -65,6 +66,7 @@ export class ModelLoader {
 
   private async loadOne(row: TensorRow, exactBytes: () => Promise<Uint8Array>, mode: LoadMode, tol: number): Promise<LoadedTensor> {
     const info: LoadedTensorInfo = { index: row.index, name: row.name, dtype: row.dtype, shape: row.shape };
+    if (row.byteLength > MAX_WHOLE_BYTES) throw tooLargeWhole(`tensor '${row.name}'`, row.byteLength);
     const dtype = row.dtype;
     if (mode === 'int8' && isFloatDType(dtype)) {
       const base = await this.int8Base(row);
