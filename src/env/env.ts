@@ -11,8 +11,12 @@ export interface EnvFile {
   readonly path: string;
   /** Current size, including appended bytes not yet synced. */
   size(): Promise<number>;
-  /** Exactly `length` bytes at `offset`, in new memory the caller owns; IO_ERROR naming the file if fewer exist. */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Exactly `length` bytes at `offset`, in new memory the caller owns, or in `into` (the caller's, of exactly
+   * `length` bytes) when given and the implementation reads into memory it is handed; IO_ERROR naming the file
+   * if fewer exist.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Appends `data`; once it resolves the bytes are written out (or copied) and the caller may reuse them. */
   append(data: Uint8Array): Promise<void>;
   /** Makes every appended byte durable (fsync). */

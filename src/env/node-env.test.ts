@@ -27,6 +27,12 @@ test('reads below and above the 1 MiB synchronous limit match the file, in memor
       const b = await f.read(0, 64);
       a.fill(0);
       assert.ok(Buffer.from(b).equals(whole.subarray(0, 64)), 'two reads share no memory');
+      for (const length of [64, 2 << 20]) {
+        const into = new Uint8Array(length);
+        const got = await f.read(5, length, into);
+        assert.equal(got.buffer, into.buffer, `read into the caller's memory (${length} bytes)`);
+        assert.ok(Buffer.from(got).equals(whole.subarray(5, 5 + length)), `bytes read into memory given (${length})`);
+      }
       for (const length of [16, 2 << 20]) {
         await assert.rejects(f.read((3 << 20) - 8, length), (e) => isNeurStoreError(e, 'IO_ERROR') && /short read/.test((e as Error).message));
       }

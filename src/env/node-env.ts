@@ -43,9 +43,9 @@ class NodeFile implements EnvFile {
     return guard('stat', this.path, async () => (await this.fh.stat()).size);
   }
 
-  read(offset: number, length: number): Promise<Uint8Array> {
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     return guard('read', this.path, async () => {
-      const buf = Buffer.allocUnsafe(length);
+      const buf = into?.length === length ? into : Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
         const bytesRead = length <= SYNC_READ_BYTES

@@ -6,7 +6,8 @@
 /** Random-access bytes of known size. `read` returns exactly `length` bytes or throws. */
 export interface ByteSource {
   readonly size: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /** `length` bytes at `offset`; into `into` (exactly `length` bytes, the caller's) when the source can. */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Where a writer sends its output, in order. */

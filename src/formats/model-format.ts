@@ -21,9 +21,11 @@ export interface TensorEntry {
   read(): Promise<Uint8Array>;
   /**
    * `length` bytes of the tensor from `offset`: how the store reads a large tensor piece by piece, never whole.
-   * Formats whose tensors lie in one range of a file provide it; without it the store calls `read()`.
+   * Formats whose tensors lie in one range of a file provide it; without it the store calls `read()`. With
+   * `into` (exactly `length` bytes, given up by the caller) the bytes may be read into it: the store recycles
+   * its chunk buffers so.
    */
-  readRange?(offset: number, length: number): Promise<Uint8Array>;
+  readRange?(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A model split in two. `tensors[i]` is the tensor that the architecture calls number `i`. */

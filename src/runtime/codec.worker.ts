@@ -23,7 +23,10 @@ serveJobs<CodecJob, unknown>((m) => {
     const out = b instanceof ArrayBuffer && r.body.byteOffset === 0 && r.body.byteLength === b.byteLength ? r.body : new Uint8Array(r.body);
     // A group-quantized chunk allocates ~10x its bytes in float arrays (values, base, codes, the replayed decode).
     handled(job.group ? 10 * job.bytes.length : job.bytes.length);
-    return { result: { ...r, body: out }, transfer: [out.buffer as ArrayBuffer] };
+    // The chunk's own buffer goes back too, when it came whole: the caller reads later chunks into it.
+    const input = job.bytes.buffer instanceof ArrayBuffer && job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength ? job.bytes : null;
+    const transfer = [out.buffer as ArrayBuffer, ...(input && input.buffer !== out.buffer ? [input.buffer as ArrayBuffer] : [])];
+    return { result: { ...r, body: out, ...(input && input.buffer !== out.buffer ? { bytes: input } : {}) }, transfer };
   }
   const job = m.decode;
   const result = decodeBody(job);

@@ -64,6 +64,24 @@ test('a base given as its lossless chain (root first) codes as the base itself w
   }
 });
 
+test('a worker hands a chunk it was given as a whole buffer back with the result, unchanged; inline coding keeps it', async () => {
+  for (const workers of [1, 0]) {
+    const pool = new EncodePool(workers);
+    try {
+      const bytes = bf16(tuned);
+      const copy = bytes.slice();
+      const r = await pool.encode({ bytes, width: 2, base: null });
+      if (workers > 0) {
+        assert.equal(bytes.byteLength, 0, 'moved to the worker');
+        assert.deepEqual(r.bytes, copy);
+      } else assert.equal(r.bytes, undefined);
+      assert.deepEqual(Buffer.from(r.body), Buffer.from(encodeLossless(copy, 2, null)));
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
 test('maxAbsError: NaN on one side is an infinite error, whatever follows it', () => {
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, 1), Float32Array.of(0, 5)), Infinity);
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, Infinity, 1), Float32Array.of(Number.NaN, Infinity, 1.5)), 0.5);

@@ -18,11 +18,11 @@ export async function envByteSource(file: EnvFile): Promise<ByteSource> {
   const size = await file.size();
   return {
     size,
-    read: (offset, length) => {
+    read: (offset, length, into) => {
       if (offset < 0 || length < 0 || offset + length > size) {
         throw invalidArgument(`${file.path}: read of ${length} bytes at offset ${offset} is past the end (${size} bytes)`);
       }
-      return file.read(offset, length);
+      return file.read(offset, length, into);
     },
   };
 }

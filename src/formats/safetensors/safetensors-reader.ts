@@ -76,7 +76,7 @@ export async function readSafetensors(source: ByteSource): Promise<SafetensorsFi
       shape: view.shape,
       byteLength,
       read: async () => (byteLength === 0 ? new Uint8Array(0) : source.read(dataOffset + t.begin, byteLength)),
-      readRange: (offset: number, length: number) => source.read(dataOffset + t.begin + offset, length),
+      readRange: (offset: number, length: number, into?: Uint8Array) => source.read(dataOffset + t.begin + offset, length, into),
     };
   });
   return { headerBytes, header, dataOffset, tensors };
