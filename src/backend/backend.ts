@@ -42,8 +42,11 @@ export interface Damage {
 /** Reads of records. Every method sees committed records, plus those appended by the caller's own open write. */
 export interface RecordStore {
   has(key: bigint): Promise<boolean>;
-  /** The whole payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming the place if damaged. */
-  get(key: bigint): Promise<Uint8Array>;
+  /**
+   * The whole payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming the place if damaged. A backend
+   * may read it into `alloc(n)` (memory of at least n bytes, the caller's: the result is then a view of it).
+   */
+  get(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array>;
   /** Up to `length` leading payload bytes, unverified: only for cheap identity checks before a full read. */
   readPrefix(key: bigint, length: number): Promise<Uint8Array>;
   /** Damage found so far (while opening, refreshing or reading). */

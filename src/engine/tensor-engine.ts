@@ -122,20 +122,23 @@ export class TensorEngine {
     return this.index.scan(0n, this.index.size).map(([k]) => k);
   }
 
-  /** The record's payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming file and offset if damaged. */
-  async get(key: bigint): Promise<Uint8Array> {
+  /**
+   * The record's payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming file and offset if damaged.
+   * `alloc(n)`: memory of at least n bytes to read the payload into (the result is then a view of it).
+   */
+  async get(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array> {
     if (this.index.get(key) === undefined && !this.writing) await this.refresh();
     const loc = this.index.get(key);
     if (loc === undefined) throw this.missing(key);
     try {
-      return await this.readAt(loc, key, -1);
+      return await this.readAt(loc, key, -1, alloc);
     } catch (e) {
       // Another process may have compacted the segment away; catch up once and retry.
       if (this.writing || !(e instanceof NeurStoreError) || e.code === 'CORRUPTION') throw e;
       await this.load(await this.readManifest());
       const again = this.index.get(key);
       if (again === undefined) throw this.missing(key);
-      return this.readAt(again, key, -1);
+      return this.readAt(again, key, -1, alloc);
     }
   }
 
@@ -332,7 +335,7 @@ export class TensorEngine {
     }
   }
 
-  private async readAt(loc: bigint, key: bigint, prefix: number): Promise<Uint8Array> {
+  private async readAt(loc: bigint, key: bigint, prefix: number, alloc?: (n: number) => Uint8Array): Promise<Uint8Array> {
     const seg = this.segments.get(Number(loc >> OFFSET_BITS));
     if (!seg?.file) throw notFound(`segment ${Number(loc >> OFFSET_BITS)} is gone`);
     const offset = Number(loc & OFFSET_MASK);
@@ -342,15 +345,15 @@ export class TensorEngine {
     if (!header) throw corruption(seg.path, offset, 'record header checksum mismatch');
     if (header.key !== key) throw corruption(seg.path, offset, `record holds key ${header.key.toString(16)}, expected ${key.toString(16)}`);
     const length = prefix < 0 ? header.length : Math.min(prefix, header.length);
-    const payload = await this.readSegment(seg, offset + RECORD_HEADER_BYTES, length);
+    const payload = await this.readSegment(seg, offset + RECORD_HEADER_BYTES, length, alloc?.(length));
     if (prefix < 0 && !payloadChecksumOk(header, payload)) throw corruption(seg.path, offset, 'record payload checksum mismatch');
     return payload;
   }
 
   /** A read inside a segment; a file cut shorter than its committed length is CORRUPTION, not an I/O error. */
-  private async readSegment(seg: Segment, offset: number, length: number): Promise<Uint8Array> {
+  private async readSegment(seg: Segment, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     try {
-      return await seg.file!.read(offset, length);
+      return await seg.file!.read(offset, length, into);
     } catch (e) {
       if (!(e instanceof NeurStoreError) || e.code !== 'IO_ERROR') throw e;
       const size = await seg.file!.size().catch(() => -1);

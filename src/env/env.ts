@@ -12,9 +12,9 @@ export interface EnvFile {
   /** Current size, including appended bytes not yet synced. */
   size(): Promise<number>;
   /**
-   * Exactly `length` bytes at `offset`, in new memory the caller owns, or in `into` (the caller's, of exactly
-   * `length` bytes) when given and the implementation reads into memory it is handed; IO_ERROR naming the file
-   * if fewer exist.
+   * Exactly `length` bytes at `offset`, in new memory the caller owns, or at the start of `into` (the caller's,
+   * of at least `length` bytes: the result is then a view of it) when given and the implementation reads into
+   * memory it is handed; IO_ERROR naming the file if fewer exist.
    */
   read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Appends `data`; once it resolves the bytes are written out (or copied) and the caller may reuse them. */

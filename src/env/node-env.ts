@@ -45,7 +45,7 @@ class NodeFile implements EnvFile {
 
   read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     return guard('read', this.path, async () => {
-      const buf = into?.length === length ? into : Buffer.allocUnsafe(length);
+      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
         const bytesRead = length <= SYNC_READ_BYTES

@@ -47,6 +47,11 @@ export interface DecodeJob {
    * enough; otherwise the result has a fresh buffer (and `into` is dropped).
    */
   readonly into?: ArrayBuffer;
+  /**
+   * On a worker: move the buffers of `body` and `baseChain` back with the result (`DecodeResult.bodies`), for
+   * the caller to read later records into, instead of leaving them to this thread's collector.
+   */
+  readonly handBack?: boolean;
 }
 
 export interface DecodeResult {
@@ -54,6 +59,8 @@ export interface DecodeResult {
   readonly bytes: Uint8Array;
   /** SHA-256 of the digest prefix and the bytes; null when the job asked for none. */
   readonly digest: Uint8Array | null;
+  /** `handBack` jobs decoded on a worker: the buffers of the bodies, moved back. */
+  readonly bodies?: readonly ArrayBuffer[];
 }
 
 export function decodeBody(job: DecodeJob): DecodeResult {

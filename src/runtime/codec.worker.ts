@@ -29,9 +29,13 @@ serveJobs<CodecJob, unknown>((m) => {
     return { result: { ...r, body: out, ...(input && input.buffer !== out.buffer ? { bytes: input } : {}) }, transfer };
   }
   const job = m.decode;
-  const result = decodeBody(job);
-  handled(result.bytes.length);
-  const buffer = result.bytes.buffer;
+  const decoded = decodeBody(job);
+  handled(decoded.bytes.length);
+  const buffer = decoded.bytes.buffer;
   const transfer: TransferListItem[] = job.owned && buffer instanceof ArrayBuffer ? [buffer] : [];
-  return { result, transfer };
+  // The records' buffers go back when asked (distinct, and never the result's own memory).
+  const bodies = job.handBack
+    ? [...new Set([job.body, ...(job.baseChain ?? [])].map((b) => b.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b !== buffer && b.byteLength > 0)
+    : [];
+  return { result: bodies.length > 0 ? { ...decoded, bodies } : decoded, transfer: [...transfer, ...bodies] };
 });

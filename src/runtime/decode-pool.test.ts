@@ -154,3 +154,28 @@ test('owned jobs decode into a caller-provided buffer (`into`), moved to the wor
     }
   }
 });
+
+test('a handBack job decoded on a worker moves its record buffers back unchanged, with the bytes it decodes to', async () => {
+  const pool = new DecodePool({ workers: 1, inlineBytes: 0 });
+  try {
+    await pool.ready();
+    const root = encodeLossless(baseBytes, 4, null);
+    const top = encodeLossless(xBytes, 4, baseBytes);
+    // Records as the store reads them: a payload (here 16 header bytes) in a buffer of its own, the body a view.
+    const record = (body: Uint8Array): Uint8Array => {
+      const payload = new Uint8Array(16 + body.length);
+      payload.set(body, 16);
+      return payload.subarray(16);
+    };
+    const [b, r] = [record(top), record(root)];
+    const copies = [b.buffer.slice(0), r.buffer.slice(0)];
+    const result = await pool.decode({ codec: 'lossless', body: b, base: null, baseChain: [r], dtype: 'U8', digestPrefix: 3, owned: true, handBack: true }, true);
+    assert.ok(Buffer.from(result.bytes).equals(Buffer.from(xBytes)), 'decoded through the chain');
+    assert.equal(b.buffer.byteLength, 0, 'the record was moved to the worker');
+    assert.deepEqual(result.bodies?.map((x) => Buffer.from(x)), copies.map((x) => Buffer.from(x)), 'both records handed back as they were');
+    const kept = await pool.decode({ codec: 'lossless', body: record(top), base: baseBytes.slice(), dtype: 'U8', digestPrefix: 3, owned: true }, true);
+    assert.equal(kept.bodies, undefined, 'not asked: nothing handed back');
+  } finally {
+    await pool.close();
+  }
+});

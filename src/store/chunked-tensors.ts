@@ -43,6 +43,8 @@ import type { EncodedTensor } from './tensor-encoder.js';
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Chunks decoded ahead of the one being handed out. */
 const CHUNKS_AHEAD = 4;
+/** Record buffers kept for reads (see RecordBuffers): about what a read-ahead has in flight, bases included. */
+const RECORD_BUFFERS_KEPT = 2 * CHUNKS_AHEAD;
 /** Longest XOR chain a chunk may be decoded through. */
 const MAX_CHUNK_DEPTH = 3;
 /** Near-copy candidates ranked per tensor, and the slice of the first chunk they are ranked on. */
@@ -140,9 +142,39 @@ export interface ChunkedOptions {
   readonly chunkBytes?: number;
 }
 
+/**
+ * Buffers chunk records are read into, moved to a decode worker with the job and handed back with its result,
+ * then read into again. Fresh per record, they were left to the workers' collector (which runs every 128 MiB
+ * of work: up to ~80 MiB of spent records per worker).
+ */
+class RecordBuffers {
+  private readonly free: ArrayBuffer[] = [];
+
+  /** `keep` buffers at most; records under `step` bytes are not kept, larger ones get buffers in `step`s. */
+  constructor(private readonly keep: number, private readonly step: number) {}
+
+  /** Memory for a record of n bytes: the smallest kept buffer that holds it, else a new one (in `step`s). */
+  readonly alloc = (n: number): Uint8Array => {
+    if (n < this.step) return new Uint8Array(n);
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      if (this.free[i]!.byteLength >= n && (best < 0 || this.free[i]!.byteLength < this.free[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) return new Uint8Array(this.free.splice(best, 1)[0]!);
+    return new Uint8Array(Math.ceil(n / this.step) * this.step);
+  };
+
+  /** Keeps `b` (given up by the caller; detached or small ones are dropped). */
+  giveBack(b: ArrayBufferLike): void {
+    if (b instanceof ArrayBuffer && b.byteLength >= this.step && this.free.length < this.keep && !this.free.includes(b)) this.free.push(b);
+  }
+}
+
 /** The chunk records of a tensor, as the catalog row's base and storage fields describe them. */
 export class ChunkedTensors {
   readonly chunkBytes: number;
+  /** Kept from one read to the next (records of an eighth of a chunk and more: 1 MiB steps for 8 MiB chunks). */
+  private readonly recordBuffers: RecordBuffers;
 
   constructor(
     private readonly content: ContentStore,
@@ -153,6 +185,7 @@ export class ChunkedTensors {
   ) {
     this.chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
     if (!Number.isSafeInteger(this.chunkBytes) || this.chunkBytes < 1024) throw invalidArgument(`chunk size must be at least 1 KiB, got ${this.chunkBytes}`);
+    this.recordBuffers = new RecordBuffers(RECORD_BUFFERS_KEPT, Math.ceil(this.chunkBytes / 8));
   }
 
   /** True when `byteLength` bytes are stored chunked: tensors of a chunk or more. */
@@ -359,7 +392,7 @@ export class ChunkedTensors {
 
   /** See `chunkBytesOf`; decoded into `into` (moved to the worker: the caller gives it up) when long enough. */
   private async decodeChunk(key: bigint, check: ChunkCheck, into?: ArrayBuffer): Promise<DecodedChunk> {
-    const { header, body } = await this.content.read(key);
+    const { header, body } = await this.content.read(key, this.recordBuffers.alloc);
     const where = `record ${key.toString(16)}`;
     const grouped = header.codec === Codec.GroupDelta;
     if (header.kind !== RecordKind.Chunk || !(grouped || header.codec === Codec.Lossless)) throw corruption(where, 1, `record is not a chunk (kind ${header.kind}, codec ${header.codec})`);
@@ -375,7 +408,7 @@ export class ChunkedTensors {
     // A digest over the values decoded through the chain covers the chain: its bases need only their CRCs.
     const baseCheck: ChunkCheck = check === 'verify' ? 'verify' : digest ? 'crc' : check;
     // A lossless chunk read without digests decodes its lossless base chain in the same job.
-    const baseChain = header.base && !grouped && check !== 'verify' ? await this.losslessChain(header.base.key) : undefined;
+    const baseChain = header.base && !grouped && check !== 'verify' ? await this.losslessChain(header.base.key, this.recordBuffers.alloc) : undefined;
     const baseBytes = header.base && !baseChain ? await this.chunkBytesOf(header.base.key, baseCheck) : null;
     const view = header.base?.view;
     // A group delta of 16-bit floats takes its base chunk as the 16-bit patterns it decoded to (no float32 copy).
@@ -386,8 +419,10 @@ export class ChunkedTensors {
     const dtype = grouped ? groupDeltaInfo(body).dtype : 'U8';
     let decoded;
     try {
-      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, ...(baseChain ? { baseChain } : {}), dtype, digestPrefix: RecordKind.Chunk, digest, owned: true, into } as const;
+      const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, ...(baseChain ? { baseChain } : {}), dtype, digestPrefix: RecordKind.Chunk, digest, owned: true, into, handBack: true } as const;
       decoded = await this.decoder.decode(job, true);
+      // The records' buffers, handed back by the worker (or never moved: decoded here), are read into again.
+      for (const b of decoded.bodies ?? [body, ...(baseChain ?? [])].map((r) => r.buffer)) if (b !== decoded.bytes.buffer) this.recordBuffers.giveBack(b);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
       throw e;
@@ -401,10 +436,10 @@ export class ChunkedTensors {
    * record's CRC checked as it is read); undefined when one is not (a lossy base: decoded on its own).
    * CORRUPTION when a record is no chunk or the chain is deeper than chunks may be.
    */
-  private async losslessChain(key: bigint): Promise<Uint8Array[] | undefined> {
+  private async losslessChain(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array[] | undefined> {
     const bodies: Uint8Array[] = [];
     for (let k: bigint | undefined = key; k !== undefined;) {
-      const { header, body } = await this.content.read(k);
+      const { header, body } = await this.content.read(k, alloc);
       const where = `record ${k.toString(16)}`;
       if (header.kind !== RecordKind.Chunk) throw corruption(where, 1, `record is not a chunk (kind ${header.kind})`);
       if (header.codec !== Codec.Lossless) return undefined;

@@ -154,9 +154,9 @@ export class ContentStore {
     return decodePayloadHeader(await this.records.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
   }
 
-  /** A whole record, checksum-verified by the backend. */
-  async read(key: bigint): Promise<ReadRecord> {
-    const payload = await this.records.get(key);
+  /** A whole record, checksum-verified by the backend; read into `alloc(n)` when the backend can (see RecordStore.get). */
+  async read(key: bigint, alloc?: (n: number) => Uint8Array): Promise<ReadRecord> {
+    const payload = await this.records.get(key, alloc);
     const header = decodePayloadHeader(payload, `record ${key.toString(16)}`);
     return { header, body: payload.subarray(header.headerBytes) };
   }

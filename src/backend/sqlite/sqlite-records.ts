@@ -21,9 +21,9 @@ export class SqliteRecords implements RecordStore {
     return this.engine.has(key);
   }
 
-  async get(key: bigint): Promise<Uint8Array> {
+  async get(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array> {
     try {
-      return await this.engine.get(key);
+      return await this.engine.get(key, alloc);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'CORRUPTION' && this.engine.has(key)) this.readDamage.set(key, damageOf(key, e));
       throw e;
