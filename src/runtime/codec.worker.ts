@@ -13,6 +13,11 @@ import { serveJobs } from './worker-pool.js';
 
 const handled = collectEvery(128 << 20);
 
+/** The distinct buffers of `records` to move back: ordinary ones, not detached, none of the result's. */
+function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayBufferLike | undefined)[]): ArrayBuffer[] {
+  return [...new Set(records.map((b) => b.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0 && !results.includes(b));
+}
+
 serveJobs<CodecJob, unknown>((m) => {
   if ('encode' in m) {
     const job = m.encode;
@@ -25,17 +30,18 @@ serveJobs<CodecJob, unknown>((m) => {
     handled(job.group ? 10 * job.bytes.length : job.bytes.length);
     // The chunk's own buffer goes back too, when it came whole: the caller reads later chunks into it.
     const input = job.bytes.buffer instanceof ArrayBuffer && job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength ? job.bytes : null;
-    const transfer = [out.buffer as ArrayBuffer, ...(input && input.buffer !== out.buffer ? [input.buffer as ArrayBuffer] : [])];
-    return { result: { ...r, body: out, ...(input && input.buffer !== out.buffer ? { bytes: input } : {}) }, transfer };
+    const back = input && input.buffer !== out.buffer ? input : null;
+    // So do the records of its base chain (the caller reads later records into them).
+    const bodies = recordBuffers(job.baseChain ?? [], [out.buffer, back?.buffer]);
+    const transfer = [out.buffer as ArrayBuffer, ...(back ? [back.buffer as ArrayBuffer] : []), ...bodies];
+    return { result: { ...r, body: out, ...(back ? { bytes: back } : {}), ...(bodies.length > 0 ? { bodies } : {}) }, transfer };
   }
   const job = m.decode;
   const decoded = decodeBody(job);
   handled(decoded.bytes.length);
   const buffer = decoded.bytes.buffer;
   const transfer: TransferListItem[] = job.owned && buffer instanceof ArrayBuffer ? [buffer] : [];
-  // The records' buffers go back when asked (distinct, and never the result's own memory).
-  const bodies = job.handBack
-    ? [...new Set([job.body, ...(job.baseChain ?? [])].map((b) => b.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b !== buffer && b.byteLength > 0)
-    : [];
+  // The records' buffers go back when asked.
+  const bodies = job.handBack ? recordBuffers([job.body, ...(job.baseChain ?? [])], [buffer]) : [];
   return { result: bodies.length > 0 ? { ...decoded, bodies } : decoded, transfer: [...transfer, ...bodies] };
 });

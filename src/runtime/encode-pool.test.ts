@@ -54,10 +54,12 @@ test('a base given as its lossless chain (root first) codes as the base itself w
   for (const workers of [0, 2]) {
     const pool = new EncodePool(workers);
     try {
-      const { body } = await pool.encode({ bytes: bf16(tuned), width: 2, base: null, baseChain: chain.map((b) => b.slice()) });
+      const { body, bodies } = await pool.encode({ bytes: bf16(tuned), width: 2, base: null, baseChain: chain.map((b) => Uint8Array.from(b)) }); // copies (a Buffer's slice is a view)
       assert.deepEqual(Buffer.from(body), Buffer.from(expected), `${workers} workers`);
+      // A worker moves the chain's records back, unchanged, for the caller to read later records into.
+      assert.deepEqual(bodies?.map((b) => Buffer.from(b)), workers > 0 ? chain.map((b) => Buffer.from(b)) : undefined);
       // A chain missing its root does not decode: the link was coded against a base.
-      await assert.rejects(pool.encode({ bytes: bf16(tuned), width: 2, base: null, baseChain: [chain[1]!.slice()] }), /encoded with a base, decoded without/);
+      await assert.rejects(pool.encode({ bytes: bf16(tuned), width: 2, base: null, baseChain: [Uint8Array.from(chain[1]!)] }), /encoded with a base, decoded without/);
     } finally {
       await pool.close();
     }

@@ -28,6 +28,8 @@ export interface EncodeResult {
   readonly body: Uint8Array;
   /** From a worker: the job's `bytes`, handed back (moved) when they were a whole buffer, for reuse. */
   readonly bytes?: Uint8Array;
+  /** From a worker: the buffers of the job's `baseChain` records, moved back for reuse. */
+  readonly bodies?: readonly ArrayBuffer[];
   /** Group-quantized chunks: the largest error and the SHA-256 of what the chunk decodes to. */
   readonly maxError?: number;
   readonly digest?: Uint8Array;

@@ -312,10 +312,12 @@ export class ChunkedTensors {
   private async codeChunk(bytes: Uint8Array, width: number, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, pipe: ChunkPipeline, effort?: LosslessEffort, decoded?: Uint8Array) {
     // The base: `decoded` when given; a lossless base chain decoded by the job that codes against it; another
     // (a lossy base) decoded here.
-    const baseChain = baseRef && !decoded ? await this.losslessChain(baseRef.key).catch(noBase) : null;
+    const baseChain = baseRef && !decoded ? await this.losslessChain(baseRef.key, this.recordBuffers.alloc).catch(noBase) : null;
     const base = decoded ?? (baseRef && baseChain === undefined ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
-    const { body, bytes: handedBack } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort });
+    const { body, bytes: handedBack, bodies } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort });
     pipe.giveBack(handedBack);
+    // The base records' buffers come back from a worker; coded here (no workers), they were never moved.
+    for (const b of bodies ?? baseChain?.map((r) => r.buffer) ?? []) this.recordBuffers.giveBack(b);
     const ref = baseRef && (base || baseChain) ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
     return { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) };
   }
