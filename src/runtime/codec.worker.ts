@@ -13,6 +13,12 @@ import { serveJobs } from './worker-pool.js';
 
 const handled = collectEvery(128 << 20);
 
+/** True when `a` is all of an ordinary ArrayBuffer (which can be moved alone). */
+function isWhole(a: Uint8Array): boolean {
+  const b = a.buffer;
+  return b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength;
+}
+
 /** The distinct buffers of `records` to move back: ordinary ones, not detached, none of the result's. */
 function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayBufferLike | undefined)[]): ArrayBuffer[] {
   return [...new Set(records.map((b) => b.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0 && !results.includes(b));
@@ -24,13 +30,11 @@ serveJobs<CodecJob, unknown>((m) => {
     const r = codeChunkJob(job);
     // Moved back whole: the body itself when it is all of an ordinary ArrayBuffer (the lossless codec makes it
     // so), else a copy that is.
-    const b = r.body.buffer;
-    const out = b instanceof ArrayBuffer && r.body.byteOffset === 0 && r.body.byteLength === b.byteLength ? r.body : new Uint8Array(r.body);
+    const out = isWhole(r.body) ? r.body : new Uint8Array(r.body);
     // A group-quantized chunk allocates ~10x its bytes in float arrays (values, base, codes, the replayed decode).
     handled(job.group ? 10 * job.bytes.length : job.bytes.length);
     // The chunk's own buffer goes back too, when it came whole: the caller reads later chunks into it.
-    const input = job.bytes.buffer instanceof ArrayBuffer && job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength ? job.bytes : null;
-    const back = input && input.buffer !== out.buffer ? input : null;
+    const back = isWhole(job.bytes) && job.bytes.buffer !== out.buffer ? job.bytes : null;
     // So do the records of its base chain (the caller reads later records into them).
     const bodies = recordBuffers(job.baseChain ?? [], [out.buffer, back?.buffer]);
     const transfer = [out.buffer as ArrayBuffer, ...(back ? [back.buffer as ArrayBuffer] : []), ...bodies];

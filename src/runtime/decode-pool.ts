@@ -23,9 +23,9 @@ export interface DecodePoolOptions {
 }
 
 /**
- * Jobs decoding to at least this many bytes queue on a worker while the workers load, rather than run inline: a chunk
- * decoded on the caller's thread grew that thread's wasm memory to ~33 MiB for the rest of the process (seen in
- * a heap snapshot of a 1 GB load, as 1 of its ~200 MiB of live buffers).
+ * Jobs decoding to at least this many bytes queue on a worker while the workers load, rather than run inline:
+ * a chunk decoded on the caller's thread grew that thread's wasm memory to ~33 MiB for the rest of the process
+ * (seen in a heap snapshot of a 1 GB load, as 1 of its ~200 MiB of live buffers).
  */
 const WAIT_FOR_WORKERS_BYTES = 1 << 20;
 
