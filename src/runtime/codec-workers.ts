@@ -22,6 +22,12 @@ export function movable(a: ArrayBufferView): ArrayBuffer[] {
   return a.buffer instanceof ArrayBuffer && a.buffer.byteLength >= 64 * 1024 ? [a.buffer] : [];
 }
 
+/** True when `a` is all of an ordinary ArrayBuffer (which can then be moved alone). */
+export function isWhole(a: Uint8Array): boolean {
+  const b = a.buffer;
+  return b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength;
+}
+
 interface Shared {
   readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult>;
   users: number;

@@ -6,18 +6,12 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { decodeBody } from './body-decoder.js';
-import type { CodecJob } from './codec-workers.js';
+import { isWhole, type CodecJob } from './codec-workers.js';
 import { codeChunkJob } from './encode-pool.js';
 import { collectEvery } from './worker-gc.js';
 import { serveJobs } from './worker-pool.js';
 
 const handled = collectEvery(128 << 20);
-
-/** True when `a` is all of an ordinary ArrayBuffer (which can be moved alone). */
-function isWhole(a: Uint8Array): boolean {
-  const b = a.buffer;
-  return b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength;
-}
 
 /** The distinct buffers of `records` to move back: ordinary ones, not detached, none of the result's. */
 function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayBufferLike | undefined)[]): ArrayBuffer[] {

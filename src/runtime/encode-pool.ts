@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { encodeGroupChunk } from '../codecs/group-chunk.js';
 import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
-import { CodecWorkers, movable } from './codec-workers.js';
+import { CodecWorkers, isWhole, movable } from './codec-workers.js';
 import { decodeChain } from './body-decoder.js';
 
 export interface EncodeJob {
@@ -44,8 +44,7 @@ export function codeChunkJob(job: EncodeJob): EncodeResult {
 
 /** The buffer `a` is the whole of, when it is an ordinary ArrayBuffer (moved to the worker, not copied). */
 function wholeBuffer(a: Uint8Array): ArrayBuffer[] {
-  const b = a.buffer;
-  return b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength ? [b] : [];
+  return isWhole(a) ? [a.buffer as ArrayBuffer] : [];
 }
 
 export class EncodePool {

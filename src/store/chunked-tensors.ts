@@ -32,6 +32,8 @@ import type { EncodePool } from '../runtime/encode-pool.js';
 import type { ContentStore } from './content-store.js';
 import type { PayloadParts } from './record-payload.js';
 import { ChunkReadAhead, type ChunkSource, type DecodedChunk } from './chunk-read-ahead.js';
+import { ChunkPipeline, type StoredChunk } from './chunk-pipeline.js';
+import { RecordBuffers } from './record-buffers.js';
 import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentityOf, sameDigest } from './record-payload.js';
 import { estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
@@ -77,57 +79,8 @@ interface NearCopy {
   first?: Uint8Array;
 }
 
-/** A chunk's record, and the largest error of the values it decodes to (0 for an exact one). */
-interface StoredChunk {
-  readonly key: bigint;
-  readonly identity: Uint8Array;
-  readonly maxError: number;
-}
-
 /** Where a chunk goes: an existing record (exact, or lossy of the same mode and bound), or new record parts. */
 type ChunkPlan = StoredChunk | { parts: PayloadParts; maxError: number };
-
-/**
- * What the chunked tensors of one put share, so its chunks flow through the encode pool as one stream across
- * tensor boundaries (an LLM's tensors are mostly 1-3 chunks: one window per tensor drained the workers at each):
- * a bounded window of chunks read and not yet stored, one order of appends, and one map of the chunks in flight
- * (identical chunks anywhere in the model are looked up and coded once).
- */
-export class ChunkPipeline {
-  private readonly window: Array<Promise<unknown>> = [];
-  /**
-   * Chunk buffers the encode workers handed back, read into again: no fresh 8 MiB per chunk read (allocating and
-   * freeing them cost the reading thread ~1 s of a 1 GB put in V8's collector).
-   */
-  private readonly spare: ArrayBuffer[] = [];
-  readonly inFlight = new Map<string, Promise<StoredChunk>>();
-  appending: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly maxInFlight: number) {}
-
-  /** Adds a chunk to the window; waits (and throws its error) while the window is over its bound. */
-  async admit(stored: Promise<unknown>): Promise<void> {
-    this.window.push(stored);
-    while (this.window.length > this.maxInFlight) await this.window.shift();
-  }
-
-  /** A spare buffer of exactly `bytes` bytes, if one was handed back. */
-  take(bytes: number): Uint8Array | undefined {
-    const i = this.spare.findIndex((b) => b.byteLength === bytes);
-    return i < 0 ? undefined : new Uint8Array(this.spare.splice(i, 1)[0]!);
-  }
-
-  /** Keeps `bytes` (the whole of its buffer, which the caller gives up) for a later chunk read. */
-  giveBack(bytes: Uint8Array | undefined): void {
-    const b = bytes?.buffer;
-    if (b instanceof ArrayBuffer && bytes!.byteOffset === 0 && bytes!.byteLength === b.byteLength && this.spare.length <= this.maxInFlight) this.spare.push(b);
-  }
-
-  /** Resolves once every chunk admitted so far is appended or has failed (never rejects). */
-  async settled(): Promise<void> {
-    await this.appending;
-  }
-}
 
 /**
  * How a decoded chunk is checked, beyond the CRC every record read is checked against. 'read': a lossy chunk
@@ -140,34 +93,6 @@ export type ChunkCheck = 'read' | 'verify' | 'crc';
 
 export interface ChunkedOptions {
   readonly chunkBytes?: number;
-}
-
-/**
- * Buffers chunk records are read into, moved to a decode worker with the job and handed back with its result,
- * then read into again. Fresh per record, they were left to the workers' collector (which runs every 128 MiB
- * of work: up to ~80 MiB of spent records per worker).
- */
-class RecordBuffers {
-  private readonly free: ArrayBuffer[] = [];
-
-  /** `keep` buffers at most; records under `step` bytes are not kept, larger ones get buffers in `step`s. */
-  constructor(private readonly keep: number, private readonly step: number) {}
-
-  /** Memory for a record of n bytes: the smallest kept buffer that holds it, else a new one (in `step`s). */
-  readonly alloc = (n: number): Uint8Array => {
-    if (n < this.step) return new Uint8Array(n);
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      if (this.free[i]!.byteLength >= n && (best < 0 || this.free[i]!.byteLength < this.free[best]!.byteLength)) best = i;
-    }
-    if (best >= 0) return new Uint8Array(this.free.splice(best, 1)[0]!);
-    return new Uint8Array(Math.ceil(n / this.step) * this.step);
-  };
-
-  /** Keeps `b` (given up by the caller; detached or small ones are dropped). */
-  giveBack(b: ArrayBufferLike): void {
-    if (b instanceof ArrayBuffer && b.byteLength >= this.step && this.free.length < this.keep && !this.free.includes(b)) this.free.push(b);
-  }
 }
 
 /** The chunk records of a tensor, as the catalog row's base and storage fields describe them. */
