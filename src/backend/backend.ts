@@ -59,7 +59,10 @@ export interface RecordStore {
 
 /** Record writes, valid only inside `Backend.write`. */
 export interface RecordWriter {
-  /** Appends a record (payload given as parts, concatenated). False, writing nothing, when `key` exists. */
+  /**
+   * Appends a record (payload given as parts, concatenated). False, writing nothing, when `key` exists. The
+   * writer may keep the parts by reference until the write ends: the caller must not change them.
+   */
   append(key: bigint, payload: Uint8Array | readonly Uint8Array[]): Promise<boolean>;
   /**
    * Deletes every record `isLive` rejects (only in an exclusive write: gc), keeping every live one intact.

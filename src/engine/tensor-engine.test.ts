@@ -5,6 +5,7 @@ import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
 import { TensorEngine } from './tensor-engine.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './record-format.js';
+import { BY_REFERENCE_BYTES } from './segment-writer.js';
 
 const SMALL = { segmentBytes: 64 * 1024, pageBytes: 4096 };
 
@@ -36,6 +37,27 @@ test('records round-trip across pages and segments, and survive reopening', asyn
   assert.ok((await env.list('db/segments')).length > 3, 'small segments roll over');
   await engine.close();
   await assertContents(await TensorEngine.open(env, 'db', SMALL), oracle);
+});
+
+test('a page mixes small records (copied at once: their buffers may change) with large parts (written as they are)', async () => {
+  const env = new MemoryEnv();
+  const rng = new SeededRandom(21);
+  const oracle = new Map<bigint, Uint8Array>();
+  const engine = await TensorEngine.open(env, 'db'); // 4 MiB pages: many records share one
+  await engine.beginWrite();
+  for (let i = 0; i < 60; i++) {
+    const key = rng.u64();
+    const head = rng.bytes(1 + rng.int(200));
+    const body = rng.bytes(i % 3 === 0 ? BY_REFERENCE_BYTES + rng.int(300_000) : rng.int(BY_REFERENCE_BYTES));
+    await engine.append(key, [head, body]);
+    oracle.set(key, new Uint8Array(Buffer.concat([head, body])));
+    if (body.length < BY_REFERENCE_BYTES) body.fill(7); // a caller may reuse a small buffer once append returns
+    head.fill(7);
+  }
+  await engine.commit();
+  await assertContents(engine, oracle);
+  await engine.close();
+  await assertContents(await TensorEngine.open(env, 'db'), oracle);
 });
 
 test('records are readable before commit, and abort forgets them', async () => {
