@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import { RANS_CODER, RANS_PAIRS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 import { ransEncode } from './rans-coder.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
@@ -14,9 +14,10 @@ const inputs: Record<string, Uint8Array> = {
   uniform: new Uint8Array(5000).map(() => Math.floor(rand.next() * 256)),
   skewed: new Uint8Array(20000).map(() => Math.min(254, Math.abs(Math.round(rand.gaussian() * 2)) * 2)),
   twoSymbols: new Uint8Array(3000).map(() => (rand.next() < 0.999 ? 0 : 1)),
+  smallOdd: new Uint8Array(300_001).map(() => Math.min(15, Math.abs(Math.round(rand.gaussian() * 1.5)))),
 };
 
-for (const coder of [RAW_CODER, RANS_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, SPARSE_CODER]) {
+for (const coder of [RAW_CODER, RANS_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, SPARSE_CODER, RANS_PAIRS_CODER]) {
   test(`${coder.name} round-trips every input`, () => {
     for (const [name, input] of Object.entries(inputs)) {
       const enc = coder.encode(input);
@@ -35,6 +36,29 @@ test('rANS compresses skewed data near its entropy and never grows incompressibl
   assert.ok(got < (bits / 8) * 1.02 + 64, `rANS ${got} bytes vs entropy ${bits / 8}`);
   assert.ok(ransEncode(inputs.uniform!).length <= inputs.uniform!.length + 8);
   assert.ok(ransEncode(inputs.twoSymbols!).length < 100);
+});
+
+test('rANS over pairs codes symbols under 16 two to a byte, as small as rANS over them; larger ones as rANS does', () => {
+  // Codes of a quantized fine-tune delta: zigzagged, mostly 0-2 (the odd length leaves a symbol alone).
+  const codes = inputs.smallOdd!;
+  const pairs = RANS_PAIRS_CODER.encode(codes);
+  assert.equal(pairs[0], 1, 'pair mode');
+  const single = RANS_CODER.encode(codes).length;
+  assert.ok(pairs.length <= single * 1.005, `${pairs.length} vs ${single}`); // (a pair table costs more bytes)
+  // Packed four symbols a step through aligned views, else a symbol at a time: the same blob and bytes either way.
+  const shifted = codes.subarray(1);
+  assert.deepEqual(RANS_PAIRS_CODER.encode(shifted), RANS_PAIRS_CODER.encode(shifted.slice()));
+  const into = new Uint8Array(shifted.length + 1).subarray(1);
+  RANS_PAIRS_CODER.decodeInto(RANS_PAIRS_CODER.encode(shifted), into);
+  assert.deepEqual(into, shifted);
+  const wide = inputs.skewed!; // symbols up to 254
+  const enc = RANS_PAIRS_CODER.encode(wide);
+  assert.equal(enc[0], 0, 'symbol mode');
+  assert.deepEqual(RANS_PAIRS_CODER.decode(enc, wide.length), wide);
+  const bad = (f: () => unknown) => assert.throws(f, (e) => isNeurStoreError(e, 'INVALID_ARGUMENT'));
+  bad(() => RANS_PAIRS_CODER.decode(pairs, codes.length - 1));
+  bad(() => RANS_PAIRS_CODER.decode(Uint8Array.of(7, ...pairs.subarray(1)), codes.length)); // unknown mode
+  bad(() => RANS_PAIRS_CODER.decode(pairs.subarray(0, pairs.length - 5), codes.length));
 });
 
 test('encodeSmallest keeps the smallest coder output', () => {

@@ -6,7 +6,7 @@
  * workers, or inline, with identical results.
  */
 import { createHash } from 'node:crypto';
-import { RANS_CODER, ZSTD_PLANE_CODER } from './entropy-coder.js';
+import { RANS_PAIRS_CODER, ZSTD_PLANE_CODER } from './entropy-coder.js';
 import { type Source, encodeGroupDeltaDecoded } from './group-delta.js';
 import type { FloatDType } from './float-ulp.js';
 import { fromDTypeBytes } from './half-float.js';
@@ -21,15 +21,16 @@ export interface GroupChunk {
 
 /**
  * A chunk coded alone has its streams entropy-coded with zstd's stage (8 MiB bf16 chunks: encode 1.7x faster
- * than rANS for 0.8% more bytes); a delta against a base chunk keeps rANS (its skewed codes came out 14% larger
- * with zstd on the bench:scale fine-tune), and so does `smallest` (`--effort max`).
+ * than rANS for 0.8% more bytes); a delta against a base chunk takes rANS (its skewed codes came out 14% larger
+ * with zstd on the bench:scale fine-tune) over pairs of codes (as small, and twice as fast: see
+ * RANS_PAIRS_CODER), and so does `smallest` (`--effort max`).
  */
 export function encodeGroupChunk(
   bytes: Uint8Array, base: Uint8Array | null, dtype: FloatDType, tol: number, digestPrefix: number, smallest = false,
 ): GroupChunk {
   const x = source(bytes, dtype);
   const b = base && source(base, dtype);
-  const r = encodeGroupDeltaDecoded(x, b, tol, { dtype, coder: smallest || b ? RANS_CODER : ZSTD_PLANE_CODER });
+  const r = encodeGroupDeltaDecoded(x, b, tol, { dtype, coder: smallest || b ? RANS_PAIRS_CODER : ZSTD_PLANE_CODER });
   const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(digestPrefix)).update(r.decoded).digest());
   return { body: r.body, maxError: r.maxError, digest };
 }
