@@ -61,7 +61,8 @@ export interface RecordStore {
 export interface RecordWriter {
   /**
    * Appends a record (payload given as parts, concatenated). False, writing nothing, when `key` exists. The
-   * writer may keep the parts by reference until the write ends: the caller must not change them.
+   * writer may keep the parts by reference until this resolves: the caller must not change them before, and
+   * may reuse their memory after.
    */
   append(key: bigint, payload: Uint8Array | readonly Uint8Array[]): Promise<boolean>;
   /**

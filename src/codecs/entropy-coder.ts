@@ -112,7 +112,11 @@ const zstdOut = new ScratchBuffer();
 export function zstdCompress(input: Uint8Array, s: ZstdSettings): Uint8Array {
   const dst = zstdOut.get(zstd.compressBound(input.length));
   const n = cctxFor(s).compress2(dst, input);
-  return dst.slice(0, n);
+  // Copied out of the scratch (coders' results must outlive the next call) into memory that is not zeroed
+  // first: slice() zero-filled every plane's output before copying it (~4% of a lossless fine-tune's put).
+  const out = Buffer.allocUnsafe(n);
+  out.set(dst.subarray(0, n));
+  return out;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * Appends records to one segment file through a page buffer: records gather in memory until PAGE_BYTES are
- * waiting, then go to the file, small parts joined into one write and large ones (BY_REFERENCE_BYTES and more:
- * chunk bodies) written as they are, never copied: the caller gives them up (see `add`). `length` counts
- * buffered bytes too, so offsets are known at once.
+ * Appends records to one segment file through a page buffer: small records gather in memory until PAGE_BYTES
+ * are waiting, then go to the file joined into one write; a large part (BY_REFERENCE_BYTES and more: chunk
+ * bodies) is written as it is, never copied, with the page before it, and lent only until its `add` resolves.
+ * `length` counts buffered bytes too, so offsets are known at once.
  *
  * Calls may overlap (a put appends chunk records in the background while it reads others back): writes to the
  * file are queued one after another, offsets are handed out in call order, and a byte counts as on file
@@ -58,18 +58,20 @@ export class SegmentWriter {
 
   /**
    * Queues `bytes` (or its parts, in order); returns the offset they will have in the file. Parts under
-   * BY_REFERENCE_BYTES are copied at once; larger ones are kept as they are until written: the caller must not
-   * change them until `flush` (or the batch's end).
+   * BY_REFERENCE_BYTES are copied at once; larger ones are written as they are, before this resolves (the page
+   * is cut at them): the caller must not change them until then, and may reuse their memory after.
    */
   async add(bytes: Uint8Array | readonly Uint8Array[]): Promise<number> {
     const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
     const offset = this.length;
+    let byReference = false;
     for (const p of parts) {
       if (p.length === 0) continue;
+      byReference ||= p.length >= BY_REFERENCE_BYTES;
       this.page.push(p.length >= BY_REFERENCE_BYTES ? p : new Uint8Array(p));
       this.pageBytes += p.length;
     }
-    if (this.pageBytes >= this.pageLimit) this.cutPage();
+    if (byReference || this.pageBytes >= this.pageLimit) this.cutPage();
     await this.tail;
     return offset;
   }

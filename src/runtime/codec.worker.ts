@@ -22,17 +22,20 @@ serveJobs<CodecJob, unknown>((m) => {
   if ('encode' in m) {
     const job = m.encode;
     const r = codeChunkJob(job);
-    // Moved back whole: the body itself when it is all of an ordinary ArrayBuffer (the lossless codec makes it
-    // so), else a copy that is.
-    const out = isWhole(r.body) ? r.body : new Uint8Array(r.body);
+    // Moved back with its buffer: the body itself when it is all of an ordinary ArrayBuffer (the lossless codec
+    // makes it so) or a view at the start of the job's `into`, else a copy that is whole.
+    const out = isWhole(r.body) || r.inInto ? r.body : new Uint8Array(r.body);
     // A group-quantized chunk allocates ~10x its bytes in float arrays (values, base, codes, the replayed decode).
     handled(job.group ? 10 * job.bytes.length : job.bytes.length);
-    // The chunk's own buffer goes back too, when it came whole: the caller reads later chunks into it.
+    // The chunk's own buffer goes back too, when it came whole, and so does its base's: the caller reads (or
+    // decodes) later chunks into them.
     const back = isWhole(job.bytes) && job.bytes.buffer !== out.buffer ? job.bytes : null;
+    const base = job.base && isWhole(job.base) && job.base.buffer !== out.buffer && job.base.buffer !== back?.buffer ? job.base : null;
     // So do the records of its base chain (the caller reads later records into them).
-    const bodies = recordBuffers(job.baseChain ?? [], [out.buffer, back?.buffer]);
-    const transfer = [out.buffer as ArrayBuffer, ...(back ? [back.buffer as ArrayBuffer] : []), ...bodies];
-    return { result: { ...r, body: out, ...(back ? { bytes: back } : {}), ...(bodies.length > 0 ? { bodies } : {}) }, transfer };
+    const bodies = recordBuffers(job.baseChain ?? [], [out.buffer, back?.buffer, base?.buffer]);
+    const transfer = [out.buffer as ArrayBuffer, ...[back, base].flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])), ...bodies];
+    const handedBack = { ...(back ? { bytes: back } : {}), ...(base ? { base } : {}), ...(bodies.length > 0 ? { bodies } : {}) };
+    return { result: { ...r, body: out, ...handedBack }, transfer };
   }
   const job = m.decode;
   const decoded = decodeBody(job);

@@ -84,6 +84,29 @@ test('a worker hands a chunk it was given as a whole buffer back with the result
   }
 });
 
+test('a lossless body is written into the `into` of its job when it fits (same bytes), and a worker hands the base back', async () => {
+  const expected = Buffer.from(encodeLossless(bf16(tuned), 2, bf16(base)));
+  for (const workers of [1, 0]) {
+    const pool = new EncodePool(workers);
+    try {
+      for (const room of [expected.length + 100, expected.length - 1]) {
+        const baseBytes = bf16(base);
+        const into = new ArrayBuffer(room);
+        const r = await pool.encode({ bytes: bf16(tuned), width: 2, base: baseBytes, into });
+        assert.deepEqual(Buffer.from(r.body), expected, `${workers} workers, room ${room}`);
+        const fits = room >= expected.length;
+        assert.equal(r.inInto === true, fits, 'inInto says whether the body lies in `into`');
+        if (fits) assert.equal(r.body.byteOffset, 0);
+        if (fits) assert.equal(r.body.buffer.byteLength, room, 'the body is a view of `into` (moved back with it)');
+        if (workers > 0) assert.deepEqual(r.base, bf16(base), 'the base comes back unchanged');
+        else assert.equal(r.base, undefined);
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
 test('maxAbsError: NaN on one side is an infinite error, whatever follows it', () => {
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, 1), Float32Array.of(0, 5)), Infinity);
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, Infinity, 1), Float32Array.of(Number.NaN, Infinity, 1.5)), 0.5);

@@ -1,8 +1,8 @@
 /**
  * Coding of large-tensor chunks on every core: `encode` runs `codeChunkJob` (lossless, or group-quantized within
  * a bound in the default mode) on a worker, or inline with `workers: 0`; the same function either way, so results
- * are identical. The chunk's buffer (and its base's, and the buffers of its base chain's bodies) is moved to the
- * worker, not copied; the caller must not use them afterwards.
+ * are identical. The chunk's buffer (and its base's, the buffers of its base chain's bodies, and `into`) is
+ * moved to the worker, not copied; the caller must not use them afterwards.
  */
 import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
@@ -22,24 +22,31 @@ export interface EncodeJob {
   readonly effort?: LosslessEffort;
   /** Default mode: group-quantize the chunk's `dtype` values within `tol` instead of coding it losslessly. */
   readonly group?: { readonly dtype: FloatDType; readonly tol: number; readonly digestPrefix: number };
+  /** Memory a lossless body is written into when it fits (moved to the worker; see `EncodeResult.inInto`). */
+  readonly into?: ArrayBuffer;
 }
 
 export interface EncodeResult {
   readonly body: Uint8Array;
   /** From a worker: the job's `bytes`, handed back (moved) when they were a whole buffer, for reuse. */
   readonly bytes?: Uint8Array;
+  /** From a worker: the job's `base`, likewise. */
+  readonly base?: Uint8Array;
   /** From a worker: the buffers of the job's `baseChain` records, moved back for reuse. */
   readonly bodies?: readonly ArrayBuffer[];
   /** Group-quantized chunks: the largest error and the SHA-256 of what the chunk decodes to. */
   readonly maxError?: number;
   readonly digest?: Uint8Array;
+  /** The body is a view at the start of the job's `into` (handed back with it): reusable once written. */
+  readonly inInto?: boolean;
 }
 
 /** The work of one job, wherever it runs. */
 export function codeChunkJob(job: EncodeJob): EncodeResult {
   if (job.group) return encodeGroupChunk(job.bytes, job.base, job.group.dtype, job.group.tol, job.group.digestPrefix, job.effort === 'max');
   const base = job.baseChain ? decodeChain(job.baseChain) : job.base;
-  return { body: encodeLossless(job.bytes, job.width, base, { effort: job.effort }) };
+  const body = encodeLossless(job.bytes, job.width, base, { effort: job.effort, into: job.into });
+  return { body, ...(job.into && body.buffer === job.into ? { inInto: true } : {}) };
 }
 
 /** The buffer `a` is the whole of, when it is an ordinary ArrayBuffer (moved to the worker, not copied). */
@@ -71,7 +78,9 @@ export class EncodePool {
       }
     }
     // The chain's bodies are views of records read for this job alone: their buffers move too.
-    return this.pool.encode(job, [...[job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer), ...(job.baseChain ?? []).flatMap(movable)]);
+    return this.pool.encode(job, [
+      ...[job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer), ...(job.baseChain ?? []).flatMap(movable), ...(job.into ? [job.into] : []),
+    ]);
   }
 
   close(): Promise<void> {

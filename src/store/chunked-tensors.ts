@@ -53,6 +53,8 @@ const MAX_CHUNK_DEPTH = 3;
 const CANDIDATES = 4;
 const NAMED_CANDIDATES = 2;
 const PROBE_BYTES = 256 * 1024;
+/** A lossless body is its chunk's bytes at most (a plane that does not shrink is stored raw) plus small heads. */
+const BODY_SLACK_BYTES = 64 * 1024;
 
 export interface ChunkedPutOptions {
   readonly signal?: AbortSignal;
@@ -80,7 +82,8 @@ interface NearCopy {
 }
 
 /** Where a chunk goes: an existing record (exact, or lossy of the same mode and bound), or new record parts. */
-type ChunkPlan = StoredChunk | { parts: PayloadParts; maxError: number };
+/** A chunk found stored, or its record to write (`reusable`: the body lies in memory of the pipeline's, see `bodyMemory`). */
+type ChunkPlan = StoredChunk | { parts: PayloadParts; maxError: number; reusable?: boolean };
 
 /**
  * How a decoded chunk is checked, beyond the CRC every record read is checked against. 'read': a lossy chunk
@@ -142,7 +145,7 @@ export class ChunkedTensors {
     const width = elementWidth(t.dtype);
     const size = Math.max(width, this.chunkBytes - (this.chunkBytes % width));
     const lossy = options.tolerance !== undefined && isFloatDType(t.dtype) ? { dtype: t.dtype, tol: options.tolerance } : null;
-    let base = await this.nearCopy(t, width, size, lossy);
+    let base = await this.nearCopy(t, width, size, lossy, pipe);
     const refs: Array<Promise<ChunkRef & StoredChunk>> = [];
     let added = 0;
     /** Finds chunk `i` among stored records, or codes it (on the encode pool). */
@@ -156,7 +159,7 @@ export class ChunkedTensors {
       const baseRef = base && base.list.chunks[i]?.length === bytes.length ? base.list.chunks[i]! : null;
       const decoded = i === 0 && baseRef ? base!.first : undefined;
       if (base && i === 0) base.first = undefined; // moved to the coding job
-      if (!lossy || !lossyId) return { parts: await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, pipe, effort, decoded), maxError: 0 };
+      if (!lossy || !lossyId) return { ...(await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, pipe, effort, decoded)), maxError: 0 };
       return this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, pipe, effort, decoded);
     };
     for (let offset = 0, i = 0; offset < t.byteLength; offset += size, i++) {
@@ -174,6 +177,7 @@ export class ChunkedTensors {
         const next = pipe.appending.then(() => planned).then(async (p) => {
           if (!('parts' in p)) return p;
           const s = await this.content.add(p.parts);
+          if (p.reusable) pipe.giveBackBody(p.parts.body); // written: add resolves once its parts are
           added += s.storedBytes;
           return { key: s.key, identity: p.parts.identity, maxError: p.maxError };
         });
@@ -239,12 +243,14 @@ export class ChunkedTensors {
     // (a lossy base) decoded here.
     const baseChain = baseRef && !decoded ? await this.losslessChain(baseRef.key, this.recordBuffers.alloc).catch(noBase) : null;
     const base = decoded ?? (baseRef && baseChain === undefined ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
-    const { body, bytes: handedBack, bodies } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort });
+    const into = pipe.bodyMemory(bytes.length + BODY_SLACK_BYTES);
+    const { body, bytes: handedBack, base: baseBack, bodies, inInto } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort, into });
     pipe.giveBack(handedBack);
+    pipe.giveBack(baseBack);
     // The base records' buffers come back from a worker; coded here (no workers), they were never moved.
     for (const b of bodies ?? baseChain?.map((r) => r.buffer) ?? []) this.recordBuffers.giveBack(b);
     const ref = baseRef && (base || baseChain) ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
-    return { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) };
+    return { parts: { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) }, reusable: inInto === true };
   }
 
   /**
@@ -252,7 +258,7 @@ export class ChunkedTensors {
    * smallest against, when that beats coding the slice alone; null otherwise. Decodes one chunk per candidate
    * tried: those of the same name first, the others only when none of those pays.
    */
-  private async nearCopy(t: TensorEntry, width: number, size: number, lossy: LossyChunks | null): Promise<NearCopy | null> {
+  private async nearCopy(t: TensorEntry, width: number, size: number, lossy: LossyChunks | null, pipe: ChunkPipeline): Promise<NearCopy | null> {
     // A fine-tune keeps its base's tensor names: the latest tensors of the same name come first, then the
     // latest of the shape (a model with many same-shape layers would otherwise offer only its last layer's).
     const named = await this.catalog.baseCandidates(t.shape, MAX_CHUNK_DEPTH, NAMED_CANDIDATES, [t.dtype], ['chunked'], t.name);
@@ -273,12 +279,18 @@ export class ChunkedTensors {
       if (n === named.length && best) break;
       const list = await this.list(c.key).catch(() => null); // a damaged candidate is just not a candidate
       if (!list || list.chunkBytes !== size || list.chunks[0]!.length < probeLength) continue;
-      const first = await this.chunkBytesOf(list.chunks[0]!.key, 'crc').catch(() => null);
+      // Decoded into a chunk buffer of the pipeline's (fresh 8 MiB per tensor faulted in ~0.5 GB of pages per GB
+      // of fine-tune); the coding job hands it back, as a candidate that loses gives it back here.
+      const into = pipe.take(list.chunks[0]!.length)?.buffer as ArrayBuffer | undefined;
+      const first = await this.decodeChunk(list.chunks[0]!.key, 'crc', into).then((d) => d.bytes, () => null);
       if (!first) continue;
       const bytes = cost(first.subarray(0, probeLength));
       if (bytes < bestBytes) {
         bestBytes = bytes;
+        pipe.giveBack(best?.first);
         best = { key: c.key, list, depth: c.depth, first };
+      } else {
+        pipe.giveBack(first);
       }
     }
     return best;
@@ -292,8 +304,9 @@ export class ChunkedTensors {
   private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, pipe: ChunkPipeline, effort?: LosslessEffort, decoded?: Uint8Array) {
     const base = decoded ?? (baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
     const group = { dtype: lossy.dtype, tol: lossy.tol, digestPrefix: RecordKind.Chunk };
-    const { body, maxError = Infinity, digest, bytes: handedBack } = await this.encoder.encode({ bytes, width: 1, base, group, effort });
+    const { body, maxError = Infinity, digest, bytes: handedBack, base: baseBack } = await this.encoder.encode({ bytes, width: 1, base, group, effort });
     pipe.giveBack(handedBack);
+    pipe.giveBack(baseBack);
     if (!(maxError <= lossy.tol) || !digest) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
     const ref = baseRef && base ? { key: baseRef.key, view: lossy.dtype, depth: depth + 1 } : undefined;
     return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check: digest, body, ...(ref ? { base: ref } : {}) } };
