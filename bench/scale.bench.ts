@@ -4,11 +4,14 @@
  * Every operation runs in a child process of its own (plain node over the compiled package, built first), so its
  * peak RSS is its own.
  *
- *   npm run bench:scale -- [--size 1g|4g|256m] [--json] [--skip-lossy]
+ *   npm run bench:scale -- [--size 1g|4g|256m] [--repeat N] [--json] [--skip-lossy]
+ *
+ * `--repeat N` runs the whole sequence N times (interleaved, so a slow phase of the machine hits every row
+ * alike) and reports, per row, the run of median time with the range of times; peak RSS is the largest seen.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { llmFiles } from './scale/llm-files.js';
@@ -20,6 +23,7 @@ const flag = (name: string): string | undefined => {
 };
 const JSON_OUT = argv.includes('--json');
 const SKIP_LOSSY = argv.includes('--skip-lossy');
+const REPEAT = Math.max(1, Number(flag('--repeat') ?? 1));
 const SIZE = parseSize(flag('--size') ?? '1g');
 
 function parseSize(s: string): number {
@@ -37,22 +41,38 @@ interface Row {
   readonly cpuSeconds?: number;
   readonly storedBytes?: number;
   readonly note?: string;
+  /** Fastest and slowest time over the runs (--repeat). */
+  readonly secondsRange?: readonly [number, number];
 }
 
-const rows: Row[] = [];
+let rows: Row[] = [];
 mkdirSync(join('.cache', 'scale'), { recursive: true });
-const work = mkdtempSync(join('.cache', 'scale', 'run-'));
 
 // The children run the compiled package (dist/) under plain node, as users run it: build it first.
 const built = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 if (built.status !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
 
+const REPORTED = '/sys/module/page_reporting/parameters/reported_kib';
+
 /**
- * Writes back the page cache's dirty pages before each timed step: without it a step paid for the writeback of
- * the one before (a 1 GB get ran 1.75 s after a sync, 2.4-3.8 s right after another step's 1 GB of writes).
+ * Brings the machine to the same state before each timed step. `sync` writes back the page cache's dirty pages:
+ * without it a step paid for the writeback of the one before (a 1 GB get ran 1.75 s after a sync, 2.4-3.8 s
+ * right after another step's 1 GB of writes). On a VM that reports free memory to its host (virtio-balloon free
+ * page reporting, this dev VM), memory freed in the last seconds is still the guest's, while reported memory
+ * faults in again through the host: writing 1 GB of new file took 0.2 s right after deleting another 1 GB file,
+ * 1.1-2.1 s a few seconds later. So the step waits until reporting has been quiet for 3 s: every step, NeurStore's
+ * and zstd's alike, starts with its memory given back (as after any idle moment).
  */
 function settle(): void {
   spawnSync('sync');
+  if (!existsSync(REPORTED)) return;
+  let last = readFileSync(REPORTED, 'utf8');
+  for (let quiet = 0, tries = 0; quiet < 6 && tries < 60; tries++) {
+    spawnSync('sleep', ['0.5']);
+    const now = readFileSync(REPORTED, 'utf8');
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 function child(args: string[]): { seconds: number; maxRssBytes: number; [k: string]: unknown } {
@@ -103,74 +123,97 @@ const { base, tuned } = llmFiles(SIZE);
 const genSeconds = (performance.now() - t0) / 1000;
 const size = statSync(base).size;
 
-// NeurStore, lossless: base, then the fine-tune into the same store.
-const store = join(work, 'lossless');
-const putBase = child(['put', store, base, 'base', 'lossless']);
-add('put lossless, base', size, putBase.seconds, putBase.maxRssBytes, { cpuSeconds: Number(putBase.cpuSeconds), storedBytes: Number(putBase.storedBytes) });
-const putTuned = child(['put', store, tuned, 'tuned', 'lossless']);
-add('put lossless, fine-tune', size, putTuned.seconds, putTuned.maxRssBytes, { cpuSeconds: Number(putTuned.cpuSeconds), storedBytes: Number(putTuned.storedBytes) });
-const bothLossless = dirBytes(store);
-for (const name of ['base', 'tuned']) {
-  const out = join(work, `${name}.out.safetensors`);
-  const g = child(['get', store, name, out]);
-  add(`get ${name === 'base' ? 'base' : 'fine-tune'}`, size, g.seconds, g.maxRssBytes, { cpuSeconds: Number(g.cpuSeconds) });
-  rmSync(out);
+/** One run of every step, in a work directory of its own: its rows (pushed to `rows`) and what was stored. */
+function runOnce() {
+  const work = mkdtempSync(join('.cache', 'scale', 'run-'));
+  // NeurStore, lossless: base, then the fine-tune into the same store.
+  const store = join(work, 'lossless');
+  const putBase = child(['put', store, base, 'base', 'lossless']);
+  add('put lossless, base', size, putBase.seconds, putBase.maxRssBytes, { cpuSeconds: Number(putBase.cpuSeconds), storedBytes: Number(putBase.storedBytes) });
+  const putTuned = child(['put', store, tuned, 'tuned', 'lossless']);
+  add('put lossless, fine-tune', size, putTuned.seconds, putTuned.maxRssBytes, { cpuSeconds: Number(putTuned.cpuSeconds), storedBytes: Number(putTuned.storedBytes) });
+  const bothLossless = dirBytes(store);
+  for (const name of ['base', 'tuned']) {
+    const out = join(work, `${name}.out.safetensors`);
+    const g = child(['get', store, name, out]);
+    add(`get ${name === 'base' ? 'base' : 'fine-tune'}`, size, g.seconds, g.maxRssBytes, { cpuSeconds: Number(g.cpuSeconds) });
+    rmSync(out);
+  }
+  const l = child(['load', store, 'tuned']);
+  if (l.bytes !== size - headerBytes(tuned)) throw new Error(`load gave ${String(l.bytes)} tensor bytes, the file holds ${size - headerBytes(tuned)}`);
+  add('load fine-tune (mode exact, tensor by tensor)', Number(l.bytes), l.seconds, l.maxRssBytes, { cpuSeconds: Number(l.cpuSeconds) });
+  const v = child(['verify', store]);
+  add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { cpuSeconds: Number(v.cpuSeconds), note: v.ok ? 'ok' : 'DAMAGE' });
+
+  // NeurStore, default mode at 1e-3 (large float tensors streamed as group-quantized chunks on the encode workers).
+  let bothLossy: number | null = null;
+  if (!SKIP_LOSSY) {
+    const lossy = join(work, 'lossy');
+    const b = child(['put', lossy, base, 'base', 'default']);
+    add('put default 1e-3, base', size, b.seconds, b.maxRssBytes, { cpuSeconds: Number(b.cpuSeconds), storedBytes: Number(b.storedBytes) });
+    const t = child(['put', lossy, tuned, 'tuned', 'default']);
+    add('put default 1e-3, fine-tune', size, t.seconds, t.maxRssBytes, { cpuSeconds: Number(t.cpuSeconds), storedBytes: Number(t.storedBytes), note: `max error ${Number(t.maxError).toExponential(2)}` });
+    bothLossy = dirBytes(lossy);
+  }
+
+  // The others, same files, same run.
+  const z = join(work, 'base.zst');
+  const zc = command('zstd', ['-3', '-T1', '-q', '-f', base, '-o', z]);
+  add('zstd -3 (CLI, 1 thread), base', size, zc.seconds, zc.rss, { cpuSeconds: Number(zc.cpuSeconds), storedBytes: statSync(z).size });
+  const zd = command('zstd', ['-d', '-q', '-f', z, '-o', join(work, 'base.unz')]);
+  add('zstd -d, base', size, zd.seconds, zd.rss, { cpuSeconds: Number(zd.cpuSeconds) });
+  rmSync(join(work, 'base.unz'));
+  const zipnn = child(['zipnn', base, join(work, 'base.zipnn')]);
+  add('ZipNN method (byte planes + zstd -3, 1 thread), base', size, zipnn.seconds, zipnn.maxRssBytes, { cpuSeconds: Number(zipnn.cpuSeconds), storedBytes: statSync(join(work, 'base.zipnn')).size });
+  const zt = join(work, 'tuned.zst');
+  command('zstd', ['-3', '-T1', '-q', '-f', tuned, '-o', zt]);
+  const cp = command('cp', [base, join(work, 'base.copy')]);
+  add('cp, base', size, cp.seconds, cp.rss, { cpuSeconds: Number(cp.cpuSeconds) });
+
+  const stored = {
+    modelBytes: size,
+    generatedSeconds: Number(genSeconds.toFixed(1)),
+    storedBothLossless: bothLossless,
+    storedBothDefault: bothLossy,
+    storedBothZstd: statSync(z).size + statSync(zt).size,
+    ratioLossless: (2 * size) / bothLossless,
+    ratioZstd: (2 * size) / (statSync(z).size + statSync(zt).size),
+    ratioZipnnBase: size / statSync(join(work, 'base.zipnn')).size,
+  };
+  rmSync(work, { recursive: true, force: true });
+  return stored;
 }
-const l = child(['load', store, 'tuned']);
-if (l.bytes !== size - headerBytes(tuned)) throw new Error(`load gave ${String(l.bytes)} tensor bytes, the file holds ${size - headerBytes(tuned)}`);
-add('load fine-tune (mode exact, tensor by tensor)', Number(l.bytes), l.seconds, l.maxRssBytes, { cpuSeconds: Number(l.cpuSeconds) });
-const v = child(['verify', store]);
-add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { cpuSeconds: Number(v.cpuSeconds), note: v.ok ? 'ok' : 'DAMAGE' });
 
-// NeurStore, default mode at 1e-3 (large float tensors streamed as group-quantized chunks on the encode workers).
-let bothLossy: number | null = null;
-if (!SKIP_LOSSY) {
-  const lossy = join(work, 'lossy');
-  const b = child(['put', lossy, base, 'base', 'default']);
-  add('put default 1e-3, base', size, b.seconds, b.maxRssBytes, { cpuSeconds: Number(b.cpuSeconds), storedBytes: Number(b.storedBytes) });
-  const t = child(['put', lossy, tuned, 'tuned', 'default']);
-  add('put default 1e-3, fine-tune', size, t.seconds, t.maxRssBytes, { cpuSeconds: Number(t.cpuSeconds), storedBytes: Number(t.storedBytes), note: `max error ${Number(t.maxError).toExponential(2)}` });
-  bothLossy = dirBytes(lossy);
+const runs: Row[][] = [];
+let summary!: ReturnType<typeof runOnce>;
+for (let r = 0; r < REPEAT; r++) {
+  rows = [];
+  summary = runOnce();
+  runs.push(rows);
 }
-
-// The others, same files, same run.
-const z = join(work, 'base.zst');
-const zc = command('zstd', ['-3', '-T1', '-q', '-f', base, '-o', z]);
-add('zstd -3 (CLI, 1 thread), base', size, zc.seconds, zc.rss, { cpuSeconds: Number(zc.cpuSeconds), storedBytes: statSync(z).size });
-const zd = command('zstd', ['-d', '-q', '-f', z, '-o', join(work, 'base.unz')]);
-add('zstd -d, base', size, zd.seconds, zd.rss, { cpuSeconds: Number(zd.cpuSeconds) });
-rmSync(join(work, 'base.unz'));
-const zipnn = child(['zipnn', base, join(work, 'base.zipnn')]);
-add('ZipNN method (byte planes + zstd -3, 1 thread), base', size, zipnn.seconds, zipnn.maxRssBytes, { cpuSeconds: Number(zipnn.cpuSeconds), storedBytes: statSync(join(work, 'base.zipnn')).size });
-const zt = join(work, 'tuned.zst');
-command('zstd', ['-3', '-T1', '-q', '-f', tuned, '-o', zt]);
-const cp = command('cp', [base, join(work, 'base.copy')]);
-add('cp, base', size, cp.seconds, cp.rss, { cpuSeconds: Number(cp.cpuSeconds) });
-
-const summary = {
-  modelBytes: size,
-  generatedSeconds: Number(genSeconds.toFixed(1)),
-  storedBothLossless: bothLossless,
-  storedBothDefault: bothLossy,
-  storedBothZstd: statSync(z).size + statSync(zt).size,
-  ratioLossless: (2 * size) / bothLossless,
-  ratioZstd: (2 * size) / (statSync(z).size + statSync(zt).size),
-  ratioZipnnBase: size / statSync(join(work, 'base.zipnn')).size,
-};
-rmSync(work, { recursive: true, force: true });
+// Per operation: the run of median time, its range, and the largest peak RSS of all runs.
+rows = runs[0]!.map((_, i) => {
+  const all = runs.map((rs) => rs[i]!).sort((a, b) => a.seconds - b.seconds);
+  const median = all[(all.length - 1) >> 1]!;
+  const rss = all.map((x) => x.peakRssMiB).filter((x): x is number => x !== null);
+  return { ...median, peakRssMiB: rss.length ? Math.max(...rss) : null, ...(all.length > 1 ? { secondsRange: [all[0]!.seconds, all.at(-1)!.seconds] as const } : {}) };
+});
+const { storedBothLossless: bothLossless, storedBothDefault: bothLossy } = summary;
 
 const header = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
 if (JSON_OUT) {
-  console.log(JSON.stringify({ ...header, ...summary, rows }, null, 2));
+  console.log(JSON.stringify({ ...header, repeat: REPEAT, ...summary, rows }, null, 2));
 } else {
-  console.log(`bench:scale  node ${header.node}  ${header.cpu}  ${header.cores} cores  load average ${header.loadAverage.join(' ')}  model ${(size / 1e9).toFixed(2)} GB bf16 (+ a fine-tune)`);
+  const repeat = REPEAT > 1 ? `  ${REPEAT} runs: median (range)` : '';
+  console.log(`bench:scale  node ${header.node}  ${header.cpu}  ${header.cores} cores  load average ${header.loadAverage.join(' ')}  model ${(size / 1e9).toFixed(2)} GB bf16 (+ a fine-tune)${repeat}`);
   console.log('');
   // CPU s: every thread of the process, user + system; CPU s / s is how many of the cores it kept busy.
   console.log('| operation | s | MB/s | CPU s | cores busy | peak RSS MiB | stored bytes | note |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const busy = r.cpuSeconds === undefined ? '' : (r.cpuSeconds / r.seconds).toFixed(2);
-    console.log(`| ${r.operation} | ${r.seconds} | ${r.mbPerS} | ${r.cpuSeconds ?? ''} | ${busy} | ${r.peakRssMiB ?? 'n/a'} | ${r.storedBytes ?? ''} | ${r.note ?? ''} |`);
+    const range = r.secondsRange ? ` (${r.secondsRange[0]}-${r.secondsRange[1]})` : '';
+    console.log(`| ${r.operation} | ${r.seconds}${range} | ${r.mbPerS} | ${r.cpuSeconds ?? ''} | ${busy} | ${r.peakRssMiB ?? 'n/a'} | ${r.storedBytes ?? ''} | ${r.note ?? ''} |`);
   }
   console.log('');
   console.log(`stored, base + fine-tune: NeurStore lossless ${(bothLossless / 1e9).toFixed(3)} GB (${summary.ratioLossless.toFixed(2)}x)` +
