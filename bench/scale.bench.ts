@@ -60,8 +60,9 @@ const REPORTED = '/sys/module/page_reporting/parameters/reported_kib';
  * right after another step's 1 GB of writes). On a VM that reports free memory to its host (virtio-balloon free
  * page reporting, this dev VM), memory freed in the last seconds is still the guest's, while reported memory
  * faults in again through the host: writing 1 GB of new file took 0.2 s right after deleting another 1 GB file,
- * 1.1-2.1 s a few seconds later. So the step waits until reporting has been quiet for 3 s: every step, NeurStore's
- * and zstd's alike, starts with its memory given back (as after any idle moment).
+ * 1.1-2.1 s a few seconds later. So the step waits until reporting has been quiet for 3 s: no step runs while the
+ * guest hands back what the step before it freed. Memory that is never reported (it stays cheap) still makes a
+ * step's writes cost more or less from run to run: hence --repeat.
  */
 function settle(): void {
   spawnSync('sync');
