@@ -219,3 +219,10 @@ export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes:
     }
   }
 }
+
+// dst[i] ^= src[i] for n bytes (byte planes of a base chain, XORed in the plane domain).
+export function xorInto(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) v128.store(dst + i, v128.xor(v128.load(dst + i), v128.load(src + i)));
+  for (; i < n; i++) store<u8>(dst + i, load<u8>(dst + i) ^ load<u8>(src + i));
+}

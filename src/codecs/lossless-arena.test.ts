@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeLossless, encodeLossless } from './lossless.js';
+import { decodeLossless, decodeLosslessChain, encodeLossless, encodeLosslessOnChain } from './lossless.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { toBf16Bits } from './half-float.js';
 import { tsPlaneArena, wasmCodecKernels, type PlaneArena } from '../kernels/codec-kernels.js';
@@ -11,7 +11,7 @@ import { tsPlaneArena, wasmCodecKernels, type PlaneArena } from '../kernels/code
  * that never has room), and every blob decodes to the original bytes through each path.
  */
 const rng = new SeededRandom(23);
-const NO_ARENA: PlaneArena = { reserve: () => null, merge: () => assert.fail(), split: () => assert.fail(), release: () => undefined };
+const NO_ARENA: PlaneArena = { reserve: () => null, merge: () => assert.fail(), split: () => assert.fail(), xor: () => assert.fail(), release: () => undefined };
 const wasm = wasmCodecKernels();
 const arenas: Array<[string, PlaneArena]> = [['none', NO_ARENA], ['ts', tsPlaneArena()]];
 if (wasm) arenas.push(['wasm', wasm.arena]);
@@ -77,5 +77,55 @@ test('a corrupt plane fails through the arena as without it, and the arena is re
   for (const [name, a] of arenas) {
     assert.throws(() => decodeLossless(bad.subarray(0, bad.length - 3), null, undefined, a), /INVALID_ARGUMENT|malformed|truncated|decodes/, name);
     assert.deepEqual(decodeLossless(blob, null, undefined, a), bytes, `${name}: after a failure`);
+  }
+});
+
+/** Bytes near `of`: some low bytes of its elements flipped (a fine-tune of it). */
+function nudged(of: Uint8Array, width: number): Uint8Array {
+  return of.map((b, i) => (i % width === 0 && rng.next() < 0.3 ? b ^ (1 + rng.int(3)) : b));
+}
+
+test('base chains decode and code against in the plane domain as byte by byte, on every arena', () => {
+  // Chains of 1-3 links of one width (planes XORed as planes), and chains the plane domain does not fit: links
+  // of another width, a 1-byte link coded as a difference (baseOp 2), each checked against the plain path.
+  for (const count of [0, 17, 40_003]) {
+    for (const [widths, label] of [[[2, 2, 2], 'w2'], [[4, 4], 'w4'], [[8], 'w8'], [[1, 1], 'w1'], [[2, 4, 2], 'mixed'], [[2, 1], 'w2 then w1']] as const) {
+      const w = widths[0]!;
+      const root = new Uint8Array(Uint16Array.from({ length: (count * 8) / 2 }, () => toBf16Bits(rng.gaussian() * 0.02)).buffer);
+      const versions: Uint8Array[] = [root];
+      const chain = [encodeLossless(root, w, null, {}, NO_ARENA)];
+      for (const lw of widths.slice(1)) {
+        const next = nudged(versions.at(-1)!, lw);
+        chain.push(encodeLossless(next, lw, versions.at(-1)!, {}, NO_ARENA));
+        versions.push(next);
+      }
+      const base = versions.at(-1)!;
+      const tuned = nudged(base, w);
+      const want = encodeLossless(tuned, w, base, {}, NO_ARENA);
+      for (const [arena, a] of arenas) {
+        const name = `${label} n${count}: ${arena}`;
+        assert.deepEqual(decodeLosslessChain(chain, undefined, a), base, `${name}: the chain decodes to its last version`);
+        const blob = encodeLosslessOnChain(tuned, w, chain, {}, a);
+        assert.deepEqual(blob, want, `${name}: coded against the chain as against its bytes`);
+        assert.deepEqual(decodeLosslessChain([...chain, blob], undefined, a), tuned, `${name}: decoded through the chain`);
+        assert.deepEqual(encodeLosslessOnChain(tuned, w === 8 ? 4 : 8, chain, {}, a), encodeLossless(tuned, w === 8 ? 4 : 8, base, {}, NO_ARENA), `${name}: another width`);
+      }
+    }
+  }
+});
+
+test('a bad chain fails the same way on every arena, and the arena is released', () => {
+  const root = new Uint8Array(Uint16Array.from({ length: 30_000 }, () => toBf16Bits(rng.gaussian() * 0.02)).buffer);
+  const next = nudged(root, 2);
+  const chain = [encodeLossless(root, 2, null), encodeLossless(next, 2, root)];
+  const bad = new Uint8Array(chain[1]!);
+  bad[bad.length - 5]! ^= 0xff;
+  for (const [name, a] of arenas) {
+    assert.throws(() => decodeLosslessChain([chain[1]!], undefined, a), /encoded with a base, decoded without/, name);
+    assert.throws(() => decodeLosslessChain([], undefined, a), /no records/, name);
+    assert.throws(() => decodeLosslessChain([chain[0]!, bad.subarray(0, bad.length - 3)], undefined, a), /malformed/, name);
+    assert.throws(() => encodeLosslessOnChain(next, 2, [chain[0]!, bad.subarray(0, bad.length - 3)], {}, a), /malformed/, name);
+    assert.throws(() => encodeLosslessOnChain(next.subarray(0, 1000), 2, chain, {}, a), /base has 60000 bytes, tensor has 1000/, name);
+    assert.deepEqual(decodeLosslessChain(chain, undefined, a), next, `${name}: after a failure`);
   }
 });

@@ -64,7 +64,7 @@ export interface LosslessOptions {
    * Memory for the blob, used when it is large enough: the blob is then a view at its start. A put recycles
    * written bodies this way (zeroing and faulting in fresh memory per chunk was ~6% of a lossless put's CPU).
    */
-  readonly into?: ArrayBuffer;
+  readonly into?: ArrayBufferLike;
 }
 
 function checkWidth(width: number): void {
@@ -242,6 +242,37 @@ export function losslessInfo(blob: Uint8Array): LosslessInfo {
   return { width, hasBase, length };
 }
 
+/** A blob's header and its coded planes, each checked to decode to length / width bytes. */
+interface ParsedBlob {
+  readonly h: Header;
+  readonly planes: ReadonlyArray<{ coder: EntropyCoder; bytes: Uint8Array }>;
+}
+
+function parseBlob(blob: Uint8Array): ParsedBlob {
+  const r = new ByteReader(blob, 'lossless tensor');
+  const h = readHeader(r);
+  const n = h.length / h.width;
+  const planes: Array<{ coder: EntropyCoder; bytes: Uint8Array }> = [];
+  for (let p = 0; p < h.width; p++) {
+    const id = r.u8();
+    if (id === SPARSE_CODER.id && h.version < 3) r.fail(`coder ${id} in a version ${h.version} blob`);
+    planes.push({ coder: entropyCoderById(id), bytes: r.block() });
+  }
+  r.end();
+  // Every plane must say it decodes to n bytes before the full-size buffers are allocated, so a corrupted
+  // length cannot ask for gigabytes.
+  for (const e of planes) {
+    if (e.coder.decodedLength(e.bytes) !== n) r.fail(`a ${e.coder.name} plane does not decode to ${n} bytes`);
+  }
+  return { h, planes };
+}
+
+/** Decodes the blob's planes, in order, into `out` (h.length bytes). */
+function decodePlanes({ h, planes }: ParsedBlob, out: Uint8Array): void {
+  const n = h.length / h.width;
+  planes.forEach((e, p) => e.coder.decodeInto(e.bytes, out.subarray(p * n, (p + 1) * n)));
+}
+
 /**
  * Decodes to the original bytes, in a new array from `alloc` (default: a plain Uint8Array). `base` must be
  * the base given to the encoder (null if none). Throws INVALID_ARGUMENT when the blob is malformed or
@@ -251,32 +282,18 @@ export function decodeLossless(
   blob: Uint8Array, base: Uint8Array | null = null, alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
   arena: PlaneArena = codecKernels().arena,
 ): Uint8Array {
-  const r = new ByteReader(blob, 'lossless tensor');
-  const h = readHeader(r);
+  const parsed = parseBlob(blob);
+  const { h } = parsed;
   if (h.hasBase !== (base !== null)) {
     throw invalidArgument(`lossless tensor was encoded ${h.hasBase ? 'with' : 'without'} a base, decoded ${base ? 'with' : 'without'}`);
   }
   if (base && base.length !== h.length) throw invalidArgument(`base has ${base.length} bytes, blob has ${h.length}`);
-  const n = h.length / h.width;
-  const encoded: Array<{ coder: EntropyCoder; bytes: Uint8Array }> = [];
-  for (let p = 0; p < h.width; p++) {
-    const id = r.u8();
-    if (id === SPARSE_CODER.id && h.version < 3) r.fail(`coder ${id} in a version ${h.version} blob`);
-    encoded.push({ coder: entropyCoderById(id), bytes: r.block() });
-  }
-  r.end();
-  // Every plane must say it decodes to n bytes before the full-size buffers are allocated, so a corrupted
-  // length cannot ask for gigabytes.
-  for (const e of encoded) {
-    if (e.coder.decodedLength(e.bytes) !== n) r.fail(`a ${e.coder.name} plane does not decode to ${n} bytes`);
-  }
   const out = alloc(h.length);
   // Planes decoded into the arena, merged (with the XOR against the base) and copied out once.
   const regions = h.op !== BaseOp.Subtract && (h.width > 1 || base) ? arena.reserve(h.length, 2) : null;
   if (regions) {
     try {
-      const planes = regions[0]!;
-      encoded.forEach((e, p) => e.coder.decodeInto(e.bytes, planes.subarray(p * n, (p + 1) * n)));
+      decodePlanes(parsed, regions[0]!);
       if (base) regions[1]!.set(base);
       arena.merge(h.width, base !== null, out);
       return out;
@@ -285,13 +302,98 @@ export function decodeLossless(
     }
   }
   const k = kernels();
-  if (h.width === 1) encoded[0]!.coder.decodeInto(encoded[0]!.bytes, out);
+  if (h.width === 1) decodePlanes(parsed, out);
   else {
     const planes = planeScratch.get(h.length);
-    encoded.forEach((e, p) => e.coder.decodeInto(e.bytes, planes.subarray(p * n, (p + 1) * n)));
+    decodePlanes(parsed, planes);
     k.mergePlanes(planes, h.width, out);
   }
   if (base && h.op === BaseOp.Xor) k.xorBytes(out, base, out);
   if (base && h.op === BaseOp.Subtract) for (let i = 0; i < out.length; i++) out[i] = out[i]! + base[i]!;
   return out;
+}
+
+/**
+ * A base chain: blobs, root first, each encoded against the bytes the ones before it decode to. Splitting
+ * into byte planes commutes with XOR, so when every blob has the same width (> 1) and XORs on the one before,
+ * the chain's planes are the XOR of its blobs' decoded planes: the chain decodes in the plane domain, merged
+ * once at the end (or never, when a chunk is coded against it), with no bytes of the links made.
+ */
+function planeChain(blobs: readonly Uint8Array[]): ParsedBlob[] | null {
+  const parsed = blobs.map(parseBlob);
+  const { width, length } = parsed[0]!.h;
+  const fits = (p: ParsedBlob, i: number) => p.h.width === width && p.h.length === length && p.h.op === (i === 0 ? BaseOp.None : BaseOp.Xor);
+  return width > 1 && parsed.every(fits) ? parsed : null;
+}
+
+/**
+ * Decodes the chain's planes (see `planeChain`) into region `to` of a reserved arena, using region `spare`
+ * for the planes of every link after the root.
+ */
+function decodeChainPlanes(chain: readonly ParsedBlob[], arena: PlaneArena, regions: Uint8Array[], to: number, spare: number): void {
+  decodePlanes(chain[0]!, regions[to]!);
+  for (const link of chain.slice(1)) {
+    decodePlanes(link, regions[spare]!);
+    arena.xor(to, spare);
+  }
+}
+
+/** Where a chain decodes outside the arena: each link against the other buffer, and the base of a chunk coded against it. */
+const chainScratch = [new ScratchBuffer(), new ScratchBuffer()] as const;
+const chainBaseScratch = new ScratchBuffer();
+
+/**
+ * The bytes the last of `blobs` (a base chain, see `planeChain`) decodes to, each blob decoded against the
+ * bytes of the ones before it (the first alone), in a new array from `alloc`. Same result as decoding them one
+ * by one with `decodeLossless`, and the same errors. INVALID_ARGUMENT for an empty chain.
+ */
+export function decodeLosslessChain(
+  blobs: readonly Uint8Array[], alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  arena: PlaneArena = codecKernels().arena,
+): Uint8Array {
+  if (blobs.length === 0) throw invalidArgument('a base chain of no records');
+  const chain = blobs.length > 1 ? planeChain(blobs) : null;
+  const regions = chain ? arena.reserve(chain[0]!.h.length, 2) : null;
+  if (chain && regions) {
+    try {
+      const out = alloc(chain[0]!.h.length);
+      decodeChainPlanes(chain, arena, regions, 0, 1);
+      arena.merge(chain[0]!.h.width, false, out);
+      return out;
+    } finally {
+      arena.release();
+    }
+  }
+  let bytes: Uint8Array | null = null;
+  blobs.forEach((blob, i) => {
+    bytes = decodeLossless(blob, bytes, i === blobs.length - 1 ? alloc : (n) => chainScratch[i % 2]!.get(n), arena);
+  });
+  return bytes!;
+}
+
+/**
+ * `encodeLossless(bytes, width, base)` where `base` is what the base chain `chain` decodes to (see
+ * `decodeLosslessChain`): the same blob. When the chain decodes in the plane domain with `width`, its planes
+ * are XORed with the chunk's planes as they are, with no base bytes made, copied or split.
+ */
+export function encodeLosslessOnChain(
+  bytes: Uint8Array, width: number, chain: readonly Uint8Array[], options: LosslessOptions = {},
+  arena: PlaneArena = codecKernels().arena,
+): Uint8Array {
+  checkWidth(width);
+  const planes = chain.length > 0 ? planeChain(chain) : null;
+  const fits = planes && planes[0]!.h.width === width && planes[0]!.h.length === bytes.length;
+  const regions = fits ? arena.reserve(bytes.length, 3) : null;
+  if (planes && regions) {
+    try {
+      decodeChainPlanes(planes, arena, regions, 2, 0);
+      regions[1]!.set(bytes);
+      arena.split(width, false);
+      arena.xor(0, 2);
+      return codePlanes(regions[0]!, width, BaseOp.Xor, options);
+    } finally {
+      arena.release();
+    }
+  }
+  return encodeLossless(bytes, width, decodeLosslessChain(chain, (n) => chainBaseScratch.get(n), arena), options, arena);
 }

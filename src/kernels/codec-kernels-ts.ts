@@ -27,8 +27,9 @@ export interface CodecKernels {
  * bases and XORs never take a trip through ordinary memory on the way to or from the wasm kernels: zstd
  * writes and reads the regions directly, the sparse coder's kernels work on them in place, and merging
  * (with the XOR against a base) copies out once. Regions: 0 holds the planes (`width` planes of
- * length / width bytes), 1 the bytes to split or the base to merge against, 2 the base to split against.
- * One user at a time per thread: `reserve`, fill the regions, `merge` or `split`, code, then `release`.
+ * length / width bytes), 1 the bytes to split or the base to merge against, 2 the base to split against (a
+ * base chain's planes are decoded and XORed as planes: see `decodeLosslessChain`). One user at a time per
+ * thread: `reserve`, fill the regions, `merge`, `split` or `xor` them, code, then `release`.
  */
 export interface PlaneArena {
   /**
@@ -41,6 +42,8 @@ export interface PlaneArena {
   merge(width: number, xor: boolean, out: Uint8Array): void;
   /** region0[k * n + i] = region1[i * width + k], XOR region2[i * width + k] when `xor`; `length` bytes. */
   split(width: number, xor: boolean): void;
+  /** region`to`[i] ^= region`from`[i] for `length` bytes (planes of a base chain, XORed as planes). */
+  xor(to: number, from: number): void;
   release(): void;
 }
 
@@ -73,6 +76,10 @@ export function tsPlaneArena(): PlaneArena {
         if (xor) for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]! ^ base[o]!;
         else for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]!;
       }
+    },
+    xor(to, from) {
+      const [a, b] = [held[to]!, held[from]!];
+      for (let i = 0; i < a.length; i++) a[i]! ^= b[i]!;
     },
     release() {
       held = [];

@@ -29,6 +29,7 @@ interface Exports {
   xxh32(input: number, n: number, seed: number): number;
   mergePlanes(planes: number, width: number, n: number, base: number, out: number): void;
   splitPlanes(src: number, width: number, n: number, base: number, planes: number): void;
+  xorInto(dst: number, src: number, n: number): void;
 }
 
 /** Bytes from heapBase() held by the plane arena (0 when none is reserved). */
@@ -83,6 +84,9 @@ function wasmPlaneArena(ex: Exports): PlaneArena {
     split(width, xor) {
       const [planes, src, base] = at as [number, number, number];
       ex.splitPlanes(src, width, length / width, xor ? base : 0, planes);
+    },
+    xor(to, from) {
+      ex.xorInto(at[to]!, at[from]!, length);
     },
     release() {
       reserved = 0;

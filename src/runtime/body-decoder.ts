@@ -7,13 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { decompress } from 'zstd-napi';
-import { decodeLossless, losslessInfo } from '../codecs/lossless.js';
+import { decodeLossless, decodeLosslessChain, losslessInfo } from '../codecs/lossless.js';
 import { decodeGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
 import { decodePaperDelta, paperDeltaInfo } from '../codecs/paper-delta.js';
 import { roundTo, toDTypeBytes } from '../codecs/half-float.js';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { invalidArgument } from '../errors.js';
-import { ScratchBuffer } from '../codecs/scratch-buffer.js';
 
 export type BodyCodec = 'raw' | 'zstd' | 'lossless' | 'group-delta' | 'paper-delta';
 
@@ -26,8 +25,8 @@ export interface DecodeJob {
    */
   readonly base: Uint8Array | Uint16Array | Float32Array | null;
   /**
-   * Lossless bodies: instead of `base`, the lossless bodies of the base's chain, root first, decoded here into
-   * scratch memory (see `decodeChain`): a chunk and its base chunk in one job, with no base buffer made,
+   * Lossless bodies: instead of `base`, the lossless bodies of the base's chain, root first, decoded here with
+   * the body (see `decodeLosslessChain`): a chunk and its base chunk in one job, with no base buffer made,
    * moved or collected for each chunk.
    */
   readonly baseChain?: readonly Uint8Array[];
@@ -42,11 +41,12 @@ export interface DecodeJob {
   /**
    * Owned jobs: memory to decode into, so a caller can recycle output buffers instead of having every chunk
    * fault in fresh pages (the result's `bytes` is then a view of `into` from offset 0, of the decoded length;
-   * `into` may be longer). `DecodePool.decode` moves it to the worker with the job (the caller gives it up) and
-   * it comes back as `result.bytes.buffer`. Used by lossless and 16-bit group-delta bodies when it is long
-   * enough; otherwise the result has a fresh buffer (and `into` is dropped).
+   * `into` may be longer). `DecodePool.decode` moves an ArrayBuffer to the worker with the job (the caller
+   * gives it up) and it comes back as `result.bytes.buffer`; shared memory is posted as it is. Used by lossless
+   * and 16-bit group-delta bodies when it is long enough; otherwise the result has a fresh buffer (and `into`
+   * is dropped).
    */
-  readonly into?: ArrayBuffer;
+  readonly into?: ArrayBufferLike;
   /**
    * On a worker: move the buffers of `body` and `baseChain` back with the result (`DecodeResult.bodies`), for
    * the caller to read later records into, instead of leaving them to this thread's collector.
@@ -78,7 +78,7 @@ function decodeBytes({ codec, body, base, baseChain, dtype, owned: own, into }: 
     case 'zstd':
       return decompress(body);
     case 'lossless': // decoded straight into the memory the result lives in (no copy afterwards)
-      return decodeLossless(body, baseChain ? decodeChain(baseChain) : (base as Uint8Array | null), target);
+      return baseChain ? decodeLosslessChain([...baseChain, body], target) : decodeLossless(body, base as Uint8Array | null, target);
     case 'group-delta': // straight to the dtype's bytes (16-bit patterns for F16/BF16, no float32 pass)
       return decodeGroupDeltaBytes(body, base as Float32Array | Uint16Array | null, own && into ? (n) => target(n) : undefined).bytes;
     case 'paper-delta': {
@@ -91,23 +91,6 @@ function decodeBytes({ codec, body, base, baseChain, dtype, owned: own, into }: 
       return toDTypeBytes(x, dtype as FloatDType);
     }
   }
-}
-
-/** Where `decodeChain` decodes: two buffers per thread, each chain link decoded against the other. */
-const chainScratch = [new ScratchBuffer(), new ScratchBuffer()] as const;
-
-/**
- * The bytes the last of `bodies` decodes to, each lossless body decoded against the one before it (the first
- * alone), in this thread's scratch memory: valid until the next call. INVALID_ARGUMENT when a body is malformed
- * or does not fit the one before.
- */
-export function decodeChain(bodies: readonly Uint8Array[]): Uint8Array {
-  let bytes: Uint8Array | null = null;
-  bodies.forEach((body, i) => {
-    bytes = decodeLossless(body, bytes, (n) => chainScratch[i % 2]!.get(n));
-  });
-  if (!bytes) throw invalidArgument('a base chain of no records');
-  return bytes;
 }
 
 /**
@@ -138,7 +121,7 @@ export function decodedBytes(job: DecodeJob): number {
  * `bytes` itself when it is the whole of an ordinary ArrayBuffer (transferable alone) or a view of the job's
  * `into` from its start, else a copy that is.
  */
-function owned(bytes: Uint8Array, into?: ArrayBuffer): Uint8Array {
+function owned(bytes: Uint8Array, into?: ArrayBufferLike): Uint8Array {
   const b = bytes.buffer;
   if (b === into && bytes.byteOffset === 0) return bytes;
   if (b instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === b.byteLength) return bytes;

@@ -28,6 +28,14 @@ export function isWhole(a: Uint8Array): boolean {
   return b instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === b.byteLength;
 }
 
+/**
+ * The ordinary ArrayBuffers among `buffers`, once each: what a transfer list may hold. Shared memory is never
+ * moved (a SharedArrayBuffer in a transfer list is an error): it is posted as it is, both threads see it.
+ */
+export function transferable(buffers: ReadonlyArray<ArrayBufferLike | undefined>): ArrayBuffer[] {
+  return [...new Set(buffers)].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength > 0);
+}
+
 interface Shared {
   readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult>;
   users: number;

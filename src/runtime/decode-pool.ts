@@ -6,7 +6,7 @@
  * `workers: 0` everything runs inline (same results: the one `decodeBody` does the work either way).
  */
 import { availableParallelism } from 'node:os';
-import { CodecWorkers, movable } from './codec-workers.js';
+import { CodecWorkers, movable, transferable } from './codec-workers.js';
 import { decodeBody, decodedBytes, type DecodeJob, type DecodeResult } from './body-decoder.js';
 
 export interface DecodePoolOptions {
@@ -44,8 +44,9 @@ export class DecodePool {
    * Decodes `job` on the least busy worker (started on first use), or inline when small. With `moveBody`,
    * a body in an ordinary ArrayBuffer (and the bodies of its base chain, and for `owned` jobs the base) is transferred to the worker instead
    * of copied: the caller gives up that whole buffer (every view of it is detached once the job is posted).
-   * An owned job's `into` (memory to decode into, for recycling output buffers) is always moved: the caller
-   * gives it up and gets it back as `result.bytes.buffer` (see DecodeJob.into).
+   * An owned job's `into` (memory to decode into, for recycling output buffers) is always moved when it is an
+   * ArrayBuffer: the caller gives it up and gets it back as `result.bytes.buffer` (see DecodeJob.into). Shared
+   * memory is posted as it is: the worker is done with it once the job settles.
    */
   decode(job: DecodeJob, moveBody = false): Promise<DecodeResult> {
     if (!this.workers || job.codec === 'raw' || decodedBytes(job) < this.inlineBytes) return inline(job);
@@ -53,8 +54,7 @@ export class DecodePool {
     // store would otherwise wait for thread start-up) and large ones queue on a worker.
     if (!this.workers.anyReady() && decodedBytes(job) < WAIT_FOR_WORKERS_BYTES) return inline(job);
     const moved = moveBody ? [job.body, ...(job.baseChain ?? []), ...(job.owned && job.base ? [job.base] : [])].flatMap(movable) : [];
-    if (job.owned && job.into && !moved.includes(job.into)) moved.push(job.into);
-    return this.workers.decode(job, moved);
+    return this.workers.decode(job, transferable([...moved, job.owned ? job.into : undefined]));
   }
 
   /** Starts the workers (if not yet) and resolves once all have loaded: later jobs of any size use them. */

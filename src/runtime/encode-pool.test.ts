@@ -107,6 +107,34 @@ test('a lossless body is written into the `into` of its job when it fits (same b
   }
 });
 
+test('shared memory is posted, not moved: the chunk, its base chain and `into` stay the caller\'s, and the body lies in `into`', async () => {
+  const sharedCopy = (b: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(new SharedArrayBuffer(b.length));
+    out.set(b);
+    return out;
+  };
+  const expected = Buffer.from(encodeLossless(bf16(tuned), 2, bf16(base)));
+  for (const workers of [1, 0]) {
+    const pool = new EncodePool(workers);
+    try {
+      const bytes = sharedCopy(bf16(tuned));
+      const chain = [sharedCopy(encodeLossless(bf16(base), 2, null))];
+      const into = new SharedArrayBuffer(expected.length + 64);
+      const r = await pool.encode({ bytes, width: 2, base: null, baseChain: chain, into });
+      assert.deepEqual(Buffer.from(r.body), expected, `${workers} workers`);
+      assert.equal(r.inInto, true);
+      assert.equal(r.body.byteOffset, 0);
+      assert.deepEqual(Buffer.from(new Uint8Array(into, 0, r.body.length)), expected, 'the body lies in the caller\'s own `into`');
+      assert.deepEqual(bytes, bf16(tuned), 'the chunk is still the caller\'s, unchanged');
+      assert.equal(chain[0]!.byteLength > 0, true, 'the chain record is not detached');
+      assert.equal(r.bytes, undefined, 'nothing to hand back');
+      assert.equal(r.bodies, undefined, 'nothing to hand back');
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
 test('maxAbsError: NaN on one side is an infinite error, whatever follows it', () => {
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, 1), Float32Array.of(0, 5)), Infinity);
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, Infinity, 1), Float32Array.of(Number.NaN, Infinity, 1.5)), 0.5);

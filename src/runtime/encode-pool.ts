@@ -2,14 +2,17 @@
  * Coding of large-tensor chunks on every core: `encode` runs `codeChunkJob` (lossless, or group-quantized within
  * a bound in the default mode) on a worker, or inline with `workers: 0`; the same function either way, so results
  * are identical. The chunk's buffer (and its base's, the buffers of its base chain's bodies, and `into`) is
- * moved to the worker, not copied; the caller must not use them afterwards.
+ * moved to the worker, not copied, when it is an ordinary ArrayBuffer: the caller must not use it afterwards
+ * (the result hands the large ones back). Shared memory is posted as it is: the worker is done with it once the
+ * job settles, and the caller may then use it again. A put keeps its chunk memory shared (chunk-pipeline.ts):
+ * every buffer moved back to the main thread counted there as new external memory, and asked V8 for a full
+ * collection about every 64 MB (52 of them in a 1 GB fine-tune's put, ~1 CPU s).
  */
 import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { encodeGroupChunk } from '../codecs/group-chunk.js';
-import { encodeLossless, type LosslessEffort } from '../codecs/lossless.js';
-import { CodecWorkers, isWhole, movable } from './codec-workers.js';
-import { decodeChain } from './body-decoder.js';
+import { encodeLossless, encodeLosslessOnChain, type LosslessEffort } from '../codecs/lossless.js';
+import { CodecWorkers, isWhole, movable, transferable } from './codec-workers.js';
 
 export interface EncodeJob {
   readonly bytes: Uint8Array;
@@ -17,13 +20,13 @@ export interface EncodeJob {
   readonly width: number;
   /** The base chunk to XOR against, if any. */
   readonly base: Uint8Array | null;
-  /** Lossless coding: instead of `base`, the lossless bodies of the base's chain, root first (see `decodeChain`). */
+  /** Lossless coding: instead of `base`, the lossless bodies of the base's chain, root first (see `encodeLosslessOnChain`). */
   readonly baseChain?: readonly Uint8Array[];
   readonly effort?: LosslessEffort;
   /** Default mode: group-quantize the chunk's `dtype` values within `tol` instead of coding it losslessly. */
   readonly group?: { readonly dtype: FloatDType; readonly tol: number; readonly digestPrefix: number };
-  /** Memory a lossless body is written into when it fits (moved to the worker; see `EncodeResult.inInto`). */
-  readonly into?: ArrayBuffer;
+  /** Memory a lossless body is written into when it fits (see `EncodeResult.inInto`). */
+  readonly into?: ArrayBufferLike;
 }
 
 export interface EncodeResult {
@@ -44,8 +47,8 @@ export interface EncodeResult {
 /** The work of one job, wherever it runs. */
 export function codeChunkJob(job: EncodeJob): EncodeResult {
   if (job.group) return encodeGroupChunk(job.bytes, job.base, job.group.dtype, job.group.tol, job.group.digestPrefix, job.effort === 'max');
-  const base = job.baseChain ? decodeChain(job.baseChain) : job.base;
-  const body = encodeLossless(job.bytes, job.width, base, { effort: job.effort, into: job.into });
+  const options = { effort: job.effort, into: job.into };
+  const body = job.baseChain ? encodeLosslessOnChain(job.bytes, job.width, job.baseChain, options) : encodeLossless(job.bytes, job.width, job.base, options);
   return { body, ...(job.into && body.buffer === job.into ? { inInto: true } : {}) };
 }
 
@@ -78,9 +81,9 @@ export class EncodePool {
       }
     }
     // The chain's bodies are views of records read for this job alone: their buffers move too.
-    return this.pool.encode(job, [
-      ...[job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer), ...(job.baseChain ?? []).flatMap(movable), ...(job.into ? [job.into] : []),
-    ]);
+    return this.pool.encode(job, transferable([
+      ...[job.bytes, ...(job.base ? [job.base] : [])].flatMap(wholeBuffer), ...(job.baseChain ?? []).flatMap(movable), job.into,
+    ]));
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** What the chunks of one put share as chunked-tensors.ts reads, plans and codes them (see `ChunkPipeline`). */
-import { isWhole } from '../runtime/codec-workers.js';
+
+import { RecycledBuffers } from './recycled-buffers.js';
 
 /** A chunk's record, and the largest error of the values it decodes to (0 for an exact one). */
 export interface StoredChunk {
@@ -11,26 +12,25 @@ export interface StoredChunk {
 /**
  * What the chunked tensors of one put share, so its chunks flow through the encode pool as one stream across
  * tensor boundaries (an LLM's tensors are mostly 1-3 chunks: one window per tensor drained the workers at each):
- * a bounded window of chunks read and not yet stored, one order of appends, and one map of the chunks in flight
- * (identical chunks anywhere in the model are looked up and coded once).
+ * a bounded window of chunks read and not yet stored, one order of appends, one map of the chunks in flight
+ * (identical chunks anywhere in the model are looked up and coded once), and the chunk memory, recycled.
+ *
+ * The chunk memory is shared, given back once a job is done with it (see RecycledBuffers).
  */
 export class ChunkPipeline {
   private readonly window: Array<Promise<unknown>> = [];
-  /**
-   * Chunk buffers the encode workers handed back, read into again: no fresh 8 MiB per chunk read (allocating and
-   * freeing them cost the reading thread ~1 s of a 1 GB put in V8's collector).
-   */
-  private readonly spare: ArrayBuffer[] = [];
-  /**
-   * Memory the encode workers write lossless bodies into, handed back once the body's record is written: fresh
-   * memory per body cost ~6% of a 1 GB lossless put's CPU (zeroing and page faults, `perf record`).
-   */
-  private readonly bodies: ArrayBuffer[] = [];
-  private bodyBytes = 0;
+  /** Chunks read, and chunks of near copies decoded to code against. */
+  private readonly chunks: RecycledBuffers;
+  /** Memory the encode workers write lossless bodies into, given back once the body's record is written. */
+  private readonly bodies: RecycledBuffers;
   readonly inFlight = new Map<string, Promise<StoredChunk>>();
   appending: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly maxInFlight: number) {}
+  /** `maxInFlight` chunks read and not yet stored; buffers of `step` bytes and more are recycled. */
+  constructor(private readonly maxInFlight: number, step: number) {
+    this.chunks = new RecycledBuffers(maxInFlight + 1, step);
+    this.bodies = new RecycledBuffers(maxInFlight + 1, step);
+  }
 
   /** Adds a chunk to the window; waits (and throws its error) while the window is over its bound. */
   async admit(stored: Promise<unknown>): Promise<void> {
@@ -38,27 +38,24 @@ export class ChunkPipeline {
     while (this.window.length > this.maxInFlight) await this.window.shift();
   }
 
-  /** A spare buffer of exactly `bytes` bytes, if one was handed back. */
-  take(bytes: number): Uint8Array | undefined {
-    const i = this.spare.findIndex((b) => b.byteLength === bytes);
-    return i < 0 ? undefined : new Uint8Array(this.spare.splice(i, 1)[0]!);
+  /** Memory for a chunk of exactly `bytes` bytes (recycled, shared). */
+  take(bytes: number): Uint8Array {
+    return this.chunks.take(bytes);
   }
 
-  /** Keeps `bytes` (the whole of its buffer, which the caller gives up) for a later chunk read. */
-  giveBack(bytes: Uint8Array | undefined): void {
-    if (bytes && isWhole(bytes) && this.spare.length <= this.maxInFlight) this.spare.push(bytes.buffer as ArrayBuffer);
+  /** Keeps the memory of `chunks` (views at the start of their buffers, given up by the caller) for later chunks. */
+  giveBack(...chunks: Array<Uint8Array | undefined>): void {
+    this.chunks.giveBack(...chunks);
   }
 
-  /** Memory for a body of up to `bytes` bytes: a buffer handed back, else a new one (as large as any asked for). */
-  bodyMemory(bytes: number): ArrayBuffer {
-    this.bodyBytes = Math.max(this.bodyBytes, bytes);
-    const i = this.bodies.findIndex((b) => b.byteLength >= bytes);
-    return i < 0 ? new ArrayBuffer(this.bodyBytes) : this.bodies.splice(i, 1)[0]!;
+  /** Memory for a body of up to `bytes` bytes (recycled, shared). */
+  bodyMemory(bytes: number): ArrayBufferLike {
+    return this.bodies.alloc(bytes).buffer;
   }
 
   /** Keeps the memory of a body written into `bodyMemory` (its record is written: the caller gives it up). */
   giveBackBody(body: Uint8Array): void {
-    if (body.buffer instanceof ArrayBuffer && body.buffer.byteLength > 0 && this.bodies.length <= this.maxInFlight) this.bodies.push(body.buffer);
+    this.bodies.giveBack(body.buffer);
   }
 
   /** Resolves once every chunk admitted so far is appended or has failed (never rejects). */

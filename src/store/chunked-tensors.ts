@@ -33,7 +33,7 @@ import type { ContentStore } from './content-store.js';
 import type { PayloadParts } from './record-payload.js';
 import { ChunkReadAhead, type ChunkSource, type DecodedChunk } from './chunk-read-ahead.js';
 import { ChunkPipeline, type StoredChunk } from './chunk-pipeline.js';
-import { RecordBuffers } from './record-buffers.js';
+import { RecycledBuffers } from './recycled-buffers.js';
 import { decodeChunkList, encodeChunkList, type ChunkList, type ChunkRef } from './chunk-list.js';
 import { Codec, RecordKind, exactIdentity, lossyIdentityOf, sameDigest } from './record-payload.js';
 import { estimateGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
@@ -45,7 +45,7 @@ import type { EncodedTensor } from './tensor-encoder.js';
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 /** Chunks decoded ahead of the one being handed out. */
 const CHUNKS_AHEAD = 4;
-/** Record buffers kept for reads (see RecordBuffers): about what a read-ahead has in flight, bases included. */
+/** Record buffers kept for reads (see RecycledBuffers): about what a read-ahead has in flight, bases included. */
 const RECORD_BUFFERS_KEPT = 2 * CHUNKS_AHEAD;
 /** Longest XOR chain a chunk may be decoded through. */
 const MAX_CHUNK_DEPTH = 3;
@@ -102,7 +102,7 @@ export interface ChunkedOptions {
 export class ChunkedTensors {
   readonly chunkBytes: number;
   /** Kept from one read to the next (records of an eighth of a chunk and more: 1 MiB steps for 8 MiB chunks). */
-  private readonly recordBuffers: RecordBuffers;
+  private readonly recordBuffers: RecycledBuffers;
 
   constructor(
     private readonly content: ContentStore,
@@ -113,7 +113,7 @@ export class ChunkedTensors {
   ) {
     this.chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
     if (!Number.isSafeInteger(this.chunkBytes) || this.chunkBytes < 1024) throw invalidArgument(`chunk size must be at least 1 KiB, got ${this.chunkBytes}`);
-    this.recordBuffers = new RecordBuffers(RECORD_BUFFERS_KEPT, Math.ceil(this.chunkBytes / 8));
+    this.recordBuffers = new RecycledBuffers(RECORD_BUFFERS_KEPT, Math.ceil(this.chunkBytes / 8));
   }
 
   /** True when `byteLength` bytes are stored chunked: tensors of a chunk or more. */
@@ -124,7 +124,7 @@ export class ChunkedTensors {
   /** A pipeline for the chunked tensors of one put (see `ChunkPipeline`). */
   pipeline(): ChunkPipeline {
     // Chunks in flight: one per encode worker and one being read (each costs ~4x its size until written).
-    return new ChunkPipeline(this.encoder.size + 1);
+    return new ChunkPipeline(this.encoder.size + 1, Math.ceil(this.chunkBytes / 8));
   }
 
   /**
@@ -153,6 +153,7 @@ export class ChunkedTensors {
       const lossyId = lossy ? lossyIdentityOf(RecordKind.Chunk, 'default', lossy.tol, identity) : null;
       const found = (await this.content.find(identity)) ?? (lossyId ? await this.content.find(lossyId) : undefined);
       if (found) {
+        pipe.giveBack(bytes);
         const maxError = lossyId && sameDigest(found.header.identity, lossyId) ? lossy!.tol : 0;
         return { key: found.key, identity: Uint8Array.from(found.header.identity), maxError };
       }
@@ -169,7 +170,8 @@ export class ChunkedTensors {
       const identity = exactIdentity(RecordKind.Chunk, bytes);
       const id = Buffer.from(identity).toString('hex');
       let record = pipe.inFlight.get(id);
-      if (!record) {
+      if (record) pipe.giveBack(bytes); // the same bytes are being coded already
+      else {
         // Chunks code in parallel; new records are appended one after another in the order they were read, so
         // a model's records lie in the store in the order of its bytes whatever order the workers finish in.
         const planned = plan(i, bytes, identity);
@@ -245,10 +247,9 @@ export class ChunkedTensors {
     const base = decoded ?? (baseRef && baseChain === undefined ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
     const into = pipe.bodyMemory(bytes.length + BODY_SLACK_BYTES);
     const { body, bytes: handedBack, base: baseBack, bodies, inInto } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort, into });
-    pipe.giveBack(handedBack);
-    pipe.giveBack(baseBack);
-    // The base records' buffers come back from a worker; coded here (no workers), they were never moved.
-    for (const b of bodies ?? baseChain?.map((r) => r.buffer) ?? []) this.recordBuffers.giveBack(b);
+    // The job is done with its memory: what it moved comes back, shared memory (and any not moved) is still ours.
+    pipe.giveBack(handedBack ?? bytes, baseBack ?? base ?? undefined);
+    this.recordBuffers.giveBack(...(bodies ?? []), ...(baseChain ?? []).map((r) => r.buffer));
     const ref = baseRef && (base || baseChain) ? { key: baseRef.key, view: 'bytes' as const, depth: depth + 1 } : undefined;
     return { parts: { kind: RecordKind.Chunk, codec: Codec.Lossless, identity, body, ...(ref ? { base: ref } : {}) }, reusable: inInto === true };
   }
@@ -281,7 +282,7 @@ export class ChunkedTensors {
       if (!list || list.chunkBytes !== size || list.chunks[0]!.length < probeLength) continue;
       // Decoded into a chunk buffer of the pipeline's (fresh 8 MiB per tensor faulted in ~0.5 GB of pages per GB
       // of fine-tune); the coding job hands it back, as a candidate that loses gives it back here.
-      const into = pipe.take(list.chunks[0]!.length)?.buffer as ArrayBuffer | undefined;
+      const into = pipe.take(list.chunks[0]!.length).buffer;
       const first = await this.decodeChunk(list.chunks[0]!.key, 'crc', into).then((d) => d.bytes, () => null);
       if (!first) continue;
       const bytes = cost(first.subarray(0, probeLength));
@@ -305,8 +306,7 @@ export class ChunkedTensors {
     const base = decoded ?? (baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
     const group = { dtype: lossy.dtype, tol: lossy.tol, digestPrefix: RecordKind.Chunk };
     const { body, maxError = Infinity, digest, bytes: handedBack, base: baseBack } = await this.encoder.encode({ bytes, width: 1, base, group, effort });
-    pipe.giveBack(handedBack);
-    pipe.giveBack(baseBack);
+    pipe.giveBack(handedBack ?? bytes, baseBack ?? base ?? undefined);
     if (!(maxError <= lossy.tol) || !digest) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
     const ref = baseRef && base ? { key: baseRef.key, view: lossy.dtype, depth: depth + 1 } : undefined;
     return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check: digest, body, ...(ref ? { base: ref } : {}) } };
@@ -331,7 +331,7 @@ export class ChunkedTensors {
   }
 
   /** See `chunkBytesOf`; decoded into `into` (moved to the worker: the caller gives it up) when long enough. */
-  private async decodeChunk(key: bigint, check: ChunkCheck, into?: ArrayBuffer): Promise<DecodedChunk> {
+  private async decodeChunk(key: bigint, check: ChunkCheck, into?: ArrayBufferLike): Promise<DecodedChunk> {
     const { header, body } = await this.content.read(key, this.recordBuffers.alloc);
     const where = `record ${key.toString(16)}`;
     const grouped = header.codec === Codec.GroupDelta;
@@ -361,8 +361,9 @@ export class ChunkedTensors {
     try {
       const job = { codec: grouped ? 'group-delta' : 'lossless', body, base, ...(baseChain ? { baseChain } : {}), dtype, digestPrefix: RecordKind.Chunk, digest, owned: true, into, handBack: true } as const;
       decoded = await this.decoder.decode(job, true);
-      // The records' buffers, handed back by the worker (or never moved: decoded here), are read into again.
-      for (const b of decoded.bodies ?? [body, ...(baseChain ?? [])].map((r) => r.buffer)) if (b !== decoded.bytes.buffer) this.recordBuffers.giveBack(b);
+      // The records' buffers, handed back by the worker (or never moved: shared, or decoded here), are read into again.
+      const result = decoded.bytes.buffer;
+      this.recordBuffers.giveBack(...[...(decoded.bodies ?? []), ...[body, ...(baseChain ?? [])].map((r) => r.buffer)].filter((b) => b !== result));
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'INVALID_ARGUMENT') throw corruption(where, header.headerBytes, e.message);
       throw e;
