@@ -26,10 +26,15 @@ export class ChunkPipeline {
   readonly inFlight = new Map<string, Promise<StoredChunk>>();
   appending: Promise<unknown> = Promise.resolve();
 
-  /** `maxInFlight` chunks read and not yet stored; buffers of `step` bytes and more are recycled. */
+  /**
+   * `maxInFlight` chunks read and not yet stored; buffers of `step` bytes and more are recycled, as many as are
+   * out at once: the chunks in flight, the one being read and a near copy's first chunk or two (kept fewer, the
+   * rest were dropped and made again: 45 new buffers in a 4.27 GB fine-tune's put instead of 10, peak RSS 388-424
+   * -> 371 MiB).
+   */
   constructor(private readonly maxInFlight: number, step: number) {
-    this.chunks = new RecycledBuffers(maxInFlight + 1, step);
-    this.bodies = new RecycledBuffers(maxInFlight + 1, step);
+    this.chunks = new RecycledBuffers(maxInFlight + 3, step);
+    this.bodies = new RecycledBuffers(maxInFlight + 3, step);
   }
 
   /** Adds a chunk to the window; waits (and throws its error) while the window is over its bound. */
