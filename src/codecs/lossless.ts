@@ -21,7 +21,8 @@
  *   baseOp := 0 no base | 1 XOR with the base's bytes | 2 minus the base's bytes, mod 256 (width 1 only)
  *   plane  := coder:u8 encoded:varint-length-prefixed bytes      (decodes to length / width bytes)
  *   coder  := 0 raw | 1 rANS | 2 zstd | 3 sparse (version 3 only)
- * Decoding: merge the planes, then undo baseOp (XOR, or add the base's bytes mod 256). Version 3 added the
+ * Decoding: merge the planes, then undo baseOp (XOR, or add the base's bytes mod 256); a chain of XOR blobs of
+ * one width is decoded, and coded against, as planes (`decodeLosslessChain`). Version 3 added the
  * sparse coder; version 2 blobs (coders 0-2, written before it) still decode; version 1 is no longer read.
  */
 import { invalidArgument } from '../errors.js';
