@@ -10,9 +10,10 @@ import { isWhole, transferable, type CodecJob } from './codec-workers.js';
 import { codeChunkJob } from './encode-pool.js';
 import { serveJobs } from './worker-pool.js';
 
-// No forced collections: every large buffer a job uses is shared with the caller, moved back to it or reused scratch, so little
-// waits here for V8's collector. Collecting every 128 MiB of work (as this worker did while results were fresh
-// memory) cost a 1 GB default-mode fine-tune put 1.2-2.4 CPU s and 0.6-1.2 s, and saved it 8-23 MiB of peak RSS.
+// No forced collections: every large buffer a job uses is shared with the caller, moved back to it or reused
+// scratch, so little waits here for V8's collector. Collecting every 128 MiB of work (as this worker did while
+// results were fresh memory) cost a 1 GB default-mode fine-tune put 1.2-2.4 CPU s and 0.6-1.2 s, and saved it
+// 8-23 MiB of peak RSS.
 
 /** The distinct buffers of `records` to move back: ordinary ones, not detached, none of the result's. */
 function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayBufferLike | undefined)[]): ArrayBuffer[] {

@@ -1,5 +1,4 @@
 /** What the chunks of one put share as chunked-tensors.ts reads, plans and codes them (see `ChunkPipeline`). */
-
 import { RecycledBuffers } from './recycled-buffers.js';
 
 /** A chunk's record, and the largest error of the values it decodes to (0 for an exact one). */
