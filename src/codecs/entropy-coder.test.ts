@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RANS_CODER, RANS_PAIRS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
+import { RANS_CODER, RANS_PAIRS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE, ZSTD_PLANE_CODER, encodeSmallest, entropyCoderById, zstdCoder } from './entropy-coder.js';
 import { ransEncode } from './rans-coder.js';
 import { SeededRandom } from '../env/seeded-random.js';
 import { isNeurStoreError } from '../errors.js';
@@ -59,6 +59,19 @@ test('rANS over pairs codes symbols under 16 two to a byte, as small as rANS ove
   bad(() => RANS_PAIRS_CODER.decode(pairs, codes.length - 1));
   bad(() => RANS_PAIRS_CODER.decode(Uint8Array.of(7, ...pairs.subarray(1)), codes.length)); // unknown mode
   bad(() => RANS_PAIRS_CODER.decode(pairs.subarray(0, pairs.length - 5), codes.length));
+});
+
+test('the zstd plane setting Huffman-codes literals while it strides past positions (zstd would turn that off unasked)', () => {
+  // An exponent-like plane (bytes of a narrow distribution, no repeats to find): order-0 entropy ~2.6 bits per byte.
+  const plane = new Uint8Array(1 << 20).map(() => 120 + Math.round(rand.gaussian() * 1.5));
+  const counts = new Map<number, number>();
+  for (const b of plane) counts.set(b, (counts.get(b) ?? 0) + 1);
+  const entropyBytes = [...counts.values()].reduce((s, c) => s - c * Math.log2(c / plane.length), 0) / 8;
+  const striding = ZSTD_PLANE_CODER.encode(plane);
+  assert.ok(striding.length < 1.05 * entropyBytes, `${striding.length} bytes against an entropy of ${Math.round(entropyBytes)}`);
+  const everyPosition = zstdCoder({ ...ZSTD_PLANE, targetLength: undefined }).encode(plane);
+  assert.ok(striding.length <= everyPosition.length * 1.01, `${striding.length} against ${everyPosition.length} trying every position`);
+  assert.deepEqual(entropyCoderById(ZSTD_PLANE_CODER.id).decode(striding, plane.length), plane);
 });
 
 test('encodeSmallest keeps the smallest coder output', () => {

@@ -77,15 +77,30 @@ export interface ZstdSettings {
   readonly strategy?: 'fast' | 'dfast' | 'greedy' | 'lazy' | 'lazy2' | 'btlazy2' | 'btopt' | 'btultra' | 'btultra2';
   readonly minMatch?: number;
   readonly hashLog?: number;
+  /** For the fast strategy: how far the match finder strides (zstd's "acceleration"); literals stay Huffman-coded. */
+  readonly targetLength?: number;
 }
 
 /**
- * The plane setting: zstd's fastest strategy with 7-byte minimum matches and a 1 K-entry hash table, so it
- * finds only the long repeats byte planes have (runs) and its Huffman literal coder does the rest. Measured on
- * a bf16 N(0, 0.02) exponent plane (bench:codecs): 34.5% of the plane vs 36.9% at level 1 and 42.4% at level 3
- * (rANS: 33.5%), encoding at ~490 MB/s and decoding at ~1.6 GB/s.
+ * The plane setting: zstd's fastest strategy with 7-byte minimum matches and a 1 K-entry hash table, striding
+ * ahead faster where it finds no match (`targetLength` 16), so its Huffman literal coder does most of the work:
+ * byte planes hold few repeats, and looking for them at every position cost a lossless put ~11% of its CPU
+ * (`ZSTD_compressBlock_fast`). On 30 exponent planes of the 1 GB bf16 model: 34.1% of the plane (34.5% trying
+ * every position, 36.9% at level 1, 42.4% at level 3; rANS 33.5%), encoding at ~960 MB/s (~500 trying every
+ * position) and decoding at ~2.4 GB/s (1.8). The stride 16 keeps the real fixtures' size (136.16 MB against
+ * 136.12, bench:codecs); longer strides lost up to 0.2% there. zstd turns Huffman literals off when the fast
+ * strategy strides, unless told not to (below).
  */
-export const ZSTD_PLANE: ZstdSettings = { level: 1, strategy: 'fast', minMatch: 7, hashLog: 10 };
+export const ZSTD_PLANE: ZstdSettings = { level: 1, strategy: 'fast', minMatch: 7, hashLog: 10, targetLength: 16 };
+
+/**
+ * zstd's ZSTD_c_literalCompressionMode (ZSTD_c_experimentalParam5 in zstd.h, 1002 in the zstd that zstd-napi
+ * bundles; its binding sets any parameter by number) and ZSTD_ps_enable: Huffman-code literals whatever the
+ * strategy. A test checks the plane setting still shrinks a plane, so a zstd that numbered it otherwise would
+ * show.
+ */
+const LITERAL_COMPRESSION_MODE = 1002;
+const PS_ENABLE = 1;
 
 /** One compression context per setting and thread, reused (creating one per call costs more than a small plane). */
 const cctxs = new Map<string, InstanceType<typeof zstd.CCtx>>();
@@ -101,6 +116,10 @@ function cctxFor(s: ZstdSettings): InstanceType<typeof zstd.CCtx> {
     if (s.strategy) c.setParameter(P.strategy, zstd.Strategy[s.strategy]);
     if (s.minMatch) c.setParameter(P.minMatch, s.minMatch);
     if (s.hashLog) c.setParameter(P.hashLog, s.hashLog);
+    if (s.targetLength) {
+      c.setParameter(P.targetLength, s.targetLength);
+      c.setParameter(LITERAL_COMPRESSION_MODE as never, PS_ENABLE);
+    }
     cctxs.set(id, c);
   }
   return c;
