@@ -24,8 +24,8 @@ serveJobs<CodecJob, unknown>((m) => {
   if ('encode' in m) {
     const job = m.encode;
     const r = codeChunkJob(job);
-    // Moved back with its buffer: the body itself when it is all of an ordinary ArrayBuffer (the lossless codec
-    // makes it so) or a view at the start of the job's `into`, else a copy that is whole.
+    // Sent back with its buffer (moved, or shared when `into` is): the body itself when it is all of an ordinary
+    // ArrayBuffer (the lossless codec makes it so) or a view at the start of the job's `into`, else a whole copy.
     const out = isWhole(r.body) || r.inInto ? r.body : new Uint8Array(r.body);
     // The chunk's own buffer goes back too, when it came whole, and so does its base's: the caller reads (or
     // decodes) later chunks into them.

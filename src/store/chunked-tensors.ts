@@ -81,8 +81,10 @@ interface NearCopy {
   first?: Uint8Array;
 }
 
-/** Where a chunk goes: an existing record (exact, or lossy of the same mode and bound), or new record parts. */
-/** A chunk found stored, or its record to write (`reusable`: the body lies in memory of the pipeline's, see `bodyMemory`). */
+/**
+ * Where a chunk goes: an existing record (exact, or lossy of the same mode and bound), or new record parts
+ * (`reusable`: the body lies in memory of the pipeline's, see `bodyMemory`).
+ */
 type ChunkPlan = StoredChunk | { parts: PayloadParts; maxError: number; reusable?: boolean };
 
 /**
@@ -281,7 +283,7 @@ export class ChunkedTensors {
       const list = await this.list(c.key).catch(() => null); // a damaged candidate is just not a candidate
       if (!list || list.chunkBytes !== size || list.chunks[0]!.length < probeLength) continue;
       // Decoded into a chunk buffer of the pipeline's (fresh 8 MiB per tensor faulted in ~0.5 GB of pages per GB
-      // of fine-tune); the coding job hands it back, as a candidate that loses gives it back here.
+      // of fine-tune); the chunk coded against it gives it back once coded, a candidate that loses here.
       const into = pipe.take(list.chunks[0]!.length).buffer;
       const first = await this.decodeChunk(list.chunks[0]!.key, 'crc', into).then((d) => d.bytes, () => null);
       if (!first) continue;
@@ -330,7 +332,7 @@ export class ChunkedTensors {
     return (await this.decodeChunk(key, check)).bytes;
   }
 
-  /** See `chunkBytesOf`; decoded into `into` (moved to the worker: the caller gives it up) when long enough. */
+  /** See `chunkBytesOf`; decoded into `into` (given up by the caller) when long enough. */
   private async decodeChunk(key: bigint, check: ChunkCheck, into?: ArrayBufferLike): Promise<DecodedChunk> {
     const { header, body } = await this.content.read(key, this.recordBuffers.alloc);
     const where = `record ${key.toString(16)}`;
