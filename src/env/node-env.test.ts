@@ -1,5 +1,6 @@
 // NodeEnv reads: synchronous preads up to 1 MiB, thread-pool reads above; both give the file's bytes at any
 // offset (oracle: the whole file read with readFileSync), fresh memory each time, and a short read is IO_ERROR.
+// Appends larger than the 1 MiB write slice land whole and in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,24 @@ test('reads below and above the 1 MiB synchronous limit match the file, in memor
     } finally {
       await f.close();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('appends below and above the 1 MiB write slice leave the bytes appended, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neurstore-env-'));
+  try {
+    const r = new SeededRandom(6);
+    const parts = [1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 3, 0, 77].map((n) => Uint8Array.from({ length: n }, () => r.int(256)));
+    const path = join(dir, 'out.bin');
+    const f = await new NodeEnv().openAppend(path);
+    try {
+      for (const p of parts) await f.append(p);
+    } finally {
+      await f.close();
+    }
+    assert.ok(readFileSync(path).equals(Buffer.concat(parts)), 'the file holds the parts, in order');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
