@@ -29,7 +29,7 @@ import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
 import { codecKernels, type PlaneArena } from '../kernels/codec-kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
-import { ScratchBuffer } from './scratch-buffer.js';
+import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 import {
   type EntropyCoder, RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, encodeSparsePart,
   entropyCoderById,
@@ -129,6 +129,11 @@ function encodeWith(data: Uint8Array, width: number, op: BaseOp, options: Lossle
  * coding is written straight into it, copied once.
  */
 function codePlanes(planes: Uint8Array, width: number, op: BaseOp, options: LosslessOptions): Uint8Array {
+  // The planes' coded bytes are cut from CODED_SCRATCH's region and copied into the body before this returns.
+  return CODED_SCRATCH.run(() => assemblePlanes(planes, width, op, options));
+}
+
+function assemblePlanes(planes: Uint8Array, width: number, op: BaseOp, options: LosslessOptions): Uint8Array {
   const n = planes.length / width;
   const head = new ByteWriter().u8(MAGIC).u8(VERSION).u8(width).u8(op).varint(planes.length).finish();
   // Coders may return views of scratch memory or of `planes`: all are still valid here (each coder's scratch

@@ -15,7 +15,7 @@
  */
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { codecKernels } from '../kernels/codec-kernels.js';
-import { ScratchBuffer } from './scratch-buffer.js';
+import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 
 const mapScratch = new ScratchBuffer();
 const valuesScratch = new ScratchBuffer();
@@ -40,12 +40,21 @@ export function encodeSparse(input: Uint8Array, fill: number, encodePart: PartEn
   const map = mapScratch.get((n + 7) >>> 3);
   const values = valuesScratch.get(n);
   const others = codecKernels().sparseSplit(input, fill, map, values);
-  const w = new ByteWriter().varint(n).u8(fill).varint(others);
+  const pieces = [new ByteWriter().varint(n).u8(fill).varint(others).finish()];
   for (const part of [map, values.subarray(0, others)]) {
     const e = encodePart(part);
-    w.u8(e.coder).block(e.bytes); // copied: the part may be a scratch view
+    pieces.push(new ByteWriter().u8(e.coder).varint(e.bytes.length).finish(), e.bytes); // e.bytes may be a scratch view
   }
-  return w.finish();
+  // Assembled where coded results go (CODED_SCRATCH): a ByteWriter grew through fresh buffers and copied twice.
+  const total = pieces.reduce((t, p) => t + p.length, 0);
+  return CODED_SCRATCH.fill(total, (into) => {
+    let at = 0;
+    for (const p of pieces) {
+      into.set(p, at);
+      at += p.length;
+    }
+    return at;
+  });
 }
 
 /** The length a sparse blob decodes to (its header); INVALID_ARGUMENT when unreadable. */
