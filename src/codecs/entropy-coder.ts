@@ -205,10 +205,11 @@ export const RANS_PAIRS_CODER: EntropyCoder = coder({
     const mode = packPairs(input, pairs) < 16 ? 1 : 0;
     const head = new ByteWriter().u8(mode).varint(n).finish();
     const body = ransEncode(mode === 1 ? pairs : input);
-    const out = new Uint8Array(head.length + body.length);
-    out.set(head);
-    out.set(body, head.length);
-    return out;
+    return CODED_SCRATCH.fill(head.length + body.length, (out) => {
+      out.set(head);
+      out.set(body, head.length);
+      return head.length + body.length;
+    });
   },
   decodeInto: (blob, out) => {
     const r = new ByteReader(blob, 'rANS pairs block');

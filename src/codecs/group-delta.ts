@@ -25,7 +25,7 @@ import { ByteReader, ByteWriter } from './byte-io.js';
 import { type EntropyCoder, RANS_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 import { type FloatDType, ulpOf, unzigzag, zigzag } from './float-ulp.js';
 import { fromBf16Bits, fromF16Bits, roundTo, toBf16Bits, toDTypeBytes, toF16Bits } from './half-float.js';
-import { ScratchBuffer } from './scratch-buffer.js';
+import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 
 const MAGIC = 0xd2;
 const VERSION = 1;
@@ -167,13 +167,24 @@ export function encodeGroupDeltaDecoded(
   for (const s of steps) meta.f32(s);
   for (let k = 0; k < steps.length; k++) if (steps[k]! > 0) meta.varint(zigzag(centers[k]!));
   const coder = options.coder ?? RANS_CODER;
-  const w = new ByteWriter().u8(MAGIC).u8(VERSION).u8(DTYPES.indexOf(dtype)).u8(base ? 1 : 0);
-  w.varint(n).varint(g);
-  for (const s of [meta.finish(), codes.subarray(0, r.codes), overflow.subarray(0, r.overflow), raw]) {
-    const enc = encodeSmallest(s, [coder]);
-    w.u8(enc.coder).varint(s.length).block(enc.bytes);
-  }
-  return { body: w.finish(), decoded, maxError: Math.max(r.maxError, rawError) };
+  const head = new ByteWriter().u8(MAGIC).u8(VERSION).u8(DTYPES.indexOf(dtype)).u8(base ? 1 : 0).varint(n).varint(g).finish();
+  const body = CODED_SCRATCH.run(() => {
+    // The streams' codings are cut from CODED_SCRATCH and copied into the body, made once at its size (a
+    // ByteWriter grew through fresh buffers, then copied the whole body again).
+    const pieces = [head];
+    for (const s of [meta.finish(), codes.subarray(0, r.codes), overflow.subarray(0, r.overflow), raw]) {
+      const enc = encodeSmallest(s, [coder]);
+      pieces.push(new ByteWriter().u8(enc.coder).varint(s.length).varint(enc.bytes.length).finish(), enc.bytes);
+    }
+    const out = new Uint8Array(pieces.reduce((t, p) => t + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  });
+  return { body, decoded, maxError: Math.max(r.maxError, rawError) };
 }
 
 /** The raw stream: the elements of the raw groups, f32 (step 0) or their 16-bit patterns (step -1). */

@@ -21,7 +21,7 @@
 import { kernels } from '../kernels/kernels.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { chooseTable, readTable } from './rans-table.js';
-import { ScratchBuffer } from './scratch-buffer.js';
+import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 
 const L = 1 << 23;
 /** The modes of a coded blob: two or eight interleaved states. */
@@ -45,10 +45,11 @@ export function ransEncode(input: Uint8Array): Uint8Array {
   w.u8(k === 8 ? MODE_RANS8 : MODE_RANS2).varint(n).bytes(table.bytes);
   for (const x of stream.states) w.u32(x);
   const head = w.finish();
-  const blob = new Uint8Array(head.length + stream.bytes.length);
-  blob.set(head);
-  blob.set(stream.bytes, head.length);
-  return blob;
+  return CODED_SCRATCH.fill(head.length + stream.bytes.length, (blob) => {
+    blob.set(head);
+    blob.set(stream.bytes, head.length);
+    return head.length + stream.bytes.length;
+  });
 }
 
 /** Scratch for the coded stream (2 bytes per symbol bound the worst case: freq 1 costs 15 bits). */

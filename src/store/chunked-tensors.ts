@@ -246,7 +246,7 @@ export class ChunkedTensors {
     // The base: `decoded` when given; a lossless base chain decoded by the job that codes against it; another
     // (a lossy base) decoded here.
     const baseChain = baseRef && !decoded ? await this.losslessChain(baseRef.key, this.recordBuffers.alloc).catch(noBase) : null;
-    const base = decoded ?? (baseRef && baseChain === undefined ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
+    const base = decoded ?? (baseRef && baseChain === undefined ? await this.baseChunk(baseRef, pipe) : null);
     const into = pipe.bodyMemory(bytes.length + BODY_SLACK_BYTES);
     const { body, bytes: handedBack, base: baseBack, bodies, inInto } = await this.encoder.encode({ bytes, width, base, ...(baseChain ? { baseChain } : {}), effort, into });
     // The job is done with its memory: what it moved comes back, shared memory (and any not moved) is still ours.
@@ -305,13 +305,23 @@ export class ChunkedTensors {
    * reports is checked against the bound here, as whole tensors are.
    */
   private async codeGroupedChunk(bytes: Uint8Array, lossy: LossyChunks, identity: Uint8Array, baseRef: ChunkRef | null, depth: number, pipe: ChunkPipeline, effort?: LosslessEffort, decoded?: Uint8Array) {
-    const base = decoded ?? (baseRef ? await this.chunkBytesOf(baseRef.key, 'crc').catch(noBase) : null);
+    const base = decoded ?? (baseRef ? await this.baseChunk(baseRef, pipe) : null);
     const group = { dtype: lossy.dtype, tol: lossy.tol, digestPrefix: RecordKind.Chunk };
     const { body, maxError = Infinity, digest, bytes: handedBack, base: baseBack } = await this.encoder.encode({ bytes, width: 1, base, group, effort });
     pipe.giveBack(handedBack ?? bytes, baseBack ?? base ?? undefined);
     if (!(maxError <= lossy.tol) || !digest) throw new NeurStoreError('INVALID_ARGUMENT', `a chunk missed the bound (${maxError} > ${lossy.tol})`);
     const ref = baseRef && base ? { key: baseRef.key, view: lossy.dtype, depth: depth + 1 } : undefined;
     return { maxError, parts: { kind: RecordKind.Chunk, codec: Codec.GroupDelta, identity, check: digest, body, ...(ref ? { base: ref } : {}) } };
+  }
+
+  /**
+   * Base chunk `ref` decoded (CRCs checked) into a chunk buffer of the pipeline's, given back with the chunk
+   * coded against it; null when it does not read (a damaged base is no base). Decoded into fresh memory, each
+   * 8 MiB base came from a worker's heap and went only when the reading thread collected it: a 1 GB default-mode
+   * fine-tune's put held ~120 MiB of such garbage in two worker heaps.
+   */
+  private baseChunk(ref: ChunkRef, pipe: ChunkPipeline): Promise<Uint8Array | null> {
+    return this.decodeChunk(ref.key, 'crc', pipe.take(ref.length).buffer).then((d) => d.bytes, noBase);
   }
 
   /** The chunk list of chunk-list record `key`. */
