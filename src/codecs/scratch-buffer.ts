@@ -19,8 +19,9 @@ export class ScratchBuffer {
 }
 
 /**
- * Memory for coded results that live only while one call runs: each plane a lossless body is assembled from,
- * coded by zstd or the sparse coder, copied into the body before `codePlanes` returns. Inside `run`, `fill`
+ * Memory for coded results that live only while one call runs: each plane a lossless body is assembled from
+ * (coded by zstd, rANS or the sparse coder) is copied into the body before `codePlanes` returns, and so is each
+ * stream of a group-delta body. Inside `run`, `fill`
  * cuts results from one region kept by the thread and used again by the next run; outside, each result is
  * fresh memory the caller owns, as coders' results always were. Fresh, they were most of a put's page faults:
  * a worker's garbage results (collected rarely) held ~47 MiB of its memory during a 1 GB lossless put, each
@@ -46,8 +47,9 @@ export class ScratchArena {
   }
 
   /**
-   * A result of at most `maxBytes`: `write` fills the view it is given and returns how many bytes it wrote.
-   * Inside a run the result is a view of the region; outside, a copy in fresh memory (a Buffer).
+   * A result of at most `maxBytes`: `write` fills the view it is given and returns how many bytes it wrote
+   * (it must not call `fill` itself). Inside a run the result is a view of the region; outside, a copy in
+   * fresh memory (a Buffer).
    */
   fill(maxBytes: number, write: (into: Uint8Array) => number): Uint8Array {
     if (this.depth === 0 || maxBytes > KEEP_MAX_BYTES) {
@@ -69,5 +71,5 @@ export class ScratchArena {
   }
 }
 
-/** The thread's arena for coded planes (lossless.ts runs each body's planes in it). */
+/** The thread's arena for coded streams (lossless.ts and group-delta.ts run each body's coding in it). */
 export const CODED_SCRATCH = new ScratchArena();
