@@ -34,10 +34,10 @@ async function guard<T>(what: string, path: string, f: () => Promise<T>): Promis
 const SYNC_READ_BYTES = 1 << 20;
 
 /**
- * Appends are written at most this much per write call. Linux (6.x, ext4) backs a write of 2 MiB or more with
- * huge page-cache folios, and on this project's VM placing one cost ten times as much as 512 small pages:
- * writing 1 GB from an 8 MiB buffer took 2.1-2.4 s of kernel CPU in 8, 4 or 2 MiB writes and 0.19-0.26 s in
- * 1 or 1.5 MiB ones (dd with bs=8M vs bs=128K: 2.1 vs 0.16 s). zstd writes 128 KiB at a time.
+ * Appends are written at most this much per write call. On this project's VM (Linux 6.18, ext4) a write of 2 MiB
+ * or more cost ten times the kernel CPU of a smaller one (the step is at 2 MiB exactly, the size of a huge
+ * page-cache folio): writing 1 GB from an 8 MiB buffer took 2.1-2.4 s in 8, 4 or 2 MiB writes and 0.19-0.26 s
+ * in 1 or 1.5 MiB ones (dd with bs=8M vs bs=128K: 2.1 vs 0.16 s). zstd writes 128 KiB at a time.
  */
 const APPEND_SLICE_BYTES = 1 << 20;
 
