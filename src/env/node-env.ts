@@ -1,11 +1,15 @@
 /**
  * The real Env: node:fs/promises. Maps ENOENT to NOT_FOUND and every other OS error to IO_ERROR, naming the path.
- * Reads up to SYNC_READ_BYTES are one synchronous pread: a record read from the page cache is a memcpy of
- * microseconds, while a promise read costs a thread-pool round trip (measured: 400 reads of a model's
- * records, 15-33 ms through promises vs 3.5 ms synchronous). Larger reads go through the thread pool, so a
- * cold disk never holds the event loop for long.
+ *
+ * Reads and appends are synchronous while the file answers quickly: from and to the page cache they are memcpys,
+ * and a promise costs a thread-pool round trip each way (400 reads of a model's records: 15-33 ms through
+ * promises, 3.5 ms synchronous; a 1 GB get 1.24-1.44 -> 1.06-1.16 s and a 1 GB lossless put 2.55-3.47 ->
+ * 2.25-2.45 s, 3 alternating runs each, with its large reads and its appends synchronous). Reads up to
+ * SYNC_READ_BYTES are always one synchronous pread. Once a larger read or an append has held the thread for
+ * SLOW_SYNC_MS (a cold disk, writeback throttling), that file's larger reads and appends go through the thread
+ * pool, so a slow disk holds the event loop once, not on every call.
  */
-import { promises as fs, constants, readSync } from 'node:fs';
+import { promises as fs, constants, readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { NeurStoreError, ioError } from '../errors.js';
 import type { Env, EnvFile } from './env.js';
@@ -30,8 +34,14 @@ async function guard<T>(what: string, path: string, f: () => Promise<T>): Promis
   }
 }
 
-/** Reads at most this long are synchronous (see the file comment). */
+/** Reads at most this long are always synchronous (see the file comment). */
 const SYNC_READ_BYTES = 1 << 20;
+
+/**
+ * A synchronous read or append that took longer than this sends the file's larger reads and appends to the
+ * thread pool. From the page cache a 1 MiB append took 0.2-1.3 ms here and an 8 MiB read 1-10 ms.
+ */
+export const SLOW_SYNC_MS = 25;
 
 /**
  * Appends are written at most this much per write call. On this project's VM (Linux 6.18, ext4) a write of 2 MiB
@@ -42,10 +52,22 @@ const SYNC_READ_BYTES = 1 << 20;
 const APPEND_SLICE_BYTES = 1 << 20;
 
 class NodeFile implements EnvFile {
+  /** False once a synchronous call was slow (see the file comment). */
+  private quick = true;
+
   constructor(
     readonly path: string,
     private readonly fh: FileHandle,
+    private readonly slowSyncMs: number,
   ) {}
+
+  /** n bytes moved by `op` on this thread; marks the file slow when that took too long. */
+  private timed(op: () => number): number {
+    const start = performance.now();
+    const n = op();
+    if (performance.now() - start > this.slowSyncMs) this.quick = false;
+    return n;
+  }
 
   size(): Promise<number> {
     return guard('stat', this.path, async () => (await this.fh.stat()).size);
@@ -58,7 +80,9 @@ class NodeFile implements EnvFile {
       while (done < length) {
         const bytesRead = length <= SYNC_READ_BYTES
           ? readSync(this.fh.fd, buf, done, length - done, offset + done)
-          : (await this.fh.read(buf, done, length - done, offset + done)).bytesRead;
+          : this.quick
+            ? this.timed(() => readSync(this.fh.fd, buf, done, length - done, offset + done))
+            : (await this.fh.read(buf, done, length - done, offset + done)).bytesRead;
         if (bytesRead === 0) throw ioError(`short read of ${this.path}: ${done} of ${length} bytes at offset ${offset}`);
         done += bytesRead;
       }
@@ -70,7 +94,8 @@ class NodeFile implements EnvFile {
     return guard('append to', this.path, async () => {
       let done = 0;
       while (done < data.length) {
-        done += (await this.fh.write(data, done, Math.min(data.length - done, APPEND_SLICE_BYTES))).bytesWritten;
+        const n = Math.min(data.length - done, APPEND_SLICE_BYTES);
+        done += this.quick ? this.timed(() => writeSync(this.fh.fd, data, done, n)) : (await this.fh.write(data, done, n)).bytesWritten;
       }
     });
   }
@@ -88,13 +113,24 @@ class NodeFile implements EnvFile {
   }
 }
 
+export interface NodeEnvOptions {
+  /** See SLOW_SYNC_MS (the default); 0 sends every larger read and every append after the first to the thread pool. */
+  readonly slowSyncMs?: number;
+}
+
 export class NodeEnv implements Env {
+  private readonly slowSyncMs: number;
+
+  constructor(options: NodeEnvOptions = {}) {
+    this.slowSyncMs = options.slowSyncMs ?? SLOW_SYNC_MS;
+  }
+
   async openRead(path: string): Promise<EnvFile> {
-    return new NodeFile(path, await guard('open', path, () => fs.open(path, 'r')));
+    return new NodeFile(path, await guard('open', path, () => fs.open(path, 'r')), this.slowSyncMs);
   }
 
   async openAppend(path: string): Promise<EnvFile> {
-    return new NodeFile(path, await guard('open', path, () => fs.open(path, 'a+')));
+    return new NodeFile(path, await guard('open', path, () => fs.open(path, 'a+')), this.slowSyncMs);
   }
 
   readFile(path: string): Promise<Uint8Array> {
