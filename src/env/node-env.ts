@@ -3,8 +3,8 @@
  *
  * Reads and appends are synchronous while the file answers quickly: from and to the page cache they are memcpys,
  * and a promise costs a thread-pool round trip each way (400 reads of a model's records: 15-33 ms through
- * promises, 3.5 ms synchronous; a 1 GB get 1.24-1.44 -> 1.06-1.16 s and a 1 GB lossless put 2.55-3.47 ->
- * 2.25-2.45 s, 3 alternating runs each, with its large reads and its appends synchronous). Reads up to
+ * promises, 3.5 ms synchronous; with large reads and appends synchronous too, a 1 GB get 1.26-1.49 -> 1.09-1.28 s
+ * and a 1 GB lossless put 2.28-2.57 -> 2.14-2.41 s, 3 alternating runs each). Reads up to
  * SYNC_READ_BYTES are always one synchronous pread. Once a larger read or an append has held the thread for
  * SLOW_SYNC_MS (a cold disk, writeback throttling), that file's larger reads and appends go through the thread
  * pool, so a slow disk holds the event loop once, not on every call.

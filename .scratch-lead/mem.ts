@@ -1,0 +1,14 @@
+import { NeurStore } from '../src/store/neur-store.js';
+import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+const [file, workers] = process.argv.slice(2);
+rmSync('/tmp/memstore', { recursive: true, force: true });
+const t = performance.now();
+const s = await NeurStore.init('/tmp/memstore', { encodeWorkers: Number(workers), decodeWorkers: Number(workers) });
+let peak = 0; let peakAb = 0; let peakHeap = 0; const base0 = process.memoryUsage().rss;
+const timer = setInterval(() => { const m = process.memoryUsage(); peak = Math.max(peak, m.rss); peakAb = Math.max(peakAb, m.arrayBuffers); peakHeap = Math.max(peakHeap, m.heapUsed); }, 20);
+await s.put(file, { name: 'm', onProgress: () => {} });
+const m = process.memoryUsage();
+console.log('put s', ((performance.now() - t) / 1000).toFixed(1), 'rss', m.rss >> 20, 'heap', m.heapUsed >> 20, 'ext', m.external >> 20, 'ab', m.arrayBuffers >> 20, 'maxRSS', process.resourceUsage().maxRSS >> 10, 'peak sampled', peak >> 20, 'peakAb', peakAb >> 20, 'peakHeap', peakHeap >> 20, 'base0', base0 >> 20);
+clearInterval(timer);
+await s.close();

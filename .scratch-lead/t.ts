@@ -1,0 +1,11 @@
+import { EncodePool } from '../src/runtime/encode-pool.js';
+import { encodeLossless } from '../src/codecs/lossless.js';
+import { toDTypeBytes } from '../src/codecs/half-float.js';
+const base = new Float32Array(50000).map((_, i) => Math.sin(i) * 0.02);
+const mid = base.map((v, i) => v + Math.cos(i) * 0.001);
+const bf16 = (v: Float32Array) => toDTypeBytes(v, 'BF16');
+const chain = [encodeLossless(bf16(base), 2, null), encodeLossless(bf16(mid), 2, bf16(base))];
+const pool = new EncodePool(2);
+const r = await pool.encode({ bytes: bf16(mid), width: 2, base: null, baseChain: chain.map((b) => b.slice()) });
+console.log(chain.map((c) => c.length), r.bodies?.map((b) => b.byteLength));
+await pool.close();
