@@ -41,7 +41,7 @@ const SYNC_READ_BYTES = 1 << 20;
  * A synchronous read or append that took longer than this sends the file's larger reads and appends to the
  * thread pool. From the page cache a 1 MiB append took 0.2-1.3 ms here and an 8 MiB read 1-10 ms.
  */
-export const SLOW_SYNC_MS = 25;
+const SLOW_SYNC_MS = 25;
 
 /**
  * Appends are written at most this much per write call. On this project's VM (Linux 6.18, ext4) a write of 2 MiB
