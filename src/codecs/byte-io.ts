@@ -96,6 +96,16 @@ export class ByteWriter {
   }
 }
 
+/** Copies `parts` one after another into `out` (which must hold them all); returns the bytes copied. */
+export function concatInto(parts: readonly Uint8Array[], out: Uint8Array): number {
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return at;
+}
+
 /** Which NeurStoreError a reader throws: caller-supplied blobs are bad input, stored blobs are corruption. */
 export type ByteReaderErrors = 'invalid-argument' | 'corruption';
 

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { invalidArgument } from '../errors.js';
-import { ByteReader, ByteWriter } from './byte-io.js';
+import { ByteReader, ByteWriter, concatInto } from './byte-io.js';
 import { ransDecode, ransEncode } from './rans-coder.js';
 import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 import { decodeSparse, dominantByte, encodeSparse, sparseLength } from './sparse-coder.js';
@@ -205,11 +205,7 @@ export const RANS_PAIRS_CODER: EntropyCoder = coder({
     const mode = packPairs(input, pairs) < 16 ? 1 : 0;
     const head = new ByteWriter().u8(mode).varint(n).finish();
     const body = ransEncode(mode === 1 ? pairs : input);
-    return CODED_SCRATCH.fill(head.length + body.length, (out) => {
-      out.set(head);
-      out.set(body, head.length);
-      return head.length + body.length;
-    });
+    return CODED_SCRATCH.fill(head.length + body.length, (out) => concatInto([head, body], out));
   },
   decodeInto: (blob, out) => {
     const r = new ByteReader(blob, 'rANS pairs block');

@@ -21,7 +21,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
-import { ByteReader, ByteWriter } from './byte-io.js';
+import { ByteReader, ByteWriter, concatInto } from './byte-io.js';
 import { type EntropyCoder, RANS_CODER, encodeSmallest, entropyCoderById } from './entropy-coder.js';
 import { type FloatDType, ulpOf, unzigzag, zigzag } from './float-ulp.js';
 import { fromBf16Bits, fromF16Bits, roundTo, toBf16Bits, toDTypeBytes, toF16Bits } from './half-float.js';
@@ -177,11 +177,7 @@ export function encodeGroupDeltaDecoded(
       pieces.push(new ByteWriter().u8(enc.coder).varint(s.length).varint(enc.bytes.length).finish(), enc.bytes);
     }
     const out = new Uint8Array(pieces.reduce((t, p) => t + p.length, 0));
-    let at = 0;
-    for (const p of pieces) {
-      out.set(p, at);
-      at += p.length;
-    }
+    concatInto(pieces, out);
     return out;
   });
   return { body, decoded, maxError: Math.max(r.maxError, rawError) };

@@ -28,7 +28,7 @@
 import { invalidArgument } from '../errors.js';
 import { kernels } from '../kernels/kernels.js';
 import { codecKernels, type PlaneArena } from '../kernels/codec-kernels.js';
-import { ByteReader, ByteWriter } from './byte-io.js';
+import { ByteReader, ByteWriter, concatInto } from './byte-io.js';
 import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 import {
   type EntropyCoder, RANS_CODER, RAW_CODER, SPARSE_CODER, ZSTD_CODER, ZSTD_PLANE_CODER, encodeSmallest, encodeSparsePart,
@@ -146,11 +146,7 @@ function assemblePlanes(planes: Uint8Array, width: number, op: BaseOp, options: 
   const total = parts.reduce((s, q) => s + q.length, 0);
   const into = options.into;
   const out = into && into.byteLength >= total ? Buffer.from(into, 0, total) : Buffer.from(new ArrayBuffer(total));
-  let at = 0;
-  for (const q of parts) {
-    out.set(q, at);
-    at += q.length;
-  }
+  concatInto(parts, out);
   return out;
 }
 

@@ -19,7 +19,7 @@
  *   (mode 3, a table of exact symbol:u8 freq:varint pairs, is retired: it is rejected as unknown.)
  */
 import { kernels } from '../kernels/kernels.js';
-import { ByteReader, ByteWriter } from './byte-io.js';
+import { ByteReader, ByteWriter, concatInto } from './byte-io.js';
 import { chooseTable, readTable } from './rans-table.js';
 import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 
@@ -45,11 +45,7 @@ export function ransEncode(input: Uint8Array): Uint8Array {
   w.u8(k === 8 ? MODE_RANS8 : MODE_RANS2).varint(n).bytes(table.bytes);
   for (const x of stream.states) w.u32(x);
   const head = w.finish();
-  return CODED_SCRATCH.fill(head.length + stream.bytes.length, (blob) => {
-    blob.set(head);
-    blob.set(stream.bytes, head.length);
-    return head.length + stream.bytes.length;
-  });
+  return CODED_SCRATCH.fill(head.length + stream.bytes.length, (blob) => concatInto([head, stream.bytes], blob));
 }
 
 /** Scratch for the coded stream (2 bytes per symbol bound the worst case: freq 1 costs 15 bits). */

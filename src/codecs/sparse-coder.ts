@@ -13,7 +13,7 @@
  *   values := the `others` bytes that differ from `fill`, in order
  * The parts' coders are passed in (entropy-coder.ts wires them), so this module has no coder registry.
  */
-import { ByteReader, ByteWriter } from './byte-io.js';
+import { ByteReader, ByteWriter, concatInto } from './byte-io.js';
 import { codecKernels } from '../kernels/codec-kernels.js';
 import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
 
@@ -46,15 +46,7 @@ export function encodeSparse(input: Uint8Array, fill: number, encodePart: PartEn
     pieces.push(new ByteWriter().u8(e.coder).varint(e.bytes.length).finish(), e.bytes); // e.bytes may be a scratch view
   }
   // Assembled where coded results go (CODED_SCRATCH): a ByteWriter grew through fresh buffers and copied twice.
-  const total = pieces.reduce((t, p) => t + p.length, 0);
-  return CODED_SCRATCH.fill(total, (into) => {
-    let at = 0;
-    for (const p of pieces) {
-      into.set(p, at);
-      at += p.length;
-    }
-    return at;
-  });
+  return CODED_SCRATCH.fill(pieces.reduce((t, p) => t + p.length, 0), (into) => concatInto(pieces, into));
 }
 
 /** The length a sparse blob decodes to (its header); INVALID_ARGUMENT when unreadable. */

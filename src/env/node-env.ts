@@ -39,15 +39,18 @@ const SYNC_READ_BYTES = 1 << 20;
 
 /**
  * A synchronous read or append that took longer than this sends the file's larger reads and appends to the
- * thread pool. From the page cache a 1 MiB append took 0.2-1.3 ms here and an 8 MiB read 1-10 ms.
+ * thread pool. From the page cache a 1 MiB append took 0.2-1.3 ms here and an 8 MiB read 0.5-1.6 ms (median
+ * of 120); but a read into memory not touched before took 25-33 ms (its pages faulting in), so in two 1 GB gets
+ * 3 and 1 of the 3 segment files went to the pool after one of their first reads, and in two puts the model
+ * file after its first.
  */
 const SLOW_SYNC_MS = 25;
 
 /**
  * Appends are written at most this much per write call. On this project's VM (Linux 6.18, ext4) a write of 2 MiB
- * or more cost ten times the kernel CPU of a smaller one (the step is at 2 MiB exactly, the size of a huge
- * page-cache folio): writing 1 GB from an 8 MiB buffer took 2.1-2.4 s in 8, 4 or 2 MiB writes and 0.19-0.26 s
- * in 1 or 1.5 MiB ones (dd with bs=8M vs bs=128K: 2.1 vs 0.16 s). zstd writes 128 KiB at a time.
+ * or more cost ten times the kernel CPU of a smaller one (the step lies between 1.5 and 2 MiB; 2 MiB is the size
+ * of a huge page-cache folio): writing 1 GB from an 8 MiB buffer took 2.1-2.4 s in 8, 4 or 2 MiB writes and
+ * 0.19-0.26 s in 1 or 1.5 MiB ones (dd with bs=8M vs bs=128K: 2.1 vs 0.16 s). zstd writes 128 KiB at a time.
  */
 const APPEND_SLICE_BYTES = 1 << 20;
 
