@@ -34,7 +34,8 @@ export const WORKED_EXAMPLES: Readonly<Record<string, WorkedExample>> = {
     output: ['stored mnist (lossless): 2 tensors, 397.2 KB in, 327.6 KB new on disk (1.21x), max error 0.00e+0'],
     note: 'Stores the file bit-exact. `--tolerance 1e-3` stores it with every element within 1e-3 instead (several ' +
       'times smaller); `--dry-run` reports the ratio and max error and stores nothing. A TF.js model is put by its ' +
-      'model.json (its shards are found beside it), an ONNX model by its .onnx file.',
+      'model.json (its shards are found beside it), an ONNX model by its .onnx file, a sharded safetensors ' +
+      'checkpoint by its model.safetensors.index.json or its directory.',
   },
   ls: {
     args: 'ls',

@@ -74,7 +74,7 @@ export async function openModelSource(env: Env, path: string): Promise<OpenedSou
  * `source` counting the bytes of the files opened through it (each once): the model's size once a format has
  * read it, for any source (in memory, staged by an upload), as `OpenedSource.bytesOpened` does for files.
  */
-export function countingSource(source: ModelSource & { readonly path?: string }): ModelSource & { readonly path?: string; bytesOpened(): number } {
+export function countingSource(source: ModelSource & { readonly path?: string }): ModelSource & { readonly path?: string; bytesOpened(): number; filesOpened(): string[] } {
   const sizes = new Map<string, number>();
   return {
     // The path a source was opened from names it in error messages (format-registry.ts): keep it.
@@ -86,6 +86,8 @@ export function countingSource(source: ModelSource & { readonly path?: string })
       return bytes;
     },
     bytesOpened: () => [...sizes.values()].reduce((n, s) => n + s, 0),
+    /** The files opened through it, in the order first opened. */
+    filesOpened: () => [...sizes.keys()],
   };
 }
 

@@ -164,8 +164,9 @@ export class NeurStore {
     const { mode, tolerance } = resolveMode(options);
     const cancelledPut = (): NeurStoreError => cancelled(`put of '${options.name}' was cancelled; nothing of it is stored`);
     if (options.signal?.aborted) throw cancelledPut();
+    const format = options.format ? formatByName(options.format) : await detectFormat(source);
+    // The model's files are those its format reads (a directory's config.json or README is not one of them).
     const counted = countingSource(source);
-    const format = options.format ? formatByName(options.format) : await detectFormat(counted);
     const layout = await format.read(counted); // a malformed model fails here, before anything is written
     const dryRun = Boolean(options.dryRun);
     const result = await this.backend.write((tx) => this.content.writing(tx.records, async () => {
@@ -178,7 +179,7 @@ export class NeurStore {
       encoder.finish();
       const model: ModelInfo = {
         name: options.name, format: format.name, createdMs: this.env.now(), bytesIn: counted.bytesOpened(),
-        files: [...source.files], architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
+        files: counted.filesOpened(), architectureKey: arch.key, mode, tolerance, tensorCount: rows.length,
         storedBytes: arch.storedBytes + rows.reduce((n, r) => n + r.storedBytes, 0), metadata: {}, tags: { ...options.tags },
       };
       const maxError = rows.reduce((m, r) => Math.max(m, r.maxError), 0);

@@ -58,7 +58,7 @@ test('MNIST: the generic writer reproduces the reference implementation layout e
   sameBytes(sink.bytes(), bytes);
 });
 
-test('detect says no to other content and to several files', async () => {
+test('detect says no to other content and to several files none of which is a *.safetensors file', async () => {
   const onnx = readFileSync(fixturePath('vad-web', 'silero_vad_v5.onnx'));
   const json = readFileSync(fixturePath('human-models', 'blazeface.json'));
   const mnistBytes = new Uint8Array(readFileSync(join(SHARED_MNIST_DIR, mnist[0])));
@@ -67,7 +67,11 @@ test('detect says no to other content and to several files', async () => {
     assert.equal(await safetensorsFormat.detect(memoryModelSource({ f: bytes })), false);
   }
   assert.equal(await safetensorsFormat.detect(memoryModelSource({ a: mnistBytes, b: mnistBytes })), false);
-  await assert.rejects(safetensorsFormat.read(memoryModelSource({ a: mnistBytes, b: mnistBytes })), (e) => isNeurStoreError(e, 'NOT_SUPPORTED'));
+  await assert.rejects(safetensorsFormat.read(memoryModelSource({ a: mnistBytes, b: mnistBytes })), (e) => isNeurStoreError(e, 'INVALID_ARGUMENT') && /none of its 2 files/.test(e.message));
+  // Two safetensors files and no index (safetensors-shards.test.ts has the sharded cases): which one is meant?
+  const two = memoryModelSource({ 'a.safetensors': mnistBytes, 'b.safetensors': mnistBytes });
+  assert.equal(await safetensorsFormat.detect(two), true);
+  await assert.rejects(safetensorsFormat.read(two), (e) => isNeurStoreError(e, 'INVALID_ARGUMENT') && /2 safetensors files \(a\.safetensors, b\.safetensors\)/.test(e.message));
 });
 
 test('write rejects a tensor of the wrong size before anything past it is written', async () => {
