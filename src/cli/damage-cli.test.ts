@@ -84,15 +84,17 @@ test('a damaged catalog is CORRUPTION (exit 5), not a crash (70); SQLite errors 
   assert.equal(sqliteError('c.sqlite', 'read', Object.assign(new Error('x'), { code: 'SQLITE_BUSY' })).code, 'CONFLICT');
 });
 
-test('bad paths are INVALID_ARGUMENT (exit 2): get -o into an existing directory writes nothing', () => {
+test('get -o an existing directory writes the model into it under the name it was put with; a path under a file is INVALID_ARGUMENT (exit 2)', () => {
   const dir = join(tempDir(), 'store');
   storeWith(dir, { small });
   const target = join(tmp, 'a-directory');
   mkdirSync(target, { recursive: true });
-  const r = cli(dir, 'get', 'small', '-o', target);
+  ok(cli(dir, 'get', 'small', '-o', target), 'get into a directory');
+  assert.deepEqual(readdirSync(target), ['small.safetensors']);
+  assert.ok(readFileSync(join(target, 'small.safetensors')).equals(readFileSync(small)), 'byte-exact');
+  const r = cli(dir, 'get', 'small', '-o', join(small, 'x.safetensors'));
   assert.equal(r.status, EXIT_CODES.INVALID_ARGUMENT, r.stderr);
-  assert.match(r.stderr, /is a directory/);
-  assert.deepEqual(readdirSync(target), []);
+  assert.match(r.stderr, /small\.safetensors is a file, not a directory/);
 });
 
 test('a get killed with SIGKILL leaves its temporary; the next get into that directory deletes it', async () => {

@@ -108,7 +108,10 @@ async function removeStaleTemporaries(env: Env, dir: string): Promise<void> {
   }
 }
 
-/** A sink whose first file goes to `target` and later ones beside it; `commit` moves them into place. */
+/**
+ * A sink whose first file goes to `target` and later ones beside it (with `intoDirectory`, every file into the
+ * directory `target` under the name the format gives it); `commit` moves them into place.
+ */
 export interface StagedSink extends ModelSink {
   readonly written: string[];
   commit(): Promise<void>;
@@ -125,6 +128,8 @@ export interface StagedSinkOptions {
    * in the page cache: a power cut soon after may lose them. The store's own data is durable either way.
    */
   readonly sync?: boolean;
+  /** `target` is a directory: every file goes into it under its own name (the name it was put with). */
+  readonly intoDirectory?: boolean;
 }
 
 export function stagedSink(env: Env, target: string, options: StagedSinkOptions = {}): StagedSink {
@@ -134,9 +139,10 @@ export function stagedSink(env: Env, target: string, options: StagedSinkOptions 
     written,
     async create(name: string): Promise<ByteSink & { close(): Promise<void> }> {
       if (name.split('/').includes('..') || name.startsWith('/')) throw invalidArgument(`file name '${name}' leaves the output directory`);
-      const final = staged.length === 0 ? target : joinPath(dirOf(target), name);
+      const final = options.intoDirectory ? joinPath(target, name) : staged.length === 0 ? target : joinPath(dirOf(target), name);
       if (staged.some((s) => s.final === final)) throw invalidArgument(`the model writes ${final} twice`);
       const tmp = `${final}.${process.pid}.neurstore-tmp`;
+      if ((await env.exists(dirOf(final))) && !(await env.isDirectory(dirOf(final)))) throw invalidArgument(`cannot write ${final}: ${dirOf(final)} is a file, not a directory`);
       await env.mkdir(dirOf(final));
       if (staged.length === 0) await removeStaleTemporaries(env, dirOf(final));
       await env.remove(tmp);
@@ -171,7 +177,7 @@ export function stagedSink(env: Env, target: string, options: StagedSinkOptions 
         await env.rename(s.tmp, s.final);
         written.push(s.final);
       }
-      if (staged.length && options.sync) await env.syncDir(dirOf(target));
+      if (staged.length && options.sync) await env.syncDir(options.intoDirectory ? target : dirOf(target));
     },
     async discard(): Promise<void> {
       for (const s of staged) {

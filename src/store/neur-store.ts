@@ -4,8 +4,8 @@
  * (backend/backend.ts), whose `write` keeps the order that keeps data safe: records durable before the catalog
  * names them, under the backend's writer lock.
  */
-import { NeurStoreError, cancelled, conflict, invalidArgument, isNeurStoreError, notFound, notSupported } from '../errors.js';
-import { joinPath, type Env } from '../env/env.js';
+import { NeurStoreError, cancelled, conflict, isNeurStoreError, notFound, notSupported } from '../errors.js';
+import type { Env } from '../env/env.js';
 import { NodeEnv } from '../env/node-env.js';
 import type { Catalog, TensorRow } from '../catalog/catalog.js';
 import type { Backend } from '../backend/backend.js';
@@ -200,16 +200,15 @@ export class NeurStore {
 
   /**
    * Writes model `name` to `outPath`: in its own format, byte-identical to what was put, or with
-   * `options.format` its tensors in another format. Returns the files written (main file first). The files are
-   * written beside their targets and moved into place only once the whole model is out: a failed or cancelled
-   * get leaves nothing at `outPath`.
+   * `options.format` its tensors in another format. `outPath` is the main file's path (other files land beside
+   * it), or an existing directory the files are written into under the names they were put with. Returns the
+   * files written (main file first). The files are written beside their targets and moved into place only once
+   * the whole model is out: a failed or cancelled get leaves nothing at `outPath`.
    */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
     checkPath(outPath, 'output path');
-    if ((await this.env.exists(outPath)) && (await this.env.isDirectory(outPath))) {
-      throw invalidArgument(`output path ${outPath} is a directory: give a file path (e.g. ${joinPath(outPath, name.replace(/[^\w.-]+/g, '_'))}.${'<ext>'})`);
-    }
-    const sink = stagedSink(this.env, outPath, { sync: options.sync });
+    const intoDirectory = (await this.env.exists(outPath)) && (await this.env.isDirectory(outPath));
+    const sink = stagedSink(this.env, outPath, { sync: options.sync, intoDirectory });
     try {
       await this.write(name, sink, options);
       await sink.commit();

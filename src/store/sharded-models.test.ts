@@ -88,3 +88,19 @@ test('a sharded fine-tune is coded against its base tensor by tensor across shar
   await sameFiles(store, 'tuned', tunedDir);
   await store.close();
 });
+
+test('get into an existing directory writes the model\'s files under the names they were put with', async () => {
+  const dir = await modelDir(base);
+  const single = await writeSafetensorsFile(join(tempDir(), 'weights.safetensors'), base[0]!);
+  const store = await NeurStore.init(join(tempDir(), 's'), { chunkBytes: CHUNK });
+  await store.put(dir, { name: 'sharded' });
+  await store.put(single, { name: 'single' });
+  const out = tempDir();
+  const files = [INDEX, 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  assert.deepEqual(await store.get('sharded', out), files.map((f) => join(out, f)), 'the index first, then the shards');
+  for (const f of files) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(dir, f))), `${f} byte-exact`);
+  assert.deepEqual(await store.get('single', out), [join(out, 'weights.safetensors')]);
+  assert.ok(readFileSync(join(out, 'weights.safetensors')).equals(readFileSync(single)));
+  assert.deepEqual(readdirSync(out).sort(), [...files, 'weights.safetensors'].sort(), 'nothing else: no temporaries');
+  await store.close();
+});
