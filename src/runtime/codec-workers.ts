@@ -11,8 +11,14 @@ import type { DecodeJob, DecodeResult } from './body-decoder.js';
 import type { EncodeJob, EncodeResult } from './encode-pool.js';
 import { WorkerPool } from './worker-pool.js';
 
-/** What codec.worker.ts is posted: one encode or one decode job. */
-export type CodecJob = { readonly encode: EncodeJob } | { readonly decode: DecodeJob };
+/** SHA-256 of `prefix` (one byte) followed by `bytes`: a record identity, taken off the calling thread. */
+export interface DigestJob {
+  readonly prefix: number;
+  readonly bytes: Uint8Array;
+}
+
+/** What codec.worker.ts is posted: one encode, decode or digest job. */
+export type CodecJob = { readonly encode: EncodeJob } | { readonly decode: DecodeJob } | { readonly digest: DigestJob };
 
 /**
  * The buffer of `a` when it can be moved to a worker: an ordinary ArrayBuffer large enough never to be one of
@@ -37,7 +43,7 @@ export function transferable(buffers: ReadonlyArray<ArrayBufferLike | undefined>
 }
 
 interface Shared {
-  readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult>;
+  readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult | Uint8Array>;
   users: number;
 }
 
@@ -49,7 +55,7 @@ export class CodecWorkers {
   /** `size` >= 1 worker threads, shared with every other open lease of the same size. */
   constructor(readonly size: number) {}
 
-  private pool(): WorkerPool<CodecJob, EncodeResult | DecodeResult> {
+  private pool(): WorkerPool<CodecJob, EncodeResult | DecodeResult | Uint8Array> {
     if (!this.held) {
       let s = shared.get(this.size);
       if (!s) {
@@ -68,6 +74,11 @@ export class CodecWorkers {
 
   decode(job: DecodeJob, transfer: readonly TransferListItem[]): Promise<DecodeResult> {
     return this.pool().run({ decode: job }, transfer) as Promise<DecodeResult>;
+  }
+
+  /** See `DigestJob`; `bytes` are posted as they are (shared memory: not copied, not moved). */
+  digest(job: DigestJob): Promise<Uint8Array> {
+    return this.pool().run({ digest: job }) as unknown as Promise<Uint8Array>;
   }
 
   /** Starts the workers (if not yet); true once at least one has loaded. */

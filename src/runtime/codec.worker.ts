@@ -1,13 +1,14 @@
 /**
  * A codec worker (see codec-workers.ts): codes the chunks `EncodePool` posts (lossless, XOR against a base
- * chunk when one is sent, or group-quantized) and runs `decodeBody` on the jobs `DecodePool` posts, answering
+ * chunk when one is sent, or group-quantized), takes their SHA-256 digests, and runs `decodeBody` on the jobs
+ * `DecodePool` posts, answering
  * with shared-memory results, or for `owned` jobs with the result's own buffer, transferred (this thread keeps
  * no reference to it).
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { decodeBody } from './body-decoder.js';
 import { isWhole, transferable, type CodecJob } from './codec-workers.js';
-import { codeChunkJob } from './encode-pool.js';
+import { codeChunkJob, prefixedDigest } from './encode-pool.js';
 import { serveJobs } from './worker-pool.js';
 
 // No forced collections: every large buffer a job uses is shared with the caller, moved back to it or reused
@@ -21,6 +22,7 @@ function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayB
 }
 
 serveJobs<CodecJob, unknown>((m) => {
+  if ('digest' in m) return { result: prefixedDigest(m.digest), transfer: [] };
   if ('encode' in m) {
     const job = m.encode;
     const r = codeChunkJob(job);

@@ -139,3 +139,23 @@ test('maxAbsError: NaN on one side is an infinite error, whatever follows it', (
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, 1), Float32Array.of(0, 5)), Infinity);
   assert.equal(maxAbsError(Float32Array.of(Number.NaN, Infinity, 1), Float32Array.of(Number.NaN, Infinity, 1.5)), 0.5);
 });
+
+test('digest: SHA-256 of the prefix byte and the bytes, on a worker for shared memory and inline otherwise, alike', async () => {
+  const pool = new EncodePool(2);
+  try {
+    const bytes = new Uint8Array(new SharedArrayBuffer(3 << 20));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+    const plain = Uint8Array.from(bytes);
+    const expected = createHash('sha256').update(Uint8Array.of(7)).update(plain).digest();
+    const views = [bytes, bytes.subarray(1000, 2_000_000), plain, plain.subarray(1000, 2_000_000)];
+    const digests = await Promise.all(views.map((v) => pool.digest(7, v)));
+    assert.deepEqual(Buffer.from(digests[0]!), expected);
+    assert.deepEqual(Buffer.from(digests[2]!), expected);
+    const part = createHash('sha256').update(Uint8Array.of(7)).update(plain.subarray(1000, 2_000_000)).digest();
+    assert.deepEqual(Buffer.from(digests[1]!), part, 'a view of shared memory: its own bytes only');
+    assert.deepEqual(Buffer.from(digests[3]!), part);
+    assert.deepEqual(Buffer.from(await new EncodePool(0).digest(7, bytes)), expected, 'no workers: on this thread');
+  } finally {
+    await pool.close();
+  }
+});

@@ -23,6 +23,8 @@ export class ChunkPipeline {
   /** Memory the encode workers write lossless bodies into, given back once the body's record is written. */
   private readonly bodies: RecycledBuffers;
   readonly inFlight = new Map<string, Promise<StoredChunk>>();
+  /** The chunks' planning (identity looked up, coding started, place taken among the appends), in read order. */
+  planning: Promise<unknown> = Promise.resolve();
   appending: Promise<unknown> = Promise.resolve();
 
   /**
@@ -64,6 +66,7 @@ export class ChunkPipeline {
 
   /** Resolves once every chunk admitted so far is appended or has failed (never rejects). */
   async settled(): Promise<void> {
+    await this.planning; // a chunk takes its place among the appends once planned
     await this.appending;
   }
 }
