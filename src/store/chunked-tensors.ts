@@ -197,6 +197,7 @@ export class ChunkedTensors {
       // The chunk's SHA-256 is taken on a worker while the next chunks are read; chunks are planned (looked up,
       // sent to coding, given their place among the appends) one after another in the order they were read.
       const hashed = this.encoder.digest(RecordKind.Chunk, bytes);
+      hashed.catch(() => {}); // awaited once the chunks before it are planned; reported through `planning`
       const planning = pipe.planning.then(() => hashed).then((identity) => ({ record: recordOf(i, bytes, identity) }));
       pipe.planning = planning.catch(() => {}); // a failed chunk is reported through its own promise
       const record = planning.then((p) => p.record);
