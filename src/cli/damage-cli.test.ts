@@ -84,7 +84,7 @@ test('a damaged catalog is CORRUPTION (exit 5), not a crash (70); SQLite errors 
   assert.equal(sqliteError('c.sqlite', 'read', Object.assign(new Error('x'), { code: 'SQLITE_BUSY' })).code, 'CONFLICT');
 });
 
-test('get -o an existing directory writes the model into it under the name it was put with; a path under a file is INVALID_ARGUMENT (exit 2)', () => {
+test('get -o a directory (existing, or ending in /) writes the model into it under the name it was put with; a path under a file is INVALID_ARGUMENT (exit 2)', () => {
   const dir = join(tempDir(), 'store');
   storeWith(dir, { small });
   const target = join(tmp, 'a-directory');
@@ -92,6 +92,8 @@ test('get -o an existing directory writes the model into it under the name it wa
   ok(cli(dir, 'get', 'small', '-o', target), 'get into a directory');
   assert.deepEqual(readdirSync(target), ['small.safetensors']);
   assert.ok(readFileSync(join(target, 'small.safetensors')).equals(readFileSync(small)), 'byte-exact');
+  ok(cli(dir, 'get', 'small', '-o', `${join(tmp, 'made', 'here')}/`), 'get into a directory named with a trailing /');
+  assert.deepEqual(readdirSync(join(tmp, 'made', 'here')), ['small.safetensors']);
   const r = cli(dir, 'get', 'small', '-o', join(small, 'x.safetensors'));
   assert.equal(r.status, EXIT_CODES.INVALID_ARGUMENT, r.stderr);
   assert.match(r.stderr, /small\.safetensors is a file, not a directory/);

@@ -108,7 +108,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   program
     .command('get <name>')
     .description('write a model back, byte-identical to the file that was put (or converted with --format)')
-    .requiredOption('-o, --output <file>', 'output file (a multi-file model puts its other files beside it), or an existing directory to write the files into under their own names')
+    .requiredOption('-o, --output <file>', 'output file (a multi-file model puts its other files beside it), or a directory (existing, or ending in /) to write the files into under their own names')
     .addOption(new Option('--format <format>', "write the tensors in this format instead of the model's own").choices(formatNames()))
     .option('--verify', "also check every chunk of a large tensor against its SHA-256 (slower; records' CRCs are always checked)")
     .option('--sync', 'fsync the written files before exiting (durable through a power cut; bounded by the disk\'s speed)')
@@ -116,7 +116,7 @@ export function buildProgram(io: CliIo = processIo): Command {
       await withStore(cmd, async (s) => {
         const progress = bar(`get ${name}`);
         // Ctrl-C stops the get cleanly (nothing left at the output path): exit 130.
-        const files = await untilCtrlC((signal) => s.get(name, resolve(o.output), { signal, format: o.format, verify: o.verify, sync: o.sync, onProgress: (p) => progress.update(p.done, p.total) }))
+        const files = await untilCtrlC((signal) => s.get(name, resolve(o.output) + (o.output.endsWith('/') ? '/' : ''), { signal, format: o.format, verify: o.verify, sync: o.sync, onProgress: (p) => progress.update(p.done, p.total) }))
           .finally(() => progress.done());
         out(`wrote ${files.join(', ')}`);
       }, 'read');

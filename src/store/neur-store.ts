@@ -201,13 +201,14 @@ export class NeurStore {
   /**
    * Writes model `name` to `outPath`: in its own format, byte-identical to what was put, or with
    * `options.format` its tensors in another format. `outPath` is the main file's path (other files land beside
-   * it), or an existing directory the files are written into under the names they were put with. Returns the
+   * it), or a directory (one that exists, or a path ending in '/') the files are written into under the names
+   * they were put with. Returns the
    * files written (main file first). The files are written beside their targets and moved into place only once
    * the whole model is out: a failed or cancelled get leaves nothing at `outPath`.
    */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
     checkPath(outPath, 'output path');
-    const intoDirectory = (await this.env.exists(outPath)) && (await this.env.isDirectory(outPath));
+    const intoDirectory = outPath.endsWith('/') || ((await this.env.exists(outPath)) && (await this.env.isDirectory(outPath)));
     const sink = stagedSink(this.env, outPath, { sync: options.sync, intoDirectory });
     try {
       await this.write(name, sink, options);

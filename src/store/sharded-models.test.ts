@@ -89,7 +89,7 @@ test('a sharded fine-tune is coded against its base tensor by tensor across shar
   await store.close();
 });
 
-test('get into an existing directory writes the model\'s files under the names they were put with', async () => {
+test('get into a directory (existing, or a path ending in /) writes the model\'s files under the names they were put with', async () => {
   const dir = await modelDir(base);
   const single = await writeSafetensorsFile(join(tempDir(), 'weights.safetensors'), base[0]!);
   const store = await NeurStore.init(join(tempDir(), 's'), { chunkBytes: CHUNK });
@@ -102,5 +102,8 @@ test('get into an existing directory writes the model\'s files under the names t
   assert.deepEqual(await store.get('single', out), [join(out, 'weights.safetensors')]);
   assert.ok(readFileSync(join(out, 'weights.safetensors')).equals(readFileSync(single)));
   assert.deepEqual(readdirSync(out).sort(), [...files, 'weights.safetensors'].sort(), 'nothing else: no temporaries');
+  const fresh = join(tempDir(), 'new', 'dir');
+  assert.deepEqual(await store.get('sharded', `${fresh}/`), files.map((f) => join(fresh, f)), 'a path ending in / is a directory, made if missing');
+  for (const f of files) assert.ok(readFileSync(join(fresh, f)).equals(readFileSync(join(dir, f))), `${f} byte-exact`);
   await store.close();
 });
