@@ -5,8 +5,8 @@
  * the digest is, without decoding the body again. Pure and thread-agnostic: the encode pool runs it on its
  * workers, or inline, with identical results.
  */
-import { createHash } from 'node:crypto';
 import { RANS_PAIRS_CODER, ZSTD_PLANE_CODER } from './entropy-coder.js';
+import { prefixedSha256 } from './prefixed-digest.js';
 import { type Source, encodeGroupDeltaDecoded } from './group-delta.js';
 import type { FloatDType } from './float-ulp.js';
 import { fromDTypeBytes } from './half-float.js';
@@ -31,7 +31,7 @@ export function encodeGroupChunk(
   const x = source(bytes, dtype);
   const b = base && source(base, dtype);
   const r = encodeGroupDeltaDecoded(x, b, tol, { dtype, coder: smallest || b ? RANS_PAIRS_CODER : ZSTD_PLANE_CODER });
-  const digest = new Uint8Array(createHash('sha256').update(Uint8Array.of(digestPrefix)).update(r.decoded).digest());
+  const digest = new Uint8Array(prefixedSha256(digestPrefix, r.decoded));
   return { body: r.body, maxError: r.maxError, digest };
 }
 

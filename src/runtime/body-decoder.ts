@@ -5,8 +5,8 @@
  * hands back by transfer, for bytes used once (streamed chunks). The digest (SHA-256 over a one-byte prefix
  * and the decoded bytes, the store's record identity) is computed where the bytes were made, when asked.
  */
-import { createHash } from 'node:crypto';
 import { decompress } from 'zstd-napi';
+import { prefixedSha256 } from '../codecs/prefixed-digest.js';
 import { decodeLossless, decodeLosslessChain, losslessInfo } from '../codecs/lossless.js';
 import { decodeGroupDeltaBytes, groupDeltaInfo } from '../codecs/group-delta.js';
 import { decodePaperDelta, paperDeltaInfo } from '../codecs/paper-delta.js';
@@ -65,7 +65,7 @@ export interface DecodeResult {
 
 export function decodeBody(job: DecodeJob): DecodeResult {
   const bytes = job.owned ? owned(decodeBytes(job), job.into) : shared(decodeBytes(job));
-  const digest = job.digest === false ? null : new Uint8Array(createHash('sha256').update(Uint8Array.of(job.digestPrefix)).update(bytes).digest());
+  const digest = job.digest === false ? null : new Uint8Array(prefixedSha256(job.digestPrefix, bytes));
   return { bytes, digest };
 }
 

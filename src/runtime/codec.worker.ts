@@ -7,7 +7,8 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { decodeBody } from './body-decoder.js';
 import { isWhole, transferable, type CodecJob } from './codec-workers.js';
-import { codeChunkJob, prefixedDigest } from './encode-pool.js';
+import { prefixedSha256 } from '../codecs/prefixed-digest.js';
+import { codeChunkJob } from './encode-pool.js';
 import { serveJobs } from './worker-pool.js';
 
 // No forced collections: every large buffer a job uses is shared with the caller, moved back to it or reused
@@ -21,7 +22,7 @@ function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayB
 }
 
 serveJobs<CodecJob, unknown>((m) => {
-  if ('digest' in m) return { result: prefixedDigest(m.digest), transfer: [] };
+  if ('digest' in m) return { result: prefixedSha256(m.digest.prefix, m.digest.bytes), transfer: [] };
   if ('encode' in m) {
     const job = m.encode;
     const r = codeChunkJob(job);

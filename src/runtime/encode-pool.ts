@@ -8,12 +8,12 @@
  * every buffer moved back to the main thread counted there as new external memory, and asked V8 for a full
  * collection about every 64 MB (52 of them in a 1 GB fine-tune's put, ~1 CPU s).
  */
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { FloatDType } from '../codecs/float-ulp.js';
 import { encodeGroupChunk } from '../codecs/group-chunk.js';
 import { encodeLossless, encodeLosslessOnChain, type LosslessEffort } from '../codecs/lossless.js';
-import { CodecWorkers, isWhole, movable, transferable, type DigestJob } from './codec-workers.js';
+import { prefixedSha256 } from '../codecs/prefixed-digest.js';
+import { CodecWorkers, isWhole, movable, transferable } from './codec-workers.js';
 
 export interface EncodeJob {
   readonly bytes: Uint8Array;
@@ -51,11 +51,6 @@ export function codeChunkJob(job: EncodeJob): EncodeResult {
   const options = { effort: job.effort, into: job.into };
   const body = job.baseChain ? encodeLosslessOnChain(job.bytes, job.width, job.baseChain, options) : encodeLossless(job.bytes, job.width, job.base, options);
   return { body, ...(job.into && body.buffer === job.into ? { inInto: true } : {}) };
-}
-
-/** The work of a digest job, wherever it runs. */
-export function prefixedDigest(job: DigestJob): Uint8Array {
-  return createHash('sha256').update(Uint8Array.of(job.prefix)).update(job.bytes).digest();
 }
 
 /** The buffer `a` is the whole of, when it is an ordinary ArrayBuffer (moved to the worker, not copied). */
@@ -100,7 +95,7 @@ export class EncodePool {
   digest(prefix: number, bytes: Uint8Array): Promise<Uint8Array> {
     if (!this.pool || !(bytes.buffer instanceof SharedArrayBuffer)) {
       try {
-        return Promise.resolve(prefixedDigest({ prefix, bytes }));
+        return Promise.resolve(prefixedSha256(prefix, bytes));
       } catch (e) {
         return Promise.reject(e);
       }

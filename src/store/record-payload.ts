@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { corruption } from '../errors.js';
+import { prefixedSha256 } from '../codecs/prefixed-digest.js';
 
 export const PAYLOAD_VERSION = 1;
 /** Bytes of the longest header (identity, check and base key): what a prefix read must fetch. */
@@ -78,7 +79,7 @@ export interface PayloadParts {
 
 /** The identity of exact content. */
 export function exactIdentity(kind: RecordKind, bytes: Uint8Array): Uint8Array {
-  return createHash('sha256').update(Uint8Array.of(kind)).update(bytes).digest();
+  return prefixedSha256(kind, bytes);
 }
 
 /** The identity of a lossy encoding of `bytes`: depends on the mode and tolerance that made it. */
