@@ -8,23 +8,46 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
+// Shuffle tables of the sparse kernels, 8 bytes per byte value b of a map (filled by the start code below):
+// COMPACT[b] lists the lanes of b's set bits, lowest first (the lanes a swizzle gathers); EXPAND[b][lane] is the
+// rank of `lane` among b's set bits when its bit is set (the value a swizzle scatters there), else 0x80 (a
+// swizzle gives 0 there). Unused entries are 0x80.
+const COMPACT: usize = memory.data(256 * 8, 16);
+const EXPAND: usize = memory.data(256 * 8, 16);
+for (let b: u32 = 0; b < 256; b++) {
+  let rank: u32 = 0;
+  for (let lane: u32 = 0; lane < 8; lane++) {
+    store<u8>(COMPACT + b * 8 + lane, 0x80);
+    store<u8>(EXPAND + b * 8 + lane, 0x80);
+  }
+  for (let lane: u32 = 0; lane < 8; lane++) {
+    if ((b >> lane) & 1) {
+      store<u8>(COMPACT + b * 8 + rank, <u8>lane);
+      store<u8>(EXPAND + b * 8 + lane, <u8>rank);
+      rank++;
+    }
+  }
+}
+
 // Bit (i % 8) of map[i >> 3] = (input[i] != fill); the differing bytes go to `values` in order. Returns
-// their count. `values` has room for n bytes (each byte is written at its slot, then kept or overwritten).
+// their count. `values` has room for n + 16 bytes: a 16-byte block's differing bytes are gathered by two
+// swizzles (one per 8-byte half, COMPACT) and stored 16 bytes at a time, the bytes past them overwritten next.
 export function sparseSplit(input: usize, n: i32, fill: u32, map: usize, values: usize): i32 {
   const f = i8x16.splat(<i8>fill);
+  const eight = i8x16.splat(8);
   let k: usize = 0;
   let i = 0;
   for (; i + 16 <= n; i += 16) {
-    const m = i8x16.bitmask(v128.not(i8x16.eq(v128.load(input + i), f)));
+    const v = v128.load(input + i);
+    const m = i8x16.bitmask(v128.not(i8x16.eq(v, f)));
     store<u16>(map + (i >> 3), <u16>m);
     if (m == 0) continue;
-    let b = m;
-    while (b != 0) {
-      const t = ctz(b);
-      store<u8>(values + k, load<u8>(input + i + t));
-      k++;
-      b &= b - 1;
-    }
+    const lo = m & 0xff;
+    const hi = m >> 8;
+    v128.store(values + k, i8x16.swizzle(v, v128.load64_zero(COMPACT + (<usize>lo << 3))));
+    k += <usize>popcnt(lo);
+    v128.store(values + k, i8x16.swizzle(v, i8x16.add(v128.load64_zero(COMPACT + (<usize>hi << 3)), eight)));
+    k += <usize>popcnt(hi);
   }
   let m: u32 = 0;
   let t = 0;
@@ -46,26 +69,36 @@ export function sparseSplit(input: usize, n: i32, fill: u32, map: usize, values:
 }
 
 // out[i] = the next value when bit i of the map is set, else fill. Returns 0, or -1 when a set bit lies at or
-// past n or the map does not set exactly `count` bits.
+// past n or the map does not set exactly `count` bits. `values` is readable for count + 16 bytes: a 16-byte
+// block's values are loaded at once and scattered by one swizzle (EXPAND; the high half's ranks follow the
+// low half's), the other lanes taking fill.
 export function sparseMerge(map: usize, mapLen: i32, values: usize, count: i32, fill: u32, out: usize, n: i32): i32 {
-  memory.fill(out, <u8>fill, <usize>n);
+  const f = i8x16.splat(<i8>fill);
+  const sixteen = i8x16.splat(16);
   let k = 0;
-  let j = 0;
-  for (; j + 16 <= mapLen; j += 16) {
-    if (!v128.any_true(v128.load(map + j))) continue;
-    for (let q = j; q < j + 16; q++) {
-      let b = <u32>load<u8>(map + q);
-      const o = q << 3;
-      while (b != 0) {
-        const idx = o + <i32>ctz(b);
-        if (idx >= n || k >= count) return -1;
-        store<u8>(out + idx, load<u8>(values + k));
-        k++;
-        b &= b - 1;
-      }
+  let i = 0;
+  for (; i + 16 <= n && (i >> 3) + 2 <= mapLen; i += 16) {
+    const m = <u32>load<u16>(map + (i >> 3));
+    if (m == 0) {
+      v128.store(out + i, f);
+      continue;
     }
+    const lo = m & 0xff;
+    const hi = m >> 8;
+    const below = <i32>popcnt(lo);
+    const here = below + <i32>popcnt(hi);
+    if (k + here > count) return -1;
+    const idxLo = v128.load64_zero(EXPAND + (<usize>lo << 3));
+    const idxHi = i8x16.add(v128.load64_zero(EXPAND + (<usize>hi << 3)), i8x16.splat(<i8>below));
+    const idx = i8x16.shuffle(idxLo, idxHi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const got = i8x16.swizzle(v128.load(values + k), idx);
+    v128.store(out + i, v128.bitselect(got, f, i8x16.lt_u(idx, sixteen)));
+    k += here;
   }
-  for (; j < mapLen; j++) {
+  // The rest of out (fewer than 16 bytes, or the part a short map leaves): fill, then the map's remaining
+  // bytes scattered one bit at a time, each checked against n.
+  if (i < n) memory.fill(out + i, <u8>fill, <usize>(n - i));
+  for (let j = i >> 3; j < mapLen; j++) {
     let b = <u32>load<u8>(map + j);
     const o = j << 3;
     while (b != 0) {
@@ -177,8 +210,9 @@ export function mergePlanes(planes: usize, width: i32, n: i32, base: usize, out:
   }
 }
 
-// The inverse: planes[k * n + i] = src[i * width + k], XOR base[i * width + k] when base != 0.
-export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes: usize): void {
+// The inverse: planes[k * n + i] = src[i * width + k], XOR base[i * width + k] when base != 0, or XOR
+// basePlanes[k * n + i] when basePlanes != 0 (a base already split into planes; not both).
+export function splitPlanes(src: usize, width: i32, n: i32, base: usize, basePlanes: usize, planes: usize): void {
   let i = 0;
   if (width == 2) {
     for (; i + 16 <= n; i += 16) {
@@ -189,8 +223,14 @@ export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes:
         a = v128.xor(a, v128.load(base + o));
         b = v128.xor(b, v128.load(base + o + 16));
       }
-      v128.store(planes + i, i8x16.shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
-      v128.store(planes + n + i, i8x16.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
+      let lo = i8x16.shuffle(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      let hi = i8x16.shuffle(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      if (basePlanes != 0) {
+        lo = v128.xor(lo, v128.load(basePlanes + i));
+        hi = v128.xor(hi, v128.load(basePlanes + n + i));
+      }
+      v128.store(planes + i, lo);
+      v128.store(planes + n + i, hi);
     }
   } else if (width == 4) {
     for (; i + 4 <= n; i += 4) {
@@ -198,6 +238,13 @@ export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes:
       let v = v128.load(src + o);
       if (base != 0) v = v128.xor(v, v128.load(base + o));
       v = i8x16.shuffle(v, v, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      if (basePlanes != 0) {
+        let w = i32x4.splat(load<i32>(basePlanes + i));
+        w = i32x4.replace_lane(w, 1, load<i32>(basePlanes + n + i));
+        w = i32x4.replace_lane(w, 2, load<i32>(basePlanes + 2 * n + i));
+        w = i32x4.replace_lane(w, 3, load<i32>(basePlanes + 3 * n + i));
+        v = v128.xor(v, w);
+      }
       store<i32>(planes + i, i32x4.extract_lane(v, 0));
       store<i32>(planes + n + i, i32x4.extract_lane(v, 1));
       store<i32>(planes + 2 * n + i, i32x4.extract_lane(v, 2));
@@ -207,6 +254,7 @@ export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes:
     for (; i + 16 <= n; i += 16) {
       let v = v128.load(src + i);
       if (base != 0) v = v128.xor(v, v128.load(base + i));
+      if (basePlanes != 0) v = v128.xor(v, v128.load(basePlanes + i));
       v128.store(planes + i, v);
     }
   }
@@ -215,6 +263,7 @@ export function splitPlanes(src: usize, width: i32, n: i32, base: usize, planes:
       const o = <usize>i * width + k;
       let v = load<u8>(src + o);
       if (base != 0) v ^= load<u8>(base + o);
+      if (basePlanes != 0) v ^= load<u8>(basePlanes + <usize>k * n + i);
       store<u8>(planes + <usize>k * n + i, v);
     }
   }

@@ -92,7 +92,7 @@ export function encodeLossless(
     try {
       regions[1]!.set(bytes);
       if (base) regions[2]!.set(base);
-      arena.split(width, base !== null);
+      arena.split(width, base ? 'bytes' : null);
       return codePlanes(regions[0]!, width, base ? BaseOp.Xor : BaseOp.None, options);
     } finally {
       arena.release();
@@ -390,8 +390,7 @@ export function encodeLosslessOnChain(
     try {
       decodeChainPlanes(planes, arena, regions, 2, 0);
       regions[1]!.set(bytes);
-      arena.split(width, false);
-      arena.xor(0, 2);
+      arena.split(width, 'planes');
       return codePlanes(regions[0]!, width, BaseOp.Xor, options);
     } finally {
       arena.release();

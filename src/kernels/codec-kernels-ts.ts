@@ -40,8 +40,12 @@ export interface PlaneArena {
   reserve(length: number, count: number): Uint8Array[] | null;
   /** out[i * width + k] = region0[k * n + i] (n = out.length / width), XOR region1[i * width + k] when `xor`. */
   merge(width: number, xor: boolean, out: Uint8Array): void;
-  /** region0[k * n + i] = region1[i * width + k], XOR region2[i * width + k] when `xor`; `length` bytes. */
-  split(width: number, xor: boolean): void;
+  /**
+   * region0[k * n + i] = region1[i * width + k], XOR region2[i * width + k] when `against` is 'bytes' (a base
+   * as bytes), XOR region2[k * n + i] when it is 'planes' (a base already in planes: one pass, not a split and
+   * an `xor`); `length` bytes.
+   */
+  split(width: number, against: 'bytes' | 'planes' | null): void;
   /** region`to`[i] ^= region`from`[i] for `length` bytes (planes of a base chain, XORed as planes). */
   xor(to: number, from: number): void;
   release(): void;
@@ -68,12 +72,13 @@ export function tsPlaneArena(): PlaneArena {
         else for (let i = 0, o = k; i < n; i++, o += width) out[o] = plane[i]!;
       }
     },
-    split(width, xor) {
+    split(width, against) {
       const [planes, src, base] = held as [Uint8Array, Uint8Array, Uint8Array];
       const n = src.length / width;
       for (let k = 0; k < width; k++) {
         const plane = planes.subarray(k * n, (k + 1) * n);
-        if (xor) for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]! ^ base[o]!;
+        if (against === 'bytes') for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]! ^ base[o]!;
+        else if (against === 'planes') for (let i = 0, o = k, b = k * n; i < n; i++, o += width) plane[i] = src[o]! ^ base[b + i]!;
         else for (let i = 0, o = k; i < n; i++, o += width) plane[i] = src[o]!;
       }
     },

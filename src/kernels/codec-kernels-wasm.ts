@@ -28,7 +28,7 @@ interface Exports {
   sparseMerge(map: number, mapLen: number, values: number, count: number, fill: number, out: number, n: number): number;
   xxh32(input: number, n: number, seed: number): number;
   mergePlanes(planes: number, width: number, n: number, base: number, out: number): void;
-  splitPlanes(src: number, width: number, n: number, base: number, planes: number): void;
+  splitPlanes(src: number, width: number, n: number, base: number, basePlanes: number, planes: number): void;
   xorInto(dst: number, src: number, n: number): void;
 }
 
@@ -81,9 +81,9 @@ function wasmPlaneArena(ex: Exports): PlaneArena {
       ex.mergePlanes(planes, width, n, xor ? base : 0, base);
       out.set(view(ex, base, length));
     },
-    split(width, xor) {
+    split(width, against) {
       const [planes, src, base] = at as [number, number, number];
-      ex.splitPlanes(src, width, length / width, xor ? base : 0, planes);
+      ex.splitPlanes(src, width, length / width, against === 'bytes' ? base : 0, against === 'planes' ? base : 0, planes);
     },
     xor(to, from) {
       ex.xorInto(at[to]!, at[from]!, length);
@@ -105,7 +105,8 @@ export function createWasmCodecKernels(bytes: Uint8Array): CodecKernels {
     sparseSplit(input, fill, map, values) {
       const n = input.length;
       const here = addressOf(ex, input);
-      const at = layout(ex, here >= 0 ? [0, map.length, n] : [n, map.length, n]);
+      // values: n bytes and the 16 the kernel's last block may store past them.
+      const at = layout(ex, here >= 0 ? [0, map.length, n + 16] : [n, map.length, n + 16]);
       if (!at) return TS_CODEC_KERNELS.sparseSplit(input, fill, map, values);
       const [pm, pv] = at.slice(1) as [number, number];
       const pi = here >= 0 ? here : at[0]!;
@@ -117,7 +118,8 @@ export function createWasmCodecKernels(bytes: Uint8Array): CodecKernels {
     },
     sparseMerge(map, values, fill, out) {
       const here = addressOf(ex, out);
-      const at = layout(ex, [map.length, values.length, here >= 0 ? 0 : out.length]);
+      // values: and the 16 bytes past them the kernel's last block may load (and ignore).
+      const at = layout(ex, [map.length, values.length + 16, here >= 0 ? 0 : out.length]);
       if (!at) return TS_CODEC_KERNELS.sparseMerge(map, values, fill, out);
       const [pm, pv] = at as [number, number];
       const po = here >= 0 ? here : at[2]!;

@@ -61,6 +61,45 @@ test('sparseMerge refuses a map whose bits do not match the values or pass the e
   }
 });
 
+test('sparseMerge checks maps and value counts inside the 16-byte blocks as at the tail, on every backend', () => {
+  // Large enough for thousands of SIMD blocks; values cut short anywhere, a bit cleared or set mid-map, and
+  // maps shorter or longer than the output.
+  for (const p of [0.1, 0.9, 0.99]) {
+    const n = 16 * 1000 + 5;
+    const input = sparseBytes(n, 7, p);
+    const map = new Uint8Array((n + 7) >> 3);
+    const values = new Uint8Array(n);
+    const count = TS_CODEC_KERNELS.sparseSplit(input, 7, map, values);
+    const cleared = map.slice();
+    const j = cleared.findIndex((b, i) => i > 100 && b !== 0);
+    cleared[j] = cleared[j]! & (cleared[j]! - 1);
+    const set = map.slice();
+    set[500] = 0xff;
+    for (const [name, k] of backends) {
+      const out = new Uint8Array(n);
+      for (const cut of [0, 1, count >> 1, count - 1]) {
+        assert.equal(k.sparseMerge(map, values.subarray(0, cut), 7, out), -1, `${name} p=${p}: ${cut} of ${count} values`);
+      }
+      assert.equal(k.sparseMerge(cleared, values.subarray(0, count), 7, out), -1, `${name} p=${p}: a bit cleared`);
+      if (set[500] !== map[500]) assert.equal(k.sparseMerge(set, values.subarray(0, count), 7, out), -1, `${name} p=${p}: bits set`);
+      assert.equal(k.sparseMerge(map, values.subarray(0, count), 7, out), 0, `${name} p=${p}`);
+      assert.deepEqual(out, input, `${name} p=${p}: merged`);
+      // A map shorter than the output leaves the rest as fill; a longer one must set nothing past the end.
+      const shortOut = new Uint8Array(n).fill(1);
+      const shortCount = map.subarray(0, 600).reduce((c, b) => c + popcount(b), 0);
+      assert.equal(k.sparseMerge(map.subarray(0, 600), values.subarray(0, shortCount), 7, shortOut), 0, `${name} short map`);
+      assert.deepEqual(shortOut.subarray(0, 4800), input.subarray(0, 4800), `${name} short map: its part`);
+      assert.ok(shortOut.subarray(4800).every((b) => b === 7), `${name} short map: fill after it`);
+      const longMap = Uint8Array.of(...map, 0, 0, 0);
+      assert.equal(k.sparseMerge(longMap, values.subarray(0, count), 7, out), 0, `${name} zero bytes past the end`);
+      longMap[longMap.length - 1] = 1;
+      assert.equal(k.sparseMerge(longMap, values.subarray(0, count + 1), 7, out), -1, `${name} a bit past the end`);
+    }
+  }
+});
+
+const popcount = (b: number): number => (b.toString(2).match(/1/g) ?? []).length;
+
 test('xxh32 gives the reference values and agrees across backends', () => {
   const text = (s: string) => new TextEncoder().encode(s);
   for (const [name, k] of backends) {
