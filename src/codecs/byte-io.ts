@@ -4,6 +4,7 @@
  * naming the blob and the absolute offset, so a truncated or corrupted encoding fails loudly instead of
  * decoding garbage or raising a RangeError.
  */
+import { copyBytes } from './shared-copy.js';
 import { corruption, invalidArgument } from '../errors.js';
 
 /** Growable output buffer; every writer method returns `this` so calls can chain. */
@@ -100,7 +101,7 @@ export class ByteWriter {
 export function concatInto(parts: readonly Uint8Array[], out: Uint8Array): number {
   let at = 0;
   for (const p of parts) {
-    out.set(p, at);
+    copyBytes(out, p, at);
     at += p.length;
   }
   return at;

@@ -11,6 +11,7 @@ import { invalidArgument } from '../errors.js';
 import { ByteReader, ByteWriter, concatInto } from './byte-io.js';
 import { ransDecode, ransEncode } from './rans-coder.js';
 import { CODED_SCRATCH, ScratchBuffer } from './scratch-buffer.js';
+import { copyBytes } from './shared-copy.js';
 import { decodeSparse, dominantByte, encodeSparse, sparseLength } from './sparse-coder.js';
 
 /** zstd-napi's low-level binding (contexts that can be reused, decompression into a caller's buffer). */
@@ -51,7 +52,7 @@ export const RAW_CODER: EntropyCoder = coder({
   encode: (input) => input.slice(),
   decodeInto: (blob, out) => {
     if (blob.length !== out.length) throw invalidArgument(`raw block holds ${blob.length} bytes, expected ${out.length}`);
-    out.set(blob);
+    copyBytes(out, blob);
   },
   decodedLength: (blob) => blob.length,
 });
