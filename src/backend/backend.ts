@@ -39,14 +39,19 @@ export interface Damage {
   readonly message: string;
 }
 
+/** zlib's CRC-32 of a record's payload, computed where the caller likes (see RecordStore.get). */
+export type PayloadCrc = (payload: Uint8Array) => Promise<number>;
+
 /** Reads of records. Every method sees committed records, plus those appended by the caller's own open write. */
 export interface RecordStore {
   has(key: bigint): Promise<boolean>;
   /**
    * The whole payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming the place if damaged. A backend
-   * may read it into `alloc(n)` (memory of at least n bytes, the caller's: the result is then a view of it).
+   * may read it into `alloc(n)` (memory of at least n bytes, the caller's: the result is then a view of it), and
+   * one that checks a CRC-32 of the whole payload once it is read may have `crc` compute it (the caller's: on a
+   * worker thread, say); the check and its errors stay the backend's.
    */
-  get(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array>;
+  get(key: bigint, alloc?: (n: number) => Uint8Array, crc?: PayloadCrc): Promise<Uint8Array>;
   /** Up to `length` leading payload bytes, unverified: only for cheap identity checks before a full read. */
   readPrefix(key: bigint, length: number): Promise<Uint8Array>;
   /** Damage found so far (while opening, refreshing or reading). */

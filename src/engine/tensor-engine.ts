@@ -124,21 +124,22 @@ export class TensorEngine {
 
   /**
    * The record's payload, checksum-verified. NOT_FOUND if absent; CORRUPTION naming file and offset if damaged.
-   * `alloc(n)`: memory of at least n bytes to read the payload into (the result is then a view of it).
+   * `alloc(n)`: memory of at least n bytes to read the payload into (the result is then a view of it); `crc`:
+   * computes the payload's CRC-32 for the check (default: zlib's crc32 on this thread).
    */
-  async get(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array> {
+  async get(key: bigint, alloc?: (n: number) => Uint8Array, crc?: (payload: Uint8Array) => Promise<number>): Promise<Uint8Array> {
     if (this.index.get(key) === undefined && !this.writing) await this.refresh();
     const loc = this.index.get(key);
     if (loc === undefined) throw this.missing(key);
     try {
-      return await this.readAt(loc, key, -1, alloc);
+      return await this.readAt(loc, key, -1, alloc, crc);
     } catch (e) {
       // Another process may have compacted the segment away; catch up once and retry.
       if (this.writing || !(e instanceof NeurStoreError) || e.code === 'CORRUPTION') throw e;
       await this.load(await this.readManifest());
       const again = this.index.get(key);
       if (again === undefined) throw this.missing(key);
-      return this.readAt(again, key, -1, alloc);
+      return this.readAt(again, key, -1, alloc, crc);
     }
   }
 
@@ -335,7 +336,7 @@ export class TensorEngine {
     }
   }
 
-  private async readAt(loc: bigint, key: bigint, prefix: number, alloc?: (n: number) => Uint8Array): Promise<Uint8Array> {
+  private async readAt(loc: bigint, key: bigint, prefix: number, alloc?: (n: number) => Uint8Array, crc?: (payload: Uint8Array) => Promise<number>): Promise<Uint8Array> {
     const seg = this.segments.get(Number(loc >> OFFSET_BITS));
     if (!seg?.file) throw notFound(`segment ${Number(loc >> OFFSET_BITS)} is gone`);
     const offset = Number(loc & OFFSET_MASK);
@@ -346,7 +347,8 @@ export class TensorEngine {
     if (header.key !== key) throw corruption(seg.path, offset, `record holds key ${header.key.toString(16)}, expected ${key.toString(16)}`);
     const length = prefix < 0 ? header.length : Math.min(prefix, header.length);
     const payload = await this.readSegment(seg, offset + RECORD_HEADER_BYTES, length, alloc?.(length));
-    if (prefix < 0 && !payloadChecksumOk(header, payload)) throw corruption(seg.path, offset, 'record payload checksum mismatch');
+    const intact = prefix >= 0 || (crc ? (await crc(payload)) === header.payloadCrc : payloadChecksumOk(header, payload));
+    if (!intact) throw corruption(seg.path, offset, 'record payload checksum mismatch');
     return payload;
   }
 

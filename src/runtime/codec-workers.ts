@@ -17,8 +17,8 @@ export interface DigestJob {
   readonly bytes: Uint8Array;
 }
 
-/** What codec.worker.ts is posted: one encode, decode or digest job. */
-export type CodecJob = { readonly encode: EncodeJob } | { readonly decode: DecodeJob } | { readonly digest: DigestJob };
+/** What codec.worker.ts is posted: one encode, decode or digest job, or a CRC-32 (zlib's) of `bytes`. */
+export type CodecJob = { readonly encode: EncodeJob } | { readonly decode: DecodeJob } | { readonly digest: DigestJob } | { readonly crc32: Uint8Array };
 
 /**
  * The buffer of `a` when it can be moved to a worker: an ordinary ArrayBuffer large enough never to be one of
@@ -43,7 +43,7 @@ export function transferable(buffers: ReadonlyArray<ArrayBufferLike | undefined>
 }
 
 interface Shared {
-  readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult | Uint8Array>;
+  readonly pool: WorkerPool<CodecJob, EncodeResult | DecodeResult | Uint8Array | number>;
   users: number;
 }
 
@@ -55,7 +55,7 @@ export class CodecWorkers {
   /** `size` >= 1 worker threads, shared with every other open lease of the same size. */
   constructor(readonly size: number) {}
 
-  private pool(): WorkerPool<CodecJob, EncodeResult | DecodeResult | Uint8Array> {
+  private pool(): WorkerPool<CodecJob, EncodeResult | DecodeResult | Uint8Array | number> {
     if (!this.held) {
       let s = shared.get(this.size);
       if (!s) {
@@ -79,6 +79,11 @@ export class CodecWorkers {
   /** See `DigestJob`; `bytes` are posted as they are (shared memory: not copied, not moved). */
   digest(job: DigestJob): Promise<Uint8Array> {
     return this.pool().run({ digest: job }) as unknown as Promise<Uint8Array>;
+  }
+
+  /** zlib's CRC-32 of `bytes`, posted as they are (shared memory: not copied, not moved). */
+  crc32(bytes: Uint8Array): Promise<number> {
+    return this.pool().run({ crc32: bytes }) as Promise<number>;
   }
 
   /** Starts the workers (if not yet); true once at least one has loaded. */

@@ -1,10 +1,11 @@
 /**
  * A codec worker (see codec-workers.ts): codes the chunks `EncodePool` posts (lossless, XOR against a base
- * chunk when one is sent, or group-quantized), takes their SHA-256 digests, and runs `decodeBody` on the jobs
+ * chunk when one is sent, or group-quantized), takes their SHA-256 digests and records' CRC-32s, and runs `decodeBody` on the jobs
  * `DecodePool` posts, answering with shared-memory results, or for `owned` jobs with the result's own buffer,
  * transferred (this thread keeps no reference to it).
  */
 import type { TransferListItem } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import { decodeBody } from './body-decoder.js';
 import { isWhole, transferable, type CodecJob } from './codec-workers.js';
 import { prefixedSha256 } from '../codecs/prefixed-digest.js';
@@ -23,6 +24,7 @@ function recordBuffers(records: readonly Uint8Array[], results: readonly (ArrayB
 
 serveJobs<CodecJob, unknown>((m) => {
   if ('digest' in m) return { result: prefixedSha256(m.digest.prefix, m.digest.bytes), transfer: [] };
+  if ('crc32' in m) return { result: crc32(m.crc32), transfer: [] };
   if ('encode' in m) {
     const job = m.encode;
     const r = codeChunkJob(job);

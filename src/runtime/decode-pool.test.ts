@@ -179,3 +179,26 @@ test('a handBack job decoded on a worker moves its record buffers back unchanged
     await pool.close();
   }
 });
+
+test('crc32 equals zlib\'s, on a worker for large shared memory and inline otherwise, and leaves the bytes alone', async () => {
+  const { crc32 } = await import('node:zlib');
+  const pool = new DecodePool({ workers: 2 });
+  const none = new DecodePool({ workers: 0 });
+  try {
+    await pool.ready();
+    for (const n of [0, 1000, 3 << 20]) {
+      const plain = rng.bytes(n);
+      const shared = new Uint8Array(new SharedArrayBuffer(n + 7)).subarray(7);
+      shared.set(plain);
+      for (const bytes of [plain, shared, shared.subarray(3)]) {
+        const want = crc32(bytes);
+        assert.equal(await pool.crc32(bytes), want, `${n} bytes, ${bytes.buffer.constructor.name} at ${bytes.byteOffset}`);
+        assert.equal(await none.crc32(bytes), want, `${n} bytes without workers`);
+      }
+      assert.deepEqual(shared, plain, 'unchanged');
+    }
+  } finally {
+    await pool.close();
+    await none.close();
+  }
+});

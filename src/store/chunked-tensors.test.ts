@@ -383,3 +383,31 @@ test('a put whose source fails partway through a chunked tensor stores nothing, 
   await exact(store, 'tuned', tunedPath);
   await store.close();
 });
+
+test('records of a megabyte and more are CRC-checked on the codec workers: damage is still CORRUPTION on get, named by verify, and no base of a put', async () => {
+  // 2 MiB chunks: the random U8 tensor's records hold 2 MiB raw, the bf16 ones ~1.4 MB, past the size from
+  // which a record's CRC is taken on a worker (the tests above use 64 KiB chunks, checked inline).
+  const big: TestTensor[] = [
+    { name: 'w', dtype: 'BF16', shape: [2048, 1024], bytes: bf16(2048 * 1024) }, // 4 MiB: 2 chunks
+    { name: 'ids', dtype: 'U8', shape: [4 << 20], bytes: rng.bytes(4 << 20) }, // 2 chunks
+  ];
+  const bigTuned = big.map((t) => (t.dtype === 'BF16' ? { ...t, bytes: bf16(t.bytes.length / 2, t.bytes, 0.001) } : t));
+  const bigPath = await writeSafetensorsFile(join(tmp, 'big.safetensors'), big);
+  const bigTunedPath = await writeSafetensorsFile(join(tmp, 'big-tuned.safetensors'), bigTuned);
+  const dir = join(tempDir(), 's');
+  const store = await NeurStore.init(dir, { chunkBytes: 2 << 20 });
+  await store.put(bigPath, { name: 'base' });
+  await store.close();
+  const { b } = chunkRecord(dir, 2);
+  assert.ok(b.readUInt32LE(chunkRecord(dir, 2).pos + 8) >= 1 << 20, 'a record of a megabyte or more');
+  damageChunk(dir, 2, 5000, 0x08); // w's second chunk
+  damageChunk(dir, 3, 5000, 0x08); // ids' first chunk
+  const again = await NeurStore.open(dir, { chunkBytes: 2 << 20 });
+  await assert.rejects(again.get('base', join(tempDir(), 'x.safetensors')), (e) => isNeurStoreError(e, 'CORRUPTION') && /payload checksum mismatch/.test((e as Error).message));
+  const v = await again.verify();
+  assert.deepEqual(v.tensors.map((t) => [t.model, t.tensor]).sort(), [['base', 'ids'], ['base', 'w']]);
+  const ft = await again.put(bigTunedPath, { name: 'tuned' });
+  assert.equal(ft.tensors.find((t) => t.name === 'w')!.storedAs, 'lossless-delta', 'the intact chunk still uses the base');
+  await exact(again, 'tuned', bigTunedPath);
+  await again.close();
+});

@@ -11,7 +11,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { NeurStoreError, conflict, corruption } from '../errors.js';
-import type { RecordStore, RecordWriter } from '../backend/backend.js';
+import type { PayloadCrc, RecordStore, RecordWriter } from '../backend/backend.js';
 import {
   MAX_PAYLOAD_HEADER_BYTES, decodePayloadHeader, encodePayloadHead, keyOfDigest, sameDigest,
   type PayloadHeader, type PayloadParts,
@@ -154,9 +154,12 @@ export class ContentStore {
     return decodePayloadHeader(await this.records.readPrefix(key, MAX_PAYLOAD_HEADER_BYTES), `record ${key.toString(16)}`);
   }
 
-  /** A whole record, checksum-verified by the backend; read into `alloc(n)` when the backend can (see RecordStore.get). */
-  async read(key: bigint, alloc?: (n: number) => Uint8Array): Promise<ReadRecord> {
-    const payload = await this.records.get(key, alloc);
+  /**
+   * A whole record, checksum-verified by the backend; read into `alloc(n)` when the backend can, its CRC-32
+   * computed by `crc` when the backend takes one (see RecordStore.get).
+   */
+  async read(key: bigint, alloc?: (n: number) => Uint8Array, crc?: PayloadCrc): Promise<ReadRecord> {
+    const payload = await this.records.get(key, alloc, crc);
     const header = decodePayloadHeader(payload, `record ${key.toString(16)}`);
     return { header, body: payload.subarray(header.headerBytes) };
   }

@@ -5,7 +5,7 @@
  */
 import { NeurStoreError, ioError } from '../../errors.js';
 import type { TensorEngine } from '../../engine/tensor-engine.js';
-import type { Damage, RecordStore, RecordWriter } from '../backend.js';
+import type { Damage, PayloadCrc, RecordStore, RecordWriter } from '../backend.js';
 
 export class SqliteRecords implements RecordStore {
   /** Records found damaged on reading (the engine lists only what indexing found), by key. */
@@ -21,9 +21,9 @@ export class SqliteRecords implements RecordStore {
     return this.engine.has(key);
   }
 
-  async get(key: bigint, alloc?: (n: number) => Uint8Array): Promise<Uint8Array> {
+  async get(key: bigint, alloc?: (n: number) => Uint8Array, crc?: PayloadCrc): Promise<Uint8Array> {
     try {
-      return await this.engine.get(key, alloc);
+      return await this.engine.get(key, alloc, crc);
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'CORRUPTION' && this.engine.has(key)) this.readDamage.set(key, damageOf(key, e));
       throw e;
