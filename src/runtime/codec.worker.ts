@@ -1,8 +1,8 @@
 /**
  * A codec worker (see codec-workers.ts): codes the chunks `EncodePool` posts (lossless, XOR against a base
- * chunk when one is sent, or group-quantized), takes their SHA-256 digests and records' CRC-32s, and runs `decodeBody` on the jobs
- * `DecodePool` posts, answering with shared-memory results, or for `owned` jobs with the result's own buffer,
- * transferred (this thread keeps no reference to it).
+ * chunk when one is sent, or group-quantized), takes their SHA-256 digests and records' CRC-32s, and runs
+ * `decodeBody` on the jobs `DecodePool` posts, answering with shared-memory results, or for `owned` jobs with
+ * the result's own buffer, transferred (this thread keeps no reference to it).
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
