@@ -158,18 +158,30 @@ export class ChunkedTensors {
     let base = await this.nearCopy(t, width, size, lossy, pipe);
     const refs: Array<Promise<ChunkRef & StoredChunk>> = [];
     let added = 0;
+    /**
+     * The near copy's first chunk (decoded to rank it) when `i` is 0: the base of this tensor's first chunk, to be
+     * moved to its coding job or given back. Dropped when the first chunk was found stored, it left ~8 MiB of
+     * shared memory per tensor to the collector: putting a 1 GB model already stored peaked at 690-725 MB RSS,
+     * past the 512 MiB ceiling (~230 MB given back).
+     */
+    const takeFirst = (i: number): Uint8Array | undefined => {
+      const first = i === 0 ? base?.first : undefined;
+      if (base && i === 0) base.first = undefined;
+      return first;
+    };
     /** Finds chunk `i` among stored records, or codes it (on the encode pool). */
     const plan = async (i: number, bytes: Uint8Array, identity: Uint8Array): Promise<ChunkPlan> => {
       const lossyId = lossy ? lossyIdentityOf(RecordKind.Chunk, 'default', lossy.tol, identity) : null;
+      const first = takeFirst(i);
       const found = (await this.content.find(identity)) ?? (lossyId ? await this.content.find(lossyId) : undefined);
       if (found) {
-        pipe.giveBack(bytes);
+        pipe.giveBack(bytes, first);
         const maxError = lossyId && sameDigest(found.header.identity, lossyId) ? lossy!.tol : 0;
         return { key: found.key, identity: Uint8Array.from(found.header.identity), maxError };
       }
       const baseRef = base && base.list.chunks[i]?.length === bytes.length ? base.list.chunks[i]! : null;
-      const decoded = i === 0 && baseRef ? base!.first : undefined;
-      if (base && i === 0) base.first = undefined; // moved to the coding job
+      const decoded = baseRef ? first : undefined;
+      if (first && !decoded) pipe.giveBack(first);
       if (!lossy || !lossyId) return { ...(await this.codeChunk(bytes, width, identity, baseRef, base?.depth ?? 0, pipe, effort, decoded)), maxError: 0 };
       return this.codeGroupedChunk(bytes, lossy, lossyId, baseRef, base?.depth ?? 0, pipe, effort, decoded);
     };
@@ -178,7 +190,7 @@ export class ChunkedTensors {
       const id = Buffer.from(identity).toString('hex');
       const inFlight = pipe.inFlight.get(id);
       if (inFlight) {
-        pipe.giveBack(bytes); // the same bytes are being coded already
+        pipe.giveBack(bytes, takeFirst(i)); // the same bytes are being coded already
         return inFlight;
       }
       // Chunks code in parallel; new records are appended one after another in the order they were read, so

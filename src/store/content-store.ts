@@ -16,6 +16,7 @@ import {
   MAX_PAYLOAD_HEADER_BYTES, decodePayloadHeader, encodePayloadHead, keyOfDigest, sameDigest,
   type PayloadHeader, type PayloadParts,
 } from './record-payload.js';
+import { RecycledBuffers } from './recycled-buffers.js';
 
 const KEY_MASK = (1n << 64n) - 1n;
 /** Probing past this many colliding keys means the index or the data is broken, not bad luck. */
@@ -50,6 +51,12 @@ interface WriteState {
 export class ContentStore {
   /** Per write, so writes running side by side (where the backend allows it) keep their own state. */
   private readonly write = new AsyncLocalStorage<WriteState>();
+
+  /**
+   * Memory a dedup hit's record is read into to check it, used again by the next (fresh memory per record waits
+   * for V8's collector: putting a 1 GB model already stored peaked at 233 MB RSS that way, 202 MB this way).
+   */
+  private readonly checkBuffers = new RecycledBuffers(2, 1 << 20);
 
   constructor(private readonly records: RecordStore) {}
 
@@ -140,12 +147,15 @@ export class ContentStore {
   }
 
   private async intact(key: bigint): Promise<boolean> {
+    let held: Uint8Array | undefined;
     try {
-      await this.records.get(key);
+      await this.records.get(key, (n) => (held = this.checkBuffers.alloc(n)));
       return true;
     } catch (e) {
       if (e instanceof NeurStoreError && e.code === 'CORRUPTION') return false;
       throw e;
+    } finally {
+      this.checkBuffers.giveBack(held);
     }
   }
 

@@ -1,17 +1,20 @@
 /**
- * Test support (memory.test.ts): in a process of its own, writes a one-tensor safetensors model of SIZE bytes
- * (seeded AES-CTR stream: incompressible, generated piece by piece), puts it with CHUNK-byte chunks and gets it
- * back, and prints the peak RSS over the process's RSS before the put, and whether the bytes came back exact.
+ * Test support (memory.test.ts): in a process of its own, writes a safetensors model of SIZE bytes in TENSORS
+ * equal tensors (default 1; seeded AES-CTR stream: incompressible, generated piece by piece), puts it with
+ * CHUNK-byte chunks, puts it again (every chunk a dedup hit) and gets it back, and prints the peak RSS over the process's RSS before the put, and whether the bytes came back exact.
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NeurStore } from '../neur-store.js';
 
-const [dir, sizeArg, chunkArg] = process.argv.slice(2) as [string, string, string];
+const [dir, sizeArg, chunkArg, tensorsArg = '1'] = process.argv.slice(2) as [string, string, string, string?];
 const size = Number(sizeArg);
+const tensors = Number(tensorsArg);
+const each = size / tensors;
 const file = join(dir, 'big.safetensors');
-const header = Buffer.from(JSON.stringify({ w: { dtype: 'U8', shape: [size], data_offsets: [0, size] } }).padEnd(64, ' '));
+const entries = Object.fromEntries(Array.from({ length: tensors }, (_, i) => [`w${i}`, { dtype: 'U8', shape: [each], data_offsets: [i * each, (i + 1) * each] }]));
+const header = Buffer.from(JSON.stringify(entries).padEnd(64, ' '));
 const fd = openSync(file, 'w');
 const prefix = Buffer.alloc(8);
 prefix.writeBigUInt64LE(BigInt(header.length));
@@ -29,6 +32,9 @@ closeSync(fd);
 const store = await NeurStore.init(join(dir, 'store'), { chunkBytes: Number(chunkArg), encodeWorkers: 0, decodeWorkers: 0 });
 const before = process.memoryUsage().rss;
 await store.put(file, { name: 'big' });
+// Again under another name: every chunk is found stored (each record read whole to check its CRC).
+const again = await store.put(file, { name: 'again' });
+if (again.storedBytes !== 0) throw new Error(`the second put stored ${again.storedBytes} bytes`);
 const out = join(dir, 'out.safetensors');
 await store.get('big', out);
 await store.close();
