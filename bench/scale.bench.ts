@@ -8,6 +8,7 @@
  *
  * `--repeat N` runs the whole sequence N times (interleaved, so a slow phase of the machine hits every row
  * alike) and reports, per row, the run of median time with the range of times; peak RSS is the largest seen.
+ * It also reports the lossless fine-tune put's time over the base's, run by run (issue #12's target).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -145,6 +146,10 @@ function runOnce() {
   add('load fine-tune (mode exact, tensor by tensor)', Number(l.bytes), l.seconds, l.maxRssBytes, { cpuSeconds: Number(l.cpuSeconds) });
   const v = child(['verify', store]);
   add('verify (both models, SHA-256 of every tensor)', 2 * size, v.seconds, v.maxRssBytes, { cpuSeconds: Number(v.cpuSeconds), note: v.ok ? 'ok' : 'DAMAGE' });
+  // The fine-tune again under another name (after verify, which would check it too): every chunk is found stored
+  // (its record CRC-checked), nothing is written.
+  const putAgain = child(['put', store, tuned, 'tuned-again', 'lossless']);
+  add('put lossless, fine-tune again (every chunk stored)', size, putAgain.seconds, putAgain.maxRssBytes, { cpuSeconds: Number(putAgain.cpuSeconds), storedBytes: Number(putAgain.storedBytes) });
 
   // NeurStore, default mode at 1e-3 (large float tensors streamed as group-quantized chunks on the encode workers).
   let bothLossy: number | null = null;
