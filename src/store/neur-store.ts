@@ -202,9 +202,8 @@ export class NeurStore {
    * Writes model `name` to `outPath`: in its own format, byte-identical to what was put, or with
    * `options.format` its tensors in another format. `outPath` is the main file's path (other files land beside
    * it), or a directory (one that exists, or a path ending in '/') the files are written into under the names
-   * they were put with. Returns the
-   * files written (main file first). The files are written beside their targets and moved into place only once
-   * the whole model is out: a failed or cancelled get leaves nothing at `outPath`.
+   * they were put with. Returns the files written (main file first). The files are written beside their targets
+   * and moved into place only once the whole model is out: a failed or cancelled get leaves nothing at `outPath`.
    */
   async get(name: string, outPath: string, options: GetOptions = {}): Promise<string[]> {
     checkPath(outPath, 'output path');
