@@ -47,12 +47,15 @@ const SYNC_READ_BYTES = 1 << 20;
 const SLOW_SYNC_MS = 25;
 
 /**
- * Appends are written at most this much per write call. On this project's VM (Linux 6.18, ext4) a write of 2 MiB
- * or more cost ten times the kernel CPU of a smaller one (the step lies between 1.5 and 2 MiB; 2 MiB is the size
- * of a huge page-cache folio): writing 1 GB from an 8 MiB buffer took 2.1-2.4 s in 8, 4 or 2 MiB writes and
- * 0.19-0.26 s in 1 or 1.5 MiB ones (dd with bs=8M vs bs=128K: 2.1 vs 0.16 s). zstd writes 128 KiB at a time.
+ * Appends are written at most this much per write call. A buffered write fills page-cache folios as large as
+ * the write (ext4's large folios), and on this project's VM (Linux 6.18, ext4, free memory handed back to the
+ * host) large folios are dear: 3 GiB written from an 8 MiB buffer, the VM's free memory settled before each
+ * run, took 12.9-13.6 s in 1 MiB writes, 5.8-6.5 s in 256 KiB, 3.1-8.9 s in 128 or 64 KiB and 1.4-4.9 s in 32
+ * KiB (`dd`: 1 MiB 13.6-17.4 s, 128 KiB 1.9-2.5 s, 64 KiB 1.4-3.6 s). End to end, 64 KiB did best: a 4.27 GB
+ * get took 4.0-11.1 s (median 5.9, 12 runs) against 4.9-11.9 (6.9) in 32 KiB writes and 7.0-16.5 (9.3, 8 runs)
+ * in 1 MiB ones, alternating; `zstd -d`, which writes 128 KiB at a time, 6.5-15.5 (8.6) in the same rounds.
  */
-const APPEND_SLICE_BYTES = 1 << 20;
+const APPEND_SLICE_BYTES = 64 * 1024;
 
 class NodeFile implements EnvFile {
   /** False once a synchronous call was slow (see the file comment). */
