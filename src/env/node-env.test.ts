@@ -1,6 +1,6 @@
 // NodeEnv reads: synchronous preads up to 1 MiB, thread-pool reads above; both give the file's bytes at any
 // offset (oracle: the whole file read with readFileSync), fresh memory each time, and a short read is IO_ERROR.
-// Appends larger than the 1 MiB write slice land whole and in order, through synchronous writes and (once a
+// Appends larger than the 64 KiB write slice land whole and in order, through synchronous writes and (once a
 // file was slow) the thread pool.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,11 +46,11 @@ test('reads below and above the 1 MiB synchronous limit match the file, in memor
   }
 });
 
-test('appends below and above the 1 MiB write slice leave the bytes appended, in order, synchronous or not', async () => {
+test('appends below and above the 64 KiB write slice leave the bytes appended, in order, synchronous or not', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'neurstore-env-'));
   try {
     const r = new SeededRandom(6);
-    const parts = [1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (5 << 20) + 3, 0, 77].map((n) => Uint8Array.from({ length: n }, () => r.int(256)));
+    const parts = [1, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, (1 << 20) + 1, (5 << 20) + 3, 0, 77].map((n) => Uint8Array.from({ length: n }, () => r.int(256)));
     // The default writes synchronously here (the page cache is quick); slowSyncMs 0 sends all but the first
     // append to the thread pool, and large reads there too.
     for (const env of [new NodeEnv(), new NodeEnv({ slowSyncMs: 0 })]) {
