@@ -47,14 +47,14 @@ const SYNC_READ_BYTES = 1 << 20;
 const SLOW_SYNC_MS = 25;
 
 /**
- * Appends are written at most this much per write call. A buffered write fills page-cache folios as large as
- * the write (ext4's large folios), and on this project's VM (Linux 6.18, ext4, free memory handed back to the
- * host) large folios are dear: 3 GiB written from an 8 MiB buffer, the VM's free memory settled before each
- * run, took 12.9-13.6 s in 1 MiB writes, 5.8-6.5 s in 256 KiB, 3.1-8.9 s in 128 or 64 KiB and 1.4-4.9 s in 32
- * KiB (`dd`: 1 MiB 13.6-17.4 s, 128 KiB 1.9-2.5 s, 64 KiB 1.4-3.6 s). End to end, 64 KiB did best: a 4.27 GB
- * get took 4.0-12.1 s (median 6.3, 14 runs) against 4.9-11.9 (6.9, 12 runs) in 32 KiB writes and 7.0-16.5
- * (9.3, 10 runs) in 1 MiB ones, alternating; `zstd -d`, which writes 128 KiB at a time, 6.5-15.5 (9.2, 10 runs)
- * in the same rounds. The spread is the host's: one run's CPU time for the same get varied 2x.
+ * Appends are written at most this much per write call. On this project's VM (Linux 6.18, ext4, free memory handed
+ * back to the host) large writes are dear, likely because ext4 fills page-cache folios up to the write's size and
+ * large folios are dear to allocate there: 3 GiB written from an 8 MiB buffer, the VM's free memory settled before
+ * each run, took 12.9-13.6 s in 1 MiB writes, 5.8-6.5 s in 256 KiB, 3.1-8.9 s in 128 or 64 KiB and 1.4-4.9 s in 32
+ * KiB (`dd`: 1 MiB 13.6-17.4 s, 128 KiB 1.9-2.5 s, 64 KiB 1.4-3.6 s). End to end, 64 KiB did best: a 4.27 GB get
+ * took 4.0-12.1 s (median 6.3, 14 runs) against 4.9-11.9 (6.9, 12 runs) in 32 KiB writes and 7.0-16.5 (9.3, 10
+ * runs) in 1 MiB ones, alternating; `zstd -d`, which writes 128 KiB at a time, 6.5-15.5 (9.2, 10 runs) in the same
+ * rounds. The spread is the host's: the same get's CPU time varied 2x between runs.
  */
 const APPEND_SLICE_BYTES = 64 * 1024;
 
