@@ -398,8 +398,8 @@ test('records of a megabyte and more are CRC-checked on the codec workers: damag
   const store = await NeurStore.init(dir, { chunkBytes: 2 << 20 });
   await store.put(bigPath, { name: 'base' });
   await store.close();
-  const { b } = chunkRecord(dir, 2);
-  assert.ok(b.readUInt32LE(chunkRecord(dir, 2).pos + 8) >= 1 << 20, 'a record of a megabyte or more');
+  const { b, pos } = chunkRecord(dir, 2);
+  assert.ok(b.readUInt32LE(pos + 8) >= 1 << 20, 'a record of a megabyte or more');
   damageChunk(dir, 2, 5000, 0x08); // w's second chunk
   damageChunk(dir, 3, 5000, 0x08); // ids' first chunk
   const again = await NeurStore.open(dir, { chunkBytes: 2 << 20 });

@@ -1,7 +1,7 @@
 /**
- * Bounded memory, measured in a process of its own: putting (twice) and getting a model whose one tensor is many times
- * the chunked path's working set (chunk size x chunks in flight) raises the process's peak RSS by far less
- * than the model's size. A path that held the tensor whole would need at least the model's size.
+ * Bounded memory, measured in a process of its own: putting (twice) and getting a model many times the chunked
+ * path's working set (chunk size x chunks in flight), in one tensor or in many, raises the process's peak RSS by
+ * far less than the model's size. A path that held the one-tensor model's tensor whole would need at least its size.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

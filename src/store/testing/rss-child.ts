@@ -1,7 +1,8 @@
 /**
  * Test support (memory.test.ts): in a process of its own, writes a safetensors model of SIZE bytes in TENSORS
  * equal tensors (default 1; seeded AES-CTR stream: incompressible, generated piece by piece), puts it with
- * CHUNK-byte chunks, puts it again (every chunk a dedup hit) and gets it back, and prints the peak RSS over the process's RSS before the put, and whether the bytes came back exact.
+ * CHUNK-byte chunks, puts it again (every chunk a dedup hit) and gets it back, and prints the peak RSS over the
+ * process's RSS before the put, and whether the bytes came back exact.
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
